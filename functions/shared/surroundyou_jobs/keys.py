@@ -1,0 +1,67 @@
+"""S3 keys are made by the server, never by the user.
+
+uploads/{jobId}/source.{ext}        what the browser uploads (presigned POST pins this key)
+processed/{jobId}/{stem}.8d.{ext}   what the task writes
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import PurePosixPath
+
+UPLOAD_PREFIX = "uploads/"
+RESULT_PREFIX = "processed/"
+
+# Extension -> content types a browser may send for it. The bytes are checked later (validate).
+INPUT_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
+    "mp3": ("audio/mpeg", "audio/mp3"),
+    "wav": ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"),
+    "flac": ("audio/flac", "audio/x-flac"),
+    "ogg": ("audio/ogg", "application/ogg", "audio/vorbis"),
+    "opus": ("audio/opus", "audio/ogg"),
+    "aiff": ("audio/aiff", "audio/x-aiff"),
+    "aif": ("audio/aiff", "audio/x-aiff"),
+    "m4a": ("audio/mp4", "audio/x-m4a", "audio/m4a", "audio/aac"),
+    "aac": ("audio/aac", "audio/x-aac"),
+    "webm": ("audio/webm", "video/webm"),
+}
+OUTPUT_FORMATS = ("mp3", "flac", "wav", "ogg")
+
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_UPLOAD_KEY = re.compile(r"^uploads/(?P<job_id>[0-9a-f]{32})/source\.(?P<ext>[a-z0-9]{2,5})$")
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_job_id(value: str) -> bool:
+    return bool(_JOB_ID.match(value or ""))
+
+
+def extension_of(filename: str) -> str:
+    """Lower-case extension without the dot ('' when there is none)."""
+    return PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
+
+
+def upload_key(job_id: str, ext: str) -> str:
+    return f"{UPLOAD_PREFIX}{job_id}/source.{ext}"
+
+
+def parse_upload_key(key: str) -> tuple[str, str]:
+    """(job_id, ext) of an upload key; ValueError for any other key."""
+    match = _UPLOAD_KEY.match(key)
+    if not match:
+        raise ValueError(f"not an upload key: {key!r}")
+    return match["job_id"], match["ext"]
+
+
+def result_stem(filename: str) -> str:
+    """A safe file stem from the user's file name (kept for the download's name only)."""
+    stem = PurePosixPath(filename.replace("\\", "/")).stem
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "", stem).strip(" .")[:100]
+    return stem or "song"
+
+
+def result_key(job_id: str, filename: str, fmt: str) -> str:
+    return f"{RESULT_PREFIX}{job_id}/{result_stem(filename)}.8d.{fmt}"

@@ -1,0 +1,21 @@
+"""Settings every component reads from its environment (the template and the local stack set them)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    jobs_table: str = field(default_factory=lambda: os.environ.get("JOBS_TABLE", "surroundyou-jobs"))
+    bucket: str = field(default_factory=lambda: os.environ.get("BUCKET", "surroundyou-media"))
+    max_upload_bytes: int = field(default_factory=lambda: int(os.environ.get("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)))
+    max_duration_s: float = field(default_factory=lambda: float(os.environ.get("MAX_DURATION_S", 3600)))
+    upload_url_expires_s: int = field(default_factory=lambda: int(os.environ.get("UPLOAD_URL_EXPIRES_S", 900)))
+    download_url_expires_s: int = field(default_factory=lambda: int(os.environ.get("DOWNLOAD_URL_EXPIRES_S", 3600)))
+    job_ttl_days: int = field(default_factory=lambda: int(os.environ.get("JOB_TTL_DAYS", 7)))
+    allowed_origins: tuple[str, ...] = field(default_factory=lambda: _csv(os.environ.get("ALLOWED_ORIGINS", "")))
