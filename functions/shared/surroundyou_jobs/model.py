@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from .settings import Settings
+
 
 class JobStatus(str, Enum):
     AWAITING_UPLOAD = "AWAITING_UPLOAD"
@@ -92,6 +94,13 @@ class JobStore:
         self.table = table
         self.ttl_days = ttl_days
         self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobStore:
+        """The store on the table the settings name; boto3 takes region and endpoint from the environment."""
+        import boto3  # imported here so the model itself stays importable without the AWS SDK
+
+        return cls(boto3.resource("dynamodb").Table(settings.jobs_table), ttl_days=settings.job_ttl_days)
 
     def create(self, job_id: str, *, filename: str, size: int, content_type: str,
                options: dict[str, Any], upload_key: str, result_key: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ def _csv(value: str) -> tuple[str, ...]:
 class Settings:
     jobs_table: str = field(default_factory=lambda: os.environ.get("JOBS_TABLE", "surroundyou-jobs"))
     bucket: str = field(default_factory=lambda: os.environ.get("BUCKET", "surroundyou-media"))
-    max_upload_bytes: int = field(default_factory=lambda: int(os.environ.get("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)))
+    max_upload_bytes: int = field(default_factory=lambda: int(os.environ.get("MAX_UPLOAD_BYTES", 200_000_000)))
     max_duration_s: float = field(default_factory=lambda: float(os.environ.get("MAX_DURATION_S", 3600)))
     upload_url_expires_s: int = field(default_factory=lambda: int(os.environ.get("UPLOAD_URL_EXPIRES_S", 900)))
     download_url_expires_s: int = field(default_factory=lambda: int(os.environ.get("DOWNLOAD_URL_EXPIRES_S", 3600)))

@@ -1,0 +1,138 @@
+"""What the HTTP API does, without HTTP or AWS: checks a job request, creates the job with its
+upload form, and shows a job with its download link. app.py adapts it to API Gateway."""
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any, Protocol
+
+from pydantic import BaseModel, StrictInt, StrictStr
+from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, extension_of, is_job_id, new_job_id, result_key, upload_key
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, public_view
+from surroundyou_jobs.options import InvalidOptions, parse_job_options
+from surroundyou_jobs.settings import Settings
+from surroundyou_jobs.wording import file_size
+
+MAX_FILENAME_CHARS = 255
+
+
+class CreateJobRequest(BaseModel):
+    """Body of POST /jobs. Only the shapes are checked here; the rules a person can break (file
+    type, size limit, options) are checked by JobsApi.create_job with messages that say why."""
+
+    filename: StrictStr
+    size: StrictInt
+    contentType: StrictStr
+    options: dict[str, Any] | None = None
+
+
+# field -> what it should hold, for messages about a missing or mistyped field
+FIELD_HINTS = {
+    "filename": "the name of your audio file",
+    "size": "the file's size in bytes, a whole number",
+    "contentType": "the file's type, e.g. audio/mpeg",
+    "options": 'an object such as {"preset": "classic"}',
+}
+
+
+class ApiError(Exception):
+    """An answer other than success: HTTP status plus {"error": {"code", "message"}}."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def bad_request_from(errors: list[dict[str, Any]]) -> ApiError:
+    """The first schema error of a POST /jobs body (pydantic error dicts), said plainly."""
+    error = errors[0]
+    field = error["loc"][1] if len(error["loc"]) > 1 else None
+    if field in FIELD_HINTS:
+        if error["type"] == "missing":
+            return ApiError(400, "MissingField", f'The request needs "{field}": {FIELD_HINTS[field]}.')
+        return ApiError(400, "InvalidField", f'"{field}" must be {FIELD_HINTS[field]}.')
+    return ApiError(400, "InvalidRequest",
+                    'The request body must be a JSON object with "filename", "size", "contentType" '
+                    'and optionally "options".')
+
+
+def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[str, str]:
+    """(extension, content type) of an upload a person asked for; ApiError 400 says what is wrong."""
+    supported = ", ".join(f".{ext}" for ext in INPUT_CONTENT_TYPES)
+    filename = request.filename.strip()
+    if not filename or len(filename) > MAX_FILENAME_CHARS:
+        raise ApiError(400, "InvalidFilename",
+                       f"The file name must have 1 to {MAX_FILENAME_CHARS} characters.")
+    ext = extension_of(filename)
+    if not ext:
+        raise ApiError(400, "UnsupportedFileType",
+                       f"The file name has no extension; SurroundYou reads {supported} files.")
+    if ext not in INPUT_CONTENT_TYPES:
+        raise ApiError(400, "UnsupportedFileType",
+                       f"SurroundYou can't read .{ext} files; please choose one of {supported}.")
+    # "audio/mpeg; charset=binary" and "Audio/MPEG" are the same type
+    content_type = request.contentType.split(";")[0].strip().lower()
+    if content_type not in INPUT_CONTENT_TYPES[ext]:
+        raise ApiError(400, "ContentTypeMismatch",
+                       f"A .{ext} file should be sent as {' or '.join(INPUT_CONTENT_TYPES[ext])}, "
+                       f"not {content_type or 'an empty type'}.")
+    if request.size < 1:
+        raise ApiError(400, "EmptyFile", "The file is empty.")
+    if request.size > max_upload_bytes:
+        raise ApiError(400, "FileTooLarge",
+                       f"The file is {file_size(request.size)}; the limit is {file_size(max_upload_bytes)}.")
+    return ext, content_type
+
+
+class Links(Protocol):
+    """Where the browser sends and fetches bytes (presigned S3 requests in s3_links.py)."""
+
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]: ...
+
+    def download_url(self, key: str, filename: str, expires_s: int) -> str: ...
+
+
+class JobsApi:
+    def __init__(self, store: JobStore, links: Links, settings: Settings):
+        self.store = store
+        self.links = links
+        self.settings = settings
+
+    def create_job(self, request: CreateJobRequest) -> dict[str, Any]:
+        """A new AWAITING_UPLOAD job and the form that uploads its song (POST /jobs -> 201)."""
+        ext, content_type = _checked_upload(request, self.settings.max_upload_bytes)
+        try:
+            options = parse_job_options(request.options)
+        except InvalidOptions as exc:
+            message = str(exc)
+            raise ApiError(400, "InvalidOptions", message[:1].upper() + message[1:] + ".") from None
+        job_id = new_job_id()
+        key = upload_key(job_id, ext)
+        self.store.create(job_id, filename=request.filename.strip(), size=request.size,
+                          content_type=content_type, options=options, upload_key=key,
+                          result_key=result_key(job_id, request.filename, options["format"]))
+        expires_s = self.settings.upload_url_expires_s
+        form = self.links.upload_form(key, content_type, self.settings.max_upload_bytes, expires_s)
+        return {"jobId": job_id, "upload": form, "expiresIn": expires_s}
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """The job as the web app polls it, with a download link once READY (GET /jobs/{jobId})."""
+        not_found = ApiError(404, "JobNotFound", "There is no job with this id; it may have expired.")
+        if not is_job_id(job_id):
+            raise not_found
+        try:
+            item = self.store.get(job_id)
+        except JobNotFound:
+            raise not_found from None
+        view = public_view(item)
+        if view["status"] == JobStatus.READY.value and "result" in view:
+            key = view["result"]["key"]
+            expires_s = self.settings.download_url_expires_s
+            # the key's last part is already the name to save as: "<stem>.8d.<ext>"
+            url = self.links.download_url(key, PurePosixPath(key).name, expires_s)
+            view["download"] = {"url": url, "expiresIn": expires_s}
+        return view

@@ -1,0 +1,103 @@
+"""Notify Lambda: last step of the conversion state machine, on success and on failure.
+
+{"action": "ready", "jobId", "bucket", "outputKey"}       -> the job becomes READY with its result
+{"action": "failed", "key" | "jobId", "error": {"Error", "Cause"}} -> the job becomes FAILED with a
+readable reason (the Catch of every state). Thin adapter around job_outcome.
+"""
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from job_outcome import failure_reason, mark_failed, mark_ready, ready_result
+from pydantic import BaseModel, Field
+from surroundyou_jobs.keys import parse_upload_key
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou_jobs.settings import Settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+CAUSE_LOG_CHARS = 4000
+
+
+class ReadyEvent(BaseModel):
+    action: Literal["ready"]
+    jobId: str
+    bucket: str
+    outputKey: str
+
+
+class StepFunctionsError(BaseModel):
+    """What a Catch puts at its ResultPath."""
+
+    Error: str = ""
+    Cause: str | None = None
+
+
+class FailedEvent(BaseModel):
+    action: Literal["failed"]
+    key: str | None = None  # the upload key ($.detail.object.key), or
+    jobId: str | None = None
+    error: StepFunctionsError = StepFunctionsError()
+
+
+NotifyEvent = Annotated[Union[ReadyEvent, FailedEvent], Field(discriminator="action")]
+
+
+@cache
+def job_store() -> JobStore:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    return JobStore.from_settings(Settings())
+
+
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3")
+
+
+def job_ready(event: ReadyEvent) -> dict[str, Any]:
+    head = s3_client().head_object(Bucket=event.bucket, Key=event.outputKey)
+    job = mark_ready(job_store(), event.jobId,
+                     ready_result(event.outputKey, head["ContentLength"], head.get("Metadata", {})))
+    logger.info("job ready", extra={"result": job.get("result")})
+    metrics.add_metric(name="JobsReady", unit=MetricUnit.Count, value=1)
+    return {"jobId": event.jobId, "status": job["status"]}
+
+
+def job_failed(event: FailedEvent) -> dict[str, Any]:
+    logger.warning("conversion failed", extra={"error": event.error.Error,
+                                               "cause": (event.error.Cause or "")[:CAUSE_LOG_CHARS]})
+    try:
+        job_id = event.jobId or parse_upload_key(event.key or "")[0]
+    except ValueError:
+        logger.warning("no job to mark failed: not an upload key", extra={"key": event.key})
+        return {"jobId": None, "status": None}
+    logger.append_keys(job_id=job_id)
+    reason = failure_reason(event.error.Error, event.error.Cause)
+    try:
+        job = mark_failed(job_store(), job_id, reason)
+    except JobNotFound:
+        logger.warning("no job to mark failed: unknown job id")
+        return {"jobId": job_id, "status": None}
+    if job.get("error") != reason.to_item():
+        logger.info("job kept as it was", extra={"status": job["status"], "job_error": job.get("error")})
+    if job["status"] == JobStatus.FAILED.value:
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    return {"jobId": job_id, "status": job["status"]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=NotifyEvent)
+def lambda_handler(event: ReadyEvent | FailedEvent, context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, ReadyEvent):
+        logger.append_keys(job_id=event.jobId)
+        return job_ready(event)
+    return job_failed(event)

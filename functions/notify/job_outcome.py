@@ -1,0 +1,83 @@
+"""How a conversion ends: the job becomes READY with its result, or FAILED with a reason a person
+understands, derived from the error the state machine caught.
+
+Both are conditional writes that never move a job backwards: a retried notification finds the job
+already READY, and a job the task already failed keeps the task's own, more precise reason.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from surroundyou_jobs.keys import extension_of
+from surroundyou_jobs.model import JobError, JobStatus, JobStore, TransitionRejected
+
+# Step Functions error names (States.*, and Lambda/ECS errors named by their type)
+INVALID_UPLOAD = "InvalidUpload"
+TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
+ECS_API_ERROR_PREFIX = "ECS."
+
+TIMEOUT_MESSAGE = "Rendering took too long and was stopped. Please try a shorter song, or try again later."
+CONVERTER_STOPPED_MESSAGE = "The converter stopped unexpectedly. Please try again in a few minutes."
+NO_CONVERTER_MESSAGE = "No converter could be started right now. Please try again in a few minutes."
+GENERIC_MESSAGE = "Something went wrong while converting your song. Please try again."
+
+
+def _json_object(cause: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(cause or "")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_ecs_task(cause: dict[str, Any]) -> bool:
+    """True for the ECS task description runTask.sync puts in the Cause of a failed task
+    (PascalCase keys from Step Functions, camelCase from the ECS API itself)."""
+    return any(name in cause for name in ("TaskArn", "taskArn", "Containers", "containers"))
+
+
+def failure_reason(error_name: str, cause: str | None) -> JobError:
+    """The job's error for a Step Functions error {"Error": error_name, "Cause": cause}."""
+    cause_json = _json_object(cause)
+    if error_name == INVALID_UPLOAD:
+        # a Lambda error's Cause is {"errorMessage", "errorType", "stackTrace", ...}
+        message = (cause_json or {}).get("errorMessage") or "This file can't be converted."
+        return JobError(INVALID_UPLOAD, message)
+    if error_name in TIMEOUTS:
+        return JobError("Timeout", TIMEOUT_MESSAGE)
+    if cause_json is not None and _is_ecs_task(cause_json):
+        return JobError("ConverterStopped", CONVERTER_STOPPED_MESSAGE)
+    if error_name.startswith(ECS_API_ERROR_PREFIX):
+        return JobError(error_name, NO_CONVERTER_MESSAGE)
+    return JobError(error_name or "Unknown", GENERIC_MESSAGE)
+
+
+def ready_result(key: str, size_bytes: int, metadata: dict[str, str]) -> dict[str, Any]:
+    """The job's result for the rendered object (``metadata``: its S3 user metadata)."""
+    result: dict[str, Any] = {"key": key, "sizeBytes": size_bytes, "format": extension_of(key)}
+    if "duration-s" in metadata:  # written by the task
+        result["durationS"] = float(metadata["duration-s"])
+    return result
+
+
+def mark_ready(store: JobStore, job_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """PROCESSING -> READY with ``result``; a job already READY is returned as it is."""
+    try:
+        return store.transition(job_id, JobStatus.READY, result=result)
+    except TransitionRejected:
+        job = store.get(job_id)
+        if job["status"] == JobStatus.READY.value:
+            return job
+        raise
+
+
+def mark_failed(store: JobStore, job_id: str, reason: JobError) -> dict[str, Any]:
+    """-> FAILED with ``reason``; a job already FAILED or READY is returned as it is.
+
+    Raises JobNotFound for an unknown job.
+    """
+    try:
+        return store.transition(job_id, JobStatus.FAILED, error=reason)
+    except TransitionRejected:
+        return store.get(job_id)

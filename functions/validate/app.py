@@ -1,0 +1,66 @@
+"""Validate Lambda: first state of the conversion state machine.
+
+Input: the EventBridge S3 "Object Created" event of an upload. Output ($.job): the job to render,
+or {"jobId", "duplicate": true}. A bad upload raises InvalidUpload (the state machine's Catch marks
+the job FAILED with its message). Thin adapter around upload_check.validate_upload.
+"""
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from s3_range_file import S3RangeFile
+from surroundyou_jobs.keys import parse_upload_key
+from surroundyou_jobs.model import JobStore
+from surroundyou_jobs.settings import Settings
+from upload_check import InvalidUpload, validate_upload
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def job_store() -> JobStore:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    return JobStore.from_settings(Settings())
+
+
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3")
+
+
+def open_upload(bucket: str, key: str):
+    return S3RangeFile.open(s3_client(), bucket, key)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=S3EventNotificationEventBridgeModel)
+def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict[str, Any]:
+    bucket, key = event.detail.bucket.name, event.detail.object.key
+    logger.append_keys(s3_key=key)
+    with suppress(ValueError):  # a key that is no upload key is refused below, and logged there
+        logger.append_keys(job_id=parse_upload_key(key)[0])
+    try:
+        job = validate_upload(job_store(), Settings(), bucket, key, open_upload)
+    except InvalidUpload as exc:
+        logger.warning("upload refused", extra={"reason": str(exc)})
+        metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
+        raise
+    if job["duplicate"]:
+        logger.info("duplicate event: the job is already past its upload")
+        metrics.add_metric(name="DuplicateUploadEvents", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("upload accepted, job queued", extra={"duration_s": job["durationS"]})
+        metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
+    return job

@@ -1,0 +1,77 @@
+"""The check an upload passes before any compute is spent on it: it belongs to a job awaiting its
+upload, it is within the size limit, it really is audio of a supported format, and its duration
+is within the limit. Then the job moves to QUEUED, once: a duplicate delivery of the same S3
+event (EventBridge delivers at least once) is recognised and touches nothing.
+"""
+from __future__ import annotations
+
+from typing import Any, BinaryIO, Callable
+
+from audio_probe import NotReadableAudio, probe_audio
+from surroundyou_jobs.keys import parse_upload_key
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
+from surroundyou_jobs.settings import Settings
+from surroundyou_jobs.wording import file_size, spoken_duration
+
+
+class InvalidUpload(Exception):
+    """The upload will not be converted; the message tells the person why.
+
+    Step Functions names a Lambda error after its class: this one is caught as "InvalidUpload",
+    and notify shows the message (the Cause's errorMessage) on the job.
+    """
+
+
+def duplicate(job_id: str) -> dict[str, Any]:
+    return {"jobId": job_id, "duplicate": True}
+
+
+def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
+                    open_upload: Callable[[str, str], BinaryIO]) -> dict[str, Any]:
+    """Check the upload at s3://bucket/key and queue its job; the state machine's job input.
+
+    ``open_upload(bucket, key)`` gives a seekable binary file of the object; only the few
+    kilobytes the format checks read are fetched. Raises InvalidUpload.
+    """
+    try:
+        job_id, extension = parse_upload_key(key)
+    except ValueError:
+        raise InvalidUpload("This file was not uploaded through SurroundYou.") from None
+    try:
+        job = store.get(job_id)
+    except JobNotFound:
+        raise InvalidUpload("No conversion is waiting for this file; it may have expired. "
+                            "Please start again.") from None
+    if job["status"] != JobStatus.AWAITING_UPLOAD.value:
+        return duplicate(job_id)
+    if key != job["uploadKey"]:
+        raise InvalidUpload("This file was not uploaded with the form SurroundYou issued.")
+
+    upload = open_upload(bucket, key)
+    size_bytes = upload.seek(0, 2)
+    if size_bytes > settings.max_upload_bytes:
+        raise InvalidUpload(f"The file is {file_size(size_bytes)}; "
+                            f"the limit is {file_size(settings.max_upload_bytes)}.")
+    try:
+        probe = probe_audio(upload, extension)
+    except NotReadableAudio as exc:
+        raise InvalidUpload(str(exc)) from None
+    if probe.duration_s <= 0:
+        raise InvalidUpload("This file contains no audio.")
+    if probe.duration_s > settings.max_duration_s:
+        raise InvalidUpload(f"The song is {spoken_duration(probe.duration_s)} long; "
+                            f"the limit is {spoken_duration(settings.max_duration_s)}.")
+
+    try:
+        store.transition(job_id, JobStatus.QUEUED)
+    except TransitionRejected:
+        return duplicate(job_id)  # another delivery of this event queued it meanwhile
+    return {
+        "jobId": job_id,
+        "bucket": bucket,
+        "inputKey": key,
+        "outputKey": job["resultKey"],
+        "options": job["options"],
+        "durationS": round(probe.duration_s, 3),
+        "duplicate": False,
+    }

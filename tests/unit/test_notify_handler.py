@@ -1,0 +1,204 @@
+"""The notify Lambda on the state machine's ready/failed payloads, against moto S3 and DynamoDB."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from job_outcome import CONVERTER_STOPPED_MESSAGE, GENERIC_MESSAGE, NO_CONVERTER_MESSAGE, TIMEOUT_MESSAGE
+from pydantic import ValidationError
+from surroundyou_jobs.model import JobError, JobStatus
+
+# ignored notifications publish no metric, and Powertools warns about an empty flush
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+JOB = "3f9c2a7be41d4c0e9a6b5d8e7f102b34"  # the job of notify_ready.json and notify_failed_task.json
+NOT_AUDIO_JOB = "9d5e0c4a1b2f4e6a8c7d3b1a0f9e8d7c"  # the job of notify_failed_validation.json
+RESULT_KEY = f"processed/{JOB}/My Song.8d.mp3"
+# what the path to each status runs through
+PATHS = {
+    JobStatus.AWAITING_UPLOAD: [],
+    JobStatus.QUEUED: [JobStatus.QUEUED],
+    JobStatus.PROCESSING: [JobStatus.QUEUED, JobStatus.PROCESSING],
+    JobStatus.READY: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY],
+    JobStatus.FAILED: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.FAILED],
+}
+TASK_REASON = JobError("DecodeFailed", "lyrics.mp3: the audio stops after 0:42; the file is damaged.")
+
+
+@pytest.fixture
+def notify(handlers, bucket, jobs_table, lambda_context):
+    return lambda event: handlers.notify.lambda_handler(event, lambda_context)
+
+
+def make_job(job_store, status: JobStatus, job_id: str = JOB) -> dict:
+    job_store.create(job_id, filename="My Song.mp3", size=7340032, content_type="audio/mpeg",
+                     options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+                     upload_key=f"uploads/{job_id}/source.mp3", result_key=f"processed/{job_id}/My Song.8d.mp3")
+    for step in PATHS[status]:
+        fields = {}
+        if step is JobStatus.READY:
+            fields["result"] = {"key": RESULT_KEY, "durationS": 2.0, "sizeBytes": 9, "format": "mp3"}
+        if step is JobStatus.FAILED:
+            fields["error"] = TASK_REASON
+        job_store.transition(job_id, step, **fields)
+    return job_store.get(job_id)
+
+
+def failed_event(sample_event, error: str, cause: str | None) -> dict:
+    event = sample_event("notify_failed_task")
+    event["error"] = {"Error": error, "Cause": cause}
+    return event
+
+
+# ---------------------------------------------------------------- ready
+
+
+def test_ready_marks_the_job_ready_with_the_rendered_file(notify, sample_event, job_store, s3, bucket,
+                                                          emitted_metrics):
+    make_job(job_store, JobStatus.PROCESSING)
+    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 4321, Metadata={"duration-s": "187.25"})
+
+    answer = notify(sample_event("notify_ready"))
+
+    assert answer == {"jobId": JOB, "status": "READY"}
+    job = job_store.get(JOB)
+    assert job["status"] == "READY"
+    assert job["progress"] == 100
+    assert job["result"] == {"key": RESULT_KEY, "durationS": 187.25, "sizeBytes": 4321, "format": "mp3"}
+    assert emitted_metrics() == {"JobsReady": 1}
+
+
+def test_a_retried_ready_keeps_the_first_result(notify, sample_event, job_store, s3, bucket):
+    make_job(job_store, JobStatus.PROCESSING)
+    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 10, Metadata={"duration-s": "2.5"})
+    notify(sample_event("notify_ready"))
+    first = job_store.get(JOB)
+
+    assert notify(sample_event("notify_ready")) == {"jobId": JOB, "status": "READY"}
+    assert job_store.get(JOB) == first
+
+
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.FAILED])
+def test_ready_for_a_job_not_processing_is_an_error_and_changes_nothing(notify, sample_event, job_store, s3,
+                                                                        bucket, status):
+    """The state machine's Catch then runs the failed path, which keeps or sets FAILED."""
+    before = make_job(job_store, status)
+    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x")
+    with pytest.raises(Exception, match="cannot become READY"):
+        notify(sample_event("notify_ready"))
+    assert job_store.get(JOB) == before
+
+
+def test_ready_without_the_rendered_file_is_an_error(notify, sample_event, job_store):
+    before = make_job(job_store, JobStatus.PROCESSING)
+    with pytest.raises(ClientError, match="404"):
+        notify(sample_event("notify_ready"))
+    assert job_store.get(JOB) == before
+
+
+def test_ready_without_duration_metadata_records_the_rest(notify, sample_event, job_store, s3, bucket):
+    make_job(job_store, JobStatus.PROCESSING)
+    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 7)
+    notify(sample_event("notify_ready"))
+    assert job_store.get(JOB)["result"] == {"key": RESULT_KEY, "sizeBytes": 7, "format": "mp3"}
+
+
+# ---------------------------------------------------------------- failed
+
+
+def test_failed_validation_shows_the_validators_message(notify, sample_event, job_store, emitted_metrics):
+    make_job(job_store, JobStatus.AWAITING_UPLOAD, job_id=NOT_AUDIO_JOB)
+
+    answer = notify(sample_event("notify_failed_validation"))
+
+    assert answer == {"jobId": NOT_AUDIO_JOB, "status": "FAILED"}
+    job = job_store.get(NOT_AUDIO_JOB)
+    assert job["status"] == "FAILED"
+    assert job["error"] == {"code": "InvalidUpload",
+                            "message": "This file is not audio we can read: it looks like text."}
+    assert emitted_metrics() == {"JobsFailed": 1}
+
+
+def test_a_task_that_died_is_explained(notify, sample_event, job_store):
+    """The container was killed (exit 137, out of memory) before it could write a reason itself."""
+    make_job(job_store, JobStatus.PROCESSING)
+    event = sample_event("notify_failed_task")
+    task = json.loads(event["error"]["Cause"])
+    assert (task["StopCode"], task["Containers"][0]["ExitCode"]) == ("EssentialContainerExited", 137)
+
+    assert notify(event) == {"jobId": JOB, "status": "FAILED"}
+    assert job_store.get(JOB)["error"] == {"code": "ConverterStopped", "message": CONVERTER_STOPPED_MESSAGE}
+    assert CONVERTER_STOPPED_MESSAGE.startswith("The converter stopped unexpectedly")
+
+
+def test_the_tasks_own_reason_is_kept(notify, sample_event, job_store, emitted_metrics):
+    """The task marks the job FAILED with a precise reason and exits 1; the Catch then reports the
+    stopped task, which must not overwrite that reason."""
+    before = make_job(job_store, JobStatus.FAILED)
+    assert notify(sample_event("notify_failed_task")) == {"jobId": JOB, "status": "FAILED"}
+    assert job_store.get(JOB) == before
+    assert job_store.get(JOB)["error"] == TASK_REASON.to_item()
+    assert emitted_metrics() == {"JobsFailed": 1}
+
+
+def test_a_failure_after_ready_never_moves_the_job_back(notify, sample_event, job_store, emitted_metrics):
+    """NotifyReady wrote READY but its answer was lost; the Catch's failed path leaves it READY."""
+    before = make_job(job_store, JobStatus.READY)
+    assert notify(failed_event(sample_event, "Lambda.ServiceException", "timeout")) == {"jobId": JOB,
+                                                                                        "status": "READY"}
+    assert job_store.get(JOB) == before
+    assert emitted_metrics() == {}
+
+
+@pytest.mark.parametrize("error, cause, code, message", [
+    ("States.Timeout", None, "Timeout", TIMEOUT_MESSAGE),
+    ("States.HeartbeatTimeout", "", "Timeout", TIMEOUT_MESSAGE),
+    ("ECS.AmazonECSException", "Capacity is unavailable at this time. (Service: AmazonECS; Status Code: 400)",
+     "ECS.AmazonECSException", NO_CONVERTER_MESSAGE),
+    ("States.TaskFailed", json.dumps({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1",
+                                      "stopCode": "TaskFailedToStart",
+                                      "stoppedReason": "ResourceInitializationError: unable to pull secrets",
+                                      "containers": [{"name": "converter", "lastStatus": "STOPPED"}]}),
+     "ConverterStopped", CONVERTER_STOPPED_MESSAGE),
+    ("Lambda.ServiceException", "Lambda is unavailable", "Lambda.ServiceException", GENERIC_MESSAGE),
+    ("States.Runtime", "An error occurred while executing the state 'RenderAudio'", "States.Runtime",
+     GENERIC_MESSAGE),
+    ("InvalidUpload", "not json", "InvalidUpload", "This file can't be converted."),
+    ("", None, "Unknown", GENERIC_MESSAGE),
+])
+def test_each_kind_of_failure_gets_a_readable_reason(notify, sample_event, job_store, error, cause, code, message):
+    make_job(job_store, JobStatus.PROCESSING)
+    notify(failed_event(sample_event, error, cause))
+    assert job_store.get(JOB)["error"] == {"code": code, "message": message}
+
+
+def test_failed_by_job_id(notify, sample_event, job_store):
+    make_job(job_store, JobStatus.QUEUED)
+    event = failed_event(sample_event, "States.Timeout", None)
+    del event["key"]
+    event["jobId"] = JOB
+    assert notify(event) == {"jobId": JOB, "status": "FAILED"}
+    assert job_store.get(JOB)["error"]["code"] == "Timeout"
+
+
+def test_failed_for_an_unknown_job_is_logged_and_ignored(notify, sample_event, jobs_table, structured_logs):
+    assert notify(sample_event("notify_failed_task")) == {"jobId": JOB, "status": None}
+    assert jobs_table.scan()["Items"] == []
+    last = structured_logs("notify")[-1]
+    assert (last["level"], last["message"], last["job_id"]) == ("WARNING", "no job to mark failed: unknown job id",
+                                                                JOB)
+
+
+def test_failed_for_a_key_that_is_no_upload_is_ignored(notify, sample_event, jobs_table):
+    event = sample_event("notify_failed_validation")
+    event["key"] = "uploads/my-own-folder/song.mp3"
+    assert notify(event) == {"jobId": None, "status": None}
+    assert jobs_table.scan()["Items"] == []
+
+
+@pytest.mark.parametrize("event", [{"action": "celebrate", "jobId": JOB}, {"action": "ready", "jobId": JOB},
+                                   {"jobId": JOB}])
+def test_payloads_of_another_shape_are_parse_errors(notify, event):
+    with pytest.raises(ValidationError):
+        notify(event)
