@@ -1,0 +1,73 @@
+"""Synthetic test signals, made in code with fixed seeds (same signal on every run)."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+SAMPLE_RATE = 44100
+
+
+def pink_noise(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0, channels: int = 1,
+               rms: float = 0.1) -> np.ndarray:
+    """Gaussian noise shaped to a 1/f power spectrum (-3 dB/octave) above 20 Hz; shape (channels, n)."""
+    frames = int(round(seconds * sample_rate))
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal((channels, frames)), axis=-1)
+    freqs_hz = np.fft.rfftfreq(frames, 1.0 / sample_rate)
+    spectrum *= np.where(freqs_hz >= 20.0, 1.0 / np.sqrt(np.maximum(freqs_hz, 20.0)), 0.0)
+    noise = np.fft.irfft(spectrum, n=frames, axis=-1)
+    return (noise * rms / np.sqrt(np.mean(noise ** 2, axis=-1, keepdims=True))).astype(np.float32)
+
+
+def band_noise(seconds: float, low_hz: float, high_hz: float, sample_rate: int = SAMPLE_RATE, seed: int = 0,
+               channels: int = 1, rms: float = 0.1) -> np.ndarray:
+    """Noise with a flat spectrum exactly inside ``low_hz..high_hz`` and nothing outside (float64)."""
+    frames = int(round(seconds * sample_rate))
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal((channels, frames)), axis=-1)
+    freqs_hz = np.fft.rfftfreq(frames, 1.0 / sample_rate)
+    spectrum[:, (freqs_hz < low_hz) | (freqs_hz > high_hz)] = 0.0
+    noise = np.fft.irfft(spectrum, n=frames, axis=-1)
+    return noise * rms / np.sqrt(np.mean(noise ** 2, axis=-1, keepdims=True))
+
+
+def sine(seconds: float, frequency_hz: float, amplitude: float = 0.5, sample_rate: int = SAMPLE_RATE,
+         channels: int = 2) -> np.ndarray:
+    """The same sine in every channel, float32 (channels, n)."""
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    return np.tile(amplitude * np.sin(2 * np.pi * frequency_hz * t), (channels, 1)).astype(np.float32)
+
+
+def music_like(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
+    """A stereo, music-like mix (float32, (2, n)): chords of harmonic tones changing every 0.5 s
+    (spread left/right), a kick every 0.5 s in the centre, hi-hat noise bursts and a quiet pink bed.
+    Content covers 40 Hz-16 kHz at every moment, as a dense pop mix does.
+    """
+    rng = np.random.default_rng(seed)
+    frames = int(round(seconds * sample_rate))
+    mix = 0.5 * pink_noise(seconds, sample_rate, seed=seed + 1, channels=2, rms=0.03).astype(np.float64)
+    beat = int(0.5 * sample_rate)
+    local_t = np.arange(beat) / sample_rate
+    envelope = np.exp(-local_t / 0.6)
+    kick = 0.4 * np.sin(2 * np.pi * (50 + 80 * np.exp(-local_t / 0.03)) * local_t) * np.exp(-local_t / 0.12)
+    table_len = 4096
+    for start in range(0, frames, beat):
+        count = min(beat, frames - start)
+        for pan in (0.3, 0.7, 0.5):
+            f0 = 110.0 * 2 ** (rng.integers(0, 24) / 12)
+            # one period of a band-limited sawtooth-like tone (harmonics 1/k up to 16 kHz), read as a wavetable
+            harmonics = np.zeros(table_len // 2 + 1, dtype=complex)
+            k = np.arange(1, int(min(16000.0 / f0, 40)))
+            harmonics[k] = np.exp(1j * rng.uniform(0, 2 * np.pi, len(k))) / k
+            table = np.fft.irfft(harmonics, n=table_len) * table_len / 2
+            tone = table[(f0 * local_t[:count] * table_len).astype(np.int64) % table_len]
+            mix[0, start:start + count] += 0.05 * (1 - pan) * envelope[:count] * tone
+            mix[1, start:start + count] += 0.05 * pan * envelope[:count] * tone
+        hat = rng.standard_normal(count) * np.exp(-((local_t[:count] - 0.25) % 0.25) / 0.02)
+        mix[:, start:start + count] += kick[:count] + 0.03 * np.diff(hat, prepend=0.0)
+    return mix.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def signals() -> SimpleNamespace:
+    """The signal makers above, for tests (conftest modules are not imported by name)."""
+    return SimpleNamespace(sample_rate=SAMPLE_RATE, pink_noise=pink_noise, band_noise=band_noise, sine=sine,
+                           music_like=music_like)
