@@ -6,7 +6,7 @@ PORT ?= 8000
 # sam build needs a python3.12 on PATH (the Lambda runtime); pyenv provides it beside 3.11.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: run test setup tools web bench clean
+.PHONY: run test setup tools web chromium bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,16 +17,59 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # ---- AWS tools in their own virtualenvs (their pins clash with the project's) -- template helper
-tools:
+# aws-sam-cli pins boto3 1.43 and click 8.1, checkov pins boto3 1.35, networkx 2 and packaging 23.
+# The stamps carry the versions: a rerun does nothing, a new pin reinstalls.
+TOOLS := .tools
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+export SAM_CLI := $(abspath $(TOOLS)/sam/bin/sam)
+export SAM_CLI_TELEMETRY := 0
+
+tools: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+
+# $(call tool_venv,NAME,REQUIREMENT): a fresh virtualenv .tools/NAME with REQUIREMENT, then the stamp.
+define tool_venv
+rm -rf $(TOOLS)/$(1)
+$(PYTHON) -m venv $(TOOLS)/$(1)
+$(TOOLS)/$(1)/bin/python -m pip install -qq '$(2)'
+touch $@
+endef
+
+$(TOOLS)/sam/.installed-$(SAM_CLI_VERSION):
+	$(call tool_venv,sam,aws-sam-cli==$(SAM_CLI_VERSION))
+
+$(TOOLS)/checkov/.installed-$(CHECKOV_VERSION):
+	$(call tool_venv,checkov,checkov==$(CHECKOV_VERSION))
 
 # ---- web app build -- web helper
-web:
+# `npm ci` when node_modules is missing or the lockfile changed (stamp file); `vite build` when a
+# source changed. The build is web/dist, which the local stack serves and any static host can.
+WEB_SOURCES := $(shell find web/src web/public -type f ! -name '*.test.js' 2>/dev/null) \
+	web/index.html web/vite.config.js web/package.json
+web: web/dist/index.html
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci
+	touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+
+# ---- Chromium for the browser test, from Debian when missing (CI runs as root) -- web helper
+chromium: /usr/bin/chromium
+
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 # ---- the product
 run: setup web
 	$(BIN)/surroundyou convert bench/demo.wav -o out/demo.8d.mp3 || true
 
-test: setup tools web
+test: setup tools web chromium
+	cd web && npm test
+	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
+	$(BIN)/bandit -r container functions local -q -ll
 	$(BIN)/python -m pytest -q
 
 bench: setup
