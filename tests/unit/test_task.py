@@ -1,0 +1,301 @@
+"""The Fargate task entrypoint, run as ECS runs it: `python -m surroundyou.task` in its own process,
+configured by environment variables only, against a moto server that holds the bucket and the jobs
+table (created from template.yaml's own JobsTable definition), on a real short song.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote
+
+import boto3
+import numpy as np
+import pytest
+from cfnlint.decode import cfn_yaml
+from moto.server import ThreadedMotoServer
+from pedalboard.io import AudioFile
+from surroundyou_jobs.keys import result_key, upload_key
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou_jobs.options import parse_job_options
+
+from surroundyou.audio_io import open_audio
+from surroundyou.task import (CONVERTED_PROGRESS, RENDER_FAILED_MESSAGE, UPLOADED_PROGRESS, BadEnvironment,
+                              ExitCode, ProgressReporter, TaskJob, run_job)
+
+REPO = Path(__file__).resolve().parents[2]
+BUCKET = "surroundyou-task-test"
+JOBS_TABLE = "surroundyou-task-test-jobs"
+SONG_S = 6.0
+SAMPLE_RATE = 44100
+SONG_FRAMES = round(SONG_S * SAMPLE_RATE)
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def jobs_table_properties() -> dict:
+    """template.yaml's JobsTable properties (cfn-lint's loader reads the !Ref/!Sub tags)."""
+    properties = cfn_yaml.load(str(REPO / "template.yaml"))["Resources"]["JobsTable"]["Properties"]
+    return json.loads(json.dumps(properties))  # cfn-lint's node types -> plain dicts and strings
+
+
+@pytest.fixture(scope="module")
+def aws():
+    """A moto server on a free local port with the bucket and the jobs table, and clients for it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name="us-east-1")
+    s3 = session.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    properties = jobs_table_properties()
+    table = session.resource("dynamodb", endpoint_url=endpoint).create_table(
+        TableName=JOBS_TABLE, KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"], BillingMode=properties["BillingMode"])
+    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=JobStore(table))
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def song_mp3(signals, tmp_path_factory) -> Path:
+    """A 6 s stereo music-like mix encoded as MP3 by pedalboard."""
+    path = tmp_path_factory.mktemp("song") / "song.mp3"
+    with AudioFile(str(path), "w", SAMPLE_RATE, 2, quality="V2") as song:
+        song.write(signals.music_like(SONG_S))
+    return path
+
+
+def queued_job(aws, upload: bytes | None, *, filename: str = "Café del Mar.mp3",
+               options: dict | None = None) -> dict[str, str]:
+    """A job moved to QUEUED as the validate Lambda leaves it; returns the task's job variables."""
+    job_id = os.urandom(16).hex()
+    options = parse_job_options(options or {"preset": "fast", "format": "mp3"})
+    keys = {"upload_key": upload_key(job_id, "mp3"), "result_key": result_key(job_id, filename, options["format"])}
+    aws.store.create(job_id, filename=filename, size=len(upload or b""), content_type="audio/mpeg",
+                     options=options, **keys)
+    if upload is not None:
+        aws.s3.put_object(Bucket=BUCKET, Key=keys["upload_key"], Body=upload)
+    aws.store.transition(job_id, JobStatus.QUEUED)
+    return {"JOB_ID": job_id, "BUCKET": BUCKET, "INPUT_KEY": keys["upload_key"],
+            "OUTPUT_KEY": keys["result_key"], "OPTIONS": json.dumps(options), "JOBS_TABLE": JOBS_TABLE}
+
+
+def task_environment(aws, job_variables: dict[str, str], tmpdir: Path) -> dict[str, str]:
+    """What the task definition and the container overrides give the process, nothing from a real
+    AWS configuration (no profile, no real credentials)."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    tmpdir.mkdir(exist_ok=True)
+    return {**environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": aws.endpoint, "TMPDIR": str(tmpdir),
+            **job_variables}
+
+
+def run_task(environ: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "surroundyou.task"], env=environ, capture_output=True,
+                          text=True, timeout=600)
+
+
+def log_lines(stdout: str) -> list[dict]:
+    """Every stdout line is one JSON log object with the fields CloudWatch queries rely on."""
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    for line in lines:
+        assert {"timestamp", "level", "message", "job_id"} <= line.keys(), line
+    return lines
+
+
+def results_of(aws, job_id: str) -> list[str]:
+    listing = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"processed/{job_id}/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def decoded(path: Path) -> np.ndarray:
+    """The song as the engine decodes it (MP3 encoder delay and padding trimmed)."""
+    with open_audio(path) as source:
+        return np.concatenate(list(source.blocks()), axis=1)
+
+
+# ---------------------------------------------------------------------------------- the happy path
+
+def test_task_converts_the_song_and_uploads_the_result_with_its_duration(aws, song_mp3, tmp_path):
+    job = queued_job(aws, song_mp3.read_bytes())
+    tmpdir = tmp_path / "task-tmp"
+
+    finished = run_task(task_environment(aws, job, tmpdir))
+
+    assert finished.returncode == ExitCode.OK, finished.stdout + finished.stderr
+    logs = log_lines(finished.stdout)
+    assert {line["job_id"] for line in logs if line["logger"] == "surroundyou.task"} == {job["JOB_ID"]}
+    assert [line["message"] for line in logs if line["logger"] == "surroundyou.task"][-1] == "result uploaded"
+
+    # The task leaves the job PROCESSING (notify marks it READY) with the upload's milestone reached.
+    item = aws.store.get(job["JOB_ID"])
+    assert item["status"] == JobStatus.PROCESSING.value
+    assert item["progress"] == UPLOADED_PROGRESS
+
+    assert results_of(aws, job["JOB_ID"]) == [job["OUTPUT_KEY"]]
+    head = aws.s3.head_object(Bucket=BUCKET, Key=job["OUTPUT_KEY"])
+    assert head["ContentType"] == "audio/mpeg"
+    assert float(head["Metadata"]["duration-s"]) == pytest.approx(SONG_S, abs=1e-3)
+    assert unquote(head["Metadata"]["source-filename"]) == "Café del Mar.mp3"
+
+    result_path = tmp_path / "result.mp3"
+    aws.s3.download_file(BUCKET, job["OUTPUT_KEY"], str(result_path))
+    result = decoded(result_path)
+    assert result.shape == decoded(song_mp3).shape == (2, SONG_FRAMES)
+    assert np.sqrt(np.mean(result ** 2)) > 0.01  # music came out, not silence
+
+    assert list(tmpdir.iterdir()) == []  # the download, the render and the result were removed
+
+
+# ---------------------------------------------------------------------------------- failures
+
+def test_a_file_that_is_not_audio_fails_the_job_with_a_readable_reason(aws, tmp_path):
+    job = queued_job(aws, b"These are the lyrics, typed out, not the song itself.\n" * 200)
+    tmpdir = tmp_path / "task-tmp"
+
+    finished = run_task(task_environment(aws, job, tmpdir))
+
+    assert finished.returncode == ExitCode.JOB_FAILED
+    error = aws.store.get(job["JOB_ID"])["error"]
+    assert aws.store.get(job["JOB_ID"])["status"] == JobStatus.FAILED.value
+    assert error["code"] == "DECODE_FAILED"
+    assert error["message"] and "Traceback" not in error["message"] and len(error["message"]) < 300
+    failure = [line for line in log_lines(finished.stdout) if line["level"] == "ERROR"]
+    assert failure[0]["error_code"] == "DECODE_FAILED"
+    assert "AudioInputError" in failure[0]["exception"]  # the traceback, inside the one JSON line
+    assert results_of(aws, job["JOB_ID"]) == []
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_an_upload_that_is_gone_fails_the_job_as_a_render_failure(aws, tmp_path):
+    job = queued_job(aws, upload=None)
+
+    finished = run_task(task_environment(aws, job, tmp_path / "task-tmp"))
+
+    assert finished.returncode == ExitCode.JOB_FAILED
+    item = aws.store.get(job["JOB_ID"])
+    assert item["status"] == JobStatus.FAILED.value
+    assert item["error"] == {"code": "RENDER_FAILED", "message": RENDER_FAILED_MESSAGE}
+    assert results_of(aws, job["JOB_ID"]) == []
+
+
+def test_a_job_that_is_not_queued_is_left_untouched(aws, song_mp3, tmp_path):
+    job = queued_job(aws, song_mp3.read_bytes())
+    for status in (JobStatus.PROCESSING, JobStatus.READY):  # e.g. a duplicate execution, long done
+        aws.store.transition(job["JOB_ID"], status)
+    before = aws.store.get(job["JOB_ID"])
+
+    finished = run_task(task_environment(aws, job, tmp_path / "task-tmp"))
+
+    assert finished.returncode == ExitCode.NOT_QUEUED
+    assert "READY" in finished.stdout
+    assert aws.store.get(job["JOB_ID"]) == before
+    assert results_of(aws, job["JOB_ID"]) == []
+
+
+@pytest.mark.parametrize("variable", ["OUTPUT_KEY", "JOBS_TABLE"])
+def test_a_missing_variable_stops_the_task_before_it_touches_the_job(aws, variable, tmp_path):
+    job = queued_job(aws, b"never read")
+    environ = task_environment(aws, job, tmp_path / "task-tmp")
+    del environ[variable]
+
+    finished = run_task(environ)
+
+    assert finished.returncode == ExitCode.BAD_ENVIRONMENT
+    [line] = log_lines(finished.stdout)
+    assert line["level"] == "ERROR" and variable in line["message"]
+    assert aws.store.get(job["JOB_ID"])["status"] == JobStatus.QUEUED.value
+
+
+def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path):
+    # A longer song, so the render is still running when the signal arrives.
+    long_song = tmp_path / "long.wav"
+    with AudioFile(str(long_song), "w", SAMPLE_RATE, 2) as sink:
+        sink.write(np.tile(decoded(song_mp3), 5))
+    job = queued_job(aws, long_song.read_bytes())
+    tmpdir = tmp_path / "task-tmp"
+    task = subprocess.Popen([sys.executable, "-m", "surroundyou.task"],
+                            env=task_environment(aws, job, tmpdir), stdout=subprocess.PIPE, text=True)
+    while aws.store.get(job["JOB_ID"])["status"] == JobStatus.QUEUED.value and task.poll() is None:
+        time.sleep(0.02)  # the task claims the job (QUEUED -> PROCESSING) after installing its handler
+
+    task.send_signal(signal.SIGTERM)
+    stdout, _ = task.communicate(timeout=600)
+
+    assert task.returncode == ExitCode.INTERRUPTED, stdout
+    item = aws.store.get(job["JOB_ID"])
+    assert item["status"] == JobStatus.FAILED.value
+    assert item["error"]["code"] == "INTERRUPTED"
+    assert results_of(aws, job["JOB_ID"]) == []
+    assert list(tmpdir.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------- in process
+
+class _RecordingStore:
+    def __init__(self, fails: bool = False):
+        self.writes: list[int] = []
+        self.fails = fails
+
+    def set_progress(self, job_id: str, progress: int) -> bool:
+        if self.fails:
+            raise ConnectionError("DynamoDB unreachable")
+        self.writes.append(progress)
+        return True
+
+
+def test_progress_is_written_in_steps_of_five_points_at_most_once_a_second():
+    clock = SimpleNamespace(now_s=0.0)
+    store = _RecordingStore()
+    reporter = ProgressReporter(store, "job", clock=lambda: clock.now_s)
+    write_times_s = []
+    for step in range(201):  # the engine reports every 0.5 %, every 0.2 s
+        clock.now_s = step * 0.2
+        before = len(store.writes)
+        reporter.conversion(step / 200)
+        if len(store.writes) > before:
+            write_times_s.append(clock.now_s)
+    reporter.write(CONVERTED_PROGRESS, force=True)
+    reporter.write(UPLOADED_PROGRESS, force=True)
+
+    assert store.writes[-2:] == [CONVERTED_PROGRESS, UPLOADED_PROGRESS]
+    conversion_writes = store.writes[:-1]
+    assert min(np.diff([0, *conversion_writes])) >= 5
+    assert min(np.diff([0.0, *write_times_s])) >= 1.0
+    assert max(conversion_writes) <= CONVERTED_PROGRESS
+    assert len(conversion_writes) >= 15  # 40 s of converting: the bar keeps moving
+
+
+def test_progress_that_cannot_be_written_does_not_stop_the_job():
+    clock = SimpleNamespace(now_s=0.0)
+    reporter = ProgressReporter(_RecordingStore(fails=True), "job", clock=lambda: clock.now_s)
+    clock.now_s = 5.0
+    reporter.conversion(0.5)
+    assert reporter.written == 0
+
+
+def test_overrides_of_one_job_cannot_point_at_another_jobs_files():
+    good = {"JOB_ID": "a" * 32, "BUCKET": BUCKET, "INPUT_KEY": upload_key("a" * 32, "mp3"),
+            "OUTPUT_KEY": result_key("a" * 32, "song.mp3", "mp3"), "OPTIONS": "{}", "JOBS_TABLE": JOBS_TABLE}
+    assert TaskJob.from_environ(good).options["format"] == "mp3"
+    with pytest.raises(BadEnvironment, match="INPUT_KEY"):
+        TaskJob.from_environ({**good, "INPUT_KEY": upload_key("b" * 32, "mp3")})
+    with pytest.raises(BadEnvironment, match="OUTPUT_KEY"):
+        TaskJob.from_environ({**good, "OUTPUT_KEY": result_key("b" * 32, "song.mp3", "mp3")})
+    with pytest.raises(BadEnvironment, match="OPTIONS"):
+        TaskJob.from_environ({**good, "OPTIONS": '{"preset": "loud"}'})
+
+
+def test_run_job_leaves_an_unknown_job_alone(aws):
+    job_id = os.urandom(16).hex()
+    job = TaskJob(job_id=job_id, bucket=BUCKET, input_key=upload_key(job_id, "mp3"),
+                  output_key=result_key(job_id, "song.mp3", "mp3"), options=parse_job_options({}))
+    with pytest.raises(JobNotFound):
+        run_job(job, aws.s3, aws.store)
+    assert results_of(aws, job_id) == []
