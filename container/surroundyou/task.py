@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote
 
 import boto3
-from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, RESULT_PREFIX, parse_upload_key
+from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, RESULT_PREFIX, parse_upload_key
 from surroundyou_jobs.model import JobError, JobNotFound, JobStatus, JobStore, TransitionRejected
 from surroundyou_jobs.options import InvalidOptions, parse_job_options
 from surroundyou_jobs.settings import Settings
@@ -161,11 +161,6 @@ class ProgressReporter:
         self._written_at_s = now_s
 
 
-def output_content_type(fmt: str) -> str:
-    """The Content-Type of a result: the first (canonical) one the upload table lists for it."""
-    return INPUT_CONTENT_TYPES[fmt][0]
-
-
 def run_job(job: TaskJob, s3: Any, store: JobStore) -> dict[str, Any]:
     """Claim the job, convert its song and upload the result. Returns what was uploaded.
 
@@ -216,7 +211,7 @@ def _convert_and_upload(job: TaskJob, filename: str, s3: Any, store: JobStore,
     }
     # upload_file switches to a multipart upload above 8 MiB and streams the file from disk.
     s3.upload_file(str(result), job.bucket, job.output_key,
-                   ExtraArgs={"ContentType": output_content_type(fmt), "Metadata": metadata})
+                   ExtraArgs={"ContentType": OUTPUT_CONTENT_TYPES[fmt], "Metadata": metadata})
     progress.write(UPLOADED_PROGRESS, force=True)
     uploaded = {"key": job.output_key, "format": fmt, "durationS": report.duration_s,
                 "sizeBytes": result.stat().st_size}

@@ -180,7 +180,7 @@ def test_task_role_reads_uploads_writes_results_and_updates_jobs_only(cfn_resour
     role = cfn_resources["TaskRole"]
     assert grants(role) == pairs(
         (["s3:GetObject"], UPLOADS),
-        (["s3:PutObject"], RESULTS),
+        (["s3:PutObject", "s3:AbortMultipartUpload"], RESULTS),
         (["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE),
     )
     assert "ManagedPolicyArns" not in role["Properties"]

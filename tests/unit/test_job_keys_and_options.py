@@ -18,6 +18,7 @@ def test_upload_key_round_trips_and_rejects_other_keys():
 
 @pytest.mark.parametrize("filename, expected", [
     ("My Song.mp3", "My Song"),
+    ("Café del Mar.flac", "Cafe del Mar"),
     ("../../etc/passwd.mp3", "passwd"),
     ("C:\\Users\\me\\Bad<>:name?.wav", "Badname"),
     ("...", "song"),

@@ -6,6 +6,7 @@ processed/{jobId}/{stem}.8d.{ext}   what the task writes
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from pathlib import PurePosixPath
 
@@ -25,7 +26,8 @@ INPUT_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     "aac": ("audio/aac", "audio/x-aac"),
     "webm": ("audio/webm", "video/webm"),
 }
-OUTPUT_FORMATS = ("mp3", "flac", "wav", "ogg")
+OUTPUT_CONTENT_TYPES = {"mp3": "audio/mpeg", "flac": "audio/flac", "wav": "audio/wav", "ogg": "audio/ogg"}
+OUTPUT_FORMATS = tuple(OUTPUT_CONTENT_TYPES)
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _UPLOAD_KEY = re.compile(r"^uploads/(?P<job_id>[0-9a-f]{32})/source\.(?P<ext>[a-z0-9]{2,5})$")
@@ -59,6 +61,8 @@ def parse_upload_key(key: str) -> tuple[str, str]:
 def result_stem(filename: str) -> str:
     """A safe file stem from the user's file name (kept for the download's name only)."""
     stem = PurePosixPath(filename.replace("\\", "/")).stem
+    # "Café" -> "Cafe": fold accents to ASCII before dropping what S3 keys and headers dislike
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^A-Za-z0-9._ -]+", "", stem).strip(" .")[:100]
     return stem or "song"
 
