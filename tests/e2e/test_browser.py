@@ -1,0 +1,312 @@
+"""The web app in real Chromium against the local stack, used as a person uses it.
+
+Chromium is Debian's (/usr/bin/chromium, installed by `make chromium`), driven by Playwright's
+Python API; no `playwright install`. Every stage is saved as a screenshot under
+artifacts/screenshots/ so a person can look at what the page showed.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from surroundyou.analysis import measure_orbit
+from surroundyou.presets import RenderOptions
+from surroundyou.render import render
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flag Chromium keeps calling home, and this machine refuses it.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SAMPLE_RATE = 44100
+SONG_S = 8.0
+# Two whole turns in SONG_S, so measure_orbit finds the period without a hint.
+PRESET = "fast"
+# Slow enough that the upload's progress is seen between 0 and 100 %: the song is ~190 KB.
+UPLOAD_BYTES_PER_S = 48 * 1024
+RENDER_TIMEOUT_MS = 180_000
+WAVETABLE_POINTS = 4096
+
+
+def music_like_stereo(duration_s: float, sample_rate: int) -> np.ndarray:
+    """A short song stand-in, shape (2, frames): four chords of band-limited sawtooths (partials up
+    to 10 kHz, where the ears' level cues live), a kick every beat and hi-hats every half beat, the
+    two channels a little different as in a real mix. Peak -3 dBFS."""
+    rng = np.random.default_rng(8)
+    frames = int(duration_s * sample_rate)
+    chords_hz = [(220.0, 277.18, 329.63), (196.0, 246.94, 293.66), (174.61, 220.0, 261.63), (196.0, 246.94, 293.66)]
+    stereo = np.zeros((2, frames))
+    bounds = np.linspace(0, frames, len(chords_hz) + 1).astype(int)
+    table_phase = np.arange(WAVETABLE_POINTS + 1) / WAVETABLE_POINTS  # one period, closed
+    for chord, start, stop in zip(chords_hz, bounds[:-1], bounds[1:]):
+        t_s = np.arange(start, stop) / sample_rate
+        for voice, f0_hz in enumerate(chord):
+            harmonics = np.arange(1, int(10_000 / f0_hz) + 1)[:, np.newaxis]
+            sawtooth = (np.sin(2 * np.pi * harmonics * table_phase) / harmonics).sum(axis=0)
+            # the right channel's voices are detuned a little: a mix, not dual mono
+            for channel, detune in enumerate((1.0, 1.002)):
+                phase = (f0_hz * detune * t_s + channel * voice / 7) % 1.0
+                stereo[channel, start:stop] += np.interp(phase, table_phase, sawtooth)
+    t_s = np.arange(frames) / sample_rate
+    beat_s = 0.5
+    since_beat_s = t_s % beat_s
+    kick = np.sin(2 * np.pi * 55.0 * since_beat_s) * np.exp(-since_beat_s / 0.08)
+    hats = np.diff(rng.standard_normal(frames + 1)) * np.exp(-(t_s % (beat_s / 2)) / 0.03)
+    stereo += 4 * kick
+    stereo[0] += 0.8 * hats
+    stereo[1] += 0.8 * np.roll(hats, 17)
+    return (stereo / np.abs(stereo).max() * 10 ** (-3 / 20)).astype(np.float32)
+
+
+def write_song(path: Path, duration_s: float = SONG_S) -> Path:
+    with AudioFile(str(path), "w", SAMPLE_RATE, 2, quality="192k") as song:
+        song.write(music_like_stereo(duration_s, SAMPLE_RATE))
+    return path
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    with AudioFile(str(path)) as audio:
+        return audio.read(audio.frames), audio.samplerate
+
+
+def shoot(page: Page, name: str, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+# WCAG 2.1 contrast ratio of every visible text run against the background painted under it
+# (ancestors' backgrounds composited; each CSS colour read back as sRGB through a 1-pixel canvas).
+TEXT_CONTRASTS_JS = """() => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 1, height: 1 });
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const rgba = (css) => {
+        ctx.clearRect(0, 0, 1, 1); ctx.fillStyle = css; ctx.fillRect(0, 0, 1, 1);
+        const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+        return [r, g, b, a / 255];
+    };
+    const over = (top, below) => [0, 1, 2].map(i => top[i] * top[3] + below[i] * (1 - top[3])).concat(1);
+    const backgroundOf = (element) => {
+        const chain = [];
+        for (let e = element; e; e = e.parentElement) chain.unshift(e);
+        return chain.reduce((below, e) => over(rgba(getComputedStyle(e).backgroundColor), below), [255, 255, 255, 1]);
+    };
+    const luminance = (rgb) => rgb.slice(0, 3).map(v => v / 255)
+        .map(v => v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const results = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const element = node.parentElement;
+        if (!node.textContent.trim() || !element.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+        if (element.closest(':disabled, [aria-hidden=true], .sr-only')) continue;  // WCAG exempts disabled controls
+        const background = backgroundOf(element);
+        const [high, low] = [luminance(over(rgba(getComputedStyle(element).color), background)), luminance(background)]
+            .sort((a, b) => b - a);
+        results.push({ text: node.textContent.trim().slice(0, 40), ratio: (high + 0.05) / (low + 0.05) });
+    }
+    return results;
+}"""
+WCAG_AA_TEXT_CONTRAST = 4.5
+
+
+def assert_text_contrast_aa(page: Page) -> None:
+    contrasts = page.evaluate(TEXT_CONTRASTS_JS)
+    assert contrasts, "no text measured"
+    low = [c for c in contrasts if c["ratio"] < WCAG_AA_TEXT_CONTRAST]
+    assert not low, low
+
+
+def orbit_animation(page: Page) -> dict:
+    """The computed CSS animation of the sources circling the head in the orbit figure."""
+    return page.locator("figure svg g").evaluate(
+        "g => { const style = getComputedStyle(g);"
+        " return {name: style.animationName, duration: style.animationDuration, direction: style.animationDirection}; }"
+    )
+
+
+def api_jobs(page: Page) -> list[dict]:
+    """Every job the page creates, with each status its polls saw: [{"jobId", "statuses": [...]}]."""
+    jobs: list[dict] = []
+
+    def record(response):
+        if response.request.method == "POST" and response.url.endswith("/api/jobs") and response.status == 201:
+            jobs.append({"jobId": response.json()["jobId"], "statuses": []})
+        elif response.request.method == "GET" and "/api/jobs/" in response.url and response.ok:
+            view = response.json()
+            for job in jobs:
+                if job["jobId"] == view["jobId"]:
+                    job["statuses"].append((view["status"], view["progress"]))
+
+    page.on("response", record)
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_app(browser: Browser, base_url: str, **context_options) -> tuple[Page, dict[str, dict]]:
+    """A fresh browser context on the app, once it lists the presets; returns (page, presets by name)."""
+    context = browser.new_context(accept_downloads=True, **context_options)
+    page = context.new_page()
+    page.goto(base_url.rstrip("/") + "/")
+    presets = page.request.get(base_url.rstrip("/") + "/api/presets").json()["presets"]
+    # the radio group lists exactly the API's presets
+    for preset in presets:
+        expect(preset_radio(page, preset["name"])).to_be_visible()
+    expect(page.get_by_role("radio")).to_have_count(len(presets))
+    return page, {preset["name"]: preset for preset in presets}
+
+
+def preset_radio(page: Page, name: str):
+    return page.get_by_role("radio", name=re.compile(rf"^{name}\b", re.I))
+
+
+def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, tmp_path):
+    song = write_song(tmp_path / "Evening Walk.mp3")
+    page, presets = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    jobs = api_jobs(page)
+    assert_text_contrast_aa(page)
+    shoot(page, "01-start")
+
+    page.get_by_label("Choose a song").set_input_files(song)
+    expect(page.get_by_text("Evening Walk.mp3")).to_be_visible()
+    # the orbit drawn follows the preset picked: its period and direction
+    for name in ("concert", PRESET):
+        preset_radio(page, name).check()
+        period_s, direction = presets[name]["period_s"], presets[name]["direction"]
+        expect(page.locator("figure figcaption")).to_contain_text(f"one turn every {period_s:g} seconds")
+        assert orbit_animation(page) == {"name": "orbit-spin", "duration": f"{period_s:g}s",
+                                         "direction": "normal" if direction == "clockwise" else "reverse"}
+    shoot(page, "02-song-chosen")
+
+    # Throttle the upload (Chrome's network emulation) so its progress can be seen part-way.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": UPLOAD_BYTES_PER_S})
+    page.get_by_role("button", name="Convert").click()
+    expect(page.get_by_role("heading", name="Uploading your song")).to_be_visible()
+    page.wait_for_function("""() => {
+        const bar = document.querySelector('[role=progressbar]');
+        const percent = bar && Number(bar.getAttribute('aria-valuenow'));
+        return percent > 0 && percent < 100;
+    }""")
+    expect(page.get_by_text(re.compile(r"KB of [\d.]+ KB sent"))).to_be_visible()
+    shoot(page, "03-uploading")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+    expect(page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))).to_be_visible()
+    shoot(page, "04-converting")
+
+    download_link = page.get_by_role("link", name="Download")
+    expect(download_link).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert_text_contrast_aa(page)
+    shoot(page, "05-ready")
+    statuses = [status for status, _ in jobs[0]["statuses"]]
+    progress = [percent for _, percent in jobs[0]["statuses"]]
+    assert statuses[-1] == "READY" and statuses.count("READY") == 1, statuses  # polling stopped at READY
+    assert progress == sorted(progress), progress
+
+    # Both players load: the original from the chosen file, the 8D one from the download URL.
+    for player in ("Original", "8D version"):
+        page.wait_for_function(
+            "label => { const a = document.querySelector(`audio[aria-label='${label}']`);"
+            " return a && a.readyState >= 1 && a.duration > 0; }",
+            arg=player,
+        )
+    durations_s = page.evaluate("() => [...document.querySelectorAll('audio')].map(a => a.duration)")
+    assert durations_s == pytest.approx([SONG_S, SONG_S], abs=0.1)
+
+    with page.expect_download() as download_info:
+        download_link.click()
+    download = download_info.value
+    assert download.suggested_filename == "Evening Walk.8d.mp3"
+    result_path = tmp_path / download.suggested_filename
+    download.save_as(result_path)
+
+    result, sample_rate = read_audio(result_path)
+    original, _ = read_audio(song)
+    assert result.shape[0] == 2 and sample_rate == SAMPLE_RATE
+    orbit = measure_orbit(result, sample_rate)
+    # What the preset's orbit gives on this very song: the engine's dry render (no reverb, no limiter).
+    reference = measure_orbit(render(original, sample_rate, RenderOptions.from_preset(PRESET)), sample_rate)
+    still = measure_orbit(original, sample_rate)
+    assert orbit.period_s == pytest.approx(presets[PRESET]["period_s"], rel=0.05), orbit.summary()
+    # (measured: ILD 9.2 dB vs the dry render's 9.3 dB, ITD 0.70 ms vs 0.70 ms; reverb may shave a little)
+    assert orbit.ild_r2 > 0.8 and orbit.itd_r2 > 0.8, orbit.summary()
+    assert orbit.ild_amplitude_db == pytest.approx(reference.ild_amplitude_db, abs=1.5), (orbit.summary(), reference.summary())
+    assert orbit.itd_amplitude_ms == pytest.approx(reference.itd_amplitude_ms, abs=0.1), (orbit.summary(), reference.summary())
+    assert still.ild_amplitude_db < 1.0, still.summary()  # the song itself does not move
+
+
+def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_stack, browser, tmp_path):
+    # A phone-sized screen, used with the keyboard alone, by a person who asked for less motion;
+    # the file arrives by drag and drop.
+    page, _ = open_app(browser, local_stack, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                       is_mobile=True, has_touch=True, reduced_motion="reduce")
+    assert orbit_animation(page)["name"] == "none"
+    jobs = api_jobs(page)
+    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
+    shoot(page, "06-phone-start")
+
+    dropped = page.evaluate_handle(
+        """() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["Dear diary, today I wrote a text file.\\n".repeat(200)],
+                                        "notes.mp3", { type: "audio/mpeg" }));
+            return transfer;
+        }"""
+    )
+    page.dispatch_event("main", "dragenter", {"dataTransfer": dropped})
+    expect(page.get_by_text("Drop the song to choose it")).to_be_visible()
+    shoot(page, "07-phone-dropping", full_page=False)  # the hint covers the screen, not the page
+    page.dispatch_event("main", "drop", {"dataTransfer": dropped})
+    expect(page.get_by_text("Drop the song to choose it")).to_be_hidden()
+    expect(page.get_by_text("notes.mp3")).to_be_visible()
+
+    # Keyboard only: Tab to the file input, Tab into the presets, arrow to the next, Tab to Convert.
+    def focused() -> str:
+        return page.evaluate("(e => e.id || e.name || e.textContent.trim())(document.activeElement)")
+
+    page.keyboard.press("Tab")
+    assert focused() == "song"
+    page.keyboard.press("Tab")
+    assert focused() == "preset"
+    page.keyboard.press("ArrowDown")
+    expect(preset_radio(page, "slow")).to_be_checked()
+    shoot(page, "08-phone-keyboard-focus", full_page=False)
+    page.keyboard.press("Tab")
+    assert focused() == "Convert"
+    page.keyboard.press("Enter")
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    job = page.request.get(f"{local_stack.rstrip('/')}/api/jobs/{jobs[0]['jobId']}").json()
+    assert job["status"] == "FAILED"
+    expect(alert).to_contain_text(job["error"]["message"])  # what went wrong, in the server's words
+    expect(alert).to_contain_text("Choose another song")  # and what to do
+    assert focused() == "error-title"  # focus lands on the outcome
+    assert_text_contrast_aa(page)
+    shoot(page, "09-phone-error")
+
+    page.keyboard.press("Tab")
+    assert focused() == "Try again"
+    page.keyboard.press("Enter")
+    expect(alert).to_be_hidden()
+    assert focused() == "song"  # back at the file input, ready for another song
+    expect(page.get_by_role("button", name="Convert")).to_be_enabled()
+    assert page.evaluate("window.sameDocument") is True
+    shoot(page, "10-phone-after-try-again")

@@ -1,0 +1,149 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { fetchConfig, listPresets } from "./api.js";
+import useConversion from "./useConversion.js";
+import DropOverlay from "./components/DropOverlay.jsx";
+import ErrorPanel from "./components/ErrorPanel.jsx";
+import OrbitView from "./components/OrbitView.jsx";
+import PresetPicker from "./components/PresetPicker.jsx";
+import ProgressPanel from "./components/ProgressPanel.jsx";
+import ResultPanel from "./components/ResultPanel.jsx";
+import SongPicker from "./components/SongPicker.jsx";
+
+const DEFAULT_PRESET = "classic";
+
+/** Loads config.json, then the presets; `retry` starts over after a failure. */
+function useSetup() {
+  const [setup, setSetup] = useState({ config: null, presets: [], error: null });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let current = true;
+    (async () => {
+      try {
+        const config = await fetchConfig();
+        const presets = await listPresets(config.apiBaseUrl);
+        if (current) setSetup({ config, presets, error: null });
+      } catch (error) {
+        if (current) setSetup({ config: null, presets: [], error });
+      }
+    })();
+    return () => {
+      current = false;
+    };
+  }, [attempt]);
+  const retry = useCallback(() => {
+    setSetup({ config: null, presets: [], error: null });
+    setAttempt((n) => n + 1);
+  }, []);
+  return { ...setup, retry };
+}
+
+/** An object URL for the chosen file (the "Original" player), released when the file changes. */
+function useObjectUrl(file) {
+  const [url, setUrl] = useState(null);
+  useEffect(() => {
+    if (!file) {
+      setUrl(null);
+      return undefined;
+    }
+    const objectUrl = URL.createObjectURL(file);
+    setUrl(objectUrl);
+    return () => URL.revokeObjectURL(objectUrl);
+  }, [file]);
+  return url;
+}
+
+const STATUS_TEXT = {
+  idle: "",
+  uploading: "Uploading your song.",
+  rendering: "Your song is uploaded. Making it 8D.",
+  ready: "Your 8D song is ready.",
+  error: "",
+};
+
+export default function App() {
+  const setup = useSetup();
+  const conversion = useConversion(setup.config);
+  const [file, setFile] = useState(null);
+  const [presetName, setPresetName] = useState(DEFAULT_PRESET);
+  const originalUrl = useObjectUrl(file);
+  const outcomeHeading = useRef(null);
+  const songInput = useRef(null);
+
+  const busy = conversion.stage === "uploading" || conversion.stage === "rendering";
+  const preset = setup.presets.find((p) => p.name === presetName) ?? setup.presets[0];
+
+  const chooseFile = useCallback(
+    (chosen) => {
+      conversion.reset();
+      setFile(chosen);
+    },
+    [conversion.reset],
+  );
+
+  // Move focus to the outcome so keyboard and screen-reader users land on it.
+  useEffect(() => {
+    if (conversion.stage === "ready" || conversion.stage === "error") outcomeHeading.current?.focus();
+  }, [conversion.stage]);
+
+  // Back to the form, with focus on the file input: the usual next step is another file.
+  const tryAgain = () => {
+    conversion.reset();
+    songInput.current?.focus();
+  };
+
+  const submit = (event) => {
+    event.preventDefault();
+    if (file && preset) conversion.start(file, preset.name);
+  };
+
+  return (
+    <div className="min-h-screen bg-slate-950 text-slate-100">
+      <DropOverlay onDrop={chooseFile} disabled={busy || !setup.config} />
+      <header className="mx-auto max-w-5xl px-4 pt-8 pb-4 sm:px-6">
+        <h1 className="text-3xl font-bold tracking-tight text-slate-50 sm:text-4xl">SurroundYou</h1>
+        <p className="mt-2 text-slate-300">
+          Turn a song into 8D audio that circles your head. Best with headphones.
+        </p>
+      </header>
+
+      <main className="mx-auto max-w-5xl px-4 pb-12 sm:px-6">
+        <p role="status" className="sr-only">
+          {STATUS_TEXT[conversion.stage]}
+        </p>
+
+        <div className="flex flex-col gap-6 rounded-2xl bg-slate-900/70 p-4 ring-1 ring-slate-800 sm:p-6">
+          {setup.error ? (
+            <ErrorPanel error={setup.error} onTryAgain={setup.retry} />
+          ) : !setup.config ? (
+            <p className="text-slate-300">Loading presets…</p>
+          ) : (
+            <form onSubmit={submit} className="flex flex-col gap-6">
+              <SongPicker ref={songInput} file={file} onChoose={chooseFile} disabled={busy} />
+              {/* the orbit sits beside the presets on wide screens, right under them on a phone */}
+              <div className="grid gap-6 md:grid-cols-[minmax(0,1fr)_16rem]">
+                <PresetPicker presets={setup.presets} selected={preset?.name} onSelect={setPresetName} disabled={busy} />
+                <OrbitView preset={preset} />
+              </div>
+              <div className="flex flex-col gap-2">
+                <button
+                  type="submit"
+                  disabled={!file || busy}
+                  className="w-full rounded-lg bg-violet-600 px-6 py-3 text-lg font-semibold text-white hover:bg-violet-700 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-amber-300 disabled:cursor-not-allowed disabled:bg-slate-700 disabled:text-slate-300 sm:w-fit"
+                >
+                  Convert
+                </button>
+                {!file && <p className="text-sm text-slate-300">Choose a song first.</p>}
+              </div>
+            </form>
+          )}
+
+          {busy && <ProgressPanel stage={conversion.stage} upload={conversion.upload} job={conversion.job} />}
+          {conversion.stage === "ready" && <ResultPanel ref={outcomeHeading} job={conversion.job} originalUrl={originalUrl} />}
+          {conversion.stage === "error" && (
+            <ErrorPanel ref={outcomeHeading} error={conversion.error} onTryAgain={tryAgain} />
+          )}
+        </div>
+      </main>
+    </div>
+  );
+}
