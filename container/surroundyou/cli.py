@@ -1,0 +1,304 @@
+"""The ``surroundyou`` command line: convert songs to 8D audio, list the presets, analyse a file.
+
+    surroundyou convert song.mp3 other.flac --out-dir 8d/ --preset slow -j 2
+    surroundyou convert song.m4a -o song-8d.flac --reverb 0        (dry, lossless)
+    surroundyou presets
+    surroundyou analyze song.8d.mp3 --plot orbit.png
+
+Batch conversion runs the files in parallel worker processes (``-j``, default: the CPUs this
+process may use); a bad file gets its own error line and the others still convert; the exit
+status is 1 when any file failed, 2 for a wrong command line.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import os
+import queue
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS
+
+from .audio_io import (DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioInputError, check_mp3_quality,
+                       open_audio)
+from .convert import ConversionReport, convert_file, output_format_for
+from .presets import RenderOptions
+
+PROGRESS_STEP = 0.01   # a worker reports progress when it moved by at least this fraction
+
+
+@dataclass(frozen=True)
+class ConversionJob:
+    index: int
+    src: Path
+    dst: Path
+    fmt: str
+    options: RenderOptions
+    mp3_quality: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: ConversionJob
+    report: ConversionReport | None = None
+    error: str | None = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="surroundyou", description="Turn songs into 8D audio that orbits "
+                                                                     "your head (listen on headphones).")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="convert songs to 8D audio",
+                                  description="Convert songs (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, "
+                                              "WebM) to 8D audio.")
+    convert.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    where = convert.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", type=Path, help="output file (one input only); its extension "
+                                                          "picks the format")
+    where.add_argument("--out-dir", type=Path, help="folder for the results (default: beside each input); "
+                                                     "names are {stem}.8d.{format}")
+    convert.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
+                         help=f"bundle of settings (default {DEFAULT_PRESET}; see `surroundyou presets`)")
+    convert.add_argument("--period", type=float, metavar="SECONDS", help="seconds per turn around the head")
+    convert.add_argument("--reverb", type=float, metavar="AMOUNT", help="0-1 room reverb; 0 = dry, no reverb")
+    convert.add_argument("--direction", choices=DIRECTIONS, help="orbit direction, seen from above")
+    convert.add_argument("--mode", choices=MODES, help="spherical head model or measured HRTF (MIT KEMAR)")
+    convert.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: -o's extension, "
+                                                                  "else mp3)")
+    convert.add_argument("--mp3-quality", type=_mp3_quality, default=DEFAULT_MP3_QUALITY, metavar="Q",
+                         help="MP3 bitrate in kbps (CBR, default 320) or LAME VBR level V0-V9")
+    convert.add_argument("-j", "--jobs", type=int, default=_usable_cpus(), metavar="JOBS",
+                         help="files converted at once (default: the CPUs available, here %(default)s)")
+    convert.set_defaults(command=_convert_command)
+
+    presets = commands.add_parser("presets", help="list the presets and their parameters")
+    presets.set_defaults(command=_presets_command)
+
+    analyze = commands.add_parser("analyze", help="measure the 8D orbit of a file",
+                                  description="Measure the orbit (ILD/ITD tracks, period), loudness "
+                                              "and true peak of an audio file.")
+    analyze.add_argument("file", type=Path, metavar="FILE")
+    analyze.add_argument("--plot", type=Path, metavar="PNG", help="also draw the orbit into this PNG")
+    analyze.set_defaults(command=_analyze_command)
+    return parser
+
+
+def _mp3_quality(text: str) -> str:
+    try:
+        return check_mp3_quality(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------- convert
+
+def _convert_command(args: argparse.Namespace) -> int:
+    console, errors = Console(), Console(stderr=True)
+    try:
+        jobs = plan_jobs(args)
+    except ValueError as error:
+        errors.print(f"[red]surroundyou convert: {error}[/red]", highlight=False)
+        return 2
+    outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
+    for outcome in outcomes:
+        if outcome.error:
+            errors.print(f"[red]error:[/red] {outcome.error}", highlight=False)
+    console.print(_summary(outcomes))
+    failed = sum(1 for outcome in outcomes if outcome.error)
+    console.print(f"{len(outcomes) - failed} converted, {failed} failed", highlight=False)
+    return 1 if failed else 0
+
+
+def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
+    """One job per input, with its output path; ValueError for a command line that cannot work."""
+    overrides = {name: value for name, value in (("period_s", args.period), ("reverb", args.reverb),
+                                                 ("direction", args.direction), ("mode", args.mode))
+                 if value is not None}
+    options = RenderOptions.from_preset(args.preset, **overrides)
+    if args.output is not None and len(args.inputs) > 1:
+        raise ValueError("-o/--output takes one input; use --out-dir for several")
+    if args.output is not None:
+        fmt = output_format_for(args.output, args.format)
+        if args.format and args.output.suffix and args.output.suffix.lstrip(".").lower() != args.format:
+            raise ValueError(f"--format {args.format} does not match the output name {args.output.name}")
+    else:
+        fmt = args.format or "mp3"
+    jobs, seen = [], {}
+    for index, src in enumerate(args.inputs):
+        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}.8d.{fmt}"
+        if dst.resolve() == src.resolve():
+            raise ValueError(f"{src}: the output would overwrite the input")
+        if dst.resolve() in seen:
+            raise ValueError(f"{src} and {seen[dst.resolve()]} would both be written to {dst}")
+        seen[dst.resolve()] = src
+        jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality))
+    return jobs
+
+
+def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[Outcome]:
+    """Convert every job (in ``workers`` processes when more than one) under a progress bar."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeRemainingColumn(), console=console, transient=False) as bars:
+        tasks = [bars.add_task(job.src.name, total=1.0) for job in jobs]
+
+        def show(index: int, fraction: float) -> None:
+            bars.update(tasks[index], completed=fraction)
+
+        def finished(outcome: Outcome) -> Outcome:
+            if outcome.error:
+                bars.update(tasks[outcome.job.index], description=f"{outcome.job.src.name} [red]failed[/red]")
+            return outcome
+
+        if workers == 1:
+            return [finished(convert_job(job, lambda fraction, index=job.index: show(index, fraction)))
+                    for job in jobs]
+        # forkserver: forking this process (its progress thread running) could deadlock a worker
+        context = multiprocessing.get_context("forkserver")
+        updates = context.Queue()
+        outcomes: list[Outcome] = []
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_set_worker_queue,
+                                                    initargs=(updates,)) as pool:
+            pending = {pool.submit(_convert_in_worker, job): job for job in jobs}
+            while pending:
+                done, _ = concurrent.futures.wait(pending, timeout=0.1)
+                _drain(updates, show)
+                for future in done:
+                    job = pending.pop(future)
+                    try:
+                        outcomes.append(finished(future.result()))
+                    except Exception as error:  # noqa: BLE001 - a worker that died takes only its file
+                        outcomes.append(finished(Outcome(job, error=f"{job.src.name}: the conversion process "
+                                                                    f"stopped ({type(error).__name__})")))
+            _drain(updates, show)
+        return sorted(outcomes, key=lambda outcome: outcome.job.index)
+
+
+def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcome:
+    """Convert one file; any failure becomes the outcome's message (the batch goes on)."""
+    try:
+        report = convert_file(job.src, job.dst, job.options, output_format=job.fmt, progress=progress,
+                              mp3_quality=job.mp3_quality)
+    except AudioInputError as error:
+        return Outcome(job, error=str(error))
+    except Exception as error:  # noqa: BLE001 - one broken file must not stop the batch
+        return Outcome(job, error=f"{job.src.name}: conversion failed ({type(error).__name__}: {error})")
+    return Outcome(job, report=report)
+
+
+_worker_queue: multiprocessing.Queue | None = None
+
+
+def _set_worker_queue(updates: multiprocessing.Queue) -> None:
+    global _worker_queue
+    _worker_queue = updates
+
+
+def _convert_in_worker(job: ConversionJob) -> Outcome:
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        if fraction - last[0] >= PROGRESS_STEP or fraction >= 1.0:
+            last[0] = fraction
+            _worker_queue.put((job.index, fraction))
+
+    return convert_job(job, report)
+
+
+def _drain(updates: multiprocessing.Queue, apply: Callable[[int, float], None]) -> None:
+    while True:
+        try:
+            apply(*updates.get_nowait())
+        except queue.Empty:
+            return
+
+
+def _summary(outcomes: list[Outcome]) -> Table:
+    table = Table(title="SurroundYou", title_justify="left")
+    for column, justify in (("input", "left"), ("output", "left"), ("duration", "right"),
+                            ("loudness in → out", "right"), ("true peak", "right"), ("size", "right")):
+        table.add_column(column, justify=justify)
+    for outcome in outcomes:
+        report = outcome.report
+        if report is None:
+            table.add_row(outcome.job.src.name, f"[red]failed: {outcome.error.split(': ', 1)[-1]}[/red]",
+                          "", "", "", "")
+            continue
+        table.add_row(outcome.job.src.name, str(outcome.job.dst), f"{report.duration_s:.1f} s",
+                      f"{report.input_lufs:.1f} → {report.output_lufs:.1f} LUFS",
+                      f"{report.true_peak_dbtp:.1f} dBTP", f"{report.output_bytes / 1e6:.1f} MB")
+    return table
+
+
+# ---------------------------------------------------------------- presets and analyze
+
+def _presets_command(args: argparse.Namespace) -> int:
+    console = Console()
+    for name, (description, params) in PRESETS.items():
+        default = " (default)" if name == DEFAULT_PRESET else ""
+        console.print(f"[bold]{name}[/bold]{default}  {description}", highlight=False)
+        console.print(f"    period {params['period_s']:g} s, {params['direction']}, width {params['width_deg']:g}°, "
+                      f"elevation wobble {params['elevation_wobble_deg']:g}°, intensity {params['intensity']:g}, "
+                      f"reverb {params['reverb']:g}, bass centred below {params['crossover_hz']:g} Hz",
+                      highlight=False)
+    return 0
+
+
+def _analyze_command(args: argparse.Namespace) -> int:
+    from . import analysis   # numpy/scipy fits and matplotlib: loaded only when asked for
+
+    errors = Console(stderr=True)
+    try:
+        with open_audio(args.file):
+            pass   # a clear reason for a file that is no audio, before the analysis reads it
+        figures = analysis.analyze_file(args.file)
+    except (AudioInputError, ValueError, RuntimeError) as error:
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
+    table = Table(title=f"{args.file.name}", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    if args.plot is not None:
+        stereo, sample_rate = _decode_for_plot(args.file, analysis.ANALYZE_MAX_S)
+        png = analysis.plot_orbit(analysis.measure_orbit(stereo, sample_rate), args.plot)
+        Console().print(f"orbit drawn in {png}", highlight=False)
+    return 0
+
+
+def _decode_for_plot(path: Path, max_s: float):
+    import numpy as np
+
+    with open_audio(path) as source:
+        limit = int(max_s * source.info.sample_rate)
+        blocks, frames = [], 0
+        for block in source.blocks():
+            blocks.append(block[:, :limit - frames])
+            frames += blocks[-1].shape[1]
+            if frames >= limit:
+                break
+        audio = np.concatenate(blocks, axis=1)
+        stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
+        return stereo, source.info.sample_rate
+
+
+if __name__ == "__main__":
+    sys.exit(main())

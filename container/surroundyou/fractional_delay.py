@@ -1,0 +1,75 @@
+"""A delay that glides: time-varying fractional delay by 4-point (3rd-order) Lagrange interpolation.
+
+The delay ``D = m + f`` (integer ``m``, fraction ``f`` near 0..1) reads the four samples around
+it, at delays ``m-1, m, m+1, m+2``, weighted by the Lagrange polynomials through them
+(Laakso, Valimaki, Karjalainen & Laine, "Splitting the unit delay", IEEE Signal Process. Mag.
+13(1), 1996, eq. 42):
+
+    h(-1) = -f (f-1) (f-2) / 6        h(0) = (f+1) (f-1) (f-2) / 2
+    h(+1) = -(f+1) f (f-2) / 2        h(+2) = (f+1) f (f-1) / 6
+
+Centred this way its magnitude error at 1 kHz / 44.1 kHz is below 1e-5 for every ``f``
+(linear interpolation: 2.5e-3, whose variation as the delay glides is an audible modulation).
+
+The delay changes every sample. It is given on the control grid (``control_rate``); on each
+grid segment the integer part ``m`` is fixed (the rounded-down mean of the segment's two end
+delays) and the four weights ramp linearly between their exact values at the segment's ends.
+Lagrange weights sum to 1 and reproduce a linear ramp exactly, so the ramped weights err only
+by the curvature of ``f^2`` over the segment: for the orbit's slow delay changes (< 0.03
+samples per 64-sample segment) that is a filter error below -110 dB. Where ``m`` changes
+between segments the two readings agree to within the interpolator's own error (< 1e-5).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .control_rate import segment_ramps
+
+TAP_OFFSETS = np.arange(-1, 3)  # delays of the four taps relative to m
+
+
+def lagrange3_weights(fraction: np.ndarray) -> np.ndarray:
+    """The four tap weights for delays ``m-1 .. m+2`` at ``fraction`` ``f``: shape ``(4, *f.shape)``."""
+    f = np.asarray(fraction, dtype=np.float64)
+    return np.stack([-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
+                     -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6])
+
+
+class FractionalDelayLine:
+    """One streaming delay line whose delay (in samples, >= 1) is given on the control grid.
+
+    ``minimum_delay_samples`` >= 1 is needed because the earliest tap reads ``m - 1`` samples back.
+    """
+
+    def __init__(self, max_delay_samples: float, control_step: int):
+        self.control_step = control_step
+        self.history = np.zeros(int(np.ceil(max_delay_samples)) + 3, dtype=np.float32)
+
+    def process(self, block: np.ndarray, delay_samples: np.ndarray, first_sample: int) -> np.ndarray:
+        """Delay the float32 ``block`` (its first sample has absolute index ``first_sample``).
+
+        ``delay_samples[j]`` is the delay at grid point ``control_indices(first_sample, len(block), step)[j]``.
+        """
+        frames = len(block)
+        depth = len(self.history)
+        delay_samples = np.asarray(delay_samples, dtype=np.float64)
+        integer = np.floor((delay_samples[:-1] + delay_samples[1:]) / 2).astype(np.int64)
+        if integer.min() < 1 or integer.max() + 2 >= depth:
+            raise ValueError(f"delay out of range 1..{depth - 3} samples")
+        weights = segment_ramps(lagrange3_weights(delay_samples[:-1] - integer),
+                                lagrange3_weights(delay_samples[1:] - integer), first_sample, frames,
+                                self.control_step)
+        padded = np.concatenate([self.history, block])
+        output = np.empty(frames, dtype=np.float32)
+        # runs of segments sharing the integer part: plain slices instead of gathers
+        step = self.control_step
+        segment_start = np.maximum(np.arange(len(integer)) * step - (first_sample % step), 0)
+        changes = np.flatnonzero(np.diff(integer)) + 1
+        run_starts = np.concatenate([[0], segment_start[changes]])
+        run_stops = np.concatenate([segment_start[changes], [frames]])
+        for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])]):
+            taps = [padded[depth + start - shift - offset:depth + stop - shift - offset] for offset in TAP_OFFSETS]
+            run = weights[:, start:stop]
+            output[start:stop] = run[0] * taps[0] + run[1] * taps[1] + run[2] * taps[2] + run[3] * taps[3]
+        self.history = padded[-depth:].copy()
+        return output

@@ -1,0 +1,58 @@
+"""How loud a filter makes music sound: K-weighted power of a pink spectrum through it.
+
+Equal loudness around the orbit needs one number per direction: the loudness a direction's
+filters give typical music. Music's long-term spectrum falls roughly as 1/f (pink; Voss &
+Clarke, Nature 258, 1975), and ITU-R BS.1770 loudness is the power after K-weighting (a
++4 dB shelf above ~1.5 kHz and a 38 Hz high-pass). So
+
+    loudness(H) ~ sum_f W(f) |H(f)|^2,    W(f) = |K(f)|^2 / f   (f >= 20 Hz)
+
+on a uniform frequency grid. Ratios of such sums are loudness ratios; the absolute scale
+never matters. The K-weighting filters are pyloudnorm's (the meter the analysis uses), so the
+renderer equalises exactly the loudness that is measured.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+from pyloudnorm.iirfilter import IIRfilter
+
+GRID_FFT_SIZE = 8192
+LOWEST_MUSIC_HZ = 20.0
+# Fraction of a typical mix's power that is the same in both channels (see correlated_mix_gain).
+CORRELATED_FRACTION = 0.5
+
+
+def frequency_grid_hz(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.ndarray:
+    """The uniform grid the weights live on: ``rfftfreq(fft_size, 1/sample_rate)``."""
+    return np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
+
+
+def k_weighting_power(freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``|K(f)|^2`` of BS.1770's K-weighting (pre-filter shelf + RLB high-pass) at ``sample_rate``."""
+    power = np.ones_like(freqs_hz)
+    for stage in (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+                  IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")):
+        _, response = scipy.signal.freqz(stage.b, stage.a, worN=freqs_hz, fs=sample_rate)
+        power *= np.abs(response) ** 2
+    return power
+
+
+def music_weighting(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.ndarray:
+    """``W(f) = |K(f)|^2 / f`` above 20 Hz (0 below) on ``frequency_grid_hz``."""
+    freqs_hz = frequency_grid_hz(sample_rate, fft_size)
+    pink = np.where(freqs_hz >= LOWEST_MUSIC_HZ, 1.0 / np.maximum(freqs_hz, LOWEST_MUSIC_HZ), 0.0)
+    return k_weighting_power(freqs_hz, sample_rate) * pink
+
+
+def correlated_mix_gain(coherent_ratio: np.ndarray, correlated_fraction: float = CORRELATED_FRACTION) -> np.ndarray:
+    """Common gain for sources each normalised to keep its own loudness: ``1/sqrt(1 - rho + rho r)``.
+
+    Per-source normalisation is exact when the channels are uncorrelated (their powers add).
+    Channels carrying the same sound add as amplitudes instead, ``r`` times louder than their
+    summed input (``coherent_ratio``; > 1, and varying around the orbit as the sources'
+    filters grow more or less alike). A mix whose power is a fraction ``rho`` correlated comes
+    out ``1 - rho + rho r`` times the input; this gain evens that out. ``rho = 0.5`` splits the
+    difference between independent (L, R unrelated) and identical (L = R) channels.
+    """
+    return 1.0 / np.sqrt(1 - correlated_fraction + correlated_fraction * coherent_ratio)

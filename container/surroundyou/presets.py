@@ -1,0 +1,76 @@
+"""The engine's render options: one frozen value built from the job model's presets.
+
+``surroundyou_jobs.options`` (plain Python, shared with the API Lambda) owns the preset table
+and the checks on user-supplied values; this module turns them into the typed
+:class:`RenderOptions` the renderer reads, so both sides agree on every preset by construction.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS, render_parameters
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How the music orbits the head.
+
+    period_s             seconds per full turn around the head
+    direction            "clockwise" (front -> right -> back -> left, seen from above) or
+                         "counterclockwise"
+    width_deg            angle on the orbit between the left- and right-channel sources
+    elevation_wobble_deg peak up/down excursion of the orbit, degrees (0 = flat)
+    intensity            0-1, strength of the head cues (1 = a real head, 0 = no cues)
+    reverb               0-1 wet amount for the pipeline's reverb (0 = off); the dry renderer
+                         ignores it
+    crossover_hz         below this the bass stays centred and untouched
+    mode                 "spherical" (Brown-Duda spherical head) or "hrtf" (MIT KEMAR)
+    """
+    period_s: float = 8.0
+    direction: str = "clockwise"
+    width_deg: float = 60.0
+    elevation_wobble_deg: float = 10.0
+    intensity: float = 1.0
+    reverb: float = 0.2
+    crossover_hz: float = 120.0
+    mode: str = "spherical"
+
+    def __post_init__(self) -> None:
+        checks = (
+            (self.period_s > 0, f"period_s must be positive, got {self.period_s!r}"),
+            (self.direction in DIRECTIONS, f"direction must be one of {', '.join(DIRECTIONS)}, "
+                                           f"got {self.direction!r}"),
+            (0 <= self.width_deg <= 180, f"width_deg must be 0-180, got {self.width_deg!r}"),
+            (0 <= self.elevation_wobble_deg <= 45, f"elevation_wobble_deg must be 0-45, "
+                                                   f"got {self.elevation_wobble_deg!r}"),
+            (0 <= self.intensity <= 1, f"intensity must be 0-1, got {self.intensity!r}"),
+            (0 <= self.reverb <= 1, f"reverb must be 0-1, got {self.reverb!r}"),
+            (self.crossover_hz > 0, f"crossover_hz must be positive, got {self.crossover_hz!r}"),
+            (self.mode in MODES, f"mode must be one of {', '.join(MODES)}, got {self.mode!r}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides: Any) -> RenderOptions:
+        """The options of preset ``name`` with ``overrides`` (field=value) applied.
+
+        Raises ValueError naming the unknown preset, the unknown field or the bad value.
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        fields = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ValueError(f"unknown render option(s): {', '.join(unknown)}")
+        return cls(**{**PRESETS[name][1], **overrides})
+
+    @classmethod
+    def from_job_options(cls, job_options: dict[str, Any]) -> RenderOptions:
+        """The options for a job's validated options dict (``surroundyou_jobs.options.parse_job_options``)."""
+        if job_options.get("preset", DEFAULT_PRESET) not in PRESETS:
+            raise ValueError(f"unknown preset {job_options.get('preset')!r}; choose one of {', '.join(PRESETS)}")
+        return cls(**render_parameters(job_options))

@@ -1,0 +1,117 @@
+"""The dry spatial render: the music orbits the head (no reverb, no limiter, no loudness match).
+
+Signal flow per block (``(channels, frames)`` in, ``(2, frames)`` out)::
+
+    input ─┬─ LR4 low-pass of the channel mean ─────────────── delay 1 ─────────┐
+           │  (bass: centred, untouched)                                          ├─ + ─> ears
+           └─ head model: sources, shadow/HRTF, ─── per-ear fractional delay ────┘
+              LR4 high-pass (the orbiting band)    (interaural time difference
+                                                    of the orbit centre)
+
+- Bass below ``crossover_hz`` stays centred (Linkwitz-Riley, ``crossover``): the same signal
+  in both ears.
+- Each input channel is its own source on the orbit, ``width_deg`` apart (``orbit``). The head
+  model gives each source its own direction-dependent filter per ear and sums them per ear:
+  the spherical head (``spherical_head``: Brown & Duda shadow, rear cut, equal-loudness gain)
+  or measured KEMAR HRTFs (``hrtf``).
+- The interaural time difference is applied once per ear, after the sources are summed, with
+  the delay of the orbit *centre* (Woodworth). Sharing the delay is what keeps correlated
+  content (L = R) free of comb filtering as the sources move: both copies reach an ear at the
+  same instant, so they add like one source instead of interfering at a moving delay.
+- The near ear is (almost) not delayed and the far ear gets the whole ITD, so the only fixed
+  latency is the interpolator's one sample, matched on the bass path: output sample ``n``
+  follows input sample ``n - 1``; the output has as many frames as the input.
+
+Every time-varying quantity is a function of the absolute sample index (``control_rate``), and
+all filters carry their state, so processing in blocks of any size gives the same output as
+one call (bit for bit in spherical mode) and the same input always gives the same output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .allocator import keep_freed_memory
+from .control_rate import control_indices
+from .crossover import linkwitz_riley4_sos
+from .fractional_delay import FractionalDelayLine
+from .orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
+from .presets import RenderOptions
+from .spherical_head import HEAD_RADIUS_M, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
+from .streaming_sos import StreamingSos
+
+CONTROL_STEP = 64
+LATENCY_SAMPLES = 1
+# Blocks are rendered in pieces of at most this many frames, which bounds the temporaries
+# (~20 MB) whatever block size the caller uses; larger pieces gain nothing measurable.
+PIECE_FRAMES = 65536
+
+
+class OrbitRenderer:
+    """Streaming dry 8D renderer: ``process(block)`` repeatedly, state carried between calls."""
+
+    def __init__(self, sample_rate: int, channels: int, options: RenderOptions):
+        if channels < 1:
+            raise ValueError(f"need at least one input channel, got {channels}")
+        keep_freed_memory()
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.options = options
+        bass_sos, _ = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
+        self._bass_filter = StreamingSos(bass_sos, 1)
+        self._bass_history = np.zeros(LATENCY_SAMPLES)
+        self.orbit = Orbit(options.period_s, self.sample_rate, options.direction == "clockwise",
+                           options.elevation_wobble_deg)
+        offsets = source_offsets_rad(self.channels, options.width_deg)
+        if options.mode == "hrtf":
+            from .hrtf import KemarHead
+
+            self.head = KemarHead(self.sample_rate, self.channels, self.orbit, offsets, options.intensity,
+                                  options.crossover_hz, CONTROL_STEP)
+            self.head_radius_m = self.head.radius_m
+        else:
+            self.head = SphericalHeadShadow(self.sample_rate, self.channels, self.orbit, offsets,
+                                            options.intensity, options.crossover_hz, CONTROL_STEP)
+            self.head_radius_m = HEAD_RADIUS_M
+        max_delay = LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate
+        self._ear_delays = [FractionalDelayLine(max_delay, CONTROL_STEP) for _ in range(2)]
+        self.frames_done = 0
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Render ``block`` (``(channels, frames)`` float32) to ``(2, frames)`` float32 ear signals."""
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim != 2 or block.shape[0] != self.channels:
+            raise ValueError(f"expected a ({self.channels}, frames) block, got shape {block.shape}")
+        pieces = [self._render_piece(block[:, start:start + PIECE_FRAMES])
+                  for start in range(0, block.shape[1], PIECE_FRAMES)]
+        return np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), dtype=np.float32)
+
+    def _render_piece(self, block: np.ndarray) -> np.ndarray:
+        first, frames = self.frames_done, block.shape[1]
+        ears = self.head.ear_signals(block, first).astype(np.float32)
+        left_delay, right_delay = self._ear_delays_samples(first, frames)
+        output = np.stack([self._ear_delays[0].process(ears[0], left_delay, first),
+                           self._ear_delays[1].process(ears[1], right_delay, first)])
+        bass = np.concatenate([self._bass_history, self._bass_filter(block.mean(axis=0, keepdims=True))[0]])
+        self._bass_history = bass[-LATENCY_SAMPLES:]
+        output += bass[:frames].astype(np.float32)
+        self.frames_done += frames
+        return output
+
+    def _ear_delays_samples(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-ear delays (samples) of the orbit centre on the control grid: Woodworth ITD + latency."""
+        sample_index = control_indices(first_sample, frames, CONTROL_STEP) * CONTROL_STEP
+        lateral = rounded_lateral_angle_rad(self.orbit.azimuth_rad(sample_index),
+                                            self.orbit.elevation_rad(sample_index))
+        left_s, right_s = ear_delays_s(self.options.intensity * woodworth_itd_s(lateral, self.head_radius_m))
+        return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
+
+
+def render(audio: np.ndarray, sample_rate: int, options: RenderOptions, block_frames: int = 65536) -> np.ndarray:
+    """Render a whole ``(channels, frames)`` signal through an ``OrbitRenderer`` in blocks -> ``(2, frames)``."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[np.newaxis]
+    renderer = OrbitRenderer(sample_rate, audio.shape[0], options)
+    blocks = [renderer.process(audio[:, start:start + block_frames])
+              for start in range(0, audio.shape[1], block_frames)]
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((2, 0), dtype=np.float32)

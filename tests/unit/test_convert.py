@@ -1,0 +1,165 @@
+"""The conversion pipeline, measured on its decoded output with the default preset."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_files import decode, stereo_tone, tiny_png, write_audio
+from pedalboard.io import AudioFile
+
+from surroundyou.analysis import integrated_lufs, true_peak_dbtp
+from surroundyou.audio_io import AudioInputError
+from surroundyou.convert import convert_file, limiter_ceiling_dbtp, output_format_for
+from surroundyou.presets import RenderOptions
+from surroundyou.tags import Picture, Tags, read_tags, write_tags
+
+SR = 44100
+CLASSIC = RenderOptions.from_preset()
+
+
+@pytest.fixture(scope="module")
+def music(signals):
+    return signals.music_like(6.0, SR, seed=3)
+
+
+@pytest.fixture(scope="module")
+def loud_master(signals):
+    """A brick-walled master: music pushed 18 dB into hard clipping (true peak above 0 dBTP)."""
+    return np.clip(signals.music_like(5.0, SR, seed=4) * 8.0, -1.0, 1.0)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "flac", "wav", "ogg"])
+def test_loudness_matches_the_input_and_length_and_timing_are_kept(tmp_path, music, fmt):
+    source = write_audio(tmp_path / "song.wav", music, SR)
+    report = convert_file(source, tmp_path / f"song.8d.{fmt}", CLASSIC)
+    out, rate = decode(tmp_path / f"song.8d.{fmt}")
+    assert rate == SR
+    assert out.shape == (2, music.shape[1]), "same length as the input (MP3: after the codec delay)"
+    assert abs(integrated_lufs(out, SR) - integrated_lufs(music, SR)) <= 1.0
+    assert abs(report.output_lufs - report.input_lufs) <= 1.0
+    assert abs(report.input_lufs - integrated_lufs(music, SR)) < 0.05
+    assert true_peak_dbtp(out, SR) <= -1.0
+    assert (report.duration_s, report.sample_rate, report.channels) == (music.shape[1] / SR, SR, 2)
+    assert report.output_bytes == (tmp_path / f"song.8d.{fmt}").stat().st_size
+    # timing: the loudness envelope of the result follows the input's (no shift, no added delay)
+    window = SR // 20
+    envelope_in = np.sqrt((music[:, :window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
+    envelope_out = np.sqrt((out[:, :window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
+    lags = [np.corrcoef(envelope_in[5:95], envelope_out[5 + lag:95 + lag])[0, 1] for lag in range(-2, 3)]
+    assert int(np.argmax(lags)) == 2
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "flac"])
+def test_true_peak_stays_under_minus_one_dbtp_for_a_loud_clipped_master(tmp_path, loud_master, fmt):
+    assert true_peak_dbtp(loud_master, SR) > 0.0
+    source = write_audio(tmp_path / "loud.wav", loud_master, SR)
+    report = convert_file(source, tmp_path / f"loud.8d.{fmt}", CLASSIC)
+    out, _ = decode(tmp_path / f"loud.8d.{fmt}")
+    assert true_peak_dbtp(out, SR) <= -1.0
+    assert report.true_peak_dbtp <= limiter_ceiling_dbtp(fmt) + 0.01
+
+
+def test_mp3_default_is_320k_and_lower_bitrates_get_more_headroom():
+    assert limiter_ceiling_dbtp("mp3") > limiter_ceiling_dbtp("mp3", "192") > limiter_ceiling_dbtp("mp3", 128)
+    assert limiter_ceiling_dbtp("flac") == pytest.approx(-1.05)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_same_input_and_options_give_identical_bytes(tmp_path, music, fmt):
+    source = write_audio(tmp_path / "song.wav", music, SR)
+    convert_file(source, tmp_path / f"first.{fmt}", CLASSIC)
+    convert_file(source, tmp_path / f"second.{fmt}", CLASSIC)
+    assert (tmp_path / f"first.{fmt}").read_bytes() == (tmp_path / f"second.{fmt}").read_bytes()
+
+
+def test_reverb_zero_is_dry(tmp_path, signals):
+    """A noise burst then silence: with --reverb 0 nothing rings on; the default preset's room does."""
+    burst = np.zeros((2, 3 * SR), dtype=np.float32)
+    burst[:, :SR // 2] = signals.pink_noise(0.5, SR, seed=5, channels=2, rms=0.1)
+    source = write_audio(tmp_path / "burst.wav", burst, SR, bit_depth=32)   # float: no dither floor
+    tails = {}
+    for reverb in (0.0, CLASSIC.reverb):
+        convert_file(source, tmp_path / f"burst-{reverb}.wav", RenderOptions.from_preset(reverb=reverb))
+        out, _ = decode(tmp_path / f"burst-{reverb}.wav")
+        burst_energy = np.mean(out[:, :SR // 2] ** 2)
+        tail_energy = np.mean(out[:, SR // 2 + SR // 10:] ** 2)   # from 100 ms after the burst
+        tails[reverb] = 10 * np.log10(tail_energy / burst_energy + 1e-30)
+    assert tails[0.0] < -90.0
+    assert tails[CLASSIC.reverb] > -60.0
+
+
+def test_mono_input_gives_stereo_as_loud_as_the_song_on_both_ears(tmp_path, music):
+    mono = music[:1]
+    report = convert_file(write_audio(tmp_path / "mono.flac", mono, SR), tmp_path / "mono.8d.flac", CLASSIC)
+    out, _ = decode(tmp_path / "mono.8d.flac")
+    assert out.shape == (2, mono.shape[1]) and report.channels == 1
+    heard = integrated_lufs(np.repeat(mono, 2, axis=0), SR)
+    assert abs(integrated_lufs(out, SR) - heard) <= 1.0
+
+
+@pytest.mark.parametrize("source_name, bit_depth, rate, target, out_rate, out_dtype", [
+    ("hi.flac", 24, 48000, "hi.8d.flac", 48000, "int24"),      # 24-bit stays 24-bit
+    ("hi.wav", 32, 96000, "hi.8d.wav", 96000, "float32"),      # float stays float, 96 kHz stays
+    ("cd.wav", 16, 44100, "cd.8d.flac", 44100, "int16"),       # 16-bit stays 16-bit (dithered)
+    ("hi.wav", 24, 96000, "hi.8d.mp3", 48000, "float32"),      # MP3 stops at 48 kHz
+])
+def test_rate_and_resolution_are_kept(tmp_path, music, source_name, bit_depth, rate, target, out_rate, out_dtype):
+    audio = music[:, :3 * SR]   # the same samples, declared at another rate
+    convert_file(write_audio(tmp_path / source_name, audio, rate, bit_depth=bit_depth), tmp_path / target, CLASSIC)
+    with AudioFile(str(tmp_path / target)) as result:
+        assert (result.samplerate, result.file_dtype) == (out_rate, out_dtype)
+    out, _ = decode(tmp_path / target)
+    assert out.shape[1] == round(audio.shape[1] * out_rate / rate)
+
+
+@pytest.mark.parametrize("fmt", ["m4a", "opus"])
+def test_ffmpeg_inputs_convert(tmp_path, music, fmt):
+    source = write_audio(tmp_path / f"song.{fmt}", music[:, :3 * SR], SR)
+    report = convert_file(source, tmp_path / "song.8d.mp3", CLASSIC)
+    assert report.duration_s == pytest.approx(3.0, abs=0.03)
+    assert abs(report.output_lufs - report.input_lufs) <= 1.0
+
+
+def test_tags_and_cover_survive_the_conversion(tmp_path, music):
+    source = write_audio(tmp_path / "tagged.mp3", music[:, :2 * SR], SR)
+    tags = Tags({"title": ["Round and Round"], "artist": ["Test Band"]}, [Picture(tiny_png(), "image/png")])
+    write_tags(source, tags)
+    convert_file(source, tmp_path / "tagged.8d.flac", CLASSIC)
+    assert read_tags(tmp_path / "tagged.8d.flac") == tags
+
+
+def test_progress_rises_to_one(tmp_path, music):
+    fractions = []
+    convert_file(write_audio(tmp_path / "song.wav", music, SR), tmp_path / "song.8d.mp3", CLASSIC,
+                 progress=fractions.append)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 2
+
+
+def _bad_inputs(directory):
+    cut = write_audio(directory / "cut.mp3", stereo_tone(3.0), SR)
+    cut.write_bytes(cut.read_bytes()[:cut.stat().st_size // 2])
+    files = {"empty.mp3": b"", "letter.mp3": b"Dear listener,\n" * 50, "picture.png": tiny_png(),
+             "unknown.xyz": bytes(range(256)) * 20}
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    return [cut] + [directory / name for name in files]
+
+
+def test_bad_inputs_raise_a_clear_error_and_leave_no_output(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for bad in _bad_inputs(inputs):
+        out_dir = tmp_path / f"out-{bad.stem}"
+        with pytest.raises(AudioInputError) as caught:
+            convert_file(bad, out_dir / f"{bad.stem}.8d.mp3", CLASSIC)
+        assert str(caught.value).startswith(f"{bad.name}: ")
+        assert len(str(caught.value)) > len(bad.name) + 10
+        assert list(out_dir.iterdir()) == [], "no partial or temporary file is left"
+
+
+def test_output_format_follows_the_name_unless_given():
+    assert output_format_for("x.flac") == "flac"
+    assert output_format_for("x.FLAC") == "flac"
+    assert output_format_for("x", None) == "mp3"
+    assert output_format_for("x.bin", "ogg") == "ogg"
+    with pytest.raises(ValueError, match="unknown output format"):
+        output_format_for("x.aac")

@@ -1,0 +1,71 @@
+"""The streaming true-peak limiter: the ceiling holds at every 4x-interpolated point, nothing else changes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from surroundyou.analysis import true_peak_dbtp
+from surroundyou.limiter import TruePeakLimiter, interpolation_matrix, sliding_extreme
+
+SR = 44100
+
+
+def _limit(audio, block_frames, ceiling_dbtp=-1.0):
+    limiter = TruePeakLimiter(SR, audio.shape[0], ceiling_dbtp=ceiling_dbtp)
+    pieces = [limiter.process(audio[:, start:start + block_frames])
+              for start in range(0, audio.shape[1], block_frames)]
+    return np.concatenate(pieces + [limiter.flush()], axis=1), limiter
+
+
+@pytest.fixture(scope="module")
+def clipped_noise():
+    """Broadband noise clipped hard: inter-sample peaks ~6 dB over the samples, the worst case."""
+    return np.clip(np.random.default_rng(1).standard_normal((2, 4 * SR)), -1, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("block_frames", [65536, 1000, 37])
+def test_ceiling_holds_and_length_is_kept(clipped_noise, block_frames):
+    assert true_peak_dbtp(clipped_noise, SR) > 5.0
+    out, limiter = _limit(clipped_noise, block_frames)
+    assert out.shape == clipped_noise.shape
+    assert true_peak_dbtp(out, SR) <= -0.99
+    assert limiter.peak_out <= 10 ** (-1.0 / 20) + 1e-6
+
+
+def test_ceiling_holds_from_the_very_first_sample():
+    loud_start = np.full((2, 2000), 0.99, dtype=np.float32)
+    out, _ = _limit(loud_start, 512)
+    assert np.abs(out).max() <= 10 ** (-1.0 / 20) + 1e-6
+
+
+def test_signals_under_the_ceiling_pass_unchanged_and_aligned(signals):
+    quiet = signals.music_like(3.0, SR) * 0.2
+    assert true_peak_dbtp(quiet, SR) < -3.0
+    out, _ = _limit(quiet, 4096)
+    assert np.array_equal(out, quiet)
+
+
+def test_a_peak_is_caught_ahead_and_released_at_the_set_rate():
+    level = np.full((1, SR), 0.5, dtype=np.float32)
+    level[0, SR // 2] = 1.0                      # one 0 dBFS spike on a -6 dBFS level
+    out, _ = _limit(level, 65536, ceiling_dbtp=-3.0)
+    gain = out[0] / level[0]
+    assert gain[SR // 2] <= 10 ** (-3.0 / 20) + 1e-6
+    lookahead = round(0.002 * SR)
+    assert np.all(gain[:SR // 2 - 2 * lookahead] == 1.0), "nothing changes before the look-ahead"
+    assert np.all(np.diff(gain[SR // 2 - 2 * lookahead:SR // 2]) <= 1e-7), "a glide down, no jump"
+    # 50 dB/s release: the 3 dB come back within 60 ms (+ the look-ahead), smoothly
+    assert np.all(np.diff(gain[SR // 2:]) >= -1e-7)
+    assert np.all(gain[SR // 2 + round(0.06 * SR) + lookahead:] == 1.0)
+    assert gain[SR // 2 + round(0.03 * SR)] == pytest.approx(10 ** (-1.5 / 20), abs=0.02)
+
+
+def test_interpolator_and_sliding_extremes():
+    taps = interpolation_matrix()
+    assert taps.shape == (20, 3)
+    np.testing.assert_allclose(taps.sum(axis=0), 1.0, atol=2e-3)    # unity gain at DC per phase
+    values = np.random.default_rng(2).standard_normal(500)
+    for size in (1, 2, 20, 89):
+        expected = np.lib.stride_tricks.sliding_window_view(values, size)
+        np.testing.assert_array_equal(sliding_extreme(values, size, np.maximum), expected.max(axis=1))
+        np.testing.assert_array_equal(sliding_extreme(values, size, np.minimum), expected.min(axis=1))
