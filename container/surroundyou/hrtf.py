@@ -10,36 +10,41 @@ Azimuths count counter-clockwise (left positive, as in SOFA): at +90 deg the lef
 louder (2-8 kHz) and 0.7 ms earlier. ``import slab`` needs PortAudio, so the file is read
 without it (``load_kemar``).
 
-How the set is used (each direction ``d``, ears ``E``):
+How the set is used:
 
-1. Minimum phase plus a separate delay. Each response is replaced by the minimum-phase filter
-   of its magnitude (real cepstrum; Oppenheim & Schafer, *Discrete-Time Signal Processing*,
-   sec. 13.9) and the interaural time difference is put back by the renderer's per-ear
-   fractional delay, Woodworth's formula with the head radius fitted to KEMAR's own delays
-   (``kemar_head_radius_m``). Minimum-phase filters of neighbouring directions are aligned in
-   time, so crossfading them does not comb-filter, and the delay moves smoothly.
-2. Timbre and loudness evened out per direction: both ears' responses are divided by the same
-   smooth curve, the one-octave-smoothed mean power of the two ears. The interaural
-   differences (ILD) and the pinna's fine spectral detail stay; the broad brightening of a
-   lateral source does not, so every direction is equally loud and the mix keeps its tone.
-3. The rear cut of ``spherical_head`` (a first-order treble shelf, ``REAR_SHELF_HZ``) makes
-   front and back differ more than KEMAR's broad response does.
-4. Interpolation: a source's filter is the crossfade of the four nearest measured directions
-   (two azimuths on each of the two nearest elevation rings; ``neighbour_directions``), with weights that
-   change on the control grid (``HRTF_SEGMENT`` samples) and a per-sample linear crossfade of
-   the filters' outputs between grid points. ``intensity < 1`` crossfades towards the frontal
-   filter. The exact loudness of every interpolated filter pair is tabulated over the orbit
-   (``_orbit_gain_table``), so the loudness stays even between measured directions too.
-5. Rendering: overlap-save FFT convolution per control segment; the crossfade is linear, so
-   per segment and ear only two inverse FFTs are needed (filters at the segment's start and
-   end), whatever the number of sources.
+1. Virtual loudspeakers. The measured horizontal-plane directions every ``SPEAKER_SPACING_DEG``
+   (15 deg, 24 of them) are loudspeakers with fixed filters; the orbit is panned between them
+   with smooth per-sample gains (``speaker_pan``). Gains move and filters stay put, so a pure
+   tone passes without clicks at any orbit speed (crossfading between filters instead leaves
+   -80 dB of splatter at a 4 s orbit: the filter's rate of change jumps at every measured
+   direction). The wobble tilts the projection onto the ring, ``atan2(cos(el) sin(az), cos(az))``,
+   and the lateral angle of the time difference; the set's elevated rings are not used.
+2. Minimum phase plus a separate delay. Each loudspeaker filter is the minimum-phase filter of
+   its magnitude (real cepstrum; Oppenheim & Schafer, *Discrete-Time Signal Processing*,
+   sec. 13.9), 256 taps at 44.1 kHz (>= 98 % of the energy, median 99.6 %), so neighbouring
+   loudspeakers are aligned in time and a phantom source between them does not comb-filter;
+   the interaural time difference is put back by the renderer's per-ear fractional delay,
+   Woodworth's formula with the head radius that gives KEMAR's own delay at the sides
+   (``kemar_head_radius_m``).
+3. Timbre and loudness evened out per direction: both ears' responses are divided by the same
+   smooth curve, the one-octave-smoothed mean power of the two ears. The interaural level
+   differences and the pinna's fine spectral detail stay; the broad brightening of a lateral
+   source does not, so every direction is equally loud and the mix keeps its tone. The exact
+   loudness of the panned pairs is kept even too (``KemarHead._pan_gain``).
+4. The rear cut of ``spherical_head`` as a first-order treble shelf at ``REAR_SHELF_HZ`` makes
+   front and back differ more than KEMAR's evened-out response does.
+5. The stereo image: all sources share the orbit centre's loudspeakers (and delay) and differ
+   by a smooth relative shadow, so correlated channels do not comb-filter (``KemarHead``).
+6. Other sample rates: the responses are resampled (``scipy.signal.resample_poly``) first.
 """
 from __future__ import annotations
 
 import bz2
 import functools
 import importlib.metadata
-import pickle  # nosec B403 - only the fixed data file shipped in the slab wheel is read, see load_kemar
+# pickle only ever reads the fixed KEMAR data file packaged in the slab wheel, through an
+# Unpickler restricted to plain data (_KemarUnpickler): the file cannot run code.
+import pickle  # nosec B403
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -47,23 +52,21 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from .crossover import linkwitz_riley4_sos
-from .loudness_weighting import music_weighting
 from .control_rate import control_indices, segment_ramps
 from .orbit import Orbit
-from .spherical_head import SPEED_OF_SOUND_M_S, SphericalHeadShadow, rear_treble_gain
+from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
 
 KEMAR_SAMPLE_RATE = 44100
 KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
-RING_SPACING_DEG = 10.0
-FILTER_TAPS_AT_44K = 256  # minimum-phase KEMAR filters hold > 99.9 % of their energy in 5.8 ms
+FILTER_TAPS_AT_44K = 256  # 5.8 ms
 REAR_SHELF_HZ = 3000.0
 SMOOTHING_OCTAVES = 1.0
-ORBIT_TABLE_POINTS = 360
-TABLE_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
+LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
 SPEAKER_SPACING_DEG = 15.0
-HOP_FRAMES = 16384  # convolution hop: short enough that the orbit centre feeds only a few loudspeakers
+# Convolution frame: its hop (this minus the filter length) is short enough that the orbit
+# centre feeds only two or three loudspeakers, and a power of two is the fastest FFT.
+FFT_FRAME = 16384
 # Strength of the sources' relative shadow (an exponent on Brown & Duda's weights): on top of
 # KEMAR's level differences at the orbit centre, full strength would set a left-only and a
 # right-only input 76 deg apart on a 60 deg wide orbit; 0.72 puts them ``width`` apart (59 deg),
@@ -86,7 +89,7 @@ class _Record:
         self.__dict__.update(state)
 
 
-class _KemarUnpickler(pickle.Unpickler):  # nosec B301 - restricted to the classes below
+class _KemarUnpickler(pickle.Unpickler):
     """Unpickles only plain data: slab's two classes become ``_Record``, numpy arrays stay arrays."""
 
     def find_class(self, module: str, name: str):
@@ -116,9 +119,8 @@ def load_kemar() -> KemarSet:
         path = importlib.metadata.distribution("slab").locate_file(KEMAR_FILE)
     except importlib.metadata.PackageNotFoundError as error:
         raise RuntimeError("HRTF mode needs the `slab` package (pip install slab)") from error
-    # The packaged, fixed data file of a pinned dependency, read with a restricted unpickler.
-    with bz2.open(path, "rb") as file:
-        record = _KemarUnpickler(file).load()  # nosec B301
+    with bz2.open(path, "rb") as file:  # the packaged, fixed data file of a dependency
+        record = _KemarUnpickler(file).load()
     if float(record.samplerate) != KEMAR_SAMPLE_RATE:
         raise RuntimeError(f"unexpected KEMAR sample rate {record.samplerate}")
     sources = np.asarray(record.sources, dtype=np.float64)
@@ -177,8 +179,6 @@ def octave_smoothed(power: np.ndarray, freqs_hz: np.ndarray, octaves: float = SM
     return (cumulative[..., high] - cumulative[..., low]) / (high - low)
 
 
-
-
 def speaker_azimuths_rad() -> np.ndarray:
     """Azimuths (ours: 0 = front, clockwise) of the virtual loudspeakers on the horizontal ring."""
     return np.radians(np.arange(0.0, 360.0, SPEAKER_SPACING_DEG))
@@ -186,22 +186,20 @@ def speaker_azimuths_rad() -> np.ndarray:
 
 @functools.cache
 def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
-    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 1-3)."""
+    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-4)."""
     kemar = load_kemar()
-    horizontal = np.flatnonzero(kemar.elevation_deg == 0)
-    horizontal = horizontal[np.argsort(np.mod(-kemar.azimuth_deg[horizontal], 360.0))]  # ours: clockwise from 0
-    ring_step_deg = 360.0 / len(horizontal)
-    responses = kemar.impulse_responses[horizontal]
+    azimuth_deg = np.degrees(speaker_azimuths_rad())
+    horizontal = kemar.elevation_deg == 0
+    measured = [int(np.flatnonzero(horizontal & np.isclose(kemar.azimuth_deg, np.mod(-azimuth, 360.0)))[0])
+                for azimuth in azimuth_deg]  # KEMAR counts counter-clockwise
+    responses = kemar.impulse_responses[measured]
     if sample_rate != KEMAR_SAMPLE_RATE:
         ratio = Fraction(sample_rate, KEMAR_SAMPLE_RATE).limit_denominator(1000)
         responses = scipy.signal.resample_poly(responses, ratio.numerator, ratio.denominator, axis=1)
     taps = int(round(FILTER_TAPS_AT_44K * sample_rate / KEMAR_SAMPLE_RATE))
     design_size = max(DESIGN_FFT_SIZE, 8 * taps)
     freqs_hz = np.fft.rfftfreq(design_size, 1.0 / sample_rate)
-    power = np.abs(np.fft.rfft(responses, design_size, axis=1)) ** 2  # (directions, bins, ears)
-    chosen = np.round(np.degrees(speaker_azimuths_rad()) / ring_step_deg).astype(int)
-    power = power[chosen]
-    azimuth_deg = chosen * ring_step_deg
+    power = np.abs(np.fft.rfft(responses, design_size, axis=1)) ** 2  # (speakers, bins, ears)
     timbre = octave_smoothed(power.mean(axis=2), freqs_hz)
     rear_gain = rear_treble_gain(np.cos(np.radians(azimuth_deg)), intensity)[:, np.newaxis]
     shelf = np.abs((1 + rear_gain * 1j * freqs_hz / REAR_SHELF_HZ) / (1 + 1j * freqs_hz / REAR_SHELF_HZ))
@@ -209,25 +207,27 @@ def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
     return minimum_phase(np.moveaxis(magnitude, 2, 1), taps)
 
 
-def smoothstep(fraction: np.ndarray) -> np.ndarray:
-    """``3 t^2 - 2 t^3``: 0 at 0, 1 at 1, zero slope at both ends."""
-    return fraction * fraction * (3 - 2 * fraction)
+def smootherstep(fraction: np.ndarray) -> np.ndarray:
+    """``6 t^5 - 15 t^4 + 10 t^3``: 0 at 0, 1 at 1, zero slope and curvature at both ends (Perlin 2002)."""
+    return fraction ** 3 * (fraction * (6 * fraction - 15) + 10)
 
 
 def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> tuple[np.ndarray, np.ndarray]:
     """Virtual loudspeakers and amplitude weights ``(index, weight)``, shape ``azimuth.shape + (3,)``.
 
     A source is panned between the two loudspeakers around its direction projected onto the
-    horizontal plane, ``atan2(cos(el) sin(az), cos(az))``, with ``smoothstep`` weights (they sum
-    to 1 and have no corners, so the feeds change without clicks); the third slot is the
-    frontal loudspeaker, which takes ``1 - intensity`` of the source.
+    horizontal plane, ``atan2(cos(el) sin(az), cos(az))``, with ``smootherstep`` weights: they
+    sum to 1, and as a loudspeaker takes over, neither its gain nor the gain's slope or
+    curvature jumps, so the sidebands of the moving pan fall off fast (a 1 kHz sine keeps
+    -107 dB outside +-50 Hz at a 4 s orbit; -90 dB with ``3t^2 - 2t^3``, -80 dB with straight
+    lines). The third slot is the frontal loudspeaker, which takes ``1 - intensity`` of the source.
     """
     spacing = np.radians(SPEAKER_SPACING_DEG)
     count = len(speaker_azimuths_rad())
     ring_azimuth = np.mod(np.arctan2(np.cos(elevation_rad) * np.sin(azimuth_rad), np.cos(azimuth_rad)), 2 * np.pi)
     position = ring_azimuth / spacing
     below = np.floor(position)
-    toward_next = smoothstep(position - below)
+    toward_next = smootherstep(position - below)
     index = np.stack([below.astype(int) % count, (below.astype(int) + 1) % count, np.zeros_like(below, dtype=int)],
                      axis=-1)
     weight = np.stack([intensity * (1 - toward_next), intensity * toward_next,
@@ -268,38 +268,42 @@ class KemarHead:
         self.radius_m = kemar_head_radius_m()
         self.filters = speaker_filters(sample_rate, intensity)  # (speakers, ears, taps)
         self.taps = self.filters.shape[-1]
+        self.hop_frames = FFT_FRAME - (self.taps - 1)
         self._history = np.zeros(self.filters.shape[:2] + (self.taps - 1,), dtype=np.float32)
         self._spectra: dict[int, np.ndarray] = {}
-        self._table_phase_rad, self._table_gain, ear_power = self._orbit_gain_table(sample_rate, crossover_hz)
+        loudness = ShadowLoudness(sample_rate, crossover_hz, LOUDNESS_FFT_SIZE)
+        self._reference = loudness.reference
+        spectra = np.fft.rfft(self.filters, LOUDNESS_FFT_SIZE, axis=-1)
+        weighting = np.vstack([loudness.band, loudness.band * loudness.shapes])  # plain, then A, B, C shapes
+        self._cross_power = np.einsum("tf,aef,bef->teab", weighting, spectra, np.conj(spectra)).real
         self.sources = SphericalHeadShadow(sample_rate, channels, orbit, source_offsets_rad,
                                            SOURCE_SHADING * intensity, crossover_hz, control_step, relative=True,
-                                           ear_power=(self._table_phase_rad, ear_power),
-                                           ear_power_fft_size=TABLE_FFT_SIZE)
+                                           ear_terms=self._source_ear_terms)
 
     def _centre_pan(self, sample_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Loudspeaker indices and weights ``(points, 3)`` of the orbit centre at (fractional) sample indices."""
+        """Loudspeaker indices and weights ``(points, 3)`` of the orbit centre at sample indices."""
         return speaker_pan(self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index),
                            self.intensity)
 
-    def _orbit_gain_table(self, sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gain over one turn that keeps the panned filters' loudness that of their input.
+    def _panned_power(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Weighted power ``(plain|A|B|C, ears, points)`` of the panned loudspeaker filters.
 
-        Loudness is K-weighted pink power (``loudness_weighting``) after the crossover, summed
-        over both ears, for the same signal arriving at both ears' stage-2 inputs:
-        ``gain = sqrt(2 sum W / sum_E sum W |H_E|^2)``. Returns ``(phase_rad, gain, ear_power)``
-        with ``ear_power`` = ``gain^2 |H_E|^2`` (points, ears, bins), which stage 1 weighs its
-        sources' loudness with.
+        ``|sum_i w_i H_i|^2 = sum_ij w_i w_j Re(H_i H_j*)``: exact at every control point from
+        the loudspeakers' cross powers, so the gains are as smooth as the pan.
         """
-        phase = np.linspace(0.0, 2 * np.pi, ORBIT_TABLE_POINTS, endpoint=False)
-        index, weight = self._centre_pan(phase / (2 * np.pi) * self.orbit.period_s * self.orbit.sample_rate)
-        freqs_hz = np.fft.rfftfreq(TABLE_FFT_SIZE, 1.0 / sample_rate)
-        spectra = np.fft.rfft(self.filters, TABLE_FFT_SIZE, axis=-1)  # (speakers, ears, bins)
-        _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
-        _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
-        band = music_weighting(sample_rate, TABLE_FFT_SIZE) * np.abs(orbiting) ** 2
-        power = np.abs(np.einsum("pk,pkef->pef", weight, spectra[index])) ** 2
-        gain = np.sqrt(2 * band.sum() / np.einsum("f,pef->p", band, power))
-        return phase, gain, power * gain[:, np.newaxis, np.newaxis] ** 2
+        slots = range(index.shape[-1])
+        return sum(weight[:, i] * weight[:, j] * self._cross_power[:, :, index[:, i], index[:, j]]
+                   for i in slots for j in slots)
+
+    def _pan_gain(self, power: np.ndarray) -> np.ndarray:
+        """Gain that keeps a signal fed to both ears' pans as loud as it came in:
+        ``sqrt(2 sum W|X|^2 / sum_E sum W|X|^2 |H_E|^2)``."""
+        return np.sqrt(2 * self._reference / power[0].sum(axis=0))
+
+    def _source_ear_terms(self, sample_index: np.ndarray) -> np.ndarray:
+        """``ShadowLoudness`` terms ``(A|B|C, ears, points)`` of the gained pans that follow stage 1."""
+        power = self._panned_power(*self._centre_pan(sample_index))
+        return power[1:] * self._pan_gain(power) ** 2 / self._reference
 
     def _filter_spectra(self, fft_size: int) -> np.ndarray:
         if fft_size not in self._spectra:
@@ -311,15 +315,14 @@ class KemarHead:
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
         ears = self.sources.ear_signals(block, first_sample).astype(np.float32)
-        return np.concatenate([self._render_hop(ears[:, start:start + HOP_FRAMES], first_sample + start)
-                               for start in range(0, ears.shape[1], HOP_FRAMES)], axis=1)
+        return np.concatenate([self._render_hop(ears[:, start:start + self.hop_frames], first_sample + start)
+                               for start in range(0, ears.shape[1], self.hop_frames)], axis=1)
 
     def _render_hop(self, ears: np.ndarray, first_sample: int) -> np.ndarray:
         frames = ears.shape[1]
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         index, weight = self._centre_pan(sample_index)
-        weight *= np.interp(self.orbit.phase_rad(sample_index), self._table_phase_rad, self._table_gain,
-                            period=2 * np.pi)[:, np.newaxis]
+        weight *= self._pan_gain(self._panned_power(index, weight))[:, np.newaxis]
         fed = np.unique(index[weight != 0])
         controls = np.stack([np.where(index == speaker, weight, 0.0).sum(axis=-1) for speaker in fed])
         ramps = segment_ramps(controls[:, :-1], controls[:, 1:], first_sample, frames, self.control_step)

@@ -22,6 +22,9 @@ it is one *fixed* low-pass, its complement, and a gain: ``alpha`` may change eve
 without clicks, because no filter coefficient ever moves. The digital LP is the bilinear
 transform with its corner ``2 w0`` (1.25 kHz) pre-warped.
 
+The lateral angle the cues use is rounded where a source passes an ear
+(``orbit.rounded_lateral_angle_rad``), so neither the ITD nor ``alpha`` turns a corner there.
+
 Two choices of ours on top of the paper, for headphone music:
 - the treble weights of the two ears are normalised to constant power,
   ``w_E = alpha_E / sqrt((alpha_L^2 + alpha_R^2) / 2)``: the level *ratio* (the ILD) is Brown &
@@ -30,9 +33,12 @@ Two choices of ours on top of the paper, for headphone music:
   spectrum, not only the one the gains were computed for;
 - a gentle rear high-frequency cut (the pinna shades sounds from behind; Blauert, *Spatial
   Hearing*, 1997, sec. 2.3): the treble weight of both ears is scaled by
-  ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, so front and back differ.
+  ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, so front and back differ
+  (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import scipy.signal
@@ -109,45 +115,39 @@ class ShadowLoudness:
 
     For typical music (``loudness_weighting``: weight ``W``), ear ``E``'s power is a quadratic in
     its weight, ``Q_E(w) = A_E + 2 B_E w + C_E w^2`` with ``A_E = sum W|X LP|^2 P_E``,
-    ``B_E = sum W|X|^2 Re(LP HP*) P_E``, ``C_E = sum W|X HP|^2 P_E``: ``X`` the LR4 high-pass and
-    ``P_E`` the power response of whatever follows the ear's shadow (1 for the spherical head;
-    KEMAR's filters at the orbit centre in HRTF mode, tabulated over the orbit phase). A source
-    keeps the loudness it came in with (power summed over the ears, as BS.1770 sums channels)
-    with the gain
+    ``B_E = sum W|X|^2 Re(LP HP*) P_E``, ``C_E = sum W|X HP|^2 P_E``, all divided by the input's
+    ``sum W|X|^2``: ``X`` the LR4 high-pass and ``P_E`` the power response of whatever follows the
+    ear's shadow (1 for the spherical head; KEMAR's filters at the orbit centre in HRTF mode).
+    A source keeps the loudness it came in with (power summed over the ears, as BS.1770 sums
+    channels) with the gain
 
-        g_s = sqrt(sum W|X|^2 / (Q_L(w_s,L) + Q_R(w_s,R)))
+        g_s = 1 / sqrt(Q_L(w_s,L) + Q_R(w_s,R))
 
     exact for uncorrelated channels, whose powers add. Channels carrying the same sound add
     as amplitudes instead: through gains ``G = sum_s g_s`` and ``V_E = sum_s g_s w_s,E`` they
-    give ``P_coh = sum_E G^2 A_E + 2 G V_E B_E + V_E^2 C_E``, ``r = P_coh / (S sum W|X|^2)`` times
-    the input's loudness (S sources): for two spherical-head sources 60 deg apart +3.0 dB at the
-    sides, where their shadows are alike, +1.9 dB in front. All gains get the common factor
+    give ``P_coh = sum_E G^2 A_E + 2 G V_E B_E + V_E^2 C_E``, ``r = P_coh / S`` times the input's
+    loudness (S sources): for two spherical-head sources 60 deg apart +3.0 dB at the sides,
+    where their shadows are alike, +1.9 dB in front. All gains get the common factor
     ``loudness_weighting.correlated_mix_gain(r)`` for a mix half correlated. Measured on the
-    classic preset: loudness ripple around the orbit 0.3-0.5 dB for independent channels and
-    0.6 dB for L = R (either would be ~1.1 dB if the gains were exact for the other); integrated
-    loudness of a music-like mix within 0.7 LU of its input (independent noise -1.8 LU, L = R
-    +1.0 LU, one channel exact). The pipeline's loudness match sets the final level.
+    classic preset (both modes): loudness ripple around the orbit 0.25-0.5 dB for independent
+    channels and 0.55-0.6 dB for L = R (either ~1.1 dB if the gains were exact for the other);
+    integrated loudness of a music-like mix +0.4..+0.7 LU from its input (independent noise
+    -1.8 LU, L = R +1.0 LU, one channel +0.25 LU). The pipeline's loudness match sets the final level.
     """
 
-    def __init__(self, sample_rate: int, crossover_hz: float, ear_power: tuple[np.ndarray, np.ndarray] | None = None,
-                 fft_size: int = GRID_FFT_SIZE):
-        """``ear_power``: optional ``(phase_rad (points,), power (points, 2, bins))`` on ``frequency_grid_hz(fft_size)``."""
+    def __init__(self, sample_rate: int, crossover_hz: float, fft_size: int = GRID_FFT_SIZE):
         freqs_hz = frequency_grid_hz(sample_rate, fft_size)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
         _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
         _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
-        band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2
-        self.reference = float(band.sum())
-        self.phase_rad, power = ear_power if ear_power is not None else (np.zeros(1), np.ones((1, 2, len(freqs_hz))))
-        shapes = np.stack([np.abs(lowpass) ** 2, np.real(lowpass * np.conj(1 - lowpass)), np.abs(1 - lowpass) ** 2])
-        self.terms = np.einsum("f,tf,pef->tep", band, shapes, power)  # (A|B|C, ears, points)
-
-    def _ear_terms(self, phase_rad: np.ndarray) -> np.ndarray:
-        """``(A|B|C, ears, points)`` at the given orbit phases."""
-        if len(self.phase_rad) == 1:
-            return self.terms
-        return np.stack([[np.interp(phase_rad, self.phase_rad, row, period=2 * np.pi) for row in term]
-                         for term in self.terms])
+        self.band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
+        self.reference = float(self.band.sum())
+        highpass = 1 - lowpass
+        # spectral shapes of A, B, C: |LP|^2, Re(LP HP*), |HP|^2
+        self.shapes = np.stack([np.abs(lowpass) ** 2, np.real(lowpass * np.conj(highpass)), np.abs(highpass) ** 2])
+        # A, B, C of a flat ear (A + 2B + C = 1), shaped (A|B|C, ears, points)
+        flat = self.shapes @ self.band / self.reference
+        self.flat_ear_terms = np.repeat(flat[:, np.newaxis, np.newaxis], 2, axis=1)
 
     @staticmethod
     def _ear_power(terms: np.ndarray, gain: np.ndarray, weighted_gain: np.ndarray) -> np.ndarray:
@@ -155,14 +155,18 @@ class ShadowLoudness:
         a, b, c = terms
         return gain ** 2 * a + 2 * gain * weighted_gain * b + weighted_gain ** 2 * c
 
-    def source_gains(self, w_left: np.ndarray, w_right: np.ndarray, phase_rad: np.ndarray) -> np.ndarray:
-        """Gains ``(sources, points)`` for the treble weights ``(sources, points)`` of each ear."""
-        left, right = np.moveaxis(self._ear_terms(phase_rad), 1, 0)
-        gains = np.sqrt(self.reference / (self._ear_power(left, 1.0, w_left) + self._ear_power(right, 1.0, w_right)))
+    def source_gains(self, w_left: np.ndarray, w_right: np.ndarray, ear_terms: np.ndarray | None = None) -> np.ndarray:
+        """Gains ``(sources, points)`` for the treble weights ``(sources, points)`` of each ear.
+
+        ``ear_terms``: ``(A|B|C, ears, points)`` as fractions of the input's loudness, when the
+        ears' responses are not flat.
+        """
+        left, right = np.moveaxis(self.flat_ear_terms if ear_terms is None else ear_terms, 1, 0)
+        gains = 1 / np.sqrt(self._ear_power(left, 1.0, w_left) + self._ear_power(right, 1.0, w_right))
         total = gains.sum(axis=0)
         coherent = self._ear_power(left, total, (gains * w_left).sum(axis=0)) + \
             self._ear_power(right, total, (gains * w_right).sum(axis=0))
-        return gains * correlated_mix_gain(coherent / (len(gains) * self.reference))
+        return gains * correlated_mix_gain(coherent / len(gains))
 
 
 class SphericalHeadShadow:
@@ -188,17 +192,20 @@ class SphericalHeadShadow:
     ``relative=True`` (HRTF mode, where measured filters follow) keeps only the sources'
     shadows relative to each other: each ear's weights are divided by their geometric mean over
     the sources, so one channel passes unshadowed and a stereo pair is only told apart.
+    ``ear_terms(sample_index)`` gives ``ShadowLoudness`` the loudness terms of what follows
+    each ear at the control points, when that is not flat.
     """
 
     def __init__(self, sample_rate: int, channels: int, orbit: Orbit, source_offsets_rad: np.ndarray,
                  intensity: float, crossover_hz: float, control_step: int, relative: bool = False,
-                 ear_power: tuple[np.ndarray, np.ndarray] | None = None, ear_power_fft_size: int = GRID_FFT_SIZE):
+                 ear_terms: Callable[[np.ndarray], np.ndarray] | None = None):
         self.orbit = orbit
         self.source_offsets_rad = source_offsets_rad
         self.intensity = intensity
         self.control_step = control_step
         self.relative = relative
-        self.loudness = ShadowLoudness(sample_rate, crossover_hz, ear_power, ear_power_fft_size)
+        self.ear_terms = ear_terms
+        self.loudness = ShadowLoudness(sample_rate, crossover_hz)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
         lowpass_b, lowpass_a = shadow_lowpass_ba(sample_rate)
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
@@ -215,7 +222,8 @@ class SphericalHeadShadow:
         if self.relative:  # divide out the sources' geometric mean, per ear
             w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
             w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
-        gain = self.loudness.source_gains(w_left, w_right, self.orbit.phase_rad(sample_index))
+        gain = self.loudness.source_gains(w_left, w_right,
+                                          None if self.ear_terms is None else self.ear_terms(sample_index))
         controls = np.stack([gain, gain * w_left, gain * w_right])
         return segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
 

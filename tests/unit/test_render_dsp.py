@@ -1,0 +1,178 @@
+"""The renderer's DSP pieces, each against its formula (crossover, head model, delay, control grid)."""
+import numpy as np
+import pytest
+import scipy.signal
+
+from surroundyou.control_rate import control_indices, segment_ramps
+from surroundyou.crossover import linkwitz_riley4_sos
+from surroundyou.fractional_delay import FractionalDelayLine, lagrange3_weights
+from surroundyou.loudness_weighting import correlated_mix_gain, k_weighting_power
+from surroundyou.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
+from surroundyou.spherical_head import (ShadowLoudness, brown_duda_alpha, ear_delays_s, rear_treble_gain,
+                                        shadow_lowpass_ba, treble_weights, woodworth_itd_s)
+from surroundyou.streaming_sos import StreamingSos
+
+SR = 44100
+
+
+def test_linkwitz_riley_bands_sum_flat_and_cross_at_minus_6_db():
+    lowpass, highpass = linkwitz_riley4_sos(120.0, SR)
+    freqs_hz = np.geomspace(10, 20000, 400)
+    _, low = scipy.signal.sosfreqz(lowpass, worN=freqs_hz, fs=SR)
+    _, high = scipy.signal.sosfreqz(highpass, worN=freqs_hz, fs=SR)
+    assert np.max(np.abs(np.abs(low + high) - 1)) < 1e-9  # an all-pass: flat magnitude
+    for band in (lowpass, highpass):
+        _, at_crossover = scipy.signal.sosfreqz(band, worN=[120.0], fs=SR)
+        assert 20 * np.log10(abs(at_crossover[0])) == pytest.approx(-6.02, abs=0.01)
+    _, one_octave_up = scipy.signal.sosfreqz(lowpass, worN=[240.0], fs=SR)
+    _, two_octaves_up = scipy.signal.sosfreqz(lowpass, worN=[480.0], fs=SR)
+    assert 20 * np.log10(abs(one_octave_up[0] / two_octaves_up[0])) == pytest.approx(24, abs=1.5)  # 24 dB/octave
+
+
+def test_crossover_rejects_a_corner_above_nyquist():
+    with pytest.raises(ValueError, match="crossover_hz"):
+        linkwitz_riley4_sos(30000.0, SR)
+
+
+def test_streaming_filter_in_blocks_equals_one_call_bit_for_bit():
+    _, highpass = linkwitz_riley4_sos(120.0, SR)
+    signal = np.random.default_rng(1).standard_normal((2, 10000)).astype(np.float32)
+    whole = StreamingSos(highpass, 2)(signal)
+    streaming = StreamingSos(highpass, 2)
+    pieces = [streaming(signal[:, start:stop]) for start, stop in ((0, 1), (1, 700), (700, 701), (701, 10000))]
+    assert np.array_equal(np.concatenate(pieces, axis=1), whole)
+
+
+def test_woodworth_itd_is_0_656_ms_at_the_side_and_odd():
+    assert woodworth_itd_s(np.pi / 2) * 1e3 == pytest.approx(0.656, abs=0.001)
+    assert woodworth_itd_s(0.0) == 0.0
+    lateral = np.linspace(-np.pi / 2, np.pi / 2, 11)
+    assert np.allclose(woodworth_itd_s(-lateral), -woodworth_itd_s(lateral))
+
+
+def test_ear_delays_carry_the_itd_with_the_near_ear_almost_undelayed():
+    itd_s = np.linspace(-0.7e-3, 0.7e-3, 141)
+    left_s, right_s = ear_delays_s(itd_s)
+    assert np.allclose(left_s - right_s, itd_s, rtol=0, atol=1e-15)
+    assert np.all(left_s >= 0) and np.all(right_s >= 0)
+    assert right_s[-1] < 1e-6 and left_s[0] < 1e-6  # the near ear: < 1 microsecond at the side
+
+
+def test_brown_duda_alpha_follows_the_paper():
+    assert brown_duda_alpha(0.0) == pytest.approx(2.0)  # facing the ear: +6 dB of treble
+    assert brown_duda_alpha(np.radians(150)) == pytest.approx(0.1)  # alpha_min at theta_min
+    assert brown_duda_alpha(np.radians(90)) == pytest.approx(1.05 + 0.95 * np.cos(np.radians(108)))
+
+
+def test_shadow_filters_are_complementary_with_the_corner_at_2_w0():
+    b, a = shadow_lowpass_ba(SR)
+    freqs_hz = np.array([0.0, 2 * 343 / 0.0875 / (2 * np.pi), 20000.0])
+    _, lowpass = scipy.signal.freqz(b, a, worN=freqs_hz, fs=SR)
+    _, highpass = scipy.signal.freqz(np.subtract(a, b), a, worN=freqs_hz, fs=SR)
+    assert np.allclose(lowpass + highpass, 1.0)
+    assert abs(lowpass[0]) == pytest.approx(1.0)
+    assert 20 * np.log10(abs(lowpass[1])) == pytest.approx(-3.01, abs=0.01)  # 1.25 kHz
+
+
+def test_treble_weights_keep_brown_duda_ild_and_constant_treble_power():
+    lateral = np.radians(np.linspace(-90, 90, 19))
+    front_back = np.cos(lateral)
+    w_left, w_right = treble_weights(lateral, front_back, 1.0)
+    assert np.allclose(w_left / w_right, brown_duda_alpha(np.pi / 2 + lateral) / brown_duda_alpha(np.pi / 2 - lateral))
+    assert np.allclose((w_left ** 2 + w_right ** 2) / 2, rear_treble_gain(front_back, 1.0) ** 2)
+    assert 20 * np.log10(rear_treble_gain(-1.0, 1.0)) == pytest.approx(-6.0)  # the rear cut, straight behind
+    assert treble_weights(lateral, front_back, 0.0)[0] == pytest.approx(np.ones_like(lateral) * rear_treble_gain(
+        front_back, 0.0))  # intensity 0: no cues
+
+
+def test_rounded_lateral_angle_keeps_front_and_sides_and_has_no_corner():
+    assert rounded_lateral_angle_rad(0.0, 0.0) == 0.0
+    assert rounded_lateral_angle_rad(np.pi / 2, 0.0) == pytest.approx(np.pi / 2)
+    assert rounded_lateral_angle_rad(-np.pi / 2, 0.0) == pytest.approx(-np.pi / 2)
+    azimuth = np.pi / 2 + np.radians(np.linspace(-10, 10, 2001))
+    slope = np.diff(rounded_lateral_angle_rad(azimuth, 0.0))
+    assert np.max(np.abs(np.diff(slope))) < 0.05 * np.max(np.abs(slope))  # the slope turns smoothly
+
+
+def test_loudness_gains_keep_one_source_as_loud_as_it_came_in():
+    loudness = ShadowLoudness(SR, 120.0)
+    unshadowed = loudness.source_gains(np.ones((1, 1)), np.ones((1, 1)))
+    assert unshadowed[0, 0] == pytest.approx(1 / np.sqrt(2))  # power split evenly over two ears
+    assert correlated_mix_gain(np.array(1.0)) == 1.0
+
+
+def test_k_weighting_is_bs1770s():
+    power_db = 10 * np.log10(k_weighting_power(np.array([1000.0, 10000.0, 20.0]), 48000))
+    assert power_db[0] == pytest.approx(0.7, abs=0.1)
+    assert power_db[1] == pytest.approx(4.0, abs=0.1)
+    assert power_db[2] < -10
+
+
+def test_lagrange_weights_sum_to_one_and_hit_integer_delays():
+    fractions = np.linspace(-0.2, 1.2, 57)
+    assert np.allclose(lagrange3_weights(fractions).sum(axis=0), 1.0)
+    assert np.allclose(lagrange3_weights(0.0), [0, 1, 0, 0]) and np.allclose(lagrange3_weights(1.0), [0, 0, 1, 0])
+
+
+def sine(frames, frequency_hz=1000.0, start=0):
+    return np.sin(2 * np.pi * frequency_hz * (start + np.arange(frames)) / SR).astype(np.float32)
+
+
+def test_a_constant_fractional_delay_is_exact_to_1e_5_at_1_khz():
+    line = FractionalDelayLine(40, 64)
+    frames = 8192
+    delay = 5.3
+    delays = np.full(len(control_indices(0, frames, 64)), delay)
+    out = line.process(sine(frames), delays, 0)
+    expected = np.sin(2 * np.pi * 1000 * (np.arange(frames) - delay) / SR)
+    assert np.max(np.abs(out[100:] - expected[100:])) < 1e-5
+
+
+def test_a_gliding_delay_leaves_a_sine_clean():
+    """The delay sweeps 1 -> 30 -> 1 samples (a fast orbit's worth) and the sine stays a sine."""
+    frames = 4 * SR
+    grid = control_indices(0, frames, 64) * 64
+    delays = 1.5 + 14.5 * (1 - np.cos(2 * np.pi * grid / frames))
+    out = FractionalDelayLine(40, 64).process(sine(frames), delays, 0)
+    spectrum = np.abs(np.fft.rfft(out * scipy.signal.windows.blackmanharris(frames))) ** 2
+    freqs_hz = np.fft.rfftfreq(frames, 1 / SR)
+    outside = np.abs(freqs_hz - 1000) > 50
+    assert 10 * np.log10(spectrum[outside].sum() / spectrum.sum()) < -100
+
+
+def test_delay_line_in_blocks_equals_one_call_bit_for_bit():
+    frames = 3000
+    grid = control_indices(0, frames, 64) * 64
+    delay_at = lambda index: 2 + 10 * np.sin(index / 500.0) ** 2  # noqa: E731
+    signal = np.random.default_rng(2).standard_normal(frames).astype(np.float32)
+    whole = FractionalDelayLine(20, 64).process(signal, delay_at(grid), 0)
+    line = FractionalDelayLine(20, 64)
+    pieces = []
+    for start, stop in ((0, 5), (5, 64), (64, 1000), (1000, 1001), (1001, 3000)):
+        points = control_indices(start, stop - start, 64) * 64
+        pieces.append(line.process(signal[start:stop], delay_at(points), start))
+    assert np.array_equal(np.concatenate(pieces), whole)
+
+
+def test_control_ramps_join_the_grid_values_and_do_not_depend_on_the_block():
+    values = np.random.default_rng(3).standard_normal(20)
+    whole = segment_ramps(values[:-1], values[1:], 0, 19 * 64, 64)
+    assert np.allclose(whole[::64], values[:-1])
+    part = segment_ramps(values[2:-1], values[3:], 130, 500, 64)
+    assert np.array_equal(part, whole[130:630])
+
+
+def test_orbit_starts_in_front_turns_clockwise_and_wobbles_twice_a_turn():
+    orbit = Orbit(period_s=8.0, sample_rate=SR, clockwise=True, elevation_wobble_deg=10.0)
+    quarter = 2 * SR
+    assert orbit.azimuth_rad(0) == 0.0
+    assert orbit.azimuth_rad(quarter) == pytest.approx(np.pi / 2)  # right
+    assert Orbit(8.0, SR, clockwise=False).azimuth_rad(quarter) == pytest.approx(-np.pi / 2)  # left
+    assert orbit.azimuth_rad(4 * quarter) == pytest.approx(0.0)
+    assert np.degrees(orbit.elevation_rad(quarter // 2)) == pytest.approx(10.0)
+    assert np.degrees(orbit.elevation_rad(3 * quarter // 2)) == pytest.approx(-10.0)
+
+
+def test_left_channel_sits_left_of_the_orbit_centre():
+    assert np.degrees(source_offsets_rad(2, 60.0)).tolist() == pytest.approx([-30.0, 30.0])
+    assert source_offsets_rad(1, 60.0).tolist() == [0.0]

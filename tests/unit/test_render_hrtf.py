@@ -1,0 +1,75 @@
+"""The MIT KEMAR set as HRTF mode uses it: read from the slab wheel, oriented, turned minimum-phase."""
+import numpy as np
+import pytest
+
+from surroundyou.hrtf import (kemar_head_radius_m, load_kemar, minimum_phase, speaker_azimuths_rad,
+                              speaker_filters, speaker_pan)
+
+SR = 44100
+
+
+def band_level_db(response, low_hz=2000.0, high_hz=8000.0, sample_rate=SR):
+    spectrum = np.abs(np.fft.rfft(response, 4096)) ** 2
+    freqs_hz = np.fft.rfftfreq(4096, 1 / sample_rate)
+    return 10 * np.log10(spectrum[(freqs_hz >= low_hz) & (freqs_hz < high_hz)].sum())
+
+
+def test_the_packaged_set_is_the_710_direction_kemar():
+    kemar = load_kemar()
+    assert kemar.impulse_responses.shape == (710, 512, 2)
+    assert sorted(set(kemar.elevation_deg)) == list(range(-40, 91, 10))
+
+
+def test_kemar_azimuth_counts_counter_clockwise():
+    """At KEMAR azimuth +90 deg the left ear (channel 0) is louder: SOFA's left-positive convention."""
+    kemar = load_kemar()
+    left_side = np.flatnonzero((kemar.elevation_deg == 0) & (kemar.azimuth_deg == 90))[0]
+    left, right = kemar.impulse_responses[left_side].T
+    assert band_level_db(left) - band_level_db(right) > 8
+
+
+def test_head_radius_gives_kemars_0_7_ms_at_the_side():
+    assert kemar_head_radius_m() == pytest.approx(0.094, abs=0.002)
+
+
+@pytest.mark.parametrize("sample_rate", [44100, 48000])
+def test_loudspeaker_filters_put_our_right_on_the_right(sample_rate):
+    filters = speaker_filters(sample_rate, 1.0)
+    azimuths_deg = np.degrees(speaker_azimuths_rad())
+    assert filters.shape == (24, 2, round(256 * sample_rate / 44100))
+    right = int(np.flatnonzero(azimuths_deg == 90)[0])
+    left_ear, right_ear = filters[right]
+    assert band_level_db(right_ear, sample_rate=sample_rate) - band_level_db(left_ear, sample_rate=sample_rate) > 8
+
+
+def both_ears_db(speaker, low_hz, high_hz):
+    return 10 * np.log10(sum(10 ** (band_level_db(ear, low_hz, high_hz) / 10) for ear in speaker))
+
+
+def test_loudspeaker_filters_are_evened_out_and_cut_behind():
+    filters, uncut = speaker_filters(SR, 1.0), speaker_filters(SR, 0.0)
+    front, side, back = 0, 6, 12
+    mids_db = [both_ears_db(filters[speaker], 300, 3000) for speaker in (front, side, back)]
+    assert max(mids_db) - min(mids_db) < 1.0  # every direction as loud
+    assert np.allclose(filters[front], uncut[front])
+    cut_db = both_ears_db(uncut[back], 6000, 12000) - both_ears_db(filters[back], 6000, 12000)
+    assert cut_db == pytest.approx(5.0, abs=0.5)  # the 6 dB shelf, nearly reached by 6-12 kHz
+
+
+def test_minimum_phase_keeps_the_magnitude_and_front_loads_the_energy():
+    rng = np.random.default_rng(4)
+    magnitude = np.exp(np.convolve(rng.standard_normal(1025), np.ones(30) / 30, mode="same"))
+    response = minimum_phase(magnitude, 2048)
+    assert np.allclose(np.abs(np.fft.rfft(response)), magnitude, rtol=1e-3)
+    energy = np.cumsum(response ** 2)
+    assert energy[256] > 0.99 * energy[-1]
+
+
+def test_panning_weights_are_smooth_and_sum_to_one():
+    azimuth = np.radians(np.linspace(0, 360, 3601))
+    index, weight = speaker_pan(azimuth, np.zeros_like(azimuth), 1.0)
+    assert np.allclose(weight.sum(axis=-1), 1.0)
+    on_speaker = np.isclose(np.mod(np.degrees(azimuth), 15.0), 0.0)
+    assert np.allclose(weight[on_speaker, 0], 1.0)  # exactly the measured filter at a loudspeaker
+    speaker_gain = np.array([np.where(index == 1, weight, 0).sum(axis=-1)])[0]  # loudspeaker at 15 deg
+    assert np.max(np.abs(np.diff(speaker_gain, 2))) < 1e-3  # no corner as the source passes
