@@ -14,8 +14,8 @@ renderer equalises exactly the loudness that is measured.
 from __future__ import annotations
 
 import numpy as np
+import pyloudnorm
 import scipy.signal
-from pyloudnorm.iirfilter import IIRfilter
 
 GRID_FFT_SIZE = 8192
 LOWEST_MUSIC_HZ = 20.0
@@ -31,8 +31,8 @@ def frequency_grid_hz(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.nda
 def k_weighting_power(freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     """``|K(f)|^2`` of BS.1770's K-weighting (pre-filter shelf + RLB high-pass) at ``sample_rate``."""
     power = np.ones_like(freqs_hz)
-    for stage in (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-                  IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")):
+    for stage in (pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+                  pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")):
         _, response = scipy.signal.freqz(stage.b, stage.a, worN=freqs_hz, fs=sample_rate)
         power *= np.abs(response) ** 2
     return power

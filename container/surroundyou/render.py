@@ -11,9 +11,10 @@ Signal flow per block (``(channels, frames)`` in, ``(2, frames)`` out)::
 - Bass below ``crossover_hz`` stays centred (Linkwitz-Riley, ``crossover``): the same signal
   in both ears.
 - Each input channel is its own source on the orbit, ``width_deg`` apart (``orbit``). The head
-  model gives each source its own direction-dependent filter per ear and sums them per ear:
+  model gives each source its own direction-dependent shadow per ear and sums them per ear:
   the spherical head (``spherical_head``: Brown & Duda shadow, rear cut, equal-loudness gain)
-  or measured KEMAR HRTFs (``hrtf``).
+  or the measured KEMAR head at the orbit centre with the sources' shadows relative to each
+  other (``hrtf``).
 - The interaural time difference is applied once per ear, after the sources are summed, with
   the delay of the orbit *centre* (Woodworth). Sharing the delay is what keeps correlated
   content (L = R) free of comb filtering as the sources move: both copies reach an ear at the
