@@ -1,8 +1,9 @@
 """Convert one song to 8D audio, streaming, in two passes over the audio.
 
 Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
-        (dry spatial render) -> pedalboard Reverb -> a raw float32 spill file; meanwhile two
-        streaming BS.1770 meters measure the input and the rendered song.
+        (dry spatial render) -> pedalboard Reverb -> a raw float32 spill file (each block as
+        it is, channel after channel); meanwhile two streaming BS.1770 meters measure the
+        input and the rendered song.
 Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak limiter (so
         the decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) ->
         encoder, into a temp file beside the destination; tags and cover art are copied, then
@@ -10,7 +11,8 @@ Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak l
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
-fraction of decoding and rendering twice; memory stays one block (65 536 frames) deep.
+fraction of decoding and rendering twice (~0.1 s of CPU for 5 minutes); memory stays one
+block (65 536 frames) deep.
 Every step carries its state across blocks and the limiter's look-ahead is compensated, so
 the output has exactly the input's length and timing. Same input and options -> same bytes.
 """
@@ -123,7 +125,7 @@ def convert_file(src: str | Path, dst: str | Path, options: RenderOptions, *,
             writer = AudioWriter(temp_path, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality,
                                  bit_depth=output_bit_depth(fmt, source.info.sample_format))
             with writer:
-                output_meter, true_peak = _finish_pass(spill, rendered.frames, sample_rate, gain_db,
+                output_meter, true_peak = _finish_pass(spill, rendered, sample_rate, gain_db,
                                                        limiter_ceiling_dbtp(fmt, mp3_quality), writer,
                                                        report_progress)
         copy_tags(src, temp_path)
@@ -141,9 +143,13 @@ def convert_file(src: str | Path, dst: str | Path, options: RenderOptions, *,
 
 @dataclass(frozen=True)
 class _Rendered:
-    frames: int
     input_lufs: float
     rendered_lufs: float
+    block_frames: list[int]       # frames of each block in the spill file (planar float32)
+
+    @property
+    def frames(self) -> int:
+        return sum(self.block_frames)
 
     def gain_db(self) -> float:
         """The static gain that gives the rendered song the input's integrated loudness."""
@@ -154,13 +160,14 @@ class _Rendered:
 
 def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, spill: BinaryIO,
                  progress: Progress) -> _Rendered:
-    """Pass 1: decode, render, reverb; measure input and result; spill the result (float32 frames)."""
+    """Pass 1: decode, render, reverb; measure input and result; spill the result (float32 blocks)."""
     info = source.info
     renderer = OrbitRenderer(sample_rate, info.channels, options)
     reverb = room_reverb(options.reverb)
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     expected_frames = max(1, round(info.frames * sample_rate / info.sample_rate))
+    block_frames: list[int] = []
     frames = 0
     with source:
         for block in resampled(source.blocks(BLOCK_FRAMES), info.sample_rate, sample_rate, info.channels):
@@ -168,23 +175,26 @@ def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, 
             stereo = renderer.process(block)
             if reverb is not None:
                 stereo = reverb.process(stereo, sample_rate, reset=False)
+            stereo = np.ascontiguousarray(stereo, dtype="<f4")
             rendered_meter.add(stereo)
-            spill.write(np.ascontiguousarray(stereo.T, dtype="<f4").tobytes())
-            frames += block.shape[1]
+            spill.write(stereo.data)
+            block_frames.append(stereo.shape[1])
+            frames += stereo.shape[1]
             progress(0.5 * min(1.0, frames / expected_frames))
     # a mono song is heard on both ears: as loud as two identical channels, +3 dB (BS.1770 sums
     # the channels' energies), which is how the stereo result is measured
     both_ears_db = 10 * math.log10(SPILL_CHANNELS / info.channels)
-    return _Rendered(frames, input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs())
+    return _Rendered(input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames)
 
 
-def _finish_pass(spill: BinaryIO, frames: int, sample_rate: int, gain_db: float, ceiling_dbtp: float,
+def _finish_pass(spill: BinaryIO, rendered: _Rendered, sample_rate: int, gain_db: float, ceiling_dbtp: float,
                  writer: AudioWriter, progress: Progress) -> tuple[LoudnessMeter, float]:
     """Pass 2: gain, true-peak limit and encode the spilled song; returns (output meter, peak)."""
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    frame_bytes = 4 * SPILL_CHANNELS
+    total_frames = max(1, rendered.frames)
+    buffer = np.empty(SPILL_CHANNELS * max(rendered.block_frames, default=0), dtype="<f4")
     written = 0
 
     def emit(out: np.ndarray) -> None:
@@ -193,10 +203,12 @@ def _finish_pass(spill: BinaryIO, frames: int, sample_rate: int, gain_db: float,
             output_meter.add(out)
             writer.write(out)
             written += out.shape[1]
-            progress(0.5 + 0.5 * min(1.0, written / max(1, frames)))
+            progress(0.5 + 0.5 * min(1.0, written / total_frames))
 
     spill.seek(0)
-    while data := spill.read(BLOCK_FRAMES * frame_bytes):
-        emit(limiter.process(np.frombuffer(data, dtype="<f4").reshape(-1, SPILL_CHANNELS).T * gain))
+    for frames in rendered.block_frames:
+        block = buffer[:SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
+        spill.readinto(block.data)
+        emit(limiter.process(np.multiply(block, gain, out=block)))
     emit(limiter.flush())
     return output_meter, limiter.peak_out

@@ -69,3 +69,45 @@ def test_interpolator_and_sliding_extremes():
         expected = np.lib.stride_tricks.sliding_window_view(values, size)
         np.testing.assert_array_equal(sliding_extreme(values, size, np.maximum), expected.max(axis=1))
         np.testing.assert_array_equal(sliding_extreme(values, size, np.minimum), expected.min(axis=1))
+
+
+def _reference_limited(audio, ceiling_dbtp, lookahead, release_db_per_s):
+    """The gain computer of ``TruePeakLimiter``'s docstring, frame by frame over the whole signal."""
+    from surroundyou.limiter import CONTEXT_FRAMES, RIGHT_TAPS
+    limiter = TruePeakLimiter(SR, audio.shape[0], ceiling_dbtp=ceiling_dbtp)
+    padded = np.concatenate([np.zeros((audio.shape[0], CONTEXT_FRAMES), np.float32), audio,
+                             np.zeros((audio.shape[0], lookahead + RIGHT_TAPS + 1), np.float32)], axis=1)
+    limiter._frames = padded
+    peaks = limiter._peaks(audio.shape[1] + lookahead).astype(np.float64)
+    required = np.minimum(1.0, 10 ** (ceiling_dbtp / 20) / np.maximum(peaks, 1e-30))
+    rho = 10 ** (release_db_per_s / SR / 20)
+    held = np.empty(audio.shape[1])
+    previous = 1.0
+    for n in range(audio.shape[1]):
+        previous = held[n] = min(required[n:n + lookahead + 1].min(), rho * previous)
+    # frames before the stream: silence that already looked ahead into it
+    history = np.minimum.accumulate(required[:lookahead])
+    held_all = np.concatenate([history, held])
+    gain = np.array([held_all[n:n + lookahead + 1].mean() for n in range(audio.shape[1])])
+    return audio * np.minimum(gain, 1.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("block_frames", [65536, 3000])
+def test_gain_is_computed_only_where_needed_and_agrees_with_the_frame_by_frame_definition(block_frames):
+    """Peaks far apart, close together and one at the very start: the spans of work merge right."""
+    rng = np.random.default_rng(5)
+    audio = (0.3 * rng.standard_normal((2, SR // 2))).clip(-1, 1).astype(np.float32)
+    for position, level in ((0, 0.99), (5000, 1.0), (5300, 2.0), (9000, 1.5), (16000, 0.95), (21000, 3.0)):
+        audio[:, position:position + 40] = level
+    out, _ = _limit(audio, block_frames, ceiling_dbtp=-1.0)
+    expected = _reference_limited(audio, -1.0, round(0.002 * SR), 50.0)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
+    assert not np.array_equal(out, audio)
+
+
+def test_interpolator_prototype_is_scipys_firwin():
+    import scipy.signal
+
+    from surroundyou.limiter import windowed_sinc_lowpass
+    np.testing.assert_allclose(windowed_sinc_lowpass(81, 0.25, 8.0),
+                               scipy.signal.firwin(81, 0.25, window=("kaiser", 8.0)), rtol=0, atol=1e-15)

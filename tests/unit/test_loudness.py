@@ -30,3 +30,14 @@ def test_gating_ignores_silence_and_silence_is_minus_infinity(signals):
     silent = LoudnessMeter(44100, 2)
     silent.add(np.zeros((2, 44100), dtype=np.float32))
     assert silent.integrated_lufs() == -math.inf
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 44100, 48000, 96000, 192000])
+def test_k_weighting_biquads_are_pyloudnorms(sample_rate):
+    import pyloudnorm
+
+    from surroundyou.loudness import k_weighting_sos
+    stages = (pyloudnorm.IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+              pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"))
+    expected = np.array([np.concatenate([stage.b, stage.a]) / stage.a[0] for stage in stages])
+    np.testing.assert_allclose(k_weighting_sos(sample_rate), expected, rtol=0, atol=1e-14)
