@@ -64,7 +64,7 @@ chromium: /usr/bin/chromium
 
 # ---- the product
 run: setup web
-	$(BIN)/surroundyou convert bench/demo.wav -o out/demo.8d.mp3 || true
+	$(BIN)/python -m surroundyou_local --port $(PORT)
 
 test: setup tools web chromium
 	cd web && npm test

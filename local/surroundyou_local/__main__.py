@@ -1,0 +1,104 @@
+"""`python -m surroundyou_local`: run SurroundYou on this machine (what `make run` starts).
+
+Prints where the local AWS endpoint and the logs are, then one line
+"SurroundYou is running at http://127.0.0.1:PORT/" once it answers, then one line per job
+transition. Ctrl-C or SIGTERM stops everything it started.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .stack import REPOSITORY_ROOT, LocalStack, StackOptions
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m surroundyou_local", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port of the web app and API (default 8000; 0 = any free port)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="songs rendered at once; more wait in line (default: number of cores)")
+    parser.add_argument("--web-dist", type=Path, default=REPOSITORY_ROOT / "web" / "dist",
+                        help="built web app to serve (default web/dist)")
+    parser.add_argument("--max-upload-mb", type=int, default=None,
+                        help="largest upload in MB (default: the template's MaxUploadMB)")
+    parser.add_argument("--log-dir", type=Path, default=None,
+                        help="where task and function logs go (default .local-stack/logs/<port>)")
+    return parser.parse_args(argv)
+
+
+def _log_to(stream: TextIO) -> None:
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for logger in (logging.getLogger(), logging.getLogger("surroundyou_local")):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    # Powertools filters the root logger's handlers against every logger whose name contains its
+    # service name ("surroundyou"), which would silence this package: it logs through its own.
+    logging.getLogger("surroundyou_local").propagate = False
+    logging.getLogger("moto").setLevel(logging.ERROR)  # the interpreter logs whole ASTs as warnings
+    logging.captureWarnings(True)
+
+
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C
+
+
+def _wait_for_a_signal() -> None:
+    """Sleep until SIGINT/SIGTERM, whose handler raises KeyboardInterrupt here.
+
+    Not signal.pause(): with the servers' threads running, the kernel may hand the signal to any
+    thread, and a main thread in pause() would sleep on. The wakeup fd wakes it whichever thread
+    took the signal; Python then runs the handler in the main thread.
+    """
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    while True:
+        select.select([reader], [], [])
+        reader.recv(64)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # The terminal shows the stack's own lines; what the functions and servers print goes to a log.
+    console = sys.stdout
+    stack = LocalStack(StackOptions(host=args.host, port=args.port, workers=args.workers, web_dist=args.web_dist,
+                                    max_upload_mb=args.max_upload_mb, log_dir=args.log_dir), console=console)
+    log_dir = stack.bind()  # a port in use: werkzeug says so and exits
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Explicitly: a shell starting us in the background would have us ignore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    log = (log_dir / "stack.log").open("w")
+    try:
+        sys.stdout = log
+        _log_to(log)
+        url = stack.start()
+        print(f"Local AWS endpoint: {stack.aws_endpoint_url}  (AWS_ENDPOINT_URL for boto3 or the aws CLI)", file=console)
+        print(f"Logs: {log_dir}", file=console)
+        print(f"SurroundYou is running at {url}", file=console, flush=True)
+        _wait_for_a_signal()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping SurroundYou...", file=console, flush=True)
+        stack.stop()
+        sys.stdout = console
+        log.close()
+        # Everything is stopped; spare the interpreter's exit a garbage collection over moto's
+        # objects (seconds on a busy machine).
+        gc.freeze()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

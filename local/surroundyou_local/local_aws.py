@@ -1,0 +1,73 @@
+"""The local AWS endpoint: a moto server on 127.0.0.1, configured to execute state machines.
+
+Everything AWS-side of the local stack (the in-process functions, the state machine's service
+calls, the task processes, boto3 in a terminal) talks to this one endpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from unittest.mock import patch
+
+import boto3
+from moto.core.config import default_user_config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from .moto_compat import create_task_network
+from .template import REGION
+
+# moto accepts any credentials; fixed ones let the S3 front door check POST policy signatures.
+ACCESS_KEY_ID = "AKIASURROUNDYOULOCAL"
+SECRET_ACCESS_KEY = "surroundyou-local-secret"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+               "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+# Anything in the user's own AWS setup that could send a call to a real account.
+_REAL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                       "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+
+# moto's switches for running state machines and for Lambda without Docker (its documented config).
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+class LocalAws:
+    def __init__(self, host: str = "127.0.0.1"):
+        self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        # moto's user configuration, set for as long as the server runs (as mock_aws(config=...) does)
+        self._config = patch.dict(default_user_config, MOTO_CONFIG)
+        self.endpoint_url = ""
+
+    def start(self) -> None:
+        """Start moto and point this process's boto3 (and so the in-process functions) at it."""
+        for chatty in ("werkzeug", "botocore", "boto3", "urllib3"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        for variable in _REAL_AWS_VARIABLES:
+            os.environ.pop(variable, None)
+        os.environ.update(CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        # The state machine interpreter calls services at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(port)
+        self._config.start()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the local endpoint, whatever the environment says."""
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION,
+                            aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
+
+    def process_environment(self) -> dict[str, str]:
+        """What a process outside this one needs to reach the local AWS (a task, a terminal)."""
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint_url}
+
+    def create_task_network(self) -> dict[str, str]:
+        """A VPC, subnet and security group for awsvpc tasks (the template's network parameters)."""
+        return create_task_network(self.client("ec2"))
+
+    def stop(self) -> None:
+        if self.endpoint_url:
+            self._server.stop()
+            self._config.stop()
+

@@ -1,0 +1,348 @@
+"""Every place the local stack reaches into moto's internals, pinned to one moto version.
+
+moto stands in for S3, DynamoDB, Lambda, ECS, EventBridge and Step Functions. Two kinds of patch
+live here, and nowhere else:
+
+Gaps: moto 5.2.5 behaves unlike AWS in a way the product depends on. Each has a test in
+tests/unit/test_moto_compat.py that runs moto's own code and fails, asking for the patch to go,
+once upstream behaves like AWS.
+  1. Step Functions' ecs:runTask integration neither converts the ASL's PascalCase parameters
+     to the ECS API's camelCase nor the ECS answer back (its normalisation methods are stubs),
+     so runTask.sync cannot start a task (getmoto/moto#10076).
+  2. ecs:runTask.sync succeeds whatever the container's exit code; AWS fails the state with
+     States.TaskFailed and the described task as the Cause.
+  3. S3's EventBridge event has moto's own shape ("eTag", "reason": "ObjectCreated", a number as
+     "time"); AWS sends "etag", "reason": "PutObject"/"PostObject"/..., an ISO time.
+  4. EventBridge rules do not deliver to Step Functions targets.
+  5. A Fargate task definition whose containers have no memory of their own breaks run_task.
+  6. An awsvpc task needs its subnet's VPC to have DNS hostnames on (moto names the ENI from them).
+  7. The ecs:runTask integration silently drops CapacityProviderStrategy, which Step Functions
+     passes on (aws/aws-cdk#20013); without it moto looks for EC2 container instances.
+
+Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
+`install()` makes
+  - lambda:Invoke call `LocalLambdaRuntime.invoke` (the real handler, in-process, as
+    `sam local start-lambda` does without Docker) for the functions it knows;
+  - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process)
+    and keep moto's task record in step with that process.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import itertools
+import json
+import logging
+import uuid
+import warnings
+from typing import Any, Callable, Protocol
+
+import moto
+from botocore.session import get_session
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.events.models import Rule, events_backends
+from moto.moto_api import state_manager
+from moto.s3 import notifications as s3_notifications
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+    StateTaskServiceEcs,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.utils import camel_to_snake_case
+from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+
+MOTO_VERSION = "5.2.5"
+logger = logging.getLogger(__name__)
+
+# What the patches replace, kept so that tests can run moto's own behaviour.
+ORIGINAL = {
+    "ecs_normalise_parameters": StateTaskServiceEcs._normalise_parameters,
+    "ecs_normalise_response": StateTaskServiceEcs._normalise_response,
+    "ecs_build_sync_resolver": StateTaskServiceEcs._build_sync_resolver,
+    "s3_send_event_bridge_message": s3_notifications._send_event_bridge_message,
+    "rule_send_to_targets": Rule.send_to_targets,
+    "lambda_invoke": LambdaSimpleBackend.invoke,
+    "ecs_run_task": EC2ContainerServiceBackend.run_task,
+}
+
+
+def check_version() -> None:
+    """The patches reach into moto's internals: another version may not need or survive them."""
+    if moto.__version__ != MOTO_VERSION:
+        warnings.warn(f"surroundyou_local.moto_compat is written for moto {MOTO_VERSION}, found "
+                      f"{moto.__version__}: run tests/unit/test_moto_compat.py", RuntimeWarning,
+                      stacklevel=2)
+
+
+# ---------------------------------------------------------------- 1. runTask parameter casing
+def _operation_model(service: str, action_snake: str):
+    model = get_session().get_service_model(service)
+    name = next(op for op in model.operation_names if camel_to_snake_case(op) == action_snake)
+    return model.operation_model(name)
+
+
+def _ecs_normalise_parameters(self, parameters: dict, boto_service_name: str | None = None,
+                              service_action_name: str | None = None) -> None:
+    """ASL parameters (PascalCase, as AWS documents them) -> the ECS API's camelCase request."""
+    shape = _operation_model(self._get_boto_service_name(boto_service_name),
+                             self._get_boto_service_action(service_action_name)).input_shape
+    self._to_boto_request(parameters, shape)
+
+
+def _ecs_normalise_response(self, response: Any, boto_service_name: str | None = None,
+                            service_action_name: str | None = None) -> None:
+    """The ECS answer (camelCase) -> the PascalCase output Step Functions gives the state."""
+    shape = _operation_model(self._get_boto_service_name(boto_service_name),
+                             self._get_boto_service_action(service_action_name)).output_shape
+    self._from_boto_response(response, shape)
+
+
+# ---------------------------------------------------------------- 2. runTask.sync exit codes
+def failed_container(task: dict[str, Any]) -> dict[str, Any] | None:
+    """The first container of a STOPPED task (Step Functions' PascalCase view) that did not exit 0."""
+    return next((c for c in task.get("Containers", []) if c.get("ExitCode") != 0), None)
+
+
+def _ecs_build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    resolve = ORIGINAL["ecs_build_sync_resolver"](self, env, resource_runtime_part,
+                                                  normalised_parameters, state_credentials)
+
+    def resolve_failing_on_exit_code() -> dict | None:
+        task = resolve()
+        if task is not None and failed_container(task) is not None:
+            raise FailureEventException(FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                    cause=to_json_str(task),
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )),
+            ))
+        return task
+
+    return resolve_failing_on_exit_code
+
+
+# ---------------------------------------------------------------- 3. the S3 event AWS sends
+_S3_REASONS = {  # the S3 API call behind each ObjectCreated event
+    "Put": "PutObject", "Post": "PostObject", "Copy": "CopyObject",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+_sequencer = itertools.count(1)
+
+
+def s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any) -> dict[str, Any]:
+    """The EventBridge event S3 sends for ``event_name`` (s3:ObjectCreated:Put...), as AWS documents
+    it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html), except that "time"
+    stays in epoch seconds, as moto's rules expect until they deliver (see ``as_delivered``)."""
+    action = event_name.split(":")[-1]
+    obj = {"key": key.name, "size": key.size, "etag": key.etag.strip('"'),
+           "sequencer": f"{next(_sequencer):018X}"}
+    if key.version_id and key.version_id != "null":
+        obj["version-id"] = key.version_id
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": s3_notifications._detail_type(event_name),
+        "source": "aws.s3",
+        "account": account_id,
+        "time": unix_time(),
+        "region": bucket.region_name,
+        "resources": [bucket.arn],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket.name},
+            "object": obj,
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": account_id,
+            "source-ip-address": "127.0.0.1",
+            "reason": _S3_REASONS.get(action, action),
+        },
+    }
+
+
+def as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a target receives it: "time" in ISO 8601, as moto does for its own targets."""
+    time = datetime.datetime.fromtimestamp(float(event["time"]), datetime.timezone.utc)
+    return {**event, "time": iso_8601_datetime_without_milliseconds(time)}
+
+
+def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+    event = s3_eventbridge_event(account_id, bucket, event_name, key)
+    for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
+        for rule in list(event_bus.rules.values()):
+            try:
+                rule.send_to_targets(event, transform_input=False)
+            except Exception:  # noqa: BLE001 - delivery is asynchronous on AWS: the upload still succeeds
+                logger.exception("EventBridge rule %s could not deliver %s", rule.name, event["id"])
+
+
+# ---------------------------------------------------------------- 4. Step Functions targets
+def _is_state_machine(target: dict[str, Any]) -> bool:
+    return target["Arn"].split(":")[2] == "states"
+
+
+def _rule_send_to_targets(self: Rule, original_event: dict, transform_input: bool = True) -> None:
+    others = [target for target in self.targets if not _is_state_machine(target)]
+    if others:  # moto raises NotImplementedError for a state machine among them
+        rule_without_state_machines = copy.copy(self)
+        rule_without_state_machines.targets = others
+        ORIGINAL["rule_send_to_targets"](rule_without_state_machines, original_event, transform_input)
+    if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+        return
+    for target in filter(_is_state_machine, self.targets):
+        arn = target["Arn"]
+        _, _, _, region, account, *_ = arn.split(":")
+        # AWS names these executions itself; a name also keeps moto from treating two different
+        # events as one idempotent start.
+        stepfunctions_backend(account, region).start_execution(
+            arn, name=str(uuid.uuid4()), execution_input=json.dumps(as_delivered(original_event)))
+
+
+# ---------------------------------------------------------------- 5. container memory
+def complete_container_definitions(container_definitions: list[dict], task_memory_mib: str | int) -> list[dict]:
+    """Fargate sizes memory per task; moto's run_task adds up per-container memory and fails
+    without it. Give each container without memory/memoryReservation the task's memory."""
+    return [c if "memory" in c or "memoryReservation" in c else {**c, "memory": int(task_memory_mib)}
+            for c in container_definitions]
+
+
+# ---------------------------------------------------------------- 6. task network
+def create_task_network(ec2: Any) -> dict[str, str]:
+    """A VPC, subnet and security group that moto can attach awsvpc tasks to."""
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    group_id = ec2.create_security_group(GroupName="surroundyou-local-tasks", Description="local tasks",
+                                         VpcId=vpc_id)["GroupId"]
+    return {"vpc": vpc_id, "subnet": subnet_id, "security_group": group_id}
+
+
+# ---------------------------------------------------------------- 7. runTask parameters
+RUN_TASK_PARAMETERS = state_task_service_ecs._SUPPORTED_API_PARAM_BINDINGS["runtask"]
+MISSING_RUN_TASK_PARAMETERS = {"CapacityProviderStrategy"}
+
+
+# ---------------------------------------------------------------- hooks: Lambda and ECS
+class LambdaRuntime(Protocol):
+    def handles(self, function_name: str) -> bool: ...
+    def invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool]: ...
+
+
+class TaskRunner(Protocol):
+    def submit(self, task_id: str, environ: dict[str, str],
+               on_change: Callable[[str, int | None, str], None]) -> None: ...
+
+
+_hooks: dict[str, Any] = {"lambda": None, "ecs": None}
+
+
+def _lambda_invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
+                   headers: Any, response_headers: Any) -> bytes | None:
+    runtime: LambdaRuntime | None = _hooks["lambda"]
+    fn = self.get_function(function_name, qualifier)  # 404 for an unknown function, as on AWS
+    if runtime is None or not runtime.handles(fn.function_name):
+        return ORIGINAL["lambda_invoke"](self, function_name, qualifier, body, headers, response_headers)
+    payload, failed = runtime.invoke(fn.function_name, body.encode() if isinstance(body, str) else body)
+    if failed:  # an exception escaped the handler: AWS reports it as an Unhandled function error
+        response_headers["x-amz-function-error"] = "Unhandled"
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def task_environment(task: Any, task_definition: Any) -> dict[str, str]:
+    """The environment Fargate gives the first container: its definition's, then the overrides'."""
+    container = task_definition.container_definitions[0]
+    environ = {e["name"]: e["value"] for e in container.get("environment") or []}
+    for override in task.overrides.get("containerOverrides", []):
+        if override.get("name") == container["name"]:
+            environ.update({e["name"]: e["value"] for e in override.get("environment") or []})
+    return environ
+
+
+def _follow_process(task: Any) -> Callable[[str, int | None, str], None]:
+    """Mirror the local process of ``task`` into moto's record, the way ECS reports a task.
+
+    The status is written last: Step Functions polls from other threads, and a STOPPED task must
+    already carry its exit code when it is seen.
+    """
+    container = task.containers[0]
+
+    def on_change(status: str, exit_code: int | None, reason: str) -> None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if status == "RUNNING":
+            task.started_at = now
+        if status == "STOPPED":
+            task.desired_status = "STOPPED"
+            task.stopped_at = task.execution_stopped_at = now
+            if exit_code is None:  # the process never ran
+                task.stop_code, task.stopped_reason = "TaskFailedToStart", reason
+            else:
+                task.stop_code = "EssentialContainerExited"
+                task.stopped_reason = "Essential container in task exited"
+            container.exitCode = exit_code
+            if reason:
+                container.reason = reason
+        container.last_status = status
+        task.last_status = status
+
+    return on_change
+
+
+def _ecs_run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list:
+    tasks = ORIGINAL["ecs_run_task"](self, *args, **kwargs)
+    runner: TaskRunner | None = _hooks["ecs"]
+    if runner is not None:
+        for task in tasks:
+            task.last_status = task.containers[0].last_status = "PENDING"
+            task.containers[0].exitCode = None  # moto starts containers at 0: not exited yet
+            definition = self.describe_task_definition(task.task_definition_arn)
+            runner.submit(task.id, task_environment(task, definition), _follow_process(task))
+    return tasks
+
+
+def install(lambda_runtime: LambdaRuntime | None = None, task_runner: TaskRunner | None = None) -> None:
+    """Apply the gap fixes (idempotent) and route Lambda invokes / ECS tasks to the given hooks."""
+    check_version()
+    StateTaskServiceEcs._normalise_parameters = _ecs_normalise_parameters
+    StateTaskServiceEcs._normalise_response = _ecs_normalise_response
+    StateTaskServiceEcs._build_sync_resolver = _ecs_build_sync_resolver
+    RUN_TASK_PARAMETERS.update(MISSING_RUN_TASK_PARAMETERS)
+    s3_notifications._send_event_bridge_message = _send_event_bridge_message
+    Rule.send_to_targets = _rule_send_to_targets
+    LambdaSimpleBackend.invoke = _lambda_invoke
+    EC2ContainerServiceBackend.run_task = _ecs_run_task
+    # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
+    state_manager.set_transition(model_name="ecs::task",
+                                 transition={"progression": "manual", "times": 2**62})
+    _hooks["lambda"] = lambda_runtime
+    _hooks["ecs"] = task_runner
+
+
+def uninstall() -> None:
+    """Put moto back as it was (tests that run moto's own behaviour)."""
+    StateTaskServiceEcs._normalise_parameters = ORIGINAL["ecs_normalise_parameters"]
+    StateTaskServiceEcs._normalise_response = ORIGINAL["ecs_normalise_response"]
+    StateTaskServiceEcs._build_sync_resolver = ORIGINAL["ecs_build_sync_resolver"]
+    RUN_TASK_PARAMETERS.difference_update(MISSING_RUN_TASK_PARAMETERS)
+    s3_notifications._send_event_bridge_message = ORIGINAL["s3_send_event_bridge_message"]
+    Rule.send_to_targets = ORIGINAL["rule_send_to_targets"]
+    LambdaSimpleBackend.invoke = ORIGINAL["lambda_invoke"]
+    EC2ContainerServiceBackend.run_task = ORIGINAL["ecs_run_task"]
+    state_manager.unset_transition(model_name="ecs::task")
+    _hooks["lambda"] = _hooks["ecs"] = None

@@ -1,0 +1,206 @@
+"""Create the template's resources on the local AWS endpoint, from the template's own properties.
+
+Bucket (CORS, EventBridge notifications), jobs table, the functions (registered in moto and in the
+in-process Lambda runtime), the ECS cluster and task definition, the state machine from its ASL
+file with DefinitionSubstitutions filled, and its EventBridge rule. Resources the local run does
+not need (log groups, alarms, KMS, ECR, IAM roles) are skipped: moto does not enforce IAM.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from botocore.session import get_session
+
+from . import moto_compat
+from .api_gateway import Cors, Route, routes_of
+from .lambda_runtime import LocalLambdaRuntime
+from .template import LocalTemplate, TemplateError
+
+LOCAL_ROLE_NAME = "surroundyou-local"  # moto wants an existing role wherever AWS passes one
+
+
+@dataclass(frozen=True)
+class ApiFunction:
+    """The function behind the HTTP API: its routes and the API's CORS configuration."""
+
+    name: str
+    routes: list[Route]
+    cors: Cors | None
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    bucket: str
+    table: str
+    state_machine_arn: str
+    api: ApiFunction
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The limit the API pins in every upload policy."""
+        return int(self.api.environment["MAX_UPLOAD_BYTES"])
+
+
+def api_request(service: str, operation: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation properties as an API request: member names matched case-insensitively
+    (ContainerDefinitions -> containerDefinitions), scalars cast to the API's types, and
+    properties the API does not have left out."""
+    shape = get_session().get_service_model(service).operation_model(operation).input_shape
+    return _cast(properties, shape)
+
+
+def _cast(value: Any, shape: Any) -> Any:
+    if shape.type_name == "structure" and isinstance(value, dict):
+        members = {name.lower(): (name, member) for name, member in shape.members.items()}
+        return {members[key.lower()][0]: _cast(item, members[key.lower()][1])
+                for key, item in value.items() if key.lower() in members}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_cast(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _cast(item, shape.value) for key, item in value.items()}
+    if shape.type_name == "string":
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if shape.type_name in ("integer", "long"):
+        return int(value)
+    if shape.type_name == "boolean":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    return value
+
+
+def provision(template: LocalTemplate, runtime: LocalLambdaRuntime, client: Callable[[str], Any]) -> LocalResources:
+    """Create everything with ``client(service_name)``: boto3 clients of the local endpoint."""
+    role_arn = client("iam").create_role(
+        RoleName=LOCAL_ROLE_NAME, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    bucket = _create_bucket(template, client("s3"))
+    table = _create_table(template, client("dynamodb"))
+    api = _create_functions(template, runtime, role_arn, client("lambda"))
+    _create_render_task(template, client("ecs"))
+    state_machine_arn = _create_state_machine(template, role_arn, client("stepfunctions"), client("events"))
+    return LocalResources(bucket=bucket, table=table, state_machine_arn=state_machine_arn, api=api)
+
+
+def _create_bucket(template: LocalTemplate, s3: Any) -> str:
+    logical_id, _ = template.one_resource_of_type("AWS::S3::Bucket")
+    props = template.properties(logical_id)
+    name = template.name(logical_id)
+    s3.create_bucket(Bucket=name)
+    cors_rules = (props.get("CorsConfiguration") or {}).get("CorsRules")
+    if cors_rules:  # CloudFormation's names differ from the S3 API's here
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [
+            {key: value for key, value in {
+                "AllowedOrigins": rule.get("AllowedOrigins"), "AllowedMethods": rule.get("AllowedMethods"),
+                "AllowedHeaders": rule.get("AllowedHeaders"), "ExposeHeaders": rule.get("ExposedHeaders"),
+                "MaxAgeSeconds": rule.get("MaxAge")}.items() if value is not None}
+            for rule in cors_rules]})
+    notifications = props.get("NotificationConfiguration") or {}
+    if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    return name
+
+
+def _create_table(template: LocalTemplate, dynamodb: Any) -> str:
+    logical_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
+    props = template.properties(logical_id)
+    name = template.name(logical_id)
+    request = api_request("dynamodb", "CreateTable", {
+        key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+                                    "GlobalSecondaryIndexes", "LocalSecondaryIndexes") if key in props})
+    # The stream is the local stack's own addition: the terminal's job log reads it.
+    dynamodb.create_table(TableName=name, **request,
+                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=api_request(
+            "dynamodb", "UpdateTimeToLive", {"TimeToLiveSpecification": ttl})["TimeToLiveSpecification"])
+    return name
+
+
+def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role_arn: str,
+                      lambda_: Any) -> ApiFunction:
+    """Every SAM function, in moto (for lambda:Invoke) and in the in-process runtime. Returns the
+    API function: the one with HttpApi events."""
+    api: ApiFunction | None = None
+    empty_zip = io.BytesIO()
+    zipfile.ZipFile(empty_zip, "w").close()
+    for logical_id in template.resources_of_type("AWS::Serverless::Function"):
+        props = template.properties(logical_id)
+        name = template.name(logical_id)
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        environment = {variable: str(value) for variable, value in variables.items()}
+        lambda_.create_function(
+            FunctionName=name, Runtime=props.get("Runtime", "python3.12"), Role=role_arn,
+            Handler=props["Handler"], Code={"ZipFile": empty_zip.getvalue()},
+            Timeout=int(props.get("Timeout", 3)), MemorySize=int(props.get("MemorySize", 128)),
+            Environment={"Variables": environment})
+        runtime.register(name, template.root / props["CodeUri"], props["Handler"], environment,
+                         memory_mb=int(props.get("MemorySize", 128)), timeout_s=float(props.get("Timeout", 3)))
+        routes = routes_of(props)
+        if routes:
+            if api is not None:
+                raise TemplateError("the local stack serves one API function; found two with HttpApi events")
+            api = ApiFunction(name, routes, _api_cors(template, props), environment)
+    if api is None:
+        raise TemplateError("no function with HttpApi events: nothing to serve under /api")
+    return api
+
+
+def _api_cors(template: LocalTemplate, function_props: dict[str, Any]) -> Cors | None:
+    api_ids = {str(event["Properties"].get("ApiId", ""))
+               for event in function_props["Events"].values() if event["Type"] == "HttpApi"}
+    for logical_id in template.resources_of_type("AWS::Serverless::HttpApi"):
+        if template.name(logical_id) in api_ids or not any(api_ids):
+            config = template.properties(logical_id).get("CorsConfiguration")
+            return Cors.from_configuration(config) if isinstance(config, dict) else None
+    return None
+
+
+def _create_render_task(template: LocalTemplate, ecs: Any) -> None:
+    cluster_id, _ = template.one_resource_of_type("AWS::ECS::Cluster")
+    cluster = api_request("ecs", "CreateCluster", template.properties(cluster_id))
+    ecs.create_cluster(**{**cluster, "clusterName": template.name(cluster_id)})
+
+    definition_id, _ = template.one_resource_of_type("AWS::ECS::TaskDefinition")
+    props = template.properties(definition_id)
+    request = api_request("ecs", "RegisterTaskDefinition", props)
+    request["family"] = template.name(definition_id)
+    request["containerDefinitions"] = moto_compat.complete_container_definitions(
+        request["containerDefinitions"], props["Memory"])
+    arn = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
+    if arn != template.arn(definition_id):
+        raise TemplateError(f"task definition registered as {arn}, expected {template.arn(definition_id)}")
+
+
+def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions: Any, events: Any) -> str:
+    logical_id, _ = template.one_resource_of_type("AWS::Serverless::StateMachine")
+    props = template.properties(logical_id)
+    if "DefinitionUri" not in props:
+        raise TemplateError("the local stack runs a state machine from its DefinitionUri file")
+    substitutions = {key: str(value) for key, value in (props.get("DefinitionSubstitutions") or {}).items()}
+    definition = re.sub(r"\$\{(\w+)\}", lambda m: substitutions.get(m[1], m[0]),
+                        (template.root / props["DefinitionUri"]).read_text())
+    arn = stepfunctions.create_state_machine(
+        name=template.name(logical_id), definition=definition, roleArn=role_arn,
+        type=props.get("Type", "STANDARD"))["stateMachineArn"]
+
+    for event_id, event in (props.get("Events") or {}).items():
+        if event["Type"] != "EventBridgeRule":
+            raise TemplateError(f"{logical_id} event {event_id}: only EventBridgeRule events run locally")
+        rule = event["Properties"]
+        name = rule.get("RuleName", f"{template.name(logical_id)}-{event_id}")
+        bus = rule.get("EventBusName", "default")
+        events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED", EventBusName=bus)
+        if {"Input", "InputPath", "InputTransformer"} & set(rule):
+            raise TemplateError(f"{logical_id} event {event_id}: the local stack delivers whole events only")
+        target = {"Id": "StateMachine", "Arn": arn, "RoleArn": role_arn}
+        target.update({key: rule[key] for key in ("RetryPolicy", "DeadLetterConfig") if key in rule})
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+    return arn
+

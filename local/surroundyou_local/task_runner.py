@@ -1,0 +1,101 @@
+"""Local stand-in for Fargate: each ECS task runs the container's entrypoint as a local process.
+
+At most ``workers`` processes run at once; further tasks wait in submission order (ECS reports
+them PENDING) and none is dropped. A process gets the environment its container would get (the
+task definition's variables and the run's overrides, set by the caller) plus what a container
+image brings: PATH, the Python interpreter, credentials and the AWS endpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+logger = logging.getLogger(__name__)
+
+# The container image's entrypoint (container/Dockerfile), run with this interpreter.
+TASK_ENTRYPOINT = (sys.executable, "-m", "surroundyou.task")
+# What the image itself provides beside the task's variables; the rest of the host's environment
+# stays out, as it would in a container.
+_HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout between SIGTERM and SIGKILL
+
+OnChange = Callable[[str, "int | None", str], None]  # (lastStatus, exit code, reason)
+
+
+class LocalTaskRunner:
+    def __init__(self, runtime_environ: dict[str, str], workers: int, log_dir: Path,
+                 command: Sequence[str] = TASK_ENTRYPOINT):
+        self.command = tuple(command)
+        self.runtime_environ = {**{v: os.environ[v] for v in _HOST_VARIABLES if v in os.environ},
+                                **runtime_environ}
+        self.log_dir = log_dir
+        self._queue: queue.Queue[tuple[str, dict[str, str], OnChange] | None] = queue.Queue()
+        self._running: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._workers = [threading.Thread(target=self._work, name=f"ecs-worker-{i}", daemon=True)
+                         for i in range(max(1, workers))]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, task_id: str, environ: dict[str, str], on_change: OnChange) -> None:
+        if self._stopping:
+            on_change("STOPPED", None, "the local stack is stopping")
+            return
+        self._queue.put((task_id, environ, on_change))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            task_id, environ, on_change = item
+            if self._stopping:
+                on_change("STOPPED", None, "the local stack is stopping")
+                continue
+            self._run(task_id, environ, on_change)
+
+    def _run(self, task_id: str, environ: dict[str, str], on_change: OnChange) -> None:
+        log_path = self.log_dir / f"task-{task_id}.log"
+        with log_path.open("wb") as log:
+            try:
+                process = subprocess.Popen(self.command, env={**self.runtime_environ, **environ},
+                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            except OSError as exc:  # ECS: CannotStartContainerError
+                on_change("STOPPED", None, f"CannotStartContainerError: {exc}")
+                return
+            with self._lock:
+                self._running[task_id] = process
+                if self._stopping:  # stop() came between the queue and the start
+                    process.send_signal(signal.SIGTERM)
+            on_change("RUNNING", None, "")
+            exit_code = process.wait()
+            with self._lock:
+                del self._running[task_id]
+        # A process killed by a signal reports -N; a container reports 128+N.
+        exit_code = 128 - exit_code if exit_code < 0 else exit_code
+        logger.info("task %s exited %s (log: %s)", task_id, exit_code, log_path)
+        on_change("STOPPED", exit_code, "")
+
+    def stop(self) -> None:
+        """Refuse new tasks, drop queued ones, stop the running ones as ECS does (SIGTERM, then
+        SIGKILL after the stop timeout) and wait for them."""
+        self._stopping = True
+        for _ in self._workers:
+            self._queue.put(None)
+        with self._lock:
+            running = list(self._running.values())
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for worker in self._workers:
+            worker.join(STOP_TIMEOUT_S)

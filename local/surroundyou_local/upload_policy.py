@@ -1,0 +1,143 @@
+"""S3's checks on a browser upload made with a presigned POST, which moto does not make.
+
+The API pins the key, the Content-Type and a content-length-range in the POST policy; on AWS, S3
+refuses an upload that breaks any of them. The local stack's S3 front door runs these checks
+before moto stores anything, so "an upload over the size limit is refused" holds locally too.
+
+Rules as AWS documents them:
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+from xml.sax.saxutils import escape
+
+# Form fields that sign the policy rather than being covered by it.
+_UNCOVERED_FIELDS = {"policy", "x-amz-signature", "signature", "awsaccesskeyid", "file"}
+
+
+@dataclass
+class UploadRefused(Exception):
+    """What S3 answers instead of storing the upload."""
+
+    status: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+    def to_xml(self) -> bytes:
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{self.code}</Code>'
+                f"<Message>{escape(self.message)}</Message><RequestId>{uuid.uuid4().hex[:16].upper()}"
+                "</RequestId></Error>").encode()
+
+
+def _denied(message: str) -> UploadRefused:
+    return UploadRefused(403, "AccessDenied", message)
+
+
+def _hmac(key: bytes, message: str, digest=hashlib.sha256) -> bytes:
+    return hmac.new(key, message.encode(), digest).digest()
+
+
+def _check_signature(fields: Mapping[str, str], access_key_id: str, secret_access_key: str) -> None:
+    policy = fields["policy"]
+    if "x-amz-signature" in fields:  # Signature Version 4
+        if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+            raise UploadRefused(400, "InvalidRequest", "x-amz-algorithm must be AWS4-HMAC-SHA256")
+        try:
+            key_id, date, region, service, terminator = fields["x-amz-credential"].split("/")
+        except (KeyError, ValueError):
+            raise UploadRefused(400, "InvalidArgument", "x-amz-credential is malformed") from None
+        signing_key = _hmac(f"AWS4{secret_access_key}".encode(), date)
+        for part in (region, service, terminator):
+            signing_key = _hmac(signing_key, part)
+        expected = hmac.new(signing_key, policy.encode(), hashlib.sha256).hexdigest()
+        given = fields["x-amz-signature"]
+    elif "signature" in fields:  # Signature Version 2
+        key_id = fields.get("awsaccesskeyid", "")
+        expected = base64.b64encode(_hmac(secret_access_key.encode(), policy, hashlib.sha1)).decode()
+        given = fields["signature"]
+    else:
+        raise _denied("Bucket POST must contain a signature")
+    if key_id != access_key_id:
+        raise UploadRefused(403, "InvalidAccessKeyId",
+                            "The AWS Access Key Id you provided does not exist in our records.")
+    if not hmac.compare_digest(expected, given):
+        raise UploadRefused(403, "SignatureDoesNotMatch", "The request signature we calculated does not "
+                            "match the signature you provided. Check your key and signing method.")
+
+
+def _decode_policy(policy: str) -> dict[str, Any]:
+    try:
+        document = json.loads(base64.b64decode(policy, validate=True))
+        expiration = datetime.strptime(document["expiration"].replace(".000Z", "Z"), "%Y-%m-%dT%H:%M:%SZ")
+        conditions = document["conditions"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise UploadRefused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from None
+    return {"expiration": expiration.replace(tzinfo=timezone.utc), "conditions": conditions}
+
+
+def _condition_parts(condition: Any) -> tuple[str, str, Any]:
+    """(operator, lower-case field name, value) of one policy condition."""
+    if isinstance(condition, dict) and len(condition) == 1:
+        (name, value), = condition.items()
+        return "eq", name.lower(), value
+    if isinstance(condition, list) and len(condition) == 3:
+        operator, name, value = condition
+        if operator == "content-length-range":
+            return operator, "", (int(name), int(value))
+        if operator in ("eq", "starts-with") and isinstance(name, str) and name.startswith("$"):
+            return operator, name[1:].lower(), value
+    raise UploadRefused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {json.dumps(condition)}")
+
+
+def check_post_upload(form: Mapping[str, str], *, bucket: str, file_size: int, filename: str,
+                      access_key_id: str, secret_access_key: str, now: datetime | None = None) -> None:
+    """Raise UploadRefused unless S3 would accept this POST upload.
+
+    ``form`` holds the non-file fields as sent, ``file_size`` and ``filename`` describe the file.
+    """
+    fields = {name.lower(): value for name, value in form.items()}
+    if "policy" not in fields:
+        raise _denied("Bucket POST must contain a field named 'policy'.")
+    _check_signature(fields, access_key_id, secret_access_key)
+    policy = _decode_policy(fields["policy"])
+    if (now or datetime.now(timezone.utc)) > policy["expiration"]:
+        raise _denied("Invalid according to Policy: Policy expired.")
+
+    values = {**fields, "bucket": bucket}
+    if "key" in values:
+        values["key"] = values["key"].replace("${filename}", filename)
+    covered = {"bucket"}
+    for condition in policy["conditions"]:
+        operator, name, expected = _condition_parts(condition)
+        if operator == "content-length-range":
+            low, high = expected
+            if file_size > high:
+                raise UploadRefused(400, "EntityTooLarge",
+                                    "Your proposed upload exceeds the maximum allowed size")
+            if file_size < low:
+                raise UploadRefused(400, "EntityTooSmall",
+                                    "Your proposed upload is smaller than the minimum allowed size")
+            continue
+        covered.add(name)
+        actual = values.get(name, "")
+        holds = actual == expected if operator == "eq" else actual.startswith(str(expected))
+        if not holds:
+            raise _denied(f"Invalid according to Policy: Policy Condition failed: "
+                          f"{json.dumps([operator, '$' + name, expected])}")
+    extra = sorted(name for name in fields
+                   if name not in covered and name not in _UNCOVERED_FIELDS and not name.startswith("x-ignore-"))
+    if extra:
+        raise _denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
