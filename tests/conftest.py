@@ -6,20 +6,19 @@ JobsTable definition), a JobStore on it, the Lambda handlers and the sample even
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import sys
-from functools import cache
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import boto3
 import pytest
-from cfnlint.decode import cfn_yaml
 from moto import mock_aws
 from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.settings import Settings
+from surroundyou_local.provision import create_table
+from surroundyou_local.template import load_template
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -57,37 +56,10 @@ for _function in HANDLER_FUNCTIONS:
     sys.path.insert(0, str(FUNCTIONS / _function))
 
 
-@cache
-def _template_jobs_table_properties() -> dict:
-    template = cfn_yaml.load(str(TEMPLATE))
-    return json.loads(json.dumps(template["Resources"]["JobsTable"]["Properties"]))
-
-
+@pytest.fixture(scope="session")
 def jobs_table_properties() -> dict:
-    """Properties of template.yaml's JobsTable, with !Ref/!Sub tags read by cfn-lint's loader."""
-    return copy.deepcopy(_template_jobs_table_properties())
-
-
-def create_table_from_template(client, table_name: str, properties: dict) -> None:
-    """CreateTable (+ UpdateTimeToLive) from CloudFormation AWS::DynamoDB::Table properties.
-
-    The name comes from the settings (the template lets CloudFormation name it); encryption and
-    point-in-time recovery do not change what the table stores, so they are left out.
-    """
-    kwargs = {
-        "TableName": table_name,
-        "KeySchema": properties["KeySchema"],
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
-    }
-    for name in ("ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        if name in properties:
-            kwargs[name] = properties[name]
-    client.create_table(**kwargs)
-    ttl = properties.get("TimeToLiveSpecification")
-    if ttl and ttl.get("Enabled"):
-        client.update_time_to_live(TableName=table_name, TimeToLiveSpecification={
-            "AttributeName": ttl["AttributeName"], "Enabled": True})
+    """The CloudFormation properties of template.yaml's JobsTable."""
+    return load_template(TEMPLATE)["Resources"]["JobsTable"]["Properties"]
 
 
 @pytest.fixture
@@ -134,9 +106,9 @@ def bucket(s3, settings) -> str:
 
 
 @pytest.fixture
-def jobs_table(moto_aws, boto_session, settings):
+def jobs_table(moto_aws, boto_session, settings, jobs_table_properties):
     """The jobs table as template.yaml defines it; a boto3 Table resource."""
-    create_table_from_template(boto_session.client("dynamodb"), settings.jobs_table, jobs_table_properties())
+    create_table(boto_session.client("dynamodb"), settings.jobs_table, jobs_table_properties)
     return boto_session.resource("dynamodb").Table(settings.jobs_table)
 
 

@@ -108,19 +108,28 @@ def _create_bucket(template: LocalTemplate, s3: Any) -> str:
 
 def _create_table(template: LocalTemplate, dynamodb: Any) -> str:
     logical_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
-    props = template.properties(logical_id)
     name = template.name(logical_id)
-    request = api_request("dynamodb", "CreateTable", {
-        key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
-                                    "GlobalSecondaryIndexes", "LocalSecondaryIndexes") if key in props})
     # The stream is the local stack's own addition: the terminal's job log reads it.
-    dynamodb.create_table(TableName=name, **request,
-                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    ttl = props.get("TimeToLiveSpecification")
+    create_table(dynamodb, name, template.properties(logical_id), stream=True)
+    return name
+
+
+def create_table(dynamodb: Any, name: str, properties: dict[str, Any], *, stream: bool = False) -> None:
+    """CreateTable (+ UpdateTimeToLive) from an AWS::DynamoDB::Table's CloudFormation properties.
+
+    Point-in-time recovery does not change what the table stores, so it is left out.
+    """
+    request = api_request("dynamodb", "CreateTable", {
+        key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+                                         "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification")
+        if key in properties})
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    dynamodb.create_table(TableName=name, **request)
+    ttl = properties.get("TimeToLiveSpecification")
     if ttl:
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=api_request(
             "dynamodb", "UpdateTimeToLive", {"TimeToLiveSpecification": ttl})["TimeToLiveSpecification"])
-    return name
 
 
 def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role_arn: str,

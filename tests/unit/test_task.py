@@ -17,18 +17,17 @@ from urllib.parse import unquote
 import boto3
 import numpy as np
 import pytest
-from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 from pedalboard.io import AudioFile
 from surroundyou_jobs.keys import result_key, upload_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
 from surroundyou_jobs.options import parse_job_options
+from surroundyou_local.provision import create_table
 
 from surroundyou.audio_io import open_audio
 from surroundyou.task import (CONVERTED_PROGRESS, RENDER_FAILED_MESSAGE, UPLOADED_PROGRESS, BadEnvironment,
                               ExitCode, ProgressReporter, TaskJob, run_job)
 
-REPO = Path(__file__).resolve().parents[2]
 BUCKET = "surroundyou-task-test"
 JOBS_TABLE = "surroundyou-task-test-jobs"
 SONG_S = 6.0
@@ -38,14 +37,8 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
                     "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def jobs_table_properties() -> dict:
-    """template.yaml's JobsTable properties (cfn-lint's loader reads the !Ref/!Sub tags)."""
-    properties = cfn_yaml.load(str(REPO / "template.yaml"))["Resources"]["JobsTable"]["Properties"]
-    return json.loads(json.dumps(properties))  # cfn-lint's node types -> plain dicts and strings
-
-
 @pytest.fixture(scope="module")
-def aws():
+def aws(jobs_table_properties):
     """A moto server on a free local port with the bucket and the jobs table, and clients for it."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -55,10 +48,9 @@ def aws():
                                     region_name="us-east-1")
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=BUCKET)
-    properties = jobs_table_properties()
-    table = session.resource("dynamodb", endpoint_url=endpoint).create_table(
-        TableName=JOBS_TABLE, KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"], BillingMode=properties["BillingMode"])
+    dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
+    create_table(dynamodb.meta.client, JOBS_TABLE, jobs_table_properties)
+    table = dynamodb.Table(JOBS_TABLE)
     yield SimpleNamespace(endpoint=endpoint, s3=s3, store=JobStore(table))
     server.stop()
 
