@@ -29,6 +29,8 @@ import pyloudnorm
 import scipy.optimize
 import scipy.signal
 
+from .audio_io import open_audio
+
 ILD_BAND_HZ = (2000.0, 8000.0)
 ITD_BAND_HZ = (200.0, 1500.0)
 TILT_LOW_BAND_HZ = (500.0, 2000.0)
@@ -467,27 +469,39 @@ def comb_filter_depth_db(stereo: np.ndarray, reference: np.ndarray, sample_rate:
 
 # ---------------------------------------------------------------- files and pictures
 
-def analyze_file(path: str | Path) -> dict[str, float]:
+def analyze_file(path: str | Path, plot_png: str | Path | None = None) -> dict[str, float]:
     """Orbit, loudness and true peak of an audio file (the first ``ANALYZE_MAX_S`` seconds).
 
-    Decoded whole with ``pedalboard.io.AudioFile`` (analysis only; conversion streams).
-    A mono file is measured as two identical ears.
+    Any format the converter reads (``audio_io.open_audio``, which raises ``AudioInputError``
+    for a file that is not audio). A mono file is measured as two identical ears. With
+    ``plot_png``, the orbit is also drawn there (:func:`plot_orbit`).
     """
-    from pedalboard.io import AudioFile
-
-    with AudioFile(str(path)) as audio_file:
-        sample_rate = int(audio_file.samplerate)
-        duration_s = float(audio_file.frames / sample_rate)
-        audio = audio_file.read(min(audio_file.frames, int(ANALYZE_MAX_S * sample_rate)))
-    stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio[:2]
+    audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
+    stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
     try:
         orbit = measure_orbit(stereo, sample_rate)
     except ValueError as error:
         raise ValueError(f"{Path(path).name}: {error}") from error
+    if plot_png is not None:
+        plot_orbit(orbit, plot_png)
     return {"duration_s": duration_s, "analysed_s": audio.shape[-1] / sample_rate, "sample_rate": sample_rate,
             "channels": int(audio.shape[0]), **orbit.summary(),
             "integrated_lufs": integrated_lufs(audio, sample_rate),
             "true_peak_dbtp": true_peak_dbtp(audio, sample_rate)}
+
+
+def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
+    """``(audio, sample_rate, duration_s)``: the first ``max_s`` seconds of a file, decoded in blocks."""
+    with open_audio(path) as source:
+        info = source.info
+        limit = int(max_s * info.sample_rate)
+        blocks, frames = [np.zeros((info.channels, 0), dtype=np.float32)], 0
+        for block in source.blocks():
+            blocks.append(block[:, :limit - frames])
+            frames += blocks[-1].shape[1]
+            if frames >= limit:
+                break
+    return np.concatenate(blocks, axis=1), info.sample_rate, info.frames / info.sample_rate
 
 
 def plot_orbit(measurement: OrbitMeasurement, png_path: str | Path) -> Path:

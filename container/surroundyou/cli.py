@@ -26,8 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS
 
-from .audio_io import (DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioInputError, check_mp3_quality,
-                       open_audio)
+from .audio_io import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioInputError, check_mp3_quality
 from .convert import ConversionReport, convert_file, output_format_for
 from .presets import RenderOptions
 
@@ -265,9 +264,7 @@ def _analyze_command(args: argparse.Namespace) -> int:
 
     errors = Console(stderr=True)
     try:
-        with open_audio(args.file):
-            pass   # a clear reason for a file that is no audio, before the analysis reads it
-        figures = analysis.analyze_file(args.file)
+        figures = analysis.analyze_file(args.file, args.plot)
     except (AudioInputError, ValueError, RuntimeError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         return 1
@@ -278,26 +275,8 @@ def _analyze_command(args: argparse.Namespace) -> int:
         table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
     if args.plot is not None:
-        stereo, sample_rate = _decode_for_plot(args.file, analysis.ANALYZE_MAX_S)
-        png = analysis.plot_orbit(analysis.measure_orbit(stereo, sample_rate), args.plot)
-        Console().print(f"orbit drawn in {png}", highlight=False)
+        Console().print(f"orbit drawn in {args.plot}", highlight=False)
     return 0
-
-
-def _decode_for_plot(path: Path, max_s: float):
-    import numpy as np
-
-    with open_audio(path) as source:
-        limit = int(max_s * source.info.sample_rate)
-        blocks, frames = [], 0
-        for block in source.blocks():
-            blocks.append(block[:, :limit - frames])
-            frames += blocks[-1].shape[1]
-            if frames >= limit:
-                break
-        audio = np.concatenate(blocks, axis=1)
-        stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
-        return stereo, source.info.sample_rate
 
 
 if __name__ == "__main__":

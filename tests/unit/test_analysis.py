@@ -7,6 +7,7 @@ trusted by the quality tests of the renderer.
 import numpy as np
 import pytest
 import scipy.signal
+from audio_files import write_audio
 from pedalboard.io import AudioFile
 
 from surroundyou import analysis
@@ -247,6 +248,19 @@ def test_analyze_file_reads_a_rendered_looking_file(signals, tmp_path):
     assert report["itd_amplitude_ms"] == pytest.approx(0.6, rel=0.03)
     assert report["integrated_lufs"] == pytest.approx(analysis.integrated_lufs(stereo, SR), abs=0.01)
     assert report["true_peak_dbtp"] == pytest.approx(analysis.true_peak_dbtp(stereo, SR), abs=0.01)
+
+
+def test_analyze_file_reads_what_ffmpeg_decodes(signals, tmp_path):
+    seconds = 10.0
+    phase = orbit_phase(seconds)
+    stereo = orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase),
+                        tilt_db=6 * np.cos(phase)).astype(np.float32)
+    path = tmp_path / "orbit.m4a"
+    write_audio(path, 0.5 * stereo, SR)
+    report = analysis.analyze_file(path)
+    assert report["period_s"] == pytest.approx(PERIOD_S, rel=0.01)
+    assert report["ild_amplitude_db"] == pytest.approx(10.0, rel=0.1)
+    assert report["itd_amplitude_ms"] == pytest.approx(0.6, rel=0.1)
 
 
 def test_analyze_file_takes_mono(signals, tmp_path):
