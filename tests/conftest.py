@@ -15,7 +15,6 @@ from types import ModuleType, SimpleNamespace
 import boto3
 import pytest
 from moto import mock_aws
-from surroundyou_jobs import clients
 from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.settings import Settings
 from surroundyou_local.provision import create_table
@@ -61,13 +60,6 @@ for _function in HANDLER_FUNCTIONS:
 def jobs_table_properties() -> dict:
     """The CloudFormation properties of template.yaml's JobsTable."""
     return load_template(TEMPLATE)["Resources"]["JobsTable"]["Properties"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_aws_clients():
-    """The handlers keep their AWS clients for the process, as a warm Lambda does; each test has its own AWS."""
-    clients.job_store.cache_clear()
-    clients.s3_client.cache_clear()
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 Thin adapter: the Powertools resolver routes and parses the request, jobs_api.JobsApi decides.
 """
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -12,9 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from jobs_api import ApiError, CreateJobRequest, JobsApi, bad_request_from
 from s3_links import S3Links
-from surroundyou_jobs.clients import job_store, s3_client
+from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.options import preset_catalog
 from surroundyou_jobs.settings import Settings
 
@@ -33,6 +36,18 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
 
 
 app = APIGatewayHttpResolver(cors=cors_config(Settings().allowed_origins), enable_validation=True)
+
+
+@cache
+def job_store() -> JobStore:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    return JobStore.from_settings(Settings())
+
+
+@cache
+def s3_client() -> Any:
+    # SigV4 everywhere: presigned requests for buckets in newer regions need it
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
 def jobs_api() -> JobsApi:

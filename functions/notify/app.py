@@ -6,17 +6,19 @@ readable reason (the Catch of every state). Thin adapter around job_outcome.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_outcome import failure_reason, mark_failed, mark_ready, ready_result
 from pydantic import BaseModel, Field
-from surroundyou_jobs.clients import job_store, s3_client
 from surroundyou_jobs.keys import parse_upload_key
-from surroundyou_jobs.model import JobNotFound, JobStatus
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou_jobs.settings import Settings
 
 logger = Logger()
 tracer = Tracer()
@@ -46,6 +48,17 @@ class FailedEvent(BaseModel):
 
 
 NotifyEvent = Annotated[Union[ReadyEvent, FailedEvent], Field(discriminator="action")]
+
+
+@cache
+def job_store() -> JobStore:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    return JobStore.from_settings(Settings())
+
+
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3")
 
 
 def job_ready(event: ReadyEvent) -> dict[str, Any]:

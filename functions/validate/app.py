@@ -7,22 +7,35 @@ the job FAILED with its message). Thin adapter around upload_check.validate_uplo
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from s3_range_file import S3RangeFile
-from surroundyou_jobs.clients import job_store, s3_client
 from surroundyou_jobs.keys import parse_upload_key
+from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.settings import Settings
 from upload_check import InvalidUpload, validate_upload
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+@cache
+def job_store() -> JobStore:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    return JobStore.from_settings(Settings())
+
+
+@cache
+def s3_client() -> Any:
+    return boto3.client("s3")
 
 
 def open_upload(bucket: str, key: str):
