@@ -30,6 +30,7 @@ import scipy.optimize
 import scipy.signal
 
 from .audio_io import open_audio
+from .loudness import k_weighting_sos
 
 ILD_BAND_HZ = (2000.0, 8000.0)
 ITD_BAND_HZ = (200.0, 1500.0)
@@ -333,13 +334,9 @@ def azimuth_track_deg(measurement: OrbitMeasurement) -> np.ndarray:
 def k_weighted(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """ITU-R BS.1770-4 K-weighting: the high-shelf (+4 dB above ~1.5 kHz) then the 38 Hz high-pass.
 
-    Same biquads as ``pyloudnorm.Meter`` (its ``IIRfilter`` designs them at any sample rate).
+    Same biquads as ``pyloudnorm.Meter`` (``loudness.k_weighting_sos``, designed at any sample rate).
     """
-    filtered = _as_2d(audio)
-    for stage in (pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-                  pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")):
-        filtered = scipy.signal.lfilter(stage.b, stage.a, filtered, axis=-1)
-    return filtered
+    return scipy.signal.sosfilt(k_weighting_sos(sample_rate), _as_2d(audio), axis=-1)
 
 
 def windowed_loudness_lufs(audio: np.ndarray, sample_rate: int, window_s: float = 0.4,

@@ -8,14 +8,15 @@ Clarke, Nature 258, 1975), and ITU-R BS.1770 loudness is the power after K-weigh
     loudness(H) ~ sum_f W(f) |H(f)|^2,    W(f) = |K(f)|^2 / f   (f >= 20 Hz)
 
 on a uniform frequency grid. Ratios of such sums are loudness ratios; the absolute scale
-never matters. The K-weighting filters are pyloudnorm's (the meter the analysis uses), so the
-renderer equalises exactly the loudness that is measured.
+never matters. The K-weighting biquads are ``loudness.k_weighting_sos``, pyloudnorm's (the meter
+the analysis uses), so the renderer equalises exactly the loudness that is measured.
 """
 from __future__ import annotations
 
 import numpy as np
-import pyloudnorm
 import scipy.signal
+
+from .loudness import k_weighting_sos
 
 GRID_FFT_SIZE = 8192
 LOWEST_MUSIC_HZ = 20.0
@@ -30,12 +31,8 @@ def frequency_grid_hz(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.nda
 
 def k_weighting_power(freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     """``|K(f)|^2`` of BS.1770's K-weighting (pre-filter shelf + RLB high-pass) at ``sample_rate``."""
-    power = np.ones_like(freqs_hz)
-    for stage in (pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-                  pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")):
-        _, response = scipy.signal.freqz(stage.b, stage.a, worN=freqs_hz, fs=sample_rate)
-        power *= np.abs(response) ** 2
-    return power
+    _, response = scipy.signal.sosfreqz(k_weighting_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
+    return np.abs(response) ** 2
 
 
 def music_weighting(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.ndarray:
