@@ -233,11 +233,16 @@ def test_comb_filter_depth_sees_notches_but_not_smooth_changes(signals):
     assert analysis.comb_filter_depth_db(shadowed * 3.0, noise, SR) < 1.5
 
 
+def rendered_looking_song(signals, seconds: float) -> np.ndarray:
+    """float32 stereo with an orbit's cues: ITD 0.6 ms, ILD 10 dB, tilt 6 dB a quarter turn apart."""
+    phase = orbit_phase(seconds)
+    return orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase),
+                      tilt_db=6 * np.cos(phase)).astype(np.float32)
+
+
 def test_analyze_file_reads_a_rendered_looking_file(signals, tmp_path):
     seconds = 10.0
-    phase = orbit_phase(seconds)
-    stereo = orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase),
-                        tilt_db=6 * np.cos(phase)).astype(np.float32)
+    stereo = rendered_looking_song(signals, seconds)
     path = tmp_path / "orbit.wav"
     with AudioFile(str(path), "w", SR, 2, bit_depth=32) as out:
         out.write(stereo)
@@ -252,9 +257,7 @@ def test_analyze_file_reads_a_rendered_looking_file(signals, tmp_path):
 
 def test_analyze_file_reads_what_ffmpeg_decodes(signals, tmp_path):
     seconds = 10.0
-    phase = orbit_phase(seconds)
-    stereo = orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase),
-                        tilt_db=6 * np.cos(phase)).astype(np.float32)
+    stereo = rendered_looking_song(signals, seconds)
     path = tmp_path / "orbit.m4a"
     write_audio(path, 0.5 * stereo, SR)
     report = analysis.analyze_file(path)
