@@ -15,6 +15,7 @@ from types import ModuleType, SimpleNamespace
 import boto3
 import pytest
 from moto import mock_aws
+
 from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.settings import Settings
 from surroundyou_local.provision import create_table

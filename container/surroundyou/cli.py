@@ -24,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
 from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS
 
 from .audio_io import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioInputError, check_mp3_quality
@@ -260,7 +261,7 @@ def _presets_command(args: argparse.Namespace) -> int:
 
 
 def _analyze_command(args: argparse.Namespace) -> int:
-    from . import analysis   # numpy/scipy fits and matplotlib: loaded only when asked for
+    from . import analysis  # numpy/scipy fits and matplotlib: loaded only when asked for
 
     errors = Console(stderr=True)
     try:

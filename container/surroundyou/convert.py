@@ -30,8 +30,18 @@ from typing import BinaryIO
 import numpy as np
 import pedalboard
 
-from .audio_io import (BLOCK_FRAMES, DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioSource, AudioWriter,
-                       check_mp3_quality, open_audio, output_bit_depth, output_sample_rate, resampled)
+from .audio_io import (
+    BLOCK_FRAMES,
+    DEFAULT_MP3_QUALITY,
+    OUTPUT_FORMATS,
+    AudioSource,
+    AudioWriter,
+    check_mp3_quality,
+    open_audio,
+    output_bit_depth,
+    output_sample_rate,
+    resampled,
+)
 from .limiter import TruePeakLimiter
 from .loudness import LoudnessMeter
 from .presets import RenderOptions

@@ -42,6 +42,7 @@ from __future__ import annotations
 import bz2
 import functools
 import importlib.metadata
+
 # pickle only ever reads the fixed KEMAR data file packaged in the slab wheel, through an
 # Unpickler restricted to plain data (_KemarUnpickler): the file cannot run code.
 import pickle  # nosec B403

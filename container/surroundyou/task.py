@@ -29,22 +29,23 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import boto3
-from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, RESULT_PREFIX, parse_upload_key
-from surroundyou_jobs.model import JobError, JobNotFound, JobStatus, JobStore, TransitionRejected
-from surroundyou_jobs.options import InvalidOptions, parse_job_options
-from surroundyou_jobs.settings import Settings
 
 from surroundyou.audio_io import AudioInputError
 from surroundyou.convert import convert_file
 from surroundyou.presets import RenderOptions
+from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, RESULT_PREFIX, parse_upload_key
+from surroundyou_jobs.model import JobError, JobNotFound, JobStatus, JobStore, TransitionRejected
+from surroundyou_jobs.options import InvalidOptions, parse_job_options
+from surroundyou_jobs.settings import Settings
 
 logger = logging.getLogger("surroundyou.task")
 
@@ -268,7 +269,7 @@ class JsonLinesFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,

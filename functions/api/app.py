@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from jobs_api import ApiError, CreateJobRequest, JobsApi, bad_request_from
 from s3_links import S3Links
+
 from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.options import preset_catalog
 from surroundyou_jobs.settings import Settings

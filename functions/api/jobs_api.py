@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 from pydantic import BaseModel, StrictInt, StrictStr
+
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, extension_of, is_job_id, new_job_id, result_key, upload_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, public_view
 from surroundyou_jobs.options import InvalidOptions, parse_job_options

@@ -7,7 +7,7 @@ readable reason (the Catch of every state). Thin adapter around job_outcome.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_outcome import failure_reason, mark_failed, mark_ready, ready_result
 from pydantic import BaseModel, Field
+
 from surroundyou_jobs.keys import parse_upload_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
 from surroundyou_jobs.settings import Settings
@@ -47,7 +48,7 @@ class FailedEvent(BaseModel):
     error: StepFunctionsError = StepFunctionsError()
 
 
-NotifyEvent = Annotated[Union[ReadyEvent, FailedEvent], Field(discriminator="action")]
+NotifyEvent = Annotated[ReadyEvent | FailedEvent, Field(discriminator="action")]
 
 
 @cache

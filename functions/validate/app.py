@@ -17,10 +17,11 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from s3_range_file import S3RangeFile
+from upload_check import InvalidUpload, validate_upload
+
 from surroundyou_jobs.keys import parse_upload_key
 from surroundyou_jobs.model import JobStore
 from surroundyou_jobs.settings import Settings
-from upload_check import InvalidUpload, validate_upload
 
 logger = Logger()
 tracer = Tracer()

@@ -20,8 +20,9 @@ from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
-from surroundyou_jobs.wording import clock
 from webm_duration import WebMHeaderError, webm_duration_s
+
+from surroundyou_jobs.wording import clock
 
 SNIFF_BYTES = 64
 

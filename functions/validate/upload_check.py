@@ -5,9 +5,11 @@ event (EventBridge delivers at least once) is recognised and touches nothing.
 """
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from audio_probe import NotReadableAudio, probe_audio
+
 from surroundyou_jobs.keys import parse_upload_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
 from surroundyou_jobs.settings import Settings

@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -61,7 +61,7 @@ def http_api_event(route: Route, path_parameters: dict[str, str], *, method: str
                    query_string: str, headers: dict[str, str], body: bytes, source_ip: str,
                    host: str) -> dict[str, Any]:
     """The payload format 2.0 event for one request (``headers`` with lower-case names)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     query: dict[str, str] = {}
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value

@@ -12,8 +12,9 @@ import http.client
 import json
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.formparser import parse_form_data

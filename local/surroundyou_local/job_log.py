@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from boto3.dynamodb.types import TypeDeserializer
 

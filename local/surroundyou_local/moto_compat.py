@@ -35,7 +35,8 @@ import json
 import logging
 import uuid
 import warnings
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import moto
 from botocore.session import get_session
@@ -178,7 +179,7 @@ def s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any
 
 def as_delivered(event: dict[str, Any]) -> dict[str, Any]:
     """The event as a target receives it: "time" in ISO 8601, as moto does for its own targets."""
-    time = datetime.datetime.fromtimestamp(float(event["time"]), datetime.timezone.utc)
+    time = datetime.datetime.fromtimestamp(float(event["time"]), datetime.UTC)
     return {**event, "time": iso_8601_datetime_without_milliseconds(time)}
 
 
@@ -284,7 +285,7 @@ def _follow_process(task: Any) -> Callable[[str, int | None, str], None]:
     container = task.containers[0]
 
     def on_change(status: str, exit_code: int | None, reason: str) -> None:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         if status == "RUNNING":
             task.started_at = now
         if status == "STOPPED":

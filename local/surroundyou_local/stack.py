@@ -11,9 +11,10 @@ import ipaddress
 import os
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response

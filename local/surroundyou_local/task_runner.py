@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 # Form fields that sign the policy rather than being covered by it.
@@ -85,7 +86,7 @@ def _decode_policy(policy: str) -> dict[str, Any]:
         conditions = document["conditions"]
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise UploadRefused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from None
-    return {"expiration": expiration.replace(tzinfo=timezone.utc), "conditions": conditions}
+    return {"expiration": expiration.replace(tzinfo=UTC), "conditions": conditions}
 
 
 def _condition_parts(condition: Any) -> tuple[str, str, Any]:
@@ -113,7 +114,7 @@ def check_post_upload(form: Mapping[str, str], *, bucket: str, file_size: int, f
         raise _denied("Bucket POST must contain a field named 'policy'.")
     _check_signature(fields, access_key_id, secret_access_key)
     policy = _decode_policy(fields["policy"])
-    if (now or datetime.now(timezone.utc)) > policy["expiration"]:
+    if (now or datetime.now(UTC)) > policy["expiration"]:
         raise _denied("Invalid according to Policy: Policy expired.")
 
     values = {**fields, "bucket": bucket}

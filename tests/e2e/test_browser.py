@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
 from surroundyou.analysis import measure_orbit
 from surroundyou.presets import RenderOptions
 from surroundyou.render import render

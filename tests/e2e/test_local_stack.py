@@ -13,9 +13,20 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from browser_client import (SAMPLE_RATE, convert, create_job, dominant_frequency_hz, download, get_job,
-                            pink_noise_song, read_audio, tone_song, upload)
+from browser_client import (
+    SAMPLE_RATE,
+    convert,
+    create_job,
+    dominant_frequency_hz,
+    download,
+    get_job,
+    pink_noise_song,
+    read_audio,
+    tone_song,
+    upload,
+)
 from stack_process import start_local_stack, stop_local_stack
+
 from surroundyou.analysis import measure_orbit
 from surroundyou_jobs.options import PRESETS
 

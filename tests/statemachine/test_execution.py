@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import requests
 from pedalboard.io import AudioFile
+
 from surroundyou_local.stack import LocalStack, StackOptions
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from template_under_test import REPO, TEMPLATE_PATH, sam_env
 
 ELF_MACHINE_AARCH64 = 0xB7

@@ -5,7 +5,6 @@ import json
 import subprocess
 
 from cfnlint.api import lint, lint_file
-
 from template_under_test import REPO, TEMPLATE_PATH, sam_env
 
 

@@ -6,7 +6,6 @@ import re
 import tomllib
 
 import pytest
-
 from template_under_test import ASL_PATH, REPO
 
 

@@ -9,8 +9,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import (APIGatewayProxyEventV2Model,
-                                                            S3EventNotificationEventBridgeModel)
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventV2Model,
+    S3EventNotificationEventBridgeModel,
+)
+
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
 from surroundyou_jobs.model import JobError, JobStatus
 from surroundyou_jobs.options import preset_catalog

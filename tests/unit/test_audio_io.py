@@ -7,8 +7,15 @@ import pytest
 from audio_files import decode, stereo_tone, tiny_png, write_audio
 from pedalboard.io import AudioFile
 
-from surroundyou.audio_io import (AudioInputError, AudioWriter, check_mp3_quality, open_audio,
-                                  output_bit_depth, output_sample_rate, resampled)
+from surroundyou.audio_io import (
+    AudioInputError,
+    AudioWriter,
+    check_mp3_quality,
+    open_audio,
+    output_bit_depth,
+    output_sample_rate,
+    resampled,
+)
 
 SR = 44100
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from surroundyou_local.api_gateway import Cors, Route, find_route, http_api_event, http_response, routes_of
 from surroundyou_local.job_log import transition_line
 from surroundyou_local.lambda_runtime import ConflictingFunctions, LocalLambdaRuntime

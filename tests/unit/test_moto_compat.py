@@ -22,6 +22,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
+
 from surroundyou_local import moto_compat
 from surroundyou_local.lambda_runtime import LocalLambdaRuntime
 from surroundyou_local.local_aws import MOTO_CONFIG

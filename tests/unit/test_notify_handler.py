@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from job_outcome import CONVERTER_STOPPED_MESSAGE, GENERIC_MESSAGE, NO_CONVERTER_MESSAGE, TIMEOUT_MESSAGE
 from pydantic import ValidationError
+
 from surroundyou_jobs.model import JobError, JobStatus
 
 # ignored notifications publish no metric, and Powertools warns about an empty flush

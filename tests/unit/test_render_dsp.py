@@ -8,8 +8,15 @@ from surroundyou.crossover import linkwitz_riley4_sos
 from surroundyou.fractional_delay import FractionalDelayLine, lagrange3_weights
 from surroundyou.loudness_weighting import correlated_mix_gain, k_weighting_power
 from surroundyou.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
-from surroundyou.spherical_head import (ShadowLoudness, brown_duda_alpha, ear_delays_s, rear_treble_gain,
-                                        shadow_lowpass_ba, treble_weights, woodworth_itd_s)
+from surroundyou.spherical_head import (
+    ShadowLoudness,
+    brown_duda_alpha,
+    ear_delays_s,
+    rear_treble_gain,
+    shadow_lowpass_ba,
+    treble_weights,
+    woodworth_itd_s,
+)
 from surroundyou.streaming_sos import StreamingSos
 
 SR = 44100

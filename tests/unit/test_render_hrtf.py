@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from surroundyou.hrtf import (kemar_head_radius_m, load_kemar, minimum_phase, speaker_azimuths_rad,
-                              speaker_filters, speaker_pan)
+from surroundyou.hrtf import (
+    kemar_head_radius_m,
+    load_kemar,
+    minimum_phase,
+    speaker_azimuths_rad,
+    speaker_filters,
+    speaker_pan,
+)
 
 SR = 44100
 

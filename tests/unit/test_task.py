@@ -19,14 +19,22 @@ import numpy as np
 import pytest
 from moto.server import ThreadedMotoServer
 from pedalboard.io import AudioFile
+
+from surroundyou.audio_io import open_audio
+from surroundyou.task import (
+    CONVERTED_PROGRESS,
+    RENDER_FAILED_MESSAGE,
+    UPLOADED_PROGRESS,
+    BadEnvironment,
+    ExitCode,
+    ProgressReporter,
+    TaskJob,
+    run_job,
+)
 from surroundyou_jobs.keys import result_key, upload_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
 from surroundyou_jobs.options import parse_job_options
 from surroundyou_local.provision import create_table
-
-from surroundyou.audio_io import open_audio
-from surroundyou.task import (CONVERTED_PROGRESS, RENDER_FAILED_MESSAGE, UPLOADED_PROGRESS, BadEnvironment,
-                              ExitCode, ProgressReporter, TaskJob, run_job)
 
 BUCKET = "surroundyou-task-test"
 JOBS_TABLE = "surroundyou-task-test-jobs"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.config import Config
+
 from surroundyou_local.upload_policy import UploadRefused, check_post_upload
 
 BUCKET = "media"
@@ -78,7 +79,7 @@ def test_fields_named_x_ignore_are_allowed():
 
 
 def test_an_expired_form_is_refused():
-    later = datetime.now(timezone.utc) + timedelta(seconds=901)
+    later = datetime.now(UTC) + timedelta(seconds=901)
     assert refusal(presigned_form(), now=later).message == "Invalid according to Policy: Policy expired."
 
 

@@ -12,10 +12,11 @@ from botocore.exceptions import ClientError
 from pedalboard.io import AudioFile
 from pydantic import ValidationError
 from s3_range_file import READ_AHEAD_BYTES, S3RangeFile
+from upload_check import InvalidUpload, validate_upload
+
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
 from surroundyou_jobs.model import JobStatus
 from surroundyou_jobs.wording import clock, file_size, spoken_duration
-from upload_check import InvalidUpload, validate_upload
 
 # an event that fails to parse publishes no metric, and Powertools warns about an empty flush
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
