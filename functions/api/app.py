@@ -1,4 +1,4 @@
-"""API Lambda (HTTP API, payload v2): POST /jobs, GET /jobs/{jobId}, GET /presets.
+"""API Lambda (HTTP API, payload v2): POST /jobs, GET /jobs/{jobId}, GET /config, GET /presets.
 
 Thin adapter: the Powertools resolver routes and parses the request, jobs_api.JobsApi decides.
 """
@@ -18,7 +18,8 @@ from botocore.config import Config
 from jobs_api import ApiError, CreateJobRequest, JobsApi, bad_request_from
 from s3_links import S3Links
 
-from surroundyou_jobs.model import JobStore
+from surroundyou_jobs.errors import ErrorCode
+from surroundyou_jobs.model import DynamoJobStore
 from surroundyou_jobs.options import preset_catalog
 from surroundyou_jobs.settings import Settings
 
@@ -40,9 +41,9 @@ app = APIGatewayHttpResolver(cors=cors_config(Settings().allowed_origins), enabl
 
 
 @cache
-def job_store() -> JobStore:
+def job_store() -> DynamoJobStore:
     """Made on first use (not at import) so tests can import this module before moto starts."""
-    return JobStore.from_settings(Settings())
+    return DynamoJobStore.from_settings(Settings())
 
 
 @cache
@@ -79,6 +80,11 @@ def get_job(job_id: str) -> Response[dict]:
     return json_response(HTTPStatus.OK, jobs_api().get_job(job_id))
 
 
+@app.get("/config")
+def get_config() -> Response[dict]:
+    return json_response(HTTPStatus.OK, jobs_api().config())
+
+
 @app.get("/presets")
 def list_presets() -> Response[dict]:
     return json_response(HTTPStatus.OK, {"presets": preset_catalog()})
@@ -100,7 +106,7 @@ def malformed_request(exc: RequestValidationError) -> Response[dict]:
 @app.not_found
 def not_found(exc: NotFoundError) -> Response[dict]:
     return json_response(HTTPStatus.NOT_FOUND,
-                         {"error": {"code": "NotFound", "message": "There is nothing at this address."}})
+                         {"error": {"code": ErrorCode.NOT_FOUND.value, "message": "There is nothing at this address."}})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

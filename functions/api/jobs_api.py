@@ -2,14 +2,17 @@
 upload form, and shows a job with its download link. app.py adapts it to API Gateway."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 from pydantic import BaseModel, StrictInt, StrictStr
 
-from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, extension_of, is_job_id, new_job_id, result_key, upload_key
-from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, public_view
-from surroundyou_jobs.options import InvalidOptions, parse_job_options
+from surroundyou_jobs.errors import FILE_FAULTS, ErrorCode
+from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, OUTPUT_FORMATS, extension_of, input_key, is_job_id, new_job_id
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, new_job, public_view
+from surroundyou_jobs.options import DEFAULT_OPTIONS, MODES, InvalidOptions, parse_job_options, preset_catalog
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size
 
@@ -38,14 +41,14 @@ FIELD_HINTS = {
 class ApiError(Exception):
     """An answer other than success: HTTP status plus {"error": {"code", "message"}}."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: ErrorCode, message: str):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        return {"error": {"code": self.code.value, "message": self.message}}
 
 
 def bad_request_from(errors: list[dict[str, Any]]) -> ApiError:
@@ -54,9 +57,9 @@ def bad_request_from(errors: list[dict[str, Any]]) -> ApiError:
     field = error["loc"][1] if len(error["loc"]) > 1 else None
     if field in FIELD_HINTS:
         if error["type"] == "missing":
-            return ApiError(400, "MissingField", f'The request needs "{field}": {FIELD_HINTS[field]}.')
-        return ApiError(400, "InvalidField", f'"{field}" must be {FIELD_HINTS[field]}.')
-    return ApiError(400, "InvalidRequest",
+            return ApiError(400, ErrorCode.MISSING_FIELD, f'The request needs "{field}": {FIELD_HINTS[field]}.')
+        return ApiError(400, ErrorCode.INVALID_FIELD, f'"{field}" must be {FIELD_HINTS[field]}.')
+    return ApiError(400, ErrorCode.INVALID_REQUEST,
                     'The request body must be a JSON object with "filename", "size", "contentType" '
                     'and optionally "options".')
 
@@ -66,25 +69,25 @@ def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[s
     supported = ", ".join(f".{ext}" for ext in INPUT_CONTENT_TYPES)
     filename = request.filename.strip()
     if not filename or len(filename) > MAX_FILENAME_CHARS:
-        raise ApiError(400, "InvalidFilename",
+        raise ApiError(400, ErrorCode.INVALID_FILENAME,
                        f"The file name must have 1 to {MAX_FILENAME_CHARS} characters.")
     ext = extension_of(filename)
     if not ext:
-        raise ApiError(400, "UnsupportedFileType",
+        raise ApiError(400, ErrorCode.UNSUPPORTED_FILE_TYPE,
                        f"The file name has no extension; SurroundYou reads {supported} files.")
     if ext not in INPUT_CONTENT_TYPES:
-        raise ApiError(400, "UnsupportedFileType",
+        raise ApiError(400, ErrorCode.UNSUPPORTED_FILE_TYPE,
                        f"SurroundYou can't read .{ext} files; please choose one of {supported}.")
     # "audio/mpeg; charset=binary" and "Audio/MPEG" are the same type
     content_type = request.contentType.split(";")[0].strip().lower()
     if content_type not in INPUT_CONTENT_TYPES[ext]:
-        raise ApiError(400, "ContentTypeMismatch",
+        raise ApiError(400, ErrorCode.CONTENT_TYPE_MISMATCH,
                        f"A .{ext} file should be sent as {' or '.join(INPUT_CONTENT_TYPES[ext])}, "
                        f"not {content_type or 'an empty type'}.")
     if request.size < 1:
-        raise ApiError(400, "EmptyFile", "The file is empty.")
+        raise ApiError(400, ErrorCode.EMPTY_FILE, "The file is empty.")
     if request.size > max_upload_bytes:
-        raise ApiError(400, "FileTooLarge",
+        raise ApiError(400, ErrorCode.FILE_TOO_LARGE,
                        f"The file is {file_size(request.size)}; the limit is {file_size(max_upload_bytes)}.")
     return ext, content_type
 
@@ -98,10 +101,25 @@ class Links(Protocol):
 
 
 class JobsApi:
-    def __init__(self, store: JobStore, links: Links, settings: Settings):
+    def __init__(self, store: JobStore, links: Links, settings: Settings, clock: Callable[[], float] = time.time):
         self.store = store
         self.links = links
         self.settings = settings
+        self.clock = clock
+
+    def config(self) -> dict[str, Any]:
+        """What the web app needs to know before it uploads (GET /config): the rules, never a copy."""
+        return {
+            "maxUploadBytes": self.settings.max_upload_bytes,
+            "maxDurationS": self.settings.max_duration_s,
+            "inputFormats": [{"extension": ext, "contentTypes": list(types)}
+                             for ext, types in INPUT_CONTENT_TYPES.items()],
+            "outputFormats": list(OUTPUT_FORMATS),
+            "modes": list(MODES),
+            "presets": preset_catalog(),
+            "defaults": dict(DEFAULT_OPTIONS),
+            "fileErrorCodes": [code.value for code in FILE_FAULTS],
+        }
 
     def create_job(self, request: CreateJobRequest) -> dict[str, Any]:
         """A new AWAITING_UPLOAD job and the form that uploads its song (POST /jobs -> 201)."""
@@ -110,19 +128,19 @@ class JobsApi:
             options = parse_job_options(request.options)
         except InvalidOptions as exc:
             message = str(exc)
-            raise ApiError(400, "InvalidOptions", message[:1].upper() + message[1:] + ".") from None
+            raise ApiError(400, ErrorCode.INVALID_OPTIONS, message[:1].upper() + message[1:] + ".") from None
         job_id = new_job_id()
-        key = upload_key(job_id, ext)
-        self.store.create(job_id, filename=request.filename.strip(), size=request.size,
-                          content_type=content_type, options=options, upload_key=key,
-                          result_key=result_key(job_id, request.filename, options["format"]))
+        key = input_key(job_id, ext)
+        self.store.create(new_job(job_id, filename=request.filename.strip(), size=request.size,
+                                  content_type=content_type, options=options, input_key=key,
+                                  now_s=int(self.clock()), ttl_days=self.settings.job_ttl_days))
         expires_s = self.settings.upload_url_expires_s
         form = self.links.upload_form(key, content_type, self.settings.max_upload_bytes, expires_s)
         return {"jobId": job_id, "upload": form, "expiresIn": expires_s}
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """The job as the web app polls it, with a download link once READY (GET /jobs/{jobId})."""
-        not_found = ApiError(404, "JobNotFound", "There is no job with this id; it may have expired.")
+        not_found = ApiError(404, ErrorCode.JOB_NOT_FOUND, "There is no job with this id; it may have expired.")
         if not is_job_id(job_id):
             raise not_found
         try:
@@ -131,7 +149,7 @@ class JobsApi:
             raise not_found from None
         view = public_view(item)
         if view["status"] == JobStatus.READY.value and "result" in view:
-            key = view["result"]["key"]
+            key = view["result"]["outputKey"]
             expires_s = self.settings.download_url_expires_s
             # the key's last part is already the name to save as: "<stem>.8d.<ext>"
             url = self.links.download_url(key, PurePosixPath(key).name, expires_s)

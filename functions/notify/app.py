@@ -1,6 +1,6 @@
 """Notify Lambda: last step of the conversion state machine, on success and on failure.
 
-{"action": "ready", "jobId", "bucket", "outputKey"}       -> the job becomes READY with its result
+{"action": "ready", "jobId"}                               -> the job becomes READY (the task wrote its result)
 {"action": "failed", "key" | "jobId", "error": {"Error", "Cause"}} -> the job becomes FAILED with a
 readable reason (the Catch of every state). Thin adapter around job_outcome.
 """
@@ -9,16 +9,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from job_outcome import failure_reason, mark_failed, mark_ready, ready_result
+from job_outcome import failure_reason, mark_failed, mark_ready
 from pydantic import BaseModel, Field
 
-from surroundyou_jobs.keys import parse_upload_key
-from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobStatus
 from surroundyou_jobs.settings import Settings
 
 logger = Logger()
@@ -30,8 +29,6 @@ CAUSE_LOG_CHARS = 4000
 class ReadyEvent(BaseModel):
     action: Literal["ready"]
     jobId: str
-    bucket: str
-    outputKey: str
 
 
 class StepFunctionsError(BaseModel):
@@ -52,20 +49,13 @@ NotifyEvent = Annotated[ReadyEvent | FailedEvent, Field(discriminator="action")]
 
 
 @cache
-def job_store() -> JobStore:
+def job_store() -> DynamoJobStore:
     """Made on first use (not at import) so tests can import this module before moto starts."""
-    return JobStore.from_settings(Settings())
-
-
-@cache
-def s3_client() -> Any:
-    return boto3.client("s3")
+    return DynamoJobStore.from_settings(Settings())
 
 
 def job_ready(event: ReadyEvent) -> dict[str, Any]:
-    head = s3_client().head_object(Bucket=event.bucket, Key=event.outputKey)
-    job = mark_ready(job_store(), event.jobId,
-                     ready_result(event.outputKey, head["ContentLength"], head.get("Metadata", {})))
+    job = mark_ready(job_store(), event.jobId)
     logger.info("job ready", extra={"result": job.get("result")})
     metrics.add_metric(name="JobsReady", unit=MetricUnit.Count, value=1)
     return {"jobId": event.jobId, "status": job["status"]}
@@ -75,7 +65,7 @@ def job_failed(event: FailedEvent) -> dict[str, Any]:
     logger.warning("conversion failed", extra={"error": event.error.Error,
                                                "cause": (event.error.Cause or "")[:CAUSE_LOG_CHARS]})
     try:
-        job_id = event.jobId or parse_upload_key(event.key or "")[0]
+        job_id = event.jobId or parse_input_key(event.key or "")[0]
     except ValueError:
         logger.warning("no job to mark failed: not an upload key", extra={"key": event.key})
         return {"jobId": None, "status": None}

@@ -1,5 +1,5 @@
-"""How a conversion ends: the job becomes READY with its result, or FAILED with a reason a person
-understands, derived from the error the state machine caught.
+"""How a conversion ends: the job becomes READY (the task already wrote its result), or FAILED with
+a reason a person understands, derived from the error the state machine caught.
 
 Both are conditional writes that never move a job backwards: a retried notification finds the job
 already READY, and a job the task already failed keeps the task's own, more precise reason.
@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from surroundyou_jobs.keys import extension_of
-from surroundyou_jobs.model import JobError, JobStatus, JobStore, TransitionRejected
+from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.model import Job, JobStatus, JobStore, TransitionRejected
 
 # Step Functions error names (States.*, and Lambda/ECS errors named by their type)
-INVALID_UPLOAD = "InvalidUpload"
 TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 ECS_API_ERROR_PREFIX = "ECS."
 
@@ -40,31 +39,23 @@ def _is_ecs_task(cause: dict[str, Any]) -> bool:
 def failure_reason(error_name: str, cause: str | None) -> JobError:
     """The job's error for a Step Functions error {"Error": error_name, "Cause": cause}."""
     cause_json = _json_object(cause)
-    if error_name == INVALID_UPLOAD:
+    if error_name == ErrorCode.INVALID_UPLOAD:  # validate's exception, named after its class
         # a Lambda error's Cause is {"errorMessage", "errorType", "stackTrace", ...}
         message = (cause_json or {}).get("errorMessage") or "This file can't be converted."
-        return JobError(INVALID_UPLOAD, message)
+        return JobError(ErrorCode.INVALID_UPLOAD, message)
     if error_name in TIMEOUTS:
-        return JobError("Timeout", TIMEOUT_MESSAGE)
+        return JobError(ErrorCode.TIMEOUT, TIMEOUT_MESSAGE)
     if cause_json is not None and _is_ecs_task(cause_json):
-        return JobError("ConverterStopped", CONVERTER_STOPPED_MESSAGE)
+        return JobError(ErrorCode.CONVERTER_STOPPED, CONVERTER_STOPPED_MESSAGE)
     if error_name.startswith(ECS_API_ERROR_PREFIX):
-        return JobError(error_name, NO_CONVERTER_MESSAGE)
-    return JobError(error_name or "Unknown", GENERIC_MESSAGE)
+        return JobError(ErrorCode.CONVERTER_UNAVAILABLE, NO_CONVERTER_MESSAGE)
+    return JobError(ErrorCode.CONVERSION_FAILED, GENERIC_MESSAGE)
 
 
-def ready_result(key: str, size_bytes: int, metadata: dict[str, str]) -> dict[str, Any]:
-    """The job's result for the rendered object (``metadata``: its S3 user metadata)."""
-    result: dict[str, Any] = {"key": key, "sizeBytes": size_bytes, "format": extension_of(key)}
-    if "duration-s" in metadata:  # written by the task
-        result["durationS"] = float(metadata["duration-s"])
-    return result
-
-
-def mark_ready(store: JobStore, job_id: str, result: dict[str, Any]) -> dict[str, Any]:
-    """PROCESSING -> READY with ``result``; a job already READY is returned as it is."""
+def mark_ready(store: JobStore, job_id: str) -> Job:
+    """PROCESSING -> READY; a job already READY is returned as it is."""
     try:
-        return store.transition(job_id, JobStatus.READY, result=result)
+        return store.transition(job_id, JobStatus.READY)
     except TransitionRejected:
         job = store.get(job_id)
         if job["status"] == JobStatus.READY.value:
@@ -72,7 +63,7 @@ def mark_ready(store: JobStore, job_id: str, result: dict[str, Any]) -> dict[str
         raise
 
 
-def mark_failed(store: JobStore, job_id: str, reason: JobError) -> dict[str, Any]:
+def mark_failed(store: JobStore, job_id: str, reason: JobError) -> Job:
     """-> FAILED with ``reason``; a job already FAILED or READY is returned as it is.
 
     Raises JobNotFound for an unknown job.

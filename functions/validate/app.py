@@ -1,7 +1,7 @@
 """Validate Lambda: first state of the conversion state machine.
 
-Input: the EventBridge S3 "Object Created" event of an upload. Output ($.job): the job to render,
-or {"jobId", "duplicate": true}. A bad upload raises InvalidUpload (the state machine's Catch marks
+Input: the EventBridge S3 "Object Created" event of an upload. Output ($.validation):
+{"jobId", "duplicate"}. A bad upload raises InvalidUpload (the state machine's Catch marks
 the job FAILED with its message). Thin adapter around upload_check.validate_upload.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from s3_range_file import S3RangeFile
 from upload_check import InvalidUpload, validate_upload
 
-from surroundyou_jobs.keys import parse_upload_key
-from surroundyou_jobs.model import JobStore
+from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.model import DynamoJobStore
 from surroundyou_jobs.settings import Settings
 
 logger = Logger()
@@ -29,9 +29,9 @@ metrics = Metrics()
 
 
 @cache
-def job_store() -> JobStore:
+def job_store() -> DynamoJobStore:
     """Made on first use (not at import) so tests can import this module before moto starts."""
-    return JobStore.from_settings(Settings())
+    return DynamoJobStore.from_settings(Settings())
 
 
 @cache
@@ -51,7 +51,7 @@ def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
     bucket, key = event.detail.bucket.name, event.detail.object.key
     logger.append_keys(s3_key=key)
     with suppress(ValueError):  # a key that is no upload key is refused below, and logged there
-        logger.append_keys(job_id=parse_upload_key(key)[0])
+        logger.append_keys(job_id=parse_input_key(key)[0])
     try:
         job = validate_upload(job_store(), Settings(), bucket, key, open_upload)
     except InvalidUpload as exc:
@@ -62,6 +62,6 @@ def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
         logger.info("duplicate event: the job is already past its upload")
         metrics.add_metric(name="DuplicateUploadEvents", unit=MetricUnit.Count, value=1)
     else:
-        logger.info("upload accepted, job queued", extra={"duration_s": job["durationS"]})
+        logger.info("upload accepted, job queued")
         metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
     return job

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from audio_probe import NotReadableAudio, probe_audio
 
-from surroundyou_jobs.keys import parse_upload_key
+from surroundyou_jobs.keys import parse_input_key
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size, spoken_duration
@@ -19,24 +19,25 @@ from surroundyou_jobs.wording import file_size, spoken_duration
 class InvalidUpload(Exception):
     """The upload will not be converted; the message tells the person why.
 
-    Step Functions names a Lambda error after its class: this one is caught as "InvalidUpload",
-    and notify shows the message (the Cause's errorMessage) on the job.
+    Step Functions names a Lambda error after its class: this one is caught as "InvalidUpload"
+    (ErrorCode.INVALID_UPLOAD), and notify shows the message (the Cause's errorMessage) on the job.
     """
 
 
-def duplicate(job_id: str) -> dict[str, Any]:
-    return {"jobId": job_id, "duplicate": True}
+def outcome(job_id: str, *, duplicate: bool) -> dict[str, Any]:
+    """The state machine's $.validation: the job item holds everything else the task needs."""
+    return {"jobId": job_id, "duplicate": duplicate}
 
 
 def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
                     open_upload: Callable[[str, str], BinaryIO]) -> dict[str, Any]:
-    """Check the upload at s3://bucket/key and queue its job; the state machine's job input.
+    """Check the upload at s3://bucket/key and queue its job.
 
     ``open_upload(bucket, key)`` gives a seekable binary file of the object; only the few
     kilobytes the format checks read are fetched. Raises InvalidUpload.
     """
     try:
-        job_id, extension = parse_upload_key(key)
+        job_id, extension = parse_input_key(key)
     except ValueError:
         raise InvalidUpload("This file was not uploaded through SurroundYou.") from None
     try:
@@ -45,8 +46,8 @@ def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
         raise InvalidUpload("No conversion is waiting for this file; it may have expired. "
                             "Please start again.") from None
     if job["status"] != JobStatus.AWAITING_UPLOAD.value:
-        return duplicate(job_id)
-    if key != job["uploadKey"]:
+        return outcome(job_id, duplicate=True)
+    if key != job["inputKey"]:
         raise InvalidUpload("This file was not uploaded with the form SurroundYou issued.")
 
     upload = open_upload(bucket, key)
@@ -67,13 +68,5 @@ def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
     try:
         store.transition(job_id, JobStatus.QUEUED)
     except TransitionRejected:
-        return duplicate(job_id)  # another delivery of this event queued it meanwhile
-    return {
-        "jobId": job_id,
-        "bucket": bucket,
-        "inputKey": key,
-        "outputKey": job["resultKey"],
-        "options": job["options"],
-        "durationS": round(probe.duration_s, 3),
-        "duplicate": False,
-    }
+        return outcome(job_id, duplicate=True)  # another delivery of this event queued it meanwhile
+    return outcome(job_id, duplicate=False)

@@ -124,52 +124,6 @@ def http_response(result: Any) -> HttpResponse:
     return HttpResponse(int(result["statusCode"]), headers, body)
 
 
-@dataclass(frozen=True)
-class Cors:
-    """An HTTP API's CorsConfiguration: API Gateway answers preflights itself and adds the
-    Access-Control headers to every answer for an allowed origin."""
-
-    allow_origins: tuple[str, ...]
-    allow_methods: tuple[str, ...]
-    allow_headers: tuple[str, ...]
-    expose_headers: tuple[str, ...]
-    max_age_s: int | None
-    allow_credentials: bool
-
-    @classmethod
-    def from_configuration(cls, config: dict[str, Any]) -> Cors:
-        def names(key: str) -> tuple[str, ...]:
-            value = config.get(key) or ()
-            return tuple(value.split(",") if isinstance(value, str) else value)
-
-        return cls(names("AllowOrigins"), names("AllowMethods"), names("AllowHeaders"), names("ExposeHeaders"),
-                   config.get("MaxAge"), bool(config.get("AllowCredentials", False)))
-
-    def allows(self, origin: str | None) -> bool:
-        return origin is not None and ("*" in self.allow_origins or origin in self.allow_origins)
-
-    def headers(self, origin: str | None) -> list[tuple[str, str]]:
-        """The headers an actual (non-preflight) answer carries."""
-        if not self.allows(origin):
-            return []
-        headers = [("Access-Control-Allow-Origin", str(origin)), ("Vary", "Origin")]
-        if self.expose_headers:
-            headers.append(("Access-Control-Expose-Headers", ",".join(self.expose_headers)))
-        if self.allow_credentials:
-            headers.append(("Access-Control-Allow-Credentials", "true"))
-        return headers
-
-    def preflight(self, origin: str | None) -> HttpResponse:
-        headers = self.headers(origin)
-        if headers:
-            headers.append(("Access-Control-Allow-Methods", ",".join(self.allow_methods)))
-            if self.allow_headers:
-                headers.append(("Access-Control-Allow-Headers", ",".join(self.allow_headers)))
-            if self.max_age_s is not None:
-                headers.append(("Access-Control-Max-Age", str(self.max_age_s)))
-        return HttpResponse(204, headers, b"")
-
-
 NOT_FOUND = HttpResponse(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
 INTERNAL_ERROR = HttpResponse(500, [("Content-Type", "application/json")],
                               b'{"message":"Internal Server Error"}')

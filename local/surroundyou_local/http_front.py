@@ -22,7 +22,7 @@ from werkzeug.security import safe_join
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .api_gateway import INTERNAL_ERROR, NOT_FOUND, Cors, HttpResponse, Route, find_route, http_api_event, http_response
+from .api_gateway import INTERNAL_ERROR, NOT_FOUND, HttpResponse, Route, find_route, http_api_event, http_response
 from .upload_policy import UploadRefused, check_post_upload
 
 logger = logging.getLogger(__name__)
@@ -49,15 +49,11 @@ def _to_werkzeug(response: HttpResponse) -> Response:
 class ApiFront:
     """Requests under /api, answered as API Gateway would answer them."""
 
-    def __init__(self, invoke: Callable[[bytes], tuple[bytes, bool]], routes: list[Route], cors: Cors | None):
+    def __init__(self, invoke: Callable[[bytes], tuple[bytes, bool]], routes: list[Route]):
         self.invoke = invoke
         self.routes = routes
-        self.cors = cors
 
     def __call__(self, request: Request) -> Response:
-        origin = request.headers.get("Origin")
-        if self.cors is not None and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return _to_werkzeug(self.cors.preflight(origin))
         path = request.path[len(API_PREFIX):] or "/"
         found = find_route(self.routes, request.method, path)
         if found is None:
@@ -71,9 +67,6 @@ class ApiFront:
                 body=request.get_data(), source_ip=request.remote_addr or "127.0.0.1", host=request.host)
             payload, failed = self.invoke(json.dumps(event).encode())
             response = INTERNAL_ERROR if failed else http_response(json.loads(payload))
-        if self.cors is not None:  # API Gateway's CORS headers replace the function's own
-            headers = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
-            response = HttpResponse(response.status, headers + self.cors.headers(origin), response.body)
         return _to_werkzeug(response)
 
 

@@ -40,7 +40,7 @@ def transition_line(old: dict[str, Any], new: dict[str, Any], now: datetime) -> 
         line += f"  (preset {options.get('preset', '?')}, {options.get('format', '?')})"
     elif status == "READY":
         result = new.get("result") or {}
-        line += (f"  -> {PurePosixPath(str(result.get('key', ''))).name}, "
+        line += (f"  -> {PurePosixPath(str(result.get('outputKey', ''))).name}, "
                  f"{float(result.get('durationS', 0)):.1f} s, {int(result.get('sizeBytes', 0)) / 1000:.0f} kB")
     elif status == "FAILED":
         error = new.get("error") or {}

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.session import get_session
 
 from . import moto_compat
-from .api_gateway import Cors, Route, routes_of
+from .api_gateway import Route, routes_of
 from .lambda_runtime import LocalLambdaRuntime
 from .template import LocalTemplate, TemplateError
 
@@ -27,11 +27,10 @@ LOCAL_ROLE_NAME = "surroundyou-local"  # moto wants an existing role wherever AW
 
 @dataclass(frozen=True)
 class ApiFunction:
-    """The function behind the HTTP API: its routes and the API's CORS configuration."""
+    """The function behind the HTTP API and its routes (the function answers CORS itself)."""
 
     name: str
     routes: list[Route]
-    cors: Cors | None
     environment: dict[str, str]
 
 
@@ -156,20 +155,10 @@ def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role
         if routes:
             if api is not None:
                 raise TemplateError("the local stack serves one API function; found two with HttpApi events")
-            api = ApiFunction(name, routes, _api_cors(template, props), environment)
+            api = ApiFunction(name, routes, environment)
     if api is None:
         raise TemplateError("no function with HttpApi events: nothing to serve under /api")
     return api
-
-
-def _api_cors(template: LocalTemplate, function_props: dict[str, Any]) -> Cors | None:
-    api_ids = {str(event["Properties"].get("ApiId", ""))
-               for event in function_props["Events"].values() if event["Type"] == "HttpApi"}
-    for logical_id in template.resources_of_type("AWS::Serverless::HttpApi"):
-        if template.name(logical_id) in api_ids or not any(api_ids):
-            config = template.properties(logical_id).get("CorsConfiguration")
-            return Cors.from_configuration(config) if isinstance(config, dict) else None
-    return None
 
 
 def _create_render_task(template: LocalTemplate, ecs: Any) -> None:

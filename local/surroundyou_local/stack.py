@@ -136,9 +136,9 @@ class LocalStack:
         web_dist = options.web_dist or options.root / "web" / "dist"
         self._app.front = Front(
             api=ApiFront(lambda payload: runtime.invoke(resources.api.name, payload),
-                         resources.api.routes, resources.api.cors),
+                         resources.api.routes),
             s3=S3Front(self.aws.endpoint_url, ACCESS_KEY_ID, SECRET_ACCESS_KEY, resources.max_upload_bytes),
-            static=StaticFront(web_dist, {"apiBaseUrl": "/api", "maxUploadBytes": resources.max_upload_bytes}),
+            static=StaticFront(web_dist, {"apiBaseUrl": "/api"}),
         )
         self._serving = threading.Thread(target=self._server.serve_forever, name="front", daemon=True)
         self._serving.start()

@@ -8,12 +8,13 @@ names: `surroundyou-local-<logicalid>` unless the template names the resource it
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cfnlint.decode import cfn_yaml
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -46,34 +47,10 @@ _REF_IS_ARN = {"AWS::ECS::TaskDefinition", "AWS::Serverless::StateMachine",
                "AWS::StepFunctions::StateMachine"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !Sub, ...) turned into their long forms."""
-
-
-def _short_tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref" or suffix == "Condition":
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _short_tag)
-
-
 def load_template(path: Path) -> dict[str, Any]:
-    # _CfnLoader is a SafeLoader: it builds plain dicts, lists and strings only.
-    loader = _CfnLoader(path.read_text())
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    """template.yaml with short-form intrinsics (!Ref, !Sub ...) in their long form, as plain dicts
+    (cfn-lint's loader, the one the template tests use)."""
+    return json.loads(json.dumps(cfn_yaml.load(str(path))))
 
 
 class TemplateError(ValueError):

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cfnlint.decode import cfn_yaml
 from samtranslator.translator.transform import transform
+
+from surroundyou_local.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO / "template.yaml"
@@ -17,7 +18,7 @@ ASL_PATH = REPO / "statemachine" / "convert.asl.json"
 
 def load_sam_template() -> dict:
     """template.yaml with short-form intrinsics (!Ref, !Sub ...) in their long form, as plain dicts."""
-    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    return load_template(TEMPLATE_PATH)
 
 
 class _BundledManagedPoliciesOnly:

@@ -1,7 +1,7 @@
 """S3 keys are made by the server, never by the user.
 
-uploads/{jobId}/source.{ext}        what the browser uploads (presigned POST pins this key)
-processed/{jobId}/{stem}.8d.{ext}   what the task writes
+inputKey   uploads/{jobId}/source.{ext}        what the browser uploads (presigned POST pins this key)
+outputKey  processed/{jobId}/{stem}.8d.{ext}   what the task writes
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import unicodedata
 import uuid
 from pathlib import PurePosixPath
 
-UPLOAD_PREFIX = "uploads/"
-RESULT_PREFIX = "processed/"
+INPUT_PREFIX = "uploads/"
+OUTPUT_PREFIX = "processed/"
 
 # Extension -> content types a browser may send for it. The bytes are checked later (validate).
 INPUT_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -30,7 +30,7 @@ OUTPUT_CONTENT_TYPES = {"mp3": "audio/mpeg", "flac": "audio/flac", "wav": "audio
 OUTPUT_FORMATS = tuple(OUTPUT_CONTENT_TYPES)
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-_UPLOAD_KEY = re.compile(r"^uploads/(?P<job_id>[0-9a-f]{32})/source\.(?P<ext>[a-z0-9]{2,5})$")
+_INPUT_KEY = re.compile(r"^uploads/(?P<job_id>[0-9a-f]{32})/source\.(?P<ext>[a-z0-9]{2,5})$")
 
 
 def new_job_id() -> str:
@@ -46,19 +46,19 @@ def extension_of(filename: str) -> str:
     return PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
 
 
-def upload_key(job_id: str, ext: str) -> str:
-    return f"{UPLOAD_PREFIX}{job_id}/source.{ext}"
+def input_key(job_id: str, ext: str) -> str:
+    return f"{INPUT_PREFIX}{job_id}/source.{ext}"
 
 
-def parse_upload_key(key: str) -> tuple[str, str]:
-    """(job_id, ext) of an upload key; ValueError for any other key."""
-    match = _UPLOAD_KEY.match(key)
+def parse_input_key(key: str) -> tuple[str, str]:
+    """(job_id, ext) of an input (upload) key; ValueError for any other key."""
+    match = _INPUT_KEY.match(key)
     if not match:
         raise ValueError(f"not an upload key: {key!r}")
     return match["job_id"], match["ext"]
 
 
-def result_stem(filename: str) -> str:
+def output_stem(filename: str) -> str:
     """A safe file stem from the user's file name (kept for the download's name only)."""
     stem = PurePosixPath(filename.replace("\\", "/")).stem
     # "Café" -> "Cafe": fold accents to ASCII before dropping what S3 keys and headers dislike
@@ -67,5 +67,5 @@ def result_stem(filename: str) -> str:
     return stem or "song"
 
 
-def result_key(job_id: str, filename: str, fmt: str) -> str:
-    return f"{RESULT_PREFIX}{job_id}/{result_stem(filename)}.8d.{fmt}"
+def output_key(job_id: str, filename: str, fmt: str) -> str:
+    return f"{OUTPUT_PREFIX}{job_id}/{output_stem(filename)}.8d.{fmt}"

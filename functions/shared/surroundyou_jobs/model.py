@@ -1,23 +1,26 @@
-"""Job states, legal transitions and the DynamoDB item shape (table key: ``jobId``).
+"""Job states, legal transitions and the job item (DynamoDB table, key ``jobId``).
 
 AWAITING_UPLOAD -> QUEUED -> PROCESSING -> READY
         \\------------\\-----------\\------> FAILED
 
 Every transition is a conditional write on the current status, so a duplicate event or a late
 retry can never move a job backwards: it gets ``TransitionRejected`` and leaves the item alone.
+The item is the job's one record: the state machine passes only ``jobId``, and every component
+reads and writes the fields below under these names.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import Any, NotRequired, Protocol, TypedDict
 
+from .errors import JobError
 from .settings import Settings
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     AWAITING_UPLOAD = "AWAITING_UPLOAD"
     QUEUED = "QUEUED"
     PROCESSING = "PROCESSING"
@@ -46,13 +49,31 @@ class TransitionRejected(RuntimeError):
     """The job is not in a status the transition may start from (duplicate or late event)."""
 
 
-@dataclass(frozen=True)
-class JobError:
-    code: str
-    message: str
+class JobResult(TypedDict):
+    """What the task wrote: written once, when the result is in S3."""
 
-    def to_item(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    outputKey: str  # processed/{jobId}/{stem}.8d.{format}
+    format: str
+    durationS: float
+    sizeBytes: int
+
+
+class Job(TypedDict):
+    """The job item. Who writes which field is in README ("Job lifecycle")."""
+
+    jobId: str
+    status: str  # a JobStatus value
+    progress: int  # 0-100; 100 only when READY
+    filename: str  # the user's file name, kept for the download's name only
+    size: int  # bytes the browser said it would upload
+    contentType: str
+    options: dict[str, Any]  # options.parse_job_options shape
+    inputKey: str  # uploads/{jobId}/source.{ext}
+    createdAt: int
+    updatedAt: int
+    expiresAt: int  # TTL
+    result: NotRequired[JobResult]
+    error: NotRequired[dict[str, str]]  # {"code": ErrorCode value, "message"}
 
 
 def _plain(value: Any) -> Any:
@@ -77,75 +98,85 @@ def _dynamo(value: Any) -> Any:
     return value
 
 
-def public_view(item: dict[str, Any]) -> dict[str, Any]:
-    """The job as the API shows it: no internal keys."""
-    item = _plain(item)
-    view = {"jobId": item["jobId"], "status": item["status"], "progress": item.get("progress", 0)}
-    for field in ("filename", "options", "error", "result"):
-        if field in item:
-            view[field] = item[field]
+def public_view(job: Job) -> dict[str, Any]:
+    """The job as the API shows it: no internal fields."""
+    view: dict[str, Any] = {"jobId": job["jobId"], "status": job["status"], "progress": job.get("progress", 0)}
+    for field in ("filename", "options", "error"):
+        if field in job:
+            view[field] = job[field]  # type: ignore[literal-required]
+    if job["status"] == JobStatus.READY.value and "result" in job:
+        view["result"] = job["result"]
     return view
 
 
-class JobStore:
-    """All reads and writes of job items. ``table`` is a boto3 DynamoDB Table resource."""
+def new_job(job_id: str, *, filename: str, size: int, content_type: str, options: dict[str, Any],
+            input_key: str, now_s: int, ttl_days: int) -> Job:
+    """The item of a job that waits for its upload."""
+    return Job(jobId=job_id, status=JobStatus.AWAITING_UPLOAD.value, progress=0, filename=filename,
+               size=size, contentType=content_type, options=options, inputKey=input_key,
+               createdAt=now_s, updatedAt=now_s, expiresAt=now_s + ttl_days * 86400)
 
-    def __init__(self, table: Any, ttl_days: int = 7, clock=time.time):
+
+class JobStore(Protocol):
+    """All reads and writes of job items: DynamoJobStore in AWS, an in-memory fake in unit tests."""
+
+    def create(self, job: Job) -> Job:
+        """Put a new item; never overwrites one with the same jobId."""
+
+    def get(self, job_id: str) -> Job:
+        """The item; raises JobNotFound."""
+
+    def transition(self, job_id: str, to: JobStatus, error: JobError | None = None) -> Job:
+        """Move the job to ``to`` if ENTERED_FROM allows it from its current status (READY also sets
+        progress 100; FAILED sets ``error``). Raises TransitionRejected or JobNotFound."""
+
+    def set_progress(self, job_id: str, progress: int) -> bool:
+        """Raise the progress (0-99) of a PROCESSING job, never lower it; False when not applied."""
+
+    def record_result(self, job_id: str, result: JobResult) -> None:
+        """Store the task's result on a PROCESSING job; raises TransitionRejected otherwise."""
+
+
+class DynamoJobStore:
+    """The JobStore on a DynamoDB table (``table``: a boto3 Table resource)."""
+
+    def __init__(self, table: Any, clock: Callable[[], float] = time.time):
         self.table = table
-        self.ttl_days = ttl_days
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JobStore:
+    def from_settings(cls, settings: Settings) -> DynamoJobStore:
         """The store on the table the settings name; boto3 takes region and endpoint from the environment."""
         import boto3  # imported here so the model itself stays importable without the AWS SDK
 
-        return cls(boto3.resource("dynamodb").Table(settings.jobs_table), ttl_days=settings.job_ttl_days)
+        return cls(boto3.resource("dynamodb").Table(settings.jobs_table))
 
-    def create(self, job_id: str, *, filename: str, size: int, content_type: str,
-               options: dict[str, Any], upload_key: str, result_key: str) -> dict[str, Any]:
-        now = int(self.clock())
-        item = {
-            "jobId": job_id,
-            "status": JobStatus.AWAITING_UPLOAD.value,
-            "progress": 0,
-            "filename": filename,
-            "size": size,
-            "contentType": content_type,
-            "options": options,
-            "uploadKey": upload_key,
-            "resultKey": result_key,
-            "createdAt": now,
-            "updatedAt": now,
-            "expiresAt": now + self.ttl_days * 86400,
-        }
-        self.table.put_item(Item=_dynamo(item), ConditionExpression="attribute_not_exists(jobId)")
-        return item
+    def _now(self) -> int:
+        return int(self.clock())
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def create(self, job: Job) -> Job:
+        self.table.put_item(Item=_dynamo(job), ConditionExpression="attribute_not_exists(jobId)")
+        return job
+
+    def get(self, job_id: str) -> Job:
         item = self.table.get_item(Key={"jobId": job_id}, ConsistentRead=True).get("Item")
         if item is None:
             raise JobNotFound(job_id)
         return _plain(item)
 
-    def transition(self, job_id: str, to: JobStatus, **fields: Any) -> dict[str, Any]:
-        """Move the job to ``to`` if its current status allows it; set ``fields`` with it.
-
-        Raises TransitionRejected (job in another status) or JobNotFound.
-        """
-        allowed = ENTERED_FROM[to]
+    def transition(self, job_id: str, to: JobStatus, error: JobError | None = None) -> Job:
         names = {"#s": "status", "#u": "updatedAt"}
-        values: dict[str, Any] = {":to": to.value, ":now": int(self.clock())}
+        values: dict[str, Any] = {":to": to.value, ":now": self._now()}
         sets = ["#s = :to", "#u = :now"]
-        for i, (name, value) in enumerate(fields.items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = _dynamo(value.to_item() if isinstance(value, JobError) else value)
-            sets.append(f"#f{i} = :f{i}")
+        if error is not None:
+            values[":error"] = error.to_item()
+            sets.append("#e = :error")
+            names["#e"] = "error"
         if to is JobStatus.READY:
             values[":p"] = 100
             sets.append("progress = :p")
         conditions = []
-        for i, status in enumerate(allowed):
+        for i, status in enumerate(ENTERED_FROM[to]):
             values[f":from{i}"] = status.value
             conditions.append(f"#s = :from{i}")
         try:
@@ -159,13 +190,10 @@ class JobStore:
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             current = self.get(job_id)  # raises JobNotFound for an unknown id
-            raise TransitionRejected(
-                f"job {job_id} is {current['status']}, cannot become {to.value}"
-            ) from None
+            raise TransitionRejected(f"job {job_id} is {current['status']}, cannot become {to.value}") from None
         return _plain(result["Attributes"])
 
     def set_progress(self, job_id: str, progress: int) -> bool:
-        """Raise progress of a PROCESSING job (never lowers it). False when not applied."""
         progress = max(0, min(99, int(progress)))
         try:
             self.table.update_item(
@@ -174,8 +202,22 @@ class JobStore:
                 ConditionExpression="#s = :processing AND progress < :p",
                 ExpressionAttributeNames={"#s": "status", "#u": "updatedAt"},
                 ExpressionAttributeValues={":p": progress, ":processing": JobStatus.PROCESSING.value,
-                                           ":now": int(self.clock())},
+                                           ":now": self._now()},
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def record_result(self, job_id: str, result: JobResult) -> None:
+        try:
+            self.table.update_item(
+                Key={"jobId": job_id},
+                UpdateExpression="SET #r = :result, #u = :now",
+                ConditionExpression="#s = :processing",
+                ExpressionAttributeNames={"#s": "status", "#u": "updatedAt", "#r": "result"},
+                ExpressionAttributeValues={":result": _dynamo(result), ":processing": JobStatus.PROCESSING.value,
+                                           ":now": self._now()},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            current = self.get(job_id)
+            raise TransitionRejected(f"job {job_id} is {current['status']}, cannot take a result") from None

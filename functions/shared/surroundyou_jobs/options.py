@@ -36,6 +36,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 DEFAULT_PRESET = "classic"
 MODES = ("spherical", "hrtf")
+# what a job gets for an option it leaves out
+DEFAULT_OPTIONS = {"preset": DEFAULT_PRESET, "format": "mp3", "mode": "spherical"}
 DIRECTIONS = ("clockwise", "counterclockwise")
 
 # user-facing option -> (parameter, minimum, maximum)
@@ -51,9 +53,16 @@ class InvalidOptions(ValueError):
     """An option a person sent is unknown or out of range; the message says which."""
 
 
+def _camel_case(name: str) -> str:
+    """period_s -> periodS: the API's spelling of an engine parameter."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
 def preset_catalog() -> list[dict[str, Any]]:
-    """The presets as the API and the web app list them."""
-    return [{"name": name, "description": text, **params} for name, (text, params) in PRESETS.items()]
+    """The presets as the API and the web app list them, parameters named as the job options are."""
+    return [{"name": name, "description": text, **{_camel_case(k): v for k, v in params.items()}}
+            for name, (text, params) in PRESETS.items()]
 
 
 def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,11 +76,7 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidOptions("options must be an object")
     raw = dict(raw)
-    options: dict[str, Any] = {
-        "preset": raw.pop("preset", DEFAULT_PRESET),
-        "format": raw.pop("format", "mp3"),
-        "mode": raw.pop("mode", "spherical"),
-    }
+    options: dict[str, Any] = {name: raw.pop(name, default) for name, default in DEFAULT_OPTIONS.items()}
     if options["preset"] not in PRESETS:
         raise InvalidOptions(f"unknown preset {options['preset']!r}; choose one of {', '.join(PRESETS)}")
     if options["format"] not in OUTPUT_FORMATS:
@@ -98,7 +103,7 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
 def render_parameters(options: dict[str, Any]) -> dict[str, Any]:
     """The engine parameters for validated job options: the preset's, with the overrides applied."""
     params = dict(PRESETS[options.get("preset", DEFAULT_PRESET)][1])
-    params["mode"] = options.get("mode", "spherical")
+    params["mode"] = options.get("mode", DEFAULT_OPTIONS["mode"])
     if "direction" in options:
         params["direction"] = options["direction"]
     for name, (param, _, _) in _NUMERIC_OVERRIDES.items():

@@ -1,0 +1,104 @@
+"""One job's run: claim it, convert its song, upload the result and record it on the job; on any
+failure mark the job FAILED with a reason a person can read."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from surroundyou.engine.convert import convert_file
+from surroundyou.engine.decode import AudioInputError
+from surroundyou.job_options import render_options_for
+from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, output_key, parse_input_key
+from surroundyou_jobs.model import Job, JobNotFound, JobResult, JobStatus, JobStore, TransitionRejected
+
+from . import logger
+from .interruption import Interrupted
+from .progress import CONVERTED_PROGRESS, UPLOADED_PROGRESS, ProgressReporter
+
+RENDER_FAILED_MESSAGE = "Something went wrong while rendering; please try again."
+INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
+
+
+class JobFailed(RuntimeError):
+    """The job was marked FAILED with ``error`` (the cause is chained)."""
+
+    def __init__(self, error: JobError):
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+
+def run_job(job_id: str, bucket: str, s3: Any, store: JobStore) -> JobResult:
+    """Claim the job, convert its song, upload the result and record it. Returns the result.
+
+    ``s3`` is a boto3 S3 client. Raises TransitionRejected/JobNotFound when the job is not QUEUED
+    (it is left alone) and JobFailed after marking the job FAILED.
+    """
+    try:
+        # Inside the try: a signal that lands while the claim's response is read must still mark
+        # the job (FAILED may be entered from QUEUED as well as from PROCESSING).
+        job = store.transition(job_id, JobStatus.PROCESSING)
+        logger.info("job claimed", extra={"input_key": job["inputKey"]})
+        with tempfile.TemporaryDirectory(prefix="surroundyou-") as workdir:
+            result = _convert_and_upload(job, bucket, s3, store, Path(workdir))
+        store.record_result(job_id, result)
+        logger.info("result recorded", extra=dict(result))
+        return result
+    except (TransitionRejected, JobNotFound):
+        raise  # another execution's job, or none: not ours to touch
+    except (Exception, Interrupted) as exc:
+        error = job_error(exc)
+        logger.error("job failed", exc_info=exc, extra={"error_code": error.code.value,
+                                                        "error_message": error.message})
+        _mark_failed(store, job_id, error)
+        raise JobFailed(error) from exc
+
+
+def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir: Path) -> JobResult:
+    options = render_options_for(job["options"])
+    fmt = job["options"]["format"]
+    key = output_key(job["jobId"], job["filename"], fmt)
+    _, input_ext = parse_input_key(job["inputKey"])
+    source = workdir / f"source.{input_ext}"  # the extension tells the engine which decoder to try
+    rendered = workdir / "result" / PurePosixPath(key).name
+    rendered.parent.mkdir()
+
+    with source.open("wb") as sink:  # streamed in chunks by s3transfer, never whole in memory
+        s3.download_fileobj(bucket, job["inputKey"], sink)
+    logger.info("input downloaded", extra={"size_bytes": source.stat().st_size})
+
+    progress = ProgressReporter(store, job["jobId"])
+    report = convert_file(source, rendered, options, output_format=fmt, progress=progress.conversion)
+    progress.write(CONVERTED_PROGRESS, force=True)
+    logger.info("converted", extra={"duration_s": report.duration_s, "input_lufs": report.input_lufs,
+                                    "output_lufs": report.output_lufs})
+
+    # upload_file switches to a multipart upload above 8 MiB and streams the file from disk.
+    s3.upload_file(str(rendered), bucket, key, ExtraArgs={"ContentType": OUTPUT_CONTENT_TYPES[fmt]})
+    progress.write(UPLOADED_PROGRESS, force=True)
+    return JobResult(outputKey=key, format=fmt, durationS=round(report.duration_s, 3),
+                     sizeBytes=rendered.stat().st_size)
+
+
+def job_error(exc: BaseException) -> JobError:
+    """The reason stored on the job: the engine's own words for bad input, a generic one otherwise."""
+    if isinstance(exc, AudioInputError):
+        # The reason alone: the file name in str(exc) is the task's temp copy, not the user's.
+        return JobError(ErrorCode.DECODE_FAILED, _as_sentence(exc.reason))
+    if isinstance(exc, Interrupted):
+        return JobError(ErrorCode.INTERRUPTED, INTERRUPTED_MESSAGE)
+    return JobError(ErrorCode.RENDER_FAILED, RENDER_FAILED_MESSAGE)
+
+
+def _as_sentence(reason: str) -> str:
+    """'the file is empty' -> 'The file is empty.' (how the other job errors read)."""
+    reason = reason.strip()
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith((".", "!", "?")) else ".")
+
+
+def _mark_failed(store: JobStore, job_id: str, error: JobError) -> None:
+    try:
+        store.transition(job_id, JobStatus.FAILED, error=error)
+    except Exception:  # noqa: BLE001 - the state machine's Catch marks it FAILED as a fallback
+        logger.error("could not mark the job FAILED", exc_info=True)
