@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { fetchConfig, listPresets } from "./api.js";
+import { loadConfig } from "./config.js";
 import useConversion from "./useConversion.js";
 import DropOverlay from "./components/DropOverlay.jsx";
 import ErrorPanel from "./components/ErrorPanel.jsx";
@@ -9,47 +9,47 @@ import ProgressPanel from "./components/ProgressPanel.jsx";
 import ResultPanel from "./components/ResultPanel.jsx";
 import SongPicker from "./components/SongPicker.jsx";
 
-const DEFAULT_PRESET = "classic";
-
-/** Loads config.json, then the presets; `retry` starts over after a failure. */
+/** Loads the settings (config.json, then the API's GET /config); `retry` starts over after a failure. */
 function useSetup() {
-  const [setup, setSetup] = useState({ config: null, presets: [], error: null });
+  const [setup, setSetup] = useState({ config: null, error: null });
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     let current = true;
-    (async () => {
-      try {
-        const config = await fetchConfig();
-        const presets = await listPresets(config.apiBaseUrl);
-        if (current) setSetup({ config, presets, error: null });
-      } catch (error) {
-        if (current) setSetup({ config: null, presets: [], error });
-      }
-    })();
+    loadConfig().then(
+      (config) => current && setSetup({ config, error: null }),
+      (error) => current && setSetup({ config: null, error }),
+    );
     return () => {
       current = false;
     };
   }, [attempt]);
   const retry = useCallback(() => {
-    setSetup({ config: null, presets: [], error: null });
+    setSetup({ config: null, error: null });
     setAttempt((n) => n + 1);
   }, []);
   return { ...setup, retry };
 }
 
-/** An object URL for the chosen file (the "Original" player), released when the file changes. */
-function useObjectUrl(file) {
-  const [url, setUrl] = useState(null);
-  useEffect(() => {
-    if (!file) {
-      setUrl(null);
-      return undefined;
-    }
-    const objectUrl = URL.createObjectURL(file);
-    setUrl(objectUrl);
-    return () => URL.revokeObjectURL(objectUrl);
-  }, [file]);
-  return url;
+/**
+ * The chosen song and an object URL for it (the "Original" player). The URL is made when the song
+ * is chosen and released when another one is, or when the page goes away.
+ */
+function useChosenSong() {
+  const [song, setSong] = useState({ file: null, url: null });
+  const url = useRef(null);
+  const choose = useCallback((file) => {
+    if (url.current) URL.revokeObjectURL(url.current);
+    url.current = URL.createObjectURL(file);
+    setSong({ file, url: url.current });
+  }, []);
+  useEffect(
+    () => () => {
+      if (url.current) URL.revokeObjectURL(url.current);
+      url.current = null;
+    },
+    [],
+  );
+  return [song, choose];
 }
 
 const STATUS_TEXT = {
@@ -63,21 +63,23 @@ const STATUS_TEXT = {
 export default function App() {
   const setup = useSetup();
   const conversion = useConversion(setup.config);
-  const [file, setFile] = useState(null);
-  const [presetName, setPresetName] = useState(DEFAULT_PRESET);
-  const originalUrl = useObjectUrl(file);
+  const [{ file, url: originalUrl }, chooseSong] = useChosenSong();
+  const [presetName, setPresetName] = useState(null);
   const outcomeHeading = useRef(null);
   const songInput = useRef(null);
 
   const busy = conversion.stage === "uploading" || conversion.stage === "rendering";
-  const preset = setup.presets.find((p) => p.name === presetName) ?? setup.presets[0];
+  const presets = setup.config?.presets ?? [];
+  // the one picked, else the API's default
+  const preset = presets.find((p) => p.name === (presetName ?? setup.config?.defaults.preset));
 
+  const resetConversion = conversion.reset;
   const chooseFile = useCallback(
     (chosen) => {
-      conversion.reset();
-      setFile(chosen);
+      resetConversion();
+      chooseSong(chosen);
     },
-    [conversion.reset],
+    [resetConversion, chooseSong],
   );
 
   // Move focus to the outcome so keyboard and screen-reader users land on it.
@@ -118,10 +120,10 @@ export default function App() {
             <p className="text-slate-300">Loading presets…</p>
           ) : (
             <form onSubmit={submit} className="flex flex-col gap-6">
-              <SongPicker ref={songInput} file={file} onChoose={chooseFile} disabled={busy} />
+              <SongPicker ref={songInput} config={setup.config} file={file} onChoose={chooseFile} disabled={busy} />
               {/* the orbit sits beside the presets on wide screens, right under them on a phone */}
               <div className="grid gap-6 md:grid-cols-[minmax(0,1fr)_16rem]">
-                <PresetPicker presets={setup.presets} selected={preset?.name} onSelect={setPresetName} disabled={busy} />
+                <PresetPicker presets={presets} selected={preset?.name} onSelect={setPresetName} disabled={busy} />
                 <OrbitView preset={preset} />
               </div>
               <div className="flex flex-col gap-2">

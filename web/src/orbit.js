@@ -6,7 +6,7 @@
  * top view needs no mirroring.
  */
 
-/** Azimuths of the left- and right-channel sources at the start of the orbit: width_deg apart, centred ahead. */
+/** Azimuths of the left- and right-channel sources at the start of the orbit: widthDeg apart, centred ahead. */
 export function sourceAzimuthsDeg(widthDeg) {
   return { left: -widthDeg / 2, right: widthDeg / 2 };
 }
@@ -20,6 +20,6 @@ export function pointOnOrbit(azimuthDeg, radius) {
 /** One sentence for screen readers and the caption: what the orbit does. */
 export function describeOrbit(preset) {
   const direction = preset.direction === "counterclockwise" ? "counter-clockwise" : "clockwise";
-  const wobble = preset.elevation_wobble_deg > 0 ? `, rising and dipping up to ${preset.elevation_wobble_deg}°` : "";
-  return `The music circles your head ${direction}, one turn every ${preset.period_s} seconds; left and right are ${preset.width_deg}° apart${wobble}.`;
+  const wobble = preset.elevationWobbleDeg > 0 ? `, rising and dipping up to ${preset.elevationWobbleDeg}°` : "";
+  return `The music circles your head ${direction}, one turn every ${preset.periodS} seconds; left and right are ${preset.widthDeg}° apart${wobble}.`;
 }

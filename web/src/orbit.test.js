@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeOrbit, pointOnOrbit, sourceAzimuthsDeg } from "./orbit.js";
 
-const classic = { name: "classic", period_s: 8, direction: "clockwise", width_deg: 60, elevation_wobble_deg: 10 };
+const classic = { name: "classic", periodS: 8, direction: "clockwise", widthDeg: 60, elevationWobbleDeg: 10 };
 
 describe("orbit geometry (top view, nose up)", () => {
   it("puts front up, the listener's right to the right, back down", () => {
@@ -15,7 +15,7 @@ describe("orbit geometry (top view, nose up)", () => {
     close(pointOnOrbit(-90, 10), -10, 0);
   });
 
-  it("centres the two sources ahead, width_deg apart", () => {
+  it("centres the two sources ahead, widthDeg apart", () => {
     expect(sourceAzimuthsDeg(60)).toEqual({ left: -30, right: 30 });
   });
 
@@ -23,7 +23,7 @@ describe("orbit geometry (top view, nose up)", () => {
     expect(describeOrbit(classic)).toBe(
       "The music circles your head clockwise, one turn every 8 seconds; left and right are 60° apart, rising and dipping up to 10°.",
     );
-    expect(describeOrbit({ ...classic, direction: "counterclockwise", elevation_wobble_deg: 0 })).toBe(
+    expect(describeOrbit({ ...classic, direction: "counterclockwise", elevationWobbleDeg: 0 })).toBe(
       "The music circles your head counter-clockwise, one turn every 8 seconds; left and right are 60° apart.",
     );
   });

@@ -1,9 +1,12 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { checkFileBeforeUpload, createJob, pollJob, uploadFile } from "./api.js";
+import { createJob } from "./jobs.js";
+import { pollJob } from "./poll.js";
+import { checkFileBeforeUpload, uploadFile } from "./upload.js";
 
 /**
  * One conversion at a time: idle -> uploading -> rendering -> ready, or -> error from any step.
  * reset() cancels whatever is under way (upload or polling) and goes back to idle.
+ * `config` is loadConfig()'s: the API's URL and its rules.
  */
 const IDLE = { stage: "idle", upload: null, job: null, error: null };
 
@@ -42,14 +45,14 @@ export default function useConversion(config) {
       const { signal } = current;
       dispatch({ type: "upload-progress", progress: { loadedBytes: 0, totalBytes: file.size } });
       try {
-        checkFileBeforeUpload(file, config.maxUploadBytes);
-        const job = await createJob(config.apiBaseUrl, { file, preset });
+        checkFileBeforeUpload(file, config);
+        const job = await createJob(config, { file, preset });
         await uploadFile(job.upload, file, {
           signal,
           onProgress: (progress) => dispatch({ type: "upload-progress", progress }),
         });
         dispatch({ type: "job-update", job: { jobId: job.jobId, status: "AWAITING_UPLOAD", progress: 0 } });
-        const done = await pollJob(config.apiBaseUrl, job.jobId, {
+        const done = await pollJob(config, job.jobId, {
           signal,
           onUpdate: (update) => dispatch({ type: "job-update", job: update }),
         });

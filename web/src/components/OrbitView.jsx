@@ -18,13 +18,13 @@ function DirectionArrow({ azimuthDeg, clockwise }) {
 
 /**
  * Top view of the listener's head with the preset's two sources circling it: one turn every
- * period_s, in the preset's direction, width_deg apart. The spin is a CSS animation, so
+ * periodS, in the preset's direction, widthDeg apart. The spin is a CSS animation, so
  * prefers-reduced-motion stops it (motion-reduce:) and leaves the arrows to tell the direction.
  */
 export default function OrbitView({ preset }) {
   if (!preset) return null;
   const clockwise = preset.direction !== "counterclockwise";
-  const { left, right } = sourceAzimuthsDeg(preset.width_deg);
+  const { left, right } = sourceAzimuthsDeg(preset.widthDeg);
   const leftPoint = pointOnOrbit(left, ORBIT_RADIUS);
   const rightPoint = pointOnOrbit(right, ORBIT_RADIUS);
   const description = describeOrbit(preset);
@@ -44,7 +44,7 @@ export default function OrbitView({ preset }) {
         <g
           className="origin-[0_0] animate-orbit transform-view motion-reduce:animate-none"
           style={{
-            animationDuration: `${preset.period_s}s`,
+            animationDuration: `${preset.periodS}s`,
             animationDirection: clockwise ? "normal" : "reverse",
           }}
         >

@@ -1,4 +1,4 @@
-/** The presets from GET /presets as a radio group: arrow keys move between them. */
+/** The API's presets (GET /config) as a radio group: arrow keys move between them. */
 export default function PresetPicker({ presets, selected, onSelect, disabled }) {
   return (
     <fieldset className="flex flex-col gap-2" disabled={disabled}>

@@ -1,4 +1,4 @@
-import { formatBytes } from "../api.js";
+import { fileSize } from "../wording.js";
 
 /** What is happening now, in words and as a bar: the upload's bytes, then the job's progress. */
 export function progressOf(stage, upload, job) {
@@ -6,7 +6,7 @@ export function progressOf(stage, upload, job) {
     const percent = upload.totalBytes ? Math.floor((upload.loadedBytes / upload.totalBytes) * 100) : 0;
     return {
       title: "Uploading your song",
-      detail: `${formatBytes(upload.loadedBytes)} of ${formatBytes(upload.totalBytes)} sent`,
+      detail: `${fileSize(upload.loadedBytes)} of ${fileSize(upload.totalBytes)} sent`,
       percent,
     };
   }

@@ -1,8 +1,8 @@
 import { forwardRef } from "react";
 
-/** The file name a download should get: the last part of the result's key ("song.8d.mp3"). */
+/** The file name a download should get: the last part of the result's outputKey ("song.8d.mp3"). */
 export function downloadName(job) {
-  return job.result?.key?.split("/").pop() || "surroundyou.8d.mp3";
+  return job.result?.outputKey?.split("/").pop() || "surroundyou.8d.mp3";
 }
 
 function Player({ title, hint, src }) {

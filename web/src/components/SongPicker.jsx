@@ -1,18 +1,20 @@
 import { forwardRef } from "react";
-import { ACCEPTED_FILE_TYPES, formatBytes } from "../api.js";
+import { acceptAttribute, formatNames } from "../formats.js";
+import { fileSize } from "../wording.js";
 
 /**
  * The file input, labelled "Choose a song". The input itself is visually hidden but stays in the
  * tab order; its label looks like a button and shows the focus ring when the input has focus.
+ * The formats it offers and the size limit it names are the API's (`config` from GET /config).
  */
-const SongPicker = forwardRef(function SongPicker({ file, onChoose, disabled }, inputRef) {
+const SongPicker = forwardRef(function SongPicker({ config, file, onChoose, disabled }, inputRef) {
   return (
     <div className="flex flex-col gap-2">
       <input
         ref={inputRef}
         id="song"
         type="file"
-        accept={ACCEPTED_FILE_TYPES}
+        accept={acceptAttribute(config.inputFormats)}
         className="peer sr-only"
         disabled={disabled}
         aria-describedby="song-hint"
@@ -34,10 +36,10 @@ const SongPicker = forwardRef(function SongPicker({ file, onChoose, disabled }, 
       <p id="song-hint" className="text-sm text-slate-300">
         {file ? (
           <>
-            <span className="font-medium text-slate-50">{file.name}</span> · {formatBytes(file.size)}
+            <span className="font-medium text-slate-50">{file.name}</span> · {fileSize(file.size)}
           </>
         ) : (
-          "MP3, WAV, FLAC, OGG or M4A – or drop the file anywhere on this page."
+          `${formatNames(config.inputFormats)}, up to ${fileSize(config.maxUploadBytes)} – or drop the file anywhere on this page.`
         )}
       </p>
     </div>

@@ -4,7 +4,7 @@ import { downloadName } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
   it("counts the upload in bytes sent", () => {
-    expect(progressOf("uploading", { loadedBytes: 51_200, totalBytes: 204_800 }, null)).toEqual({
+    expect(progressOf("uploading", { loadedBytes: 50_000, totalBytes: 200_000 }, null)).toEqual({
       title: "Uploading your song",
       detail: "50 KB of 200 KB sent",
       percent: 25,
@@ -23,7 +23,7 @@ describe("what the progress panel says", () => {
 });
 
 describe("the download's file name", () => {
-  it("is the last part of the result key", () => {
-    expect(downloadName({ result: { key: "processed/0123/Evening Walk.8d.mp3" } })).toBe("Evening Walk.8d.mp3");
+  it("is the last part of the result's outputKey", () => {
+    expect(downloadName({ result: { outputKey: "processed/0123/Evening Walk.8d.mp3" } })).toBe("Evening Walk.8d.mp3");
   });
 });

@@ -1,0 +1,52 @@
+/** A job as the API sees it: POST {api}/jobs starts one; a FAILED one says why in words. */
+import { ConversionError } from "./errors.js";
+import { contentTypeOf } from "./formats.js";
+import { fetchJson, joinUrl, serverError } from "./http.js";
+import { FAILED_JOB_ACTION, SMALLER_FILE_ACTION, otherFileAction } from "./wording.js";
+
+/**
+ * POST {api}/jobs for `file` with the chosen preset, in the API's default format and mode.
+ * Returns {jobId, upload: {url, fields}, expiresIn}. A 400 carries the API's own message (an
+ * unsupported file type, a file too large), shown as is.
+ */
+export async function createJob(config, { file, preset }, { fetchFn = fetch } = {}) {
+  const what = "starting the conversion";
+  const request = {
+    filename: file.name,
+    size: file.size,
+    contentType: contentTypeOf(file, config.inputFormats),
+    options: { preset, format: config.defaults.format, mode: config.defaults.mode },
+  };
+  const { response, body } = await fetchJson(
+    fetchFn,
+    joinUrl(config.apiBaseUrl, "jobs"),
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) },
+    what,
+  );
+  if (response.status === 400) {
+    const code = body?.error?.code ?? null;
+    const tooLarge = code === "FileTooLarge";
+    throw new ConversionError(
+      tooLarge ? "too-large" : "rejected",
+      body?.error?.message ?? "SurroundYou cannot convert this file.",
+      tooLarge ? SMALLER_FILE_ACTION : otherFileAction(config.inputFormats),
+      { code, status: 400 },
+    );
+  }
+  if (!response.ok || !body?.jobId || !body?.upload?.url) throw serverError(response.status, body, what);
+  return body;
+}
+
+/**
+ * The ConversionError for a job that ended FAILED: its own message, and as the action another
+ * file when its error code is one the API says blames the file (config.fileErrorCodes).
+ */
+export function jobFailedError(job, config) {
+  const code = job.error?.code ?? null;
+  return new ConversionError(
+    "job-failed",
+    job.error?.message ?? "The conversion failed.",
+    config.fileErrorCodes.includes(code) ? otherFileAction(config.inputFormats) : FAILED_JOB_ACTION,
+    { code },
+  );
+}

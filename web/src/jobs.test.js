@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { createJob, jobFailedError } from "./jobs.js";
+import { API_RULES, CONFIG, jsonResponse, scriptedFetch, song } from "./testing.js";
+
+describe("createJob", () => {
+  const created = {
+    jobId: "a".repeat(32),
+    upload: { url: "https://bucket.test/", fields: { key: "uploads/x/source.mp3" } },
+    expiresIn: 900,
+  };
+
+  it("posts the file's name, size, type and the chosen preset, in the API's default format and mode", async () => {
+    const { fetchFn, calls } = scriptedFetch([jsonResponse(201, created)]);
+    const job = await createJob(CONFIG, { file: song(2048), preset: "fast" }, { fetchFn });
+    expect(job).toEqual(created);
+    expect(calls[0].url).toBe("https://api.example.test/prod/jobs");
+    expect(calls[0].init.method).toBe("POST");
+    expect(JSON.parse(calls[0].init.body)).toEqual({
+      filename: "My Song.mp3",
+      size: 2048,
+      contentType: "audio/mpeg",
+      options: { preset: "fast", format: "mp3", mode: "spherical" },
+    });
+  });
+
+  it("announces the API's content type for the extension when the browser gives none", async () => {
+    const { fetchFn, calls } = scriptedFetch([jsonResponse(201, created)]);
+    const defaults = { preset: "classic", format: "flac", mode: "hrtf" };
+    await createJob({ ...CONFIG, defaults }, { file: song(10, "take.m4a", ""), preset: "classic" }, { fetchFn });
+    const request = JSON.parse(calls[0].init.body);
+    expect(request.contentType).toBe("audio/mp4");
+    expect(request.options).toEqual({ preset: "classic", format: "flac", mode: "hrtf" });
+  });
+
+  it("shows the API's own 400 message and says what to do", async () => {
+    const { fetchFn } = scriptedFetch([
+      jsonResponse(400, { error: { code: "UnsupportedFileType", message: "notes.txt: only audio files can be converted" } }),
+    ]);
+    const error = await createJob(CONFIG, { file: song(10, "notes.txt", "text/plain"), preset: "classic" }, { fetchFn }).catch((e) => e);
+    expect(error.kind).toBe("rejected");
+    expect(error.status).toBe(400);
+    expect(error.code).toBe("UnsupportedFileType");
+    expect(error.message).toBe("notes.txt: only audio files can be converted");
+    expect(error.action).toBe("Choose another song (MP3, WAV, FLAC, OGG or M4A) and try again.");
+  });
+
+  it("recognises a size refusal from its code", async () => {
+    const { fetchFn } = scriptedFetch([jsonResponse(400, { error: { code: "FileTooLarge", message: "The file is 204 MB; the limit is 200 MB." } })]);
+    const error = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    expect(error.kind).toBe("too-large");
+    expect(error.message).toBe("The file is 204 MB; the limit is 200 MB.");
+    expect(error.action).toMatch(/smaller file/);
+  });
+
+  it("reports a network failure as one", async () => {
+    const { fetchFn } = scriptedFetch([new TypeError("Failed to fetch")]);
+    const error = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    expect(error.kind).toBe("network");
+    expect(error.action).toMatch(/internet connection/);
+  });
+});
+
+describe("a failed job", () => {
+  const failed = (code) => ({ jobId: "c".repeat(32), status: "FAILED", error: { code, message: `failed: ${code}` } });
+
+  it("asks for another file when the API's fileErrorCodes blame the file", () => {
+    for (const code of API_RULES.fileErrorCodes) {
+      const error = jobFailedError(failed(code), CONFIG);
+      expect(error.kind).toBe("job-failed");
+      expect(error.code).toBe(code);
+      expect(error.message).toBe(`failed: ${code}`);
+      expect(error.action).toBe("Choose another song (MP3, WAV, FLAC, OGG or M4A) and try again.");
+    }
+  });
+
+  it("takes those codes from the config, not from a list of its own", () => {
+    const config = { ...CONFIG, fileErrorCodes: ["SomethingNew"] };
+    expect(jobFailedError(failed("SomethingNew"), config).action).toMatch(/^Choose another song/);
+    expect(jobFailedError(failed("DecodeFailed"), config).action).toMatch(/^Press Try again/);
+    expect(jobFailedError(failed("DECODE_FAILED"), CONFIG).action).toMatch(/^Press Try again/); // the old name
+  });
+
+  it("says something even when the job gives no reason", () => {
+    const error = jobFailedError({ status: "FAILED" }, CONFIG);
+    expect(error.message).toBe("The conversion failed.");
+    expect(error.code).toBe(null);
+    expect(error.action).toMatch(/^Press Try again/);
+  });
+});
