@@ -12,14 +12,10 @@ import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from surroundyou_jobs.model import JobStore
+from surroundyou_jobs.model import DynamoJobStore
 from surroundyou_jobs.settings import Settings
-from surroundyou_local.provision import create_table
-from surroundyou_local.template import load_template
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -60,7 +56,18 @@ for _function in HANDLER_FUNCTIONS:
 @pytest.fixture(scope="session")
 def jobs_table_properties() -> dict:
     """The CloudFormation properties of template.yaml's JobsTable."""
+    from surroundyou_local.template import load_template
+
     return load_template(TEMPLATE)["Resources"]["JobsTable"]["Properties"]
+
+
+@pytest.fixture(scope="session")
+def signals() -> SimpleNamespace:
+    """The signal makers of tests/signals.py."""
+    import signals as makers
+
+    return SimpleNamespace(sample_rate=makers.SAMPLE_RATE, pink_noise=makers.pink_noise,
+                           band_noise=makers.band_noise, sine=makers.sine, music_like=makers.music_like)
 
 
 @pytest.fixture
@@ -81,15 +88,20 @@ def settings(aws_env) -> Settings:
 @pytest.fixture
 def moto_aws(aws_env):
     """Every boto3 call inside the test goes to an in-process moto, fresh for each test."""
+    from moto import mock_aws  # imported on use: the unit tier never loads moto
+
     with mock_aws():
         yield
 
 
 @pytest.fixture(scope="session")
-def boto_session() -> boto3.Session:
+def boto_session():
     """One session for the tests' own clients: it loads each service model once, where
     boto3.client() inside mock_aws would load it again for every client (moto resets the default
     session). moto intercepts requests of clients made before or after it starts alike."""
+    import boto3
+    import moto  # noqa: F401 - moto hooks botocore's handlers on import: before the session exists
+
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
 
 
@@ -109,13 +121,15 @@ def bucket(s3, settings) -> str:
 @pytest.fixture
 def jobs_table(moto_aws, boto_session, settings, jobs_table_properties):
     """The jobs table as template.yaml defines it; a boto3 Table resource."""
+    from surroundyou_local.provision import create_table
+
     create_table(boto_session.client("dynamodb"), settings.jobs_table, jobs_table_properties)
     return boto_session.resource("dynamodb").Table(settings.jobs_table)
 
 
 @pytest.fixture
-def job_store(jobs_table, settings) -> JobStore:
-    return JobStore(jobs_table, ttl_days=settings.job_ttl_days)
+def job_store(jobs_table) -> DynamoJobStore:
+    return DynamoJobStore(jobs_table)
 
 
 def _load_handler(function: str) -> ModuleType:

@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 from job_outcome import CONVERTER_STOPPED_MESSAGE, GENERIC_MESSAGE, NO_CONVERTER_MESSAGE, TIMEOUT_MESSAGE
 from pydantic import ValidationError
 
-from surroundyou_jobs.model import JobError, JobStatus
+from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.keys import input_key
+from surroundyou_jobs.model import JobResult, JobStatus, new_job
 
 # ignored notifications publish no metric, and Powertools warns about an empty flush
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 JOB = "3f9c2a7be41d4c0e9a6b5d8e7f102b34"  # the job of notify_ready.json and notify_failed_task.json
 NOT_AUDIO_JOB = "9d5e0c4a1b2f4e6a8c7d3b1a0f9e8d7c"  # the job of notify_failed_validation.json
-RESULT_KEY = f"processed/{JOB}/My Song.8d.mp3"
+RESULT = JobResult(outputKey=f"processed/{JOB}/My Song.8d.mp3", format="mp3", durationS=187.25, sizeBytes=4321)
 # what the path to each status runs through
 PATHS = {
     JobStatus.AWAITING_UPLOAD: [],
@@ -24,25 +25,23 @@ PATHS = {
     JobStatus.READY: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY],
     JobStatus.FAILED: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.FAILED],
 }
-TASK_REASON = JobError("DecodeFailed", "lyrics.mp3: the audio stops after 0:42; the file is damaged.")
+TASK_REASON = JobError(ErrorCode.DECODE_FAILED, "lyrics.mp3: the audio stops after 0:42; the file is damaged.")
 
 
 @pytest.fixture
-def notify(handlers, bucket, jobs_table, lambda_context):
+def notify(handlers, jobs_table, lambda_context):
     return lambda event: handlers.notify.lambda_handler(event, lambda_context)
 
 
 def make_job(job_store, status: JobStatus, job_id: str = JOB) -> dict:
-    job_store.create(job_id, filename="My Song.mp3", size=7340032, content_type="audio/mpeg",
-                     options={"preset": "classic", "format": "mp3", "mode": "spherical"},
-                     upload_key=f"uploads/{job_id}/source.mp3", result_key=f"processed/{job_id}/My Song.8d.mp3")
+    """A job walked to ``status``; one that got as far as PROCESSING has the result the task records."""
+    job_store.create(new_job(job_id, filename="My Song.mp3", size=7340032, content_type="audio/mpeg",
+                             options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+                             input_key=input_key(job_id, "mp3"), now_s=1_700_000_000, ttl_days=7))
     for step in PATHS[status]:
-        fields = {}
-        if step is JobStatus.READY:
-            fields["result"] = {"key": RESULT_KEY, "durationS": 2.0, "sizeBytes": 9, "format": "mp3"}
-        if step is JobStatus.FAILED:
-            fields["error"] = TASK_REASON
-        job_store.transition(job_id, step, **fields)
+        job_store.transition(job_id, step, error=TASK_REASON if step is JobStatus.FAILED else None)
+        if step is JobStatus.PROCESSING and status is not JobStatus.FAILED:
+            job_store.record_result(job_id, RESULT)
     return job_store.get(job_id)
 
 
@@ -55,10 +54,8 @@ def failed_event(sample_event, error: str, cause: str | None) -> dict:
 # ---------------------------------------------------------------- ready
 
 
-def test_ready_marks_the_job_ready_with_the_rendered_file(notify, sample_event, job_store, s3, bucket,
-                                                          emitted_metrics):
+def test_ready_marks_the_job_ready_and_keeps_the_tasks_result(notify, sample_event, job_store, emitted_metrics):
     make_job(job_store, JobStatus.PROCESSING)
-    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 4321, Metadata={"duration-s": "187.25"})
 
     answer = notify(sample_event("notify_ready"))
 
@@ -66,13 +63,12 @@ def test_ready_marks_the_job_ready_with_the_rendered_file(notify, sample_event, 
     job = job_store.get(JOB)
     assert job["status"] == "READY"
     assert job["progress"] == 100
-    assert job["result"] == {"key": RESULT_KEY, "durationS": 187.25, "sizeBytes": 4321, "format": "mp3"}
+    assert job["result"] == RESULT
     assert emitted_metrics() == {"JobsReady": 1}
 
 
-def test_a_retried_ready_keeps_the_first_result(notify, sample_event, job_store, s3, bucket):
+def test_a_retried_ready_changes_nothing(notify, sample_event, job_store):
     make_job(job_store, JobStatus.PROCESSING)
-    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 10, Metadata={"duration-s": "2.5"})
     notify(sample_event("notify_ready"))
     first = job_store.get(JOB)
 
@@ -81,28 +77,12 @@ def test_a_retried_ready_keeps_the_first_result(notify, sample_event, job_store,
 
 
 @pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.FAILED])
-def test_ready_for_a_job_not_processing_is_an_error_and_changes_nothing(notify, sample_event, job_store, s3,
-                                                                        bucket, status):
+def test_ready_for_a_job_not_processing_is_an_error_and_changes_nothing(notify, sample_event, job_store, status):
     """The state machine's Catch then runs the failed path, which keeps or sets FAILED."""
     before = make_job(job_store, status)
-    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x")
     with pytest.raises(Exception, match="cannot become READY"):
         notify(sample_event("notify_ready"))
     assert job_store.get(JOB) == before
-
-
-def test_ready_without_the_rendered_file_is_an_error(notify, sample_event, job_store):
-    before = make_job(job_store, JobStatus.PROCESSING)
-    with pytest.raises(ClientError, match="404"):
-        notify(sample_event("notify_ready"))
-    assert job_store.get(JOB) == before
-
-
-def test_ready_without_duration_metadata_records_the_rest(notify, sample_event, job_store, s3, bucket):
-    make_job(job_store, JobStatus.PROCESSING)
-    s3.put_object(Bucket=bucket, Key=RESULT_KEY, Body=b"x" * 7)
-    notify(sample_event("notify_ready"))
-    assert job_store.get(JOB)["result"] == {"key": RESULT_KEY, "sizeBytes": 7, "format": "mp3"}
 
 
 # ---------------------------------------------------------------- failed
@@ -156,17 +136,17 @@ def test_a_failure_after_ready_never_moves_the_job_back(notify, sample_event, jo
     ("States.Timeout", None, "Timeout", TIMEOUT_MESSAGE),
     ("States.HeartbeatTimeout", "", "Timeout", TIMEOUT_MESSAGE),
     ("ECS.AmazonECSException", "Capacity is unavailable at this time. (Service: AmazonECS; Status Code: 400)",
-     "ECS.AmazonECSException", NO_CONVERTER_MESSAGE),
+     "ConverterUnavailable", NO_CONVERTER_MESSAGE),
     ("States.TaskFailed", json.dumps({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1",
                                       "stopCode": "TaskFailedToStart",
                                       "stoppedReason": "ResourceInitializationError: unable to pull secrets",
                                       "containers": [{"name": "converter", "lastStatus": "STOPPED"}]}),
      "ConverterStopped", CONVERTER_STOPPED_MESSAGE),
-    ("Lambda.ServiceException", "Lambda is unavailable", "Lambda.ServiceException", GENERIC_MESSAGE),
-    ("States.Runtime", "An error occurred while executing the state 'RenderAudio'", "States.Runtime",
+    ("Lambda.ServiceException", "Lambda is unavailable", "ConversionFailed", GENERIC_MESSAGE),
+    ("States.Runtime", "An error occurred while executing the state 'RenderAudio'", "ConversionFailed",
      GENERIC_MESSAGE),
     ("InvalidUpload", "not json", "InvalidUpload", "This file can't be converted."),
-    ("", None, "Unknown", GENERIC_MESSAGE),
+    ("", None, "ConversionFailed", GENERIC_MESSAGE),
 ])
 def test_each_kind_of_failure_gets_a_readable_reason(notify, sample_event, job_store, error, cause, code, message):
     make_job(job_store, JobStatus.PROCESSING)
@@ -198,7 +178,7 @@ def test_failed_for_a_key_that_is_no_upload_is_ignored(notify, sample_event, job
     assert jobs_table.scan()["Items"] == []
 
 
-@pytest.mark.parametrize("event", [{"action": "celebrate", "jobId": JOB}, {"action": "ready", "jobId": JOB},
+@pytest.mark.parametrize("event", [{"action": "celebrate", "jobId": JOB}, {"action": "ready"},
                                    {"jobId": JOB}])
 def test_payloads_of_another_shape_are_parse_errors(notify, event):
     with pytest.raises(ValidationError):

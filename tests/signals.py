@@ -1,8 +1,7 @@
-"""Synthetic test signals, made in code with fixed seeds (same signal on every run)."""
-from types import SimpleNamespace
+"""Synthetic test signals, made in code with fixed seeds (same signal on every run); tests of every
+tier use them through the ``signals`` fixture (tests/conftest.py)."""
 
 import numpy as np
-import pytest
 
 SAMPLE_RATE = 44100
 
@@ -64,10 +63,3 @@ def music_like(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0) ->
         hat = rng.standard_normal(count) * np.exp(-((local_t[:count] - 0.25) % 0.25) / 0.02)
         mix[:, start:start + count] += kick[:count] + 0.03 * np.diff(hat, prepend=0.0)
     return mix.astype(np.float32)
-
-
-@pytest.fixture(scope="session")
-def signals() -> SimpleNamespace:
-    """The signal makers above, for tests (conftest modules are not imported by name)."""
-    return SimpleNamespace(sample_rate=SAMPLE_RATE, pink_noise=pink_noise, band_noise=band_noise, sine=sine,
-                           music_like=music_like)

@@ -14,14 +14,15 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3EventNotificationEventBridgeModel,
 )
 
+from job_fakes import KNOWN_JOB, job_in_status
+
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
-from surroundyou_jobs.model import JobError, JobStatus
+from surroundyou_jobs.model import JobStatus
 from surroundyou_jobs.options import preset_catalog
 
 # GET requests publish no metric, and Powertools warns about an empty flush
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-KNOWN_JOB = "3f9c2a7be41d4c0e9a6b5d8e7f102b34"  # the job of events/api_get_job.json
 ALLOWED_ORIGIN = "https://surroundyou.example"
 
 
@@ -48,26 +49,6 @@ def scan_jobs(jobs_table) -> list[dict]:
     return jobs_table.scan(ConsistentRead=True)["Items"]
 
 
-def make_job(job_store, job_id=KNOWN_JOB, filename="My Song.mp3", status=JobStatus.AWAITING_UPLOAD):
-    """A job walked through the legal transitions up to ``status``."""
-    job_store.create(job_id, filename=filename, size=7340032, content_type="audio/mpeg",
-                     options={"preset": "classic", "format": "mp3", "mode": "spherical"},
-                     upload_key=f"uploads/{job_id}/source.mp3",
-                     result_key=f"processed/{job_id}/My Song.8d.mp3")
-    path = {JobStatus.AWAITING_UPLOAD: [], JobStatus.QUEUED: [JobStatus.QUEUED],
-            JobStatus.PROCESSING: [JobStatus.QUEUED, JobStatus.PROCESSING],
-            JobStatus.READY: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY],
-            JobStatus.FAILED: [JobStatus.QUEUED, JobStatus.FAILED]}[status]
-    for step in path:
-        fields = {}
-        if step is JobStatus.READY:
-            fields["result"] = {"key": f"processed/{job_id}/My Song.8d.mp3", "durationS": 2.0,
-                                "sizeBytes": 11, "format": "mp3"}
-        if step is JobStatus.FAILED:
-            fields["error"] = JobError("InvalidUpload", "This file is not audio we can read: it looks like text.")
-        job_store.transition(job_id, step, **fields)
-
-
 # ---------------------------------------------------------------- POST /jobs
 
 
@@ -87,8 +68,8 @@ def test_create_job_makes_an_awaiting_job_and_a_pinned_upload_form(call, sample_
     assert item["filename"] == "My Song.mp3"
     assert item["size"] == 7340032
     assert item["contentType"] == "audio/mpeg"
-    assert item["uploadKey"] == f"uploads/{job_id}/source.mp3"
-    assert item["resultKey"] == f"processed/{job_id}/My Song.8d.mp3"
+    assert item["inputKey"] == f"uploads/{job_id}/source.mp3"
+    assert "result" not in item  # the task writes it
     assert item["options"] == {"preset": "classic", "format": "mp3", "mode": "spherical"}
     # the TTL attribute the job store writes is the one the template's table expires items by
     ttl = jobs_table.meta.client.describe_time_to_live(TableName=settings.jobs_table)
@@ -201,8 +182,7 @@ def test_create_job_accepts_every_supported_type(call, sample_event, extension, 
     status, _, body = call(with_body(sample_event("api_create_job"), request))
     assert status == 201
     item = jobs_table.get_item(Key={"jobId": body["jobId"]})["Item"]
-    assert item["uploadKey"].endswith(f"/source.{extension}")
-    assert item["resultKey"].endswith("/Track 01.8d.flac")
+    assert item["inputKey"].endswith(f"/source.{extension}")
     assert item["contentType"] == content_type  # normalised to lower case, as pinned in the form
     assert decoded_policy(body["upload"]["fields"])["conditions"].count({"Content-Type": content_type}) == 1
     assert item["options"]["periodS"] == 20
@@ -212,7 +192,7 @@ def test_create_job_accepts_every_supported_type(call, sample_event, extension, 
 
 
 def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sample_event, job_store, s3, bucket):
-    make_job(job_store, status=JobStatus.READY)
+    job_in_status(job_store, JobStatus.READY)
     s3.put_object(Bucket=bucket, Key=f"processed/{KNOWN_JOB}/My Song.8d.mp3", Body=b"8d audio!!!")
 
     status, headers, body = call(sample_event("api_get_job"))
@@ -222,7 +202,7 @@ def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sam
     assert body["jobId"] == KNOWN_JOB
     assert body["status"] == "READY"
     assert body["progress"] == 100
-    assert body["result"] == {"key": f"processed/{KNOWN_JOB}/My Song.8d.mp3", "durationS": 2.0,
+    assert body["result"] == {"outputKey": f"processed/{KNOWN_JOB}/My Song.8d.mp3", "durationS": 2.0,
                               "sizeBytes": 11, "format": "mp3"}
     assert body["download"]["expiresIn"] == 3600
     query = parse_qs(urlparse(body["download"]["url"]).query)
@@ -236,7 +216,7 @@ def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sam
 
 @pytest.mark.parametrize("job_status", [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED, JobStatus.PROCESSING])
 def test_get_unfinished_job_has_no_download(call, sample_event, job_store, job_status):
-    make_job(job_store, status=job_status)
+    job_in_status(job_store, job_status)
     job_store.table.update_item(Key={"jobId": KNOWN_JOB}, UpdateExpression="SET progress = :p",
                                 ExpressionAttributeValues={":p": 40})
     status, _, body = call(sample_event("api_get_job"))
@@ -247,7 +227,7 @@ def test_get_unfinished_job_has_no_download(call, sample_event, job_store, job_s
 
 
 def test_get_failed_job_shows_the_reason(call, sample_event, job_store):
-    make_job(job_store, status=JobStatus.FAILED)
+    job_in_status(job_store, JobStatus.FAILED)
     status, _, body = call(sample_event("api_get_job"))
     assert status == 200
     assert body["status"] == "FAILED"
@@ -255,11 +235,11 @@ def test_get_failed_job_shows_the_reason(call, sample_event, job_store):
                              "message": "This file is not audio we can read: it looks like text."}
     assert "download" not in body
     # internal keys stay inside
-    assert not {"uploadKey", "resultKey", "expiresAt", "contentType"} & set(body)
+    assert not {"inputKey", "expiresAt", "contentType", "size"} & set(body)
 
 
 def test_get_unknown_job_is_404(call, sample_event, job_store):
-    make_job(job_store)  # another job exists
+    job_in_status(job_store)  # another job exists
     status, _, body = call(sample_event("api_get_job_unknown"))
     assert status == 404
     assert body["error"]["code"] == "JobNotFound"
@@ -268,14 +248,31 @@ def test_get_unknown_job_is_404(call, sample_event, job_store):
 
 @pytest.mark.parametrize("job_id", ["not-a-job", KNOWN_JOB.upper(), KNOWN_JOB + "0", "..%2F..%2Fetc"])
 def test_get_malformed_job_id_is_404_without_a_lookup(call, sample_event, job_store, job_id):
-    make_job(job_store)
+    job_in_status(job_store)
     event = sample_event("api_get_job")
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/jobs/{job_id}"
     status, _, body = call(event)
     assert (status, body["error"]["code"]) == (404, "JobNotFound")
 
 
-# ---------------------------------------------------------------- presets, routing, CORS
+# ---------------------------------------------------------------- config, presets, routing, CORS
+
+
+def test_config_gives_the_page_the_rules_the_api_enforces(call, sample_event, settings):
+    status, headers, body = call(sample_event("api_get_config"))
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert body["maxUploadBytes"] == settings.max_upload_bytes == 200_000_000
+    assert body["maxDurationS"] == 3600
+    assert {f["extension"]: tuple(f["contentTypes"]) for f in body["inputFormats"]} == INPUT_CONTENT_TYPES
+    assert body["outputFormats"] == ["mp3", "flac", "wav", "ogg"]
+    assert body["presets"] == preset_catalog()
+    assert body["defaults"] == {"preset": "classic", "format": "mp3", "mode": "spherical"}
+    assert body["fileErrorCodes"] == ["InvalidUpload", "DecodeFailed"]
+    # the limit the page shows is the one POST /jobs enforces, to the byte
+    request = {"filename": "a.mp3", "size": body["maxUploadBytes"], "contentType": "audio/mpeg"}
+    assert call(with_body(sample_event("api_create_job"), request))[0] == 201
+    refused = call(with_body(sample_event("api_create_job"), {**request, "size": body["maxUploadBytes"] + 1}))
+    assert (refused[0], refused[2]["error"]["code"]) == (400, "FileTooLarge")
 
 
 def test_presets_lists_the_catalog(call, sample_event):
@@ -342,7 +339,7 @@ def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(hand
     tests_dir = Path(__file__).parent
     test_sources = "".join(path.read_text() for path in tests_dir.glob("test_*_handler.py"))
     events = sorted((tests_dir.parents[1] / "events").glob("*.json"))
-    assert len(events) == 11
+    assert len(events) == 12
     for path in events:
         parse(json.loads(path.read_text()), model=models[path.stem.split("_")[0]])
         assert f'sample_event("{path.stem}")' in test_sources, f"no test feeds events/{path.name}"
