@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from surroundyou_local.api_gateway import Cors, Route, find_route, http_api_event, http_response, routes_of
+from surroundyou_local.api_gateway import Route, find_route, http_api_event, http_response, routes_of
 from surroundyou_local.job_log import transition_line
 from surroundyou_local.lambda_runtime import ConflictingFunctions, LocalLambdaRuntime
 from surroundyou_local.stack import local_parameters
@@ -42,6 +42,18 @@ def test_functions_get_the_template_environment_with_local_values(template):
     assert variables["BUCKET"] == template.name(bucket_id)
     assert variables["MAX_UPLOAD_BYTES"] == "5000000"
     assert variables["ALLOWED_ORIGINS"] == ",".join(ORIGINS)
+
+
+def test_the_task_definition_names_the_local_bucket_and_table(template):
+    # the state machine passes only JOB_ID: the task finds the rest from its definition and the job item
+    definition_id, _ = template.one_resource_of_type("AWS::ECS::TaskDefinition")
+    (container,) = template.properties(definition_id)["ContainerDefinitions"]
+    variables = {e["Name"]: e["Value"] for e in container["Environment"]}
+    table_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
+    bucket_id, _ = template.one_resource_of_type("AWS::S3::Bucket")
+    assert variables["JOBS_TABLE"] == template.name(table_id)
+    assert variables["BUCKET"] == template.name(bucket_id)
+    assert not {"JOB_ID", "INPUT_KEY", "OUTPUT_KEY", "OPTIONS"} & variables.keys()
 
 
 def test_the_state_machine_substitutions_name_local_resources(template):
@@ -143,15 +155,6 @@ def test_function_results_become_answers_as_api_gateway_makes_them():
     assert binary.body == b"\x00\x01"
 
 
-def test_cors_answers_listed_origins_only():
-    cors = Cors.from_configuration({"AllowOrigins": ["http://localhost:8000"], "AllowMethods": ["GET", "POST"],
-                                    "AllowHeaders": ["content-type"], "MaxAge": 600})
-    preflight = cors.preflight("http://localhost:8000")
-    assert preflight.status == 204 and dict(preflight.headers)["Access-Control-Allow-Methods"] == "GET,POST"
-    assert dict(preflight.headers)["Access-Control-Max-Age"] == "600"
-    assert cors.preflight("https://evil.example").headers == [] and cors.headers(None) == []
-
-
 # ---------------------------------------------------------------- the terminal's job lines
 NOW = datetime(2026, 1, 2, 12, 0, 1)
 JOB = {"jobId": "3f2a1b9c" + "0" * 24, "filename": "song.mp3", "options": {"preset": "fast", "format": "mp3"}}
@@ -160,7 +163,8 @@ JOB = {"jobId": "3f2a1b9c" + "0" * 24, "filename": "song.mp3", "options": {"pres
 def test_each_status_change_makes_one_readable_line():
     assert transition_line({}, {**JOB, "status": "AWAITING_UPLOAD"}, NOW) == \
         "12:00:01  3f2a1b9c  AWAITING_UPLOAD  song.mp3  (preset fast, mp3)"
-    ready = {**JOB, "status": "READY", "result": {"key": "processed/x/song.8d.mp3", "durationS": 6, "sizeBytes": 241500}}
+    ready = {**JOB, "status": "READY", "result": {"outputKey": "processed/x/song.8d.mp3",
+                                                 "format": "mp3", "durationS": 6, "sizeBytes": 241500}}
     assert transition_line({**JOB, "status": "PROCESSING"}, ready, NOW) == \
         "12:00:01  3f2a1b9c  READY            song.mp3  -> song.8d.mp3, 6.0 s, 242 kB"
     failed = {**JOB, "status": "FAILED", "error": {"code": "InvalidUpload", "message": "It looks like text."}}

@@ -22,7 +22,7 @@ LAMBDA_TRANSIENT_ERRORS = {
     "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-SUBSTITUTIONS = {"SubnetIds": "subnet-a,subnet-b", "SecurityGroupIds": "sg-1", "BucketName": "media-bucket"}
+SUBSTITUTIONS = {"SubnetIds": "subnet-a,subnet-b", "SecurityGroupIds": "sg-1"}
 
 
 def load_definition() -> dict:
@@ -151,8 +151,9 @@ def test_lambda_tasks_invoke_with_payload_and_retry_transient_errors_with_jitter
         assert retry["JitterStrategy"] == "FULL"
     validate = STATES["ValidateUpload"]
     assert validate["Parameters"]["Payload.$"] == "$"
-    assert validate["ResultSelector"] == {"Payload.$": "$.Payload"}
-    assert validate["ResultPath"] == "$.job"
+    # only the job's id and the duplicate flag travel on: everything else about the job is in its item
+    assert validate["ResultSelector"] == {"jobId.$": "$.Payload.jobId", "duplicate.$": "$.Payload.duplicate"}
+    assert validate["ResultPath"] == "$.validation"
 
 
 def test_render_task_runs_fargate_sync_with_timeout_and_retries_ecs_errors():
@@ -328,12 +329,8 @@ EVENT = {
     "source": "aws.s3", "detail-type": "Object Created",
     "detail": {"bucket": {"name": "media-bucket"}, "object": {"key": UPLOAD_KEY, "size": 1234, "etag": "e"}},
 }
-JOB = {
-    "jobId": "0123456789abcdef0123456789abcdef", "bucket": "media-bucket", "inputKey": UPLOAD_KEY,
-    "outputKey": "processed/0123456789abcdef0123456789abcdef/song.8d.mp3",
-    "options": {"preset": "classic", "period_s": 8.0}, "durationS": 12.5, "duplicate": False,
-}
-VALIDATED = {"ExecutedVersion": "$LATEST", "Payload": JOB, "StatusCode": 200}
+JOB_ID = "0123456789abcdef0123456789abcdef"
+VALIDATED = {"ExecutedVersion": "$LATEST", "Payload": {"jobId": JOB_ID, "duplicate": False}, "StatusCode": 200}
 
 
 def stopped_task(stop_code: str, reason: str, exit_code: int | None) -> TaskError:
@@ -354,28 +351,33 @@ START_FAILURE = stopped_task(
 EXIT_1 = stopped_task("EssentialContainerExited", "Essential container in task exited", 1)
 
 
-def test_happy_path_renders_with_the_job_and_notifies_ready():
-    final, _, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [{}], "NotifyReady": [{}]})
+def test_happy_path_renders_with_the_job_id_and_notifies_ready():
+    final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [{}], "NotifyReady": [{}]})
     assert final == "Done"
     assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "NotifyReady"]
     assert calls[0][1]["Payload"] == EVENT
+    assert output["validation"] == {"jobId": JOB_ID, "duplicate": False}
     render = calls[1][1]
     (override,) = render["Overrides"]["ContainerOverrides"]
     assert override["Name"] == "sub:ContainerName"
-    environment = {e["Name"]: e["Value"] for e in override["Environment"]}
-    assert environment == {
-        "JOB_ID": JOB["jobId"], "BUCKET": "media-bucket", "INPUT_KEY": UPLOAD_KEY, "OUTPUT_KEY": JOB["outputKey"],
-        "OPTIONS": json.dumps(JOB["options"], separators=(",", ":")),
-    }
-    assert json.loads(environment["OPTIONS"]) == JOB["options"]
+    # the task reads everything else from the job item, BUCKET and JOBS_TABLE from its definition
+    assert override["Environment"] == [{"Name": "JOB_ID", "Value": JOB_ID}]
     network = render["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert (network["Subnets"], network["SecurityGroups"]) == (["subnet-a", "subnet-b"], ["sg-1"])
-    assert calls[2][1]["Payload"] == {"action": "ready", "jobId": JOB["jobId"], "bucket": "media-bucket",
-                                      "outputKey": JOB["outputKey"]}
+    assert calls[2][1]["Payload"] == {"action": "ready", "jobId": JOB_ID}
+
+
+def test_whatever_else_validate_returns_stays_out_of_the_execution():
+    chatty = {**VALIDATED, "Payload": {"jobId": JOB_ID, "duplicate": False, "inputKey": UPLOAD_KEY,
+                                       "options": {"preset": "classic"}}}
+    final, output, calls = run(EVENT, {"ValidateUpload": [chatty], "RenderAudio": [{}], "NotifyReady": [{}]})
+    assert final == "Done"
+    assert output["validation"] == {"jobId": JOB_ID, "duplicate": False}
+    assert UPLOAD_KEY not in json.dumps([parameters for task, parameters in calls if task != "ValidateUpload"])
 
 
 def test_duplicate_event_ends_early_without_touching_the_job():
-    duplicate = {"Payload": {"jobId": JOB["jobId"], "duplicate": True}}
+    duplicate = {"Payload": {"jobId": JOB_ID, "duplicate": True}}
     final, _, calls = run(EVENT, {"ValidateUpload": [duplicate]})
     assert (final, [task for task, _ in calls]) == ("AlreadyHandled", ["ValidateUpload"])
 

@@ -20,7 +20,6 @@ SUBSTITUTIONS = {
     "SubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
     "SecurityGroupIds": "sg-0123456789abcdef0",
     "AssignPublicIp": "ENABLED",
-    "BucketName": "surroundyou-media-123456789012",
 }
 
 

@@ -23,6 +23,7 @@ import pytest
 import requests
 from pedalboard.io import AudioFile
 
+from surroundyou_jobs.keys import input_key, output_key
 from surroundyou_local.stack import LocalStack, StackOptions
 
 pytestmark = pytest.mark.slow
@@ -96,6 +97,12 @@ class Pipeline:
     def history(self, execution_arn: str) -> list[dict]:
         return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
 
+    def task_log(self, job_id: str) -> list[dict]:
+        """The JSON lines the tasks logged about ``job_id`` (each task logs to task-<id>.log)."""
+        lines = [line for log in sorted(self.stack.log_dir.glob("task-*.log"))
+                 for line in log.read_text().splitlines() if job_id in line]
+        return [json.loads(line) for line in lines]
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
@@ -134,11 +141,33 @@ def test_an_accepted_upload_is_rendered_and_the_job_is_ready(pipeline):
     execution, job = pipeline.run("song.wav", wav_song())
     assert execution["status"] == "SUCCEEDED"
     assert job["status"] == "READY" and job["progress"] == 100
-    result = job["result"]
-    assert result["key"] == job["resultKey"] and result["format"] == "mp3"
+    assert job["inputKey"] == input_key(job["jobId"], "wav")
+    result = job["result"]  # written by the task; notify only moved the job to READY
+    assert set(result) == {"outputKey", "format", "durationS", "sizeBytes"}
+    assert result["outputKey"] == output_key(job["jobId"], "song.wav", "mp3") and result["format"] == "mp3"
     assert float(result["durationS"]) == pytest.approx(2.0, abs=0.05)
-    head = pipeline.s3.head_object(Bucket=pipeline.stack.resources.bucket, Key=result["key"])
+    head = pipeline.s3.head_object(Bucket=pipeline.stack.resources.bucket, Key=result["outputKey"])
     assert head["ContentLength"] == result["sizeBytes"] > 0
+
+
+def test_the_execution_carries_only_the_job_id(pipeline):
+    execution, job = pipeline.run("carried.wav", wav_song())
+    assert execution["status"] == "SUCCEEDED"
+    assert json.loads(execution["output"])["validation"] == {"jobId": job["jobId"], "duplicate": False}
+    history = pipeline.history(execution["executionArn"])
+    (render,) = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in history
+                 if e.get("taskScheduledEventDetails", {}).get("resourceType") == "ecs"]
+    (override,) = render["Overrides"]["ContainerOverrides"]
+    assert override["Environment"] == [{"Name": "JOB_ID", "Value": job["jobId"]}]
+
+
+def test_the_task_logs_json_lines_about_its_job(pipeline):
+    _, job = pipeline.run("logged.wav", wav_song())
+    records = pipeline.task_log(job["jobId"])
+    assert records and all(record["service"] == "surroundyou-task" and record["job_id"] == job["jobId"]
+                           for record in records)
+    assert all({"level", "message", "timestamp"} <= set(record) for record in records)
+    assert "result recorded" in [record["message"] for record in records]
 
 
 def test_a_repeated_event_ends_early_and_leaves_the_job_alone(pipeline):
@@ -166,6 +195,7 @@ def test_a_render_that_crashes_fails_the_job(pipeline):
     execution, job = pipeline.run("crash.wav", wav_song(), crash=True)
     assert (execution["status"], execution["error"]) == ("FAILED", "ConversionFailed")
     assert job["status"] == "FAILED" and job["error"]["message"] and "States." not in job["error"]["message"]
+    assert job["error"]["code"] == "ConverterStopped"  # the task said nothing: the state machine's reason
     history = pipeline.history(execution["executionArn"])
     (failure,) = [e["taskFailedEventDetails"] for e in history if "taskFailedEventDetails" in e]
     stopped_task = json.loads(failure["cause"])
