@@ -1,6 +1,7 @@
 """What the web app does against the API and S3, as plain HTTP (requests), and the test songs.
 
-create_job -> upload (the presigned POST, as a browser's FormData) -> poll -> download.
+get_config (the API's rules) -> create_job -> upload (the presigned POST, as a browser's FormData)
+-> poll -> download.
 """
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ def read_audio(data: bytes, path: Path) -> np.ndarray:
 def dominant_frequency_hz(signal: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
     return float(np.fft.rfftfreq(len(signal), 1 / SAMPLE_RATE)[np.argmax(spectrum)])
+
+
+def get_config(base_url: str) -> dict[str, Any]:
+    """GET /config: what the web app learns before it uploads (limit, formats, presets, defaults)."""
+    response = requests.get(f"{base_url}api/config", timeout=TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def create_job(base_url: str, filename: str, size: int, content_type: str = "audio/mpeg",

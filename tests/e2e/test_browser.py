@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_client import get_config
 from pedalboard.io import AudioFile
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from surroundyou.analysis import measure_orbit
-from surroundyou.presets import RenderOptions
-from surroundyou.render import render
+from surroundyou.engine.analysis import measure_orbit
+from surroundyou.engine.render import render
+from surroundyou.job_options import render_options_for
+from surroundyou_jobs.wording import file_size
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +46,7 @@ def music_like_stereo(duration_s: float, sample_rate: int) -> np.ndarray:
     stereo = np.zeros((2, frames))
     bounds = np.linspace(0, frames, len(chords_hz) + 1).astype(int)
     table_phase = np.arange(WAVETABLE_POINTS + 1) / WAVETABLE_POINTS  # one period, closed
-    for chord, start, stop in zip(chords_hz, bounds[:-1], bounds[1:]):
+    for chord, start, stop in zip(chords_hz, bounds[:-1], bounds[1:], strict=True):
         t_s = np.arange(start, stop) / sample_rate
         for voice, f0_hz in enumerate(chord):
             harmonics = np.arange(1, int(10_000 / f0_hz) + 1)[:, np.newaxis]
@@ -131,17 +133,19 @@ def orbit_animation(page: Page) -> dict:
 
 
 def api_jobs(page: Page) -> list[dict]:
-    """Every job the page creates, with each status its polls saw: [{"jobId", "statuses": [...]}]."""
+    """Every job the page creates, with each status its polls saw and the last view:
+    [{"jobId", "statuses": [(status, progress), ...], "view": {...}}]."""
     jobs: list[dict] = []
 
     def record(response):
         if response.request.method == "POST" and response.url.endswith("/api/jobs") and response.status == 201:
-            jobs.append({"jobId": response.json()["jobId"], "statuses": []})
+            jobs.append({"jobId": response.json()["jobId"], "statuses": [], "view": None})
         elif response.request.method == "GET" and "/api/jobs/" in response.url and response.ok:
             view = response.json()
             for job in jobs:
                 if job["jobId"] == view["jobId"]:
                     job["statuses"].append((view["status"], view["progress"]))
+                    job["view"] = view
 
     page.on("response", record)
     return jobs
@@ -157,17 +161,26 @@ def browser() -> Browser:
         browser.close()
 
 
-def open_app(browser: Browser, base_url: str, **context_options) -> tuple[Page, dict[str, dict]]:
-    """A fresh browser context on the app, once it lists the presets; returns (page, presets by name)."""
+def open_app(browser: Browser, base_url: str, **context_options) -> tuple[Page, dict]:
+    """A fresh browser context on the app, once it shows what the API's GET /config says;
+    returns (page, that config)."""
     context = browser.new_context(accept_downloads=True, **context_options)
     page = context.new_page()
     page.goto(base_url.rstrip("/") + "/")
-    presets = page.request.get(base_url.rstrip("/") + "/api/presets").json()["presets"]
-    # the radio group lists exactly the API's presets
-    for preset in presets:
+    config = get_config(base_url)
+    # the radio group lists exactly the API's presets, the API's default picked
+    for preset in config["presets"]:
         expect(preset_radio(page, preset["name"])).to_be_visible()
-    expect(page.get_by_role("radio")).to_have_count(len(presets))
-    return page, {preset["name"]: preset for preset in presets}
+    expect(page.get_by_role("radio")).to_have_count(len(config["presets"]))
+    expect(preset_radio(page, config["defaults"]["preset"])).to_be_checked()
+    # the file picker offers the API's formats and names its limit, in the API's words
+    formats = config["inputFormats"]
+    accept = [f".{f['extension']}" for f in formats] + [t for f in formats for t in f["contentTypes"]]
+    assert page.get_by_label("Choose a song").get_attribute("accept") == ",".join(dict.fromkeys(accept))
+    expect(page.locator("#song-hint")).to_contain_text(f"up to {file_size(config['maxUploadBytes'])}")
+    for fmt in formats:
+        expect(page.locator("#song-hint")).to_contain_text(fmt["extension"].upper())
+    return page, config
 
 
 def preset_radio(page: Page, name: str):
@@ -176,7 +189,8 @@ def preset_radio(page: Page, name: str):
 
 def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, tmp_path):
     song = write_song(tmp_path / "Evening Walk.mp3")
-    page, presets = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    presets = {preset["name"]: preset for preset in config["presets"]}
     jobs = api_jobs(page)
     assert_text_contrast_aa(page)
     shoot(page, "01-start")
@@ -186,7 +200,7 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     # the orbit drawn follows the preset picked: its period and direction
     for name in ("concert", PRESET):
         preset_radio(page, name).check()
-        period_s, direction = presets[name]["period_s"], presets[name]["direction"]
+        period_s, direction = presets[name]["periodS"], presets[name]["direction"]
         expect(page.locator("figure figcaption")).to_contain_text(f"one turn every {period_s:g} seconds")
         assert orbit_animation(page) == {"name": "orbit-spin", "duration": f"{period_s:g}s",
                                          "direction": "normal" if direction == "clockwise" else "reverse"}
@@ -235,6 +249,7 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
         download_link.click()
     download = download_info.value
     assert download.suggested_filename == "Evening Walk.8d.mp3"
+    assert jobs[0]["view"]["result"]["outputKey"] == f"processed/{jobs[0]['jobId']}/Evening Walk.8d.mp3"
     result_path = tmp_path / download.suggested_filename
     download.save_as(result_path)
 
@@ -243,9 +258,9 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     assert result.shape[0] == 2 and sample_rate == SAMPLE_RATE
     orbit = measure_orbit(result, sample_rate)
     # What the preset's orbit gives on this very song: the engine's dry render (no reverb, no limiter).
-    reference = measure_orbit(render(original, sample_rate, RenderOptions.from_preset(PRESET)), sample_rate)
+    reference = measure_orbit(render(original, sample_rate, render_options_for({"preset": PRESET})), sample_rate)
     still = measure_orbit(original, sample_rate)
-    assert orbit.period_s == pytest.approx(presets[PRESET]["period_s"], rel=0.05), orbit.summary()
+    assert orbit.period_s == pytest.approx(presets[PRESET]["periodS"], rel=0.05), orbit.summary()
     # (measured: ILD 9.2 dB vs the dry render's 9.3 dB, ITD 0.70 ms vs 0.70 ms; reverb may shave a little)
     assert orbit.ild_r2 > 0.8 and orbit.itd_r2 > 0.8, orbit.summary()
     assert orbit.ild_amplitude_db == pytest.approx(reference.ild_amplitude_db, abs=1.5), (orbit.summary(), reference.summary())
@@ -311,3 +326,19 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
     expect(page.get_by_role("button", name="Convert")).to_be_enabled()
     assert page.evaluate("window.sameDocument") is True
     shoot(page, "10-phone-after-try-again")
+
+
+def test_a_file_over_the_apis_limit_is_refused_before_it_is_sent(local_stack, browser):
+    # The limit is the API's (GET /config), in its decimal units: one byte over is refused on the
+    # page in the words the API would use, and nothing is sent.
+    page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    jobs = api_jobs(page)
+    limit = config["maxUploadBytes"]
+    page.get_by_label("Choose a song").set_input_files(
+        {"name": "long.wav", "mimeType": "audio/wav", "buffer": bytes(limit + 1)})
+    page.get_by_role("button", name="Convert").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(f'"long.wav" is {file_size(limit + 1)}; the limit is {file_size(limit)}.')
+    expect(alert).to_contain_text("Choose a smaller file")
+    shoot(page, "11-too-large")
+    assert jobs == []
