@@ -72,7 +72,7 @@ def register_render_task(aws, *, memory: bool = True, dns_hostnames: bool = True
                                                                    VpcId=vpc_id)["GroupId"]}
     aws.ecs.create_cluster(clusterName="render-cluster", capacityProviders=["FARGATE"])
     container = {"name": "render", "image": "render:latest", "essential": True,
-                 "environment": [{"name": "JOBS_TABLE", "value": "jobs"}]}
+                 "environment": [{"name": "JOBS_TABLE", "value": "jobs"}, {"name": "BUCKET", "value": "media"}]}
     if memory:
         container = moto_compat.complete_container_definitions([container], 512)[0]
     aws.ecs.register_task_definition(family="render", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
@@ -134,7 +134,7 @@ def exiting_task(tmp_path):
 
 def test_patches_are_written_for_the_installed_moto():
     assert moto.__version__ == moto_compat.MOTO_VERSION, (
-        "moto changed: run tests/unit/test_moto_compat.py, drop the patches it no longer needs, "
+        "moto changed: run tests/integration/test_moto_compat.py, drop the patches it no longer needs, "
         "then set MOTO_VERSION")
 
 
@@ -204,8 +204,8 @@ def test_run_task_sync_runs_the_container_with_its_environment_and_waits_for_it(
     output = json.loads(execution["output"])
     assert (output["StopCode"], output["Containers"][0]["ExitCode"]) == ("EssentialContainerExited", 0)
     environ = json.loads((tmp_path / "environ.json").read_text())
-    # the task definition's variables, then the state's overrides
-    assert (environ["JOBS_TABLE"], environ["JOB_ID"], environ["EXIT_CODE"]) == ("jobs", "j1", "0")
+    # the task definition's variables (as template.yaml's: table and bucket), then the state's override (JOB_ID)
+    assert (environ["JOBS_TABLE"], environ["BUCKET"], environ["JOB_ID"], environ["EXIT_CODE"]) == ("jobs", "media", "j1", "0")
 
 
 def test_moto_still_runs_nothing_for_an_ecs_task(aws):
