@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import unquote
 
 import boto3
 import numpy as np
@@ -20,19 +19,12 @@ import pytest
 from moto.server import ThreadedMotoServer
 from pedalboard.io import AudioFile
 
-from surroundyou.audio_io import open_audio
-from surroundyou.task import (
-    CONVERTED_PROGRESS,
-    RENDER_FAILED_MESSAGE,
-    UPLOADED_PROGRESS,
-    BadEnvironment,
-    ExitCode,
-    ProgressReporter,
-    TaskJob,
-    run_job,
-)
-from surroundyou_jobs.keys import result_key, upload_key
-from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou.engine.decode import open_audio
+from surroundyou.task.__main__ import ExitCode
+from surroundyou.task.progress import UPLOADED_PROGRESS
+from surroundyou.task.run import RENDER_FAILED_MESSAGE, run_job
+from surroundyou_jobs.keys import input_key, output_key
+from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobStatus, new_job
 from surroundyou_jobs.options import parse_job_options
 from surroundyou_local.provision import create_table
 
@@ -59,7 +51,7 @@ def aws(jobs_table_properties):
     dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
     create_table(dynamodb.meta.client, JOBS_TABLE, jobs_table_properties)
     table = dynamodb.Table(JOBS_TABLE)
-    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=JobStore(table))
+    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=DynamoJobStore(table))
     server.stop()
 
 
@@ -74,17 +66,17 @@ def song_mp3(signals, tmp_path_factory) -> Path:
 
 def queued_job(aws, upload: bytes | None, *, filename: str = "Café del Mar.mp3",
                options: dict | None = None) -> dict[str, str]:
-    """A job moved to QUEUED as the validate Lambda leaves it; returns the task's job variables."""
+    """A job moved to QUEUED as the validate Lambda leaves it; returns the task's variables (the
+    state machine's JOB_ID and the task definition's BUCKET and JOBS_TABLE)."""
     job_id = os.urandom(16).hex()
     options = parse_job_options(options or {"preset": "fast", "format": "mp3"})
-    keys = {"upload_key": upload_key(job_id, "mp3"), "result_key": result_key(job_id, filename, options["format"])}
-    aws.store.create(job_id, filename=filename, size=len(upload or b""), content_type="audio/mpeg",
-                     options=options, **keys)
+    key = input_key(job_id, "mp3")
+    aws.store.create(new_job(job_id, filename=filename, size=len(upload or b""), content_type="audio/mpeg",
+                             options=options, input_key=key, now_s=int(time.time()), ttl_days=1))
     if upload is not None:
-        aws.s3.put_object(Bucket=BUCKET, Key=keys["upload_key"], Body=upload)
+        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=upload)
     aws.store.transition(job_id, JobStatus.QUEUED)
-    return {"JOB_ID": job_id, "BUCKET": BUCKET, "INPUT_KEY": keys["upload_key"],
-            "OUTPUT_KEY": keys["result_key"], "OPTIONS": json.dumps(options), "JOBS_TABLE": JOBS_TABLE}
+    return {"JOB_ID": job_id, "BUCKET": BUCKET, "JOBS_TABLE": JOBS_TABLE}
 
 
 def task_environment(aws, job_variables: dict[str, str], tmpdir: Path) -> dict[str, str]:
@@ -105,7 +97,7 @@ def log_lines(stdout: str) -> list[dict]:
     """Every stdout line is one JSON log object with the fields CloudWatch queries rely on."""
     lines = [json.loads(line) for line in stdout.splitlines()]
     for line in lines:
-        assert {"timestamp", "level", "message", "job_id"} <= line.keys(), line
+        assert {"timestamp", "level", "message", "service", "job_id"} <= line.keys(), line
     return lines
 
 
@@ -122,7 +114,7 @@ def decoded(path: Path) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------- the happy path
 
-def test_task_converts_the_song_and_uploads_the_result_with_its_duration(aws, song_mp3, tmp_path):
+def test_task_converts_the_song_and_records_its_result_on_the_job(aws, song_mp3, tmp_path):
     job = queued_job(aws, song_mp3.read_bytes())
     tmpdir = tmp_path / "task-tmp"
 
@@ -130,22 +122,27 @@ def test_task_converts_the_song_and_uploads_the_result_with_its_duration(aws, so
 
     assert finished.returncode == ExitCode.OK, finished.stdout + finished.stderr
     logs = log_lines(finished.stdout)
-    assert {line["job_id"] for line in logs if line["logger"] == "surroundyou.task"} == {job["JOB_ID"]}
-    assert [line["message"] for line in logs if line["logger"] == "surroundyou.task"][-1] == "result uploaded"
+    assert {line["job_id"] for line in logs} == {job["JOB_ID"]}
+    assert {line["service"] for line in logs} == {"surroundyou-task"}
+    assert logs[-1]["message"] == "result recorded"
 
-    # The task leaves the job PROCESSING (notify marks it READY) with the upload's milestone reached.
+    # The task leaves the job PROCESSING (notify marks it READY) with its result and the upload's
+    # milestone reached; nothing travels in S3 metadata.
+    output = output_key(job["JOB_ID"], "Café del Mar.mp3", "mp3")
+    assert output == f"processed/{job['JOB_ID']}/Cafe del Mar.8d.mp3"
     item = aws.store.get(job["JOB_ID"])
     assert item["status"] == JobStatus.PROCESSING.value
     assert item["progress"] == UPLOADED_PROGRESS
-
-    assert results_of(aws, job["JOB_ID"]) == [job["OUTPUT_KEY"]]
-    head = aws.s3.head_object(Bucket=BUCKET, Key=job["OUTPUT_KEY"])
+    assert results_of(aws, job["JOB_ID"]) == [output]
+    head = aws.s3.head_object(Bucket=BUCKET, Key=output)
     assert head["ContentType"] == "audio/mpeg"
-    assert float(head["Metadata"]["duration-s"]) == pytest.approx(SONG_S, abs=1e-3)
-    assert unquote(head["Metadata"]["source-filename"]) == "Café del Mar.mp3"
+    assert head["Metadata"] == {}
+    assert item["result"] == {"outputKey": output, "format": "mp3", "durationS": item["result"]["durationS"],
+                              "sizeBytes": head["ContentLength"]}
+    assert item["result"]["durationS"] == pytest.approx(SONG_S, abs=1e-3)
 
     result_path = tmp_path / "result.mp3"
-    aws.s3.download_file(BUCKET, job["OUTPUT_KEY"], str(result_path))
+    aws.s3.download_file(BUCKET, output, str(result_path))
     result = decoded(result_path)
     assert result.shape == decoded(song_mp3).shape == (2, SONG_FRAMES)
     assert np.sqrt(np.mean(result ** 2)) > 0.01  # music came out, not silence
@@ -164,10 +161,10 @@ def test_a_file_that_is_not_audio_fails_the_job_with_a_readable_reason(aws, tmp_
     assert finished.returncode == ExitCode.JOB_FAILED
     error = aws.store.get(job["JOB_ID"])["error"]
     assert aws.store.get(job["JOB_ID"])["status"] == JobStatus.FAILED.value
-    assert error["code"] == "DECODE_FAILED"
+    assert error["code"] == "DecodeFailed"
     assert error["message"] and "Traceback" not in error["message"] and len(error["message"]) < 300
     failure = [line for line in log_lines(finished.stdout) if line["level"] == "ERROR"]
-    assert failure[0]["error_code"] == "DECODE_FAILED"
+    assert failure[0]["error_code"] == "DecodeFailed"
     assert "AudioInputError" in failure[0]["exception"]  # the traceback, inside the one JSON line
     assert results_of(aws, job["JOB_ID"]) == []
     assert list(tmpdir.iterdir()) == []
@@ -181,7 +178,7 @@ def test_an_upload_that_is_gone_fails_the_job_as_a_render_failure(aws, tmp_path)
     assert finished.returncode == ExitCode.JOB_FAILED
     item = aws.store.get(job["JOB_ID"])
     assert item["status"] == JobStatus.FAILED.value
-    assert item["error"] == {"code": "RENDER_FAILED", "message": RENDER_FAILED_MESSAGE}
+    assert item["error"] == {"code": "RenderFailed", "message": RENDER_FAILED_MESSAGE}
     assert results_of(aws, job["JOB_ID"]) == []
 
 
@@ -199,7 +196,7 @@ def test_a_job_that_is_not_queued_is_left_untouched(aws, song_mp3, tmp_path):
     assert results_of(aws, job["JOB_ID"]) == []
 
 
-@pytest.mark.parametrize("variable", ["OUTPUT_KEY", "JOBS_TABLE"])
+@pytest.mark.parametrize("variable", ["BUCKET", "JOBS_TABLE"])
 def test_a_missing_variable_stops_the_task_before_it_touches_the_job(aws, variable, tmp_path):
     job = queued_job(aws, b"never read")
     environ = task_environment(aws, job, tmp_path / "task-tmp")
@@ -231,71 +228,15 @@ def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path
     assert task.returncode == ExitCode.INTERRUPTED, stdout
     item = aws.store.get(job["JOB_ID"])
     assert item["status"] == JobStatus.FAILED.value
-    assert item["error"]["code"] == "INTERRUPTED"
+    assert item["error"]["code"] == "Interrupted"
     assert results_of(aws, job["JOB_ID"]) == []
     assert list(tmpdir.iterdir()) == []
 
 
-# ---------------------------------------------------------------------------------- in process
-
-class _RecordingStore:
-    def __init__(self, fails: bool = False):
-        self.writes: list[int] = []
-        self.fails = fails
-
-    def set_progress(self, job_id: str, progress: int) -> bool:
-        if self.fails:
-            raise ConnectionError("DynamoDB unreachable")
-        self.writes.append(progress)
-        return True
-
-
-def test_progress_is_written_in_steps_of_five_points_at_most_once_a_second():
-    clock = SimpleNamespace(now_s=0.0)
-    store = _RecordingStore()
-    reporter = ProgressReporter(store, "job", clock=lambda: clock.now_s)
-    write_times_s = []
-    for step in range(201):  # the engine reports every 0.5 %, every 0.2 s
-        clock.now_s = step * 0.2
-        before = len(store.writes)
-        reporter.conversion(step / 200)
-        if len(store.writes) > before:
-            write_times_s.append(clock.now_s)
-    reporter.write(CONVERTED_PROGRESS, force=True)
-    reporter.write(UPLOADED_PROGRESS, force=True)
-
-    assert store.writes[-2:] == [CONVERTED_PROGRESS, UPLOADED_PROGRESS]
-    conversion_writes = store.writes[:-1]
-    assert min(np.diff([0, *conversion_writes])) >= 5
-    assert min(np.diff([0.0, *write_times_s])) >= 1.0
-    assert max(conversion_writes) <= CONVERTED_PROGRESS
-    assert len(conversion_writes) >= 15  # 40 s of converting: the bar keeps moving
-
-
-def test_progress_that_cannot_be_written_does_not_stop_the_job():
-    clock = SimpleNamespace(now_s=0.0)
-    reporter = ProgressReporter(_RecordingStore(fails=True), "job", clock=lambda: clock.now_s)
-    clock.now_s = 5.0
-    reporter.conversion(0.5)
-    assert reporter.written == 0
-
-
-def test_overrides_of_one_job_cannot_point_at_another_jobs_files():
-    good = {"JOB_ID": "a" * 32, "BUCKET": BUCKET, "INPUT_KEY": upload_key("a" * 32, "mp3"),
-            "OUTPUT_KEY": result_key("a" * 32, "song.mp3", "mp3"), "OPTIONS": "{}", "JOBS_TABLE": JOBS_TABLE}
-    assert TaskJob.from_environ(good).options["format"] == "mp3"
-    with pytest.raises(BadEnvironment, match="INPUT_KEY"):
-        TaskJob.from_environ({**good, "INPUT_KEY": upload_key("b" * 32, "mp3")})
-    with pytest.raises(BadEnvironment, match="OUTPUT_KEY"):
-        TaskJob.from_environ({**good, "OUTPUT_KEY": result_key("b" * 32, "song.mp3", "mp3")})
-    with pytest.raises(BadEnvironment, match="OPTIONS"):
-        TaskJob.from_environ({**good, "OPTIONS": '{"preset": "loud"}'})
 
 
 def test_run_job_leaves_an_unknown_job_alone(aws):
     job_id = os.urandom(16).hex()
-    job = TaskJob(job_id=job_id, bucket=BUCKET, input_key=upload_key(job_id, "mp3"),
-                  output_key=result_key(job_id, "song.mp3", "mp3"), options=parse_job_options({}))
     with pytest.raises(JobNotFound):
-        run_job(job, aws.s3, aws.store)
+        run_job(job_id, BUCKET, aws.s3, aws.store)
     assert results_of(aws, job_id) == []
