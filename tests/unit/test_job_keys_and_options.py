@@ -4,16 +4,16 @@ import pytest
 from surroundyou_jobs import keys, options
 
 
-def test_upload_key_round_trips_and_rejects_other_keys():
+def test_input_key_round_trips_and_rejects_other_keys():
     job_id = keys.new_job_id()
     assert keys.is_job_id(job_id)
-    key = keys.upload_key(job_id, "flac")
+    key = keys.input_key(job_id, "flac")
     assert key == f"uploads/{job_id}/source.flac"
-    assert keys.parse_upload_key(key) == (job_id, "flac")
+    assert keys.parse_input_key(key) == (job_id, "flac")
     for bad in (f"processed/{job_id}/x.8d.mp3", f"uploads/{job_id}/../x.mp3",
                 "uploads/not-a-job/source.mp3", f"uploads/{job_id}/source.mp3/extra"):
         with pytest.raises(ValueError):
-            keys.parse_upload_key(bad)
+            keys.parse_input_key(bad)
 
 
 @pytest.mark.parametrize("filename, expected", [
@@ -24,9 +24,9 @@ def test_upload_key_round_trips_and_rejects_other_keys():
     ("...", "song"),
     ("???.flac", "song"),
 ])
-def test_result_key_keeps_only_a_safe_stem(filename, expected):
+def test_output_key_keeps_only_a_safe_stem(filename, expected):
     job_id = keys.new_job_id()
-    assert keys.result_key(job_id, filename, "mp3") == f"processed/{job_id}/{expected}.8d.mp3"
+    assert keys.output_key(job_id, filename, "mp3") == f"processed/{job_id}/{expected}.8d.mp3"
 
 
 def test_extension_is_lower_case_without_dot():
@@ -68,4 +68,14 @@ def test_catalog_lists_every_preset_with_its_parameters():
     catalog = options.preset_catalog()
     assert [p["name"] for p in catalog] == list(options.PRESETS)
     assert {"classic", "slow", "fast", "subtle", "concert"} <= {p["name"] for p in catalog}
-    assert all(p["description"] and p["period_s"] > 0 for p in catalog)
+    assert all(p["description"] and p["periodS"] > 0 for p in catalog)
+
+
+def test_catalog_names_each_parameter_as_the_job_options_do():
+    classic = next(p for p in options.preset_catalog() if p["name"] == "classic")
+    assert classic == {"name": "classic", "description": options.PRESETS["classic"][0], "periodS": 8.0,
+                       "direction": "clockwise", "widthDeg": 60.0, "elevationWobbleDeg": 10.0, "intensity": 1.0,
+                       "reverb": 0.2, "crossoverHz": 120.0}
+    # every user override is spelled as in the catalog
+    overrides = options.parse_job_options({"periodS": 5, "widthDeg": 30, "intensity": 0.5, "reverb": 0.1})
+    assert set(overrides) - {"preset", "format", "mode"} <= set(classic)

@@ -1,0 +1,168 @@
+"""The domain code behind the three Lambdas, without AWS: the API's rules (jobs_api), the upload
+check (upload_check) and how a conversion ends (job_outcome), on the in-memory job store."""
+from __future__ import annotations
+
+import io
+import wave
+
+import pytest
+from job_fakes import KNOWN_JOB, InMemoryJobStore, RecordingLinks, job_in_status
+from job_outcome import GENERIC_MESSAGE, failure_reason, mark_failed, mark_ready
+from jobs_api import ApiError, CreateJobRequest, JobsApi
+from upload_check import InvalidUpload, validate_upload
+
+from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.model import JobStatus, TransitionRejected
+from surroundyou_jobs.settings import Settings
+
+SETTINGS = Settings(max_upload_bytes=200_000_000, max_duration_s=3600, upload_url_expires_s=900,
+                    download_url_expires_s=3600, job_ttl_days=7)
+
+
+def wav_bytes(seconds: float, sample_rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(sample_rate)
+        file.writeframes(b"\x00\x01" * int(seconds * sample_rate))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def api():
+    store, links = InMemoryJobStore(), RecordingLinks()
+    return JobsApi(store, links, SETTINGS, clock=lambda: 1_700_000_000.0), store, links
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_a_new_job_waits_for_its_upload_under_a_key_the_server_made(api):
+    jobs, store, links = api
+    created = jobs.create_job(CreateJobRequest(filename=" ../../My Song.MP3 ", size=7_340_032,
+                                               contentType="Audio/MPEG; charset=binary"))
+    item = store.get(created["jobId"])
+    assert item["status"] == "AWAITING_UPLOAD"
+    assert item["inputKey"] == f"uploads/{created['jobId']}/source.mp3"
+    assert item["expiresAt"] == 1_700_000_000 + 7 * 86400
+    assert links.forms == [{"key": item["inputKey"], "content_type": "audio/mpeg", "max_bytes": 200_000_000,
+                            "expires_s": 900}]
+    assert created["expiresIn"] == 900
+
+
+@pytest.mark.parametrize("size, allowed", [(200_000_000, True), (200_000_001, False), (195_000_000, True)])
+def test_the_size_limit_is_decimal_and_worded_as_the_page_words_it(api, size, allowed):
+    jobs, _, _ = api
+    request = CreateJobRequest(filename="a.wav", size=size, contentType="audio/wav")
+    if allowed:
+        jobs.create_job(request)
+        return
+    with pytest.raises(ApiError) as refused:
+        jobs.create_job(request)
+    assert (refused.value.code, refused.value.message) == (ErrorCode.FILE_TOO_LARGE,
+                                                           "The file is 200 MB; the limit is 200 MB.")
+
+
+def test_config_is_what_create_job_enforces(api):
+    jobs, _, _ = api
+    config = jobs.config()
+    assert config["maxUploadBytes"] == SETTINGS.max_upload_bytes
+    assert config["defaults"] == {"preset": "classic", "format": "mp3", "mode": "spherical"}
+    for entry in config["inputFormats"]:
+        for content_type in entry["contentTypes"]:
+            jobs.create_job(CreateJobRequest(filename=f"x.{entry['extension']}", size=1, contentType=content_type))
+    assert set(config["fileErrorCodes"]) == {ErrorCode.INVALID_UPLOAD, ErrorCode.DECODE_FAILED}
+    assert all(set(preset) >= {"name", "description", "periodS", "widthDeg"} for preset in config["presets"])
+
+
+def test_a_ready_job_shows_its_result_and_a_download_that_saves_as_the_8d_name(api):
+    jobs, store, links = api
+    job_in_status(store, JobStatus.READY)
+    view = jobs.get_job(KNOWN_JOB)
+    assert view["result"]["outputKey"] == f"processed/{KNOWN_JOB}/My Song.8d.mp3"
+    assert links.downloads == [{"key": view["result"]["outputKey"], "filename": "My Song.8d.mp3",
+                                "expires_s": 3600}]
+    assert view["download"]["expiresIn"] == 3600
+
+
+def test_an_unfinished_job_shows_no_result_even_when_the_task_wrote_one(api):
+    jobs, store, _ = api
+    job_in_status(store, JobStatus.PROCESSING)
+    store.record_result(KNOWN_JOB, {"outputKey": "processed/x/y.8d.mp3", "format": "mp3", "durationS": 1.0,
+                                    "sizeBytes": 1})
+    view = jobs.get_job(KNOWN_JOB)
+    assert view["status"] == "PROCESSING" and "result" not in view and "download" not in view
+
+
+def test_an_unknown_or_malformed_job_id_is_not_found(api):
+    jobs, _, _ = api
+    for job_id in (KNOWN_JOB, "../etc/passwd"):
+        with pytest.raises(ApiError) as missing:
+            jobs.get_job(job_id)
+        assert (missing.value.status, missing.value.code) == (404, ErrorCode.JOB_NOT_FOUND)
+
+
+# ---------------------------------------------------------------- the upload check
+
+
+def test_a_real_upload_queues_its_job_once():
+    store = InMemoryJobStore()
+    job = job_in_status(store, extension="wav")
+    upload = wav_bytes(1.0)
+    outcome = validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(upload))
+    assert outcome == {"jobId": KNOWN_JOB, "duplicate": False}
+    assert store.get(KNOWN_JOB)["status"] == "QUEUED"
+    again = validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(upload))
+    assert again == {"jobId": KNOWN_JOB, "duplicate": True}
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"Verse 1\nThe music goes round\n" * 50, "text"),
+    (wav_bytes(0.0), "no audio"),
+])
+def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):
+    store = InMemoryJobStore()
+    job = job_in_status(store, extension="wav")
+    with pytest.raises(InvalidUpload, match=reason):
+        validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(data))
+    assert store.get(KNOWN_JOB)["status"] == "AWAITING_UPLOAD"  # the state machine marks it FAILED
+
+
+def test_the_upload_error_is_named_as_the_state_machine_and_the_web_app_know_it():
+    # Step Functions names a Lambda error after its class; notify and the page match on the code
+    assert InvalidUpload.__name__ == ErrorCode.INVALID_UPLOAD.value
+
+
+# ---------------------------------------------------------------- how a conversion ends
+
+
+def test_ready_is_idempotent_and_never_overrides_failed():
+    store = InMemoryJobStore()
+    job_in_status(store, JobStatus.PROCESSING)
+    assert mark_ready(store, KNOWN_JOB)["status"] == "READY"
+    assert mark_ready(store, KNOWN_JOB)["status"] == "READY"
+    failed = InMemoryJobStore()
+    job_in_status(failed, JobStatus.FAILED)
+    with pytest.raises(TransitionRejected):
+        mark_ready(failed, KNOWN_JOB)
+
+
+def test_failed_keeps_the_first_reason():
+    store = InMemoryJobStore()
+    job_in_status(store, JobStatus.PROCESSING)
+    task_reason = JobError(ErrorCode.DECODE_FAILED, "The file is cut short.")
+    mark_failed(store, KNOWN_JOB, task_reason)
+    later = mark_failed(store, KNOWN_JOB, failure_reason("States.TaskFailed", '{"taskArn": "arn"}'))
+    assert later["error"] == task_reason.to_item()
+
+
+def test_every_failure_reason_uses_the_one_code_vocabulary():
+    cases = [("InvalidUpload", '{"errorMessage": "Not audio."}'), ("States.Timeout", None),
+             ("ECS.AmazonECSException", "no capacity"), ("States.TaskFailed", '{"Containers": []}'),
+             ("Lambda.ServiceException", None), ("", None)]
+    reasons = [failure_reason(error, cause) for error, cause in cases]
+    assert [reason.code for reason in reasons] == [
+        ErrorCode.INVALID_UPLOAD, ErrorCode.TIMEOUT, ErrorCode.CONVERTER_UNAVAILABLE,
+        ErrorCode.CONVERTER_STOPPED, ErrorCode.CONVERSION_FAILED, ErrorCode.CONVERSION_FAILED]
+    assert reasons[0].message == "Not audio." and reasons[-1].message == GENERIC_MESSAGE
