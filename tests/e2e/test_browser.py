@@ -329,16 +329,37 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
 
 
 def test_a_file_over_the_apis_limit_is_refused_before_it_is_sent(local_stack, browser):
-    # The limit is the API's (GET /config), in its decimal units: one byte over is refused on the
-    # page in the words the API would use, and nothing is sent.
+    # The limit is the API's (GET /config), in its decimal units: a file 4 % over it (still under
+    # the limit counted in binary MiB, which the page once used) is refused on the page in the words
+    # the API would use, and nothing is sent.
     page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
     jobs = api_jobs(page)
     limit = config["maxUploadBytes"]
+    size = limit + limit // 25
+    assert size < limit / 1_000_000 * 2**20
     page.get_by_label("Choose a song").set_input_files(
-        {"name": "long.wav", "mimeType": "audio/wav", "buffer": bytes(limit + 1)})
+        {"name": "long.wav", "mimeType": "audio/wav", "buffer": bytes(size)})
     page.get_by_role("button", name="Convert").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text(f'"long.wav" is {file_size(limit + 1)}; the limit is {file_size(limit)}.')
+    expect(alert).to_contain_text(f'"long.wav" is {file_size(size)}; the limit is {file_size(limit)}.')
     expect(alert).to_contain_text("Choose a smaller file")
     shoot(page, "11-too-large")
     assert jobs == []
+
+
+def test_the_page_says_so_when_the_api_cannot_be_reached_and_tries_again(local_stack, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    context.route("**/api/config", lambda route: route.abort("connectionrefused"))
+    page.goto(local_stack)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Could not reach the SurroundYou server (/api/config) to load its settings.")
+    expect(alert).to_contain_text("Check your internet connection")
+    assert_text_contrast_aa(page)
+    shoot(page, "12-api-unreachable")
+
+    context.unroute("**/api/config")
+    alert.get_by_role("button", name="Try again").click()
+    expect(alert).to_be_hidden()
+    expect(page.get_by_role("radio")).to_have_count(len(get_config(local_stack)["presets"]))
+    context.close()
