@@ -6,7 +6,7 @@ PORT ?= 8000
 # sam build needs a python3.12 on PATH (the Lambda runtime); pyenv provides it beside 3.11.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: run test setup tools web chromium bench clean
+.PHONY: run test test-fast lint setup tools web chromium bench clean
 
 setup: $(VENV)/.installed
 
@@ -66,7 +66,22 @@ chromium: /usr/bin/chromium
 run: setup web
 	$(BIN)/python -m surroundyou_local --port $(PORT)
 
-test: setup tools web chromium
+# Each Lambda is deployed from its own folder (its modules import each other by plain name), so mypy
+# checks each folder on its own, with the layer's packages beside it.
+MYPY_FUNCTIONS := functions/shared functions/api functions/validate functions/notify
+
+lint: setup web/node_modules/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	for folder in $(MYPY_FUNCTIONS); do MYPYPATH=functions/shared:$$folder $(BIN)/mypy $$folder || exit 1; done
+	$(BIN)/mypy container/surroundyou/engine
+	cd web && npm run lint
+
+# The unit tier: pure (engine, domain on an in-memory job store), no moto, no processes.
+test-fast: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+test: setup tools web chromium lint
 	cd web && npm test
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 	$(BIN)/bandit -r container functions local -q -ll

@@ -3,7 +3,7 @@ upload form, and shows a job with its download link. app.py adapts it to API Gat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
@@ -51,7 +51,7 @@ class ApiError(Exception):
         return {"error": {"code": self.code.value, "message": self.message}}
 
 
-def bad_request_from(errors: list[dict[str, Any]]) -> ApiError:
+def bad_request_from(errors: Sequence[Any]) -> ApiError:
     """The first schema error of a POST /jobs body (pydantic error dicts), said plainly."""
     error = errors[0]
     field = error["loc"][1] if len(error["loc"]) > 1 else None

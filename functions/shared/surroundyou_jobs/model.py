@@ -103,7 +103,7 @@ def public_view(job: Job) -> dict[str, Any]:
     view: dict[str, Any] = {"jobId": job["jobId"], "status": job["status"], "progress": job.get("progress", 0)}
     for field in ("filename", "options", "error"):
         if field in job:
-            view[field] = job[field]  # type: ignore[literal-required]
+            view[field] = job[field]
     if job["status"] == JobStatus.READY.value and "result" in job:
         view["result"] = job["result"]
     return view
