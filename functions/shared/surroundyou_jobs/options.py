@@ -1,7 +1,7 @@
 """The conversion options a job may carry: the presets and the checks on user-supplied values.
 
 Plain Python (no numpy) so the API Lambda can validate a request without the DSP engine; the engine
-turns the validated dict into its RenderOptions (surroundyou.presets).
+turns the validated dict into its RenderOptions (surroundyou.job_options).
 """
 from __future__ import annotations
 
