@@ -27,10 +27,6 @@ class JobStatus(StrEnum):
     READY = "READY"
     FAILED = "FAILED"
 
-    @property
-    def terminal(self) -> bool:
-        return self in (JobStatus.READY, JobStatus.FAILED)
-
 
 # status -> the statuses it may be entered from
 ENTERED_FROM: dict[JobStatus, tuple[JobStatus, ...]] = {
