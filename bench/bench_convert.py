@@ -97,12 +97,14 @@ def convert_command(src: Path, dst: Path) -> list[str]:
 
 def render_speed(seconds: float = 60.0) -> float:
     """Times real time of ``OrbitRenderer`` alone (default preset, 44.1 kHz stereo, 64k blocks)."""
+    from surroundyou.allocator import keep_freed_memory
     from surroundyou.demo import song_blocks
-    from surroundyou.presets import RenderOptions
-    from surroundyou.render import OrbitRenderer
+    from surroundyou.engine.render import OrbitRenderer
+    from surroundyou.job_options import render_options_for
 
+    keep_freed_memory()   # as the command line's and the task's entry points do
     blocks = list(song_blocks(seconds))
-    renderer = OrbitRenderer(44100, 2, RenderOptions.from_preset())
+    renderer = OrbitRenderer(44100, 2, render_options_for({}))
     started = time.process_time()
     for block in blocks:
         renderer.process(block)

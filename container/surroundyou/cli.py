@@ -25,11 +25,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS
-
-from .audio_io import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, AudioInputError, check_mp3_quality
-from .convert import ConversionReport, convert_file, output_format_for
-from .presets import RenderOptions
+from surroundyou.allocator import keep_freed_memory
+from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
+from surroundyou.engine.decode import AudioInputError
+from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
+from surroundyou.engine.options import DIRECTIONS, MODES, RenderOptions
+from surroundyou.job_options import render_options_for
+from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
 
 PROGRESS_STEP = 0.01   # a worker reports progress when it moved by at least this fraction
 
@@ -53,6 +55,7 @@ class Outcome:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    keep_freed_memory()
     return args.command(args)
 
 
@@ -128,10 +131,7 @@ def _convert_command(args: argparse.Namespace) -> int:
 
 def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
     """One job per input, with its output path; ValueError for a command line that cannot work."""
-    overrides = {name: value for name, value in (("period_s", args.period), ("reverb", args.reverb),
-                                                 ("direction", args.direction), ("mode", args.mode))
-                 if value is not None}
-    options = RenderOptions.from_preset(args.preset, **overrides)
+    options = render_options_for(job_options(args))
     if args.output is not None and len(args.inputs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")
     if args.output is not None:
@@ -150,6 +150,12 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
         seen[dst.resolve()] = src
         jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality))
     return jobs
+
+
+def job_options(args: argparse.Namespace) -> dict[str, object]:
+    """The command line's render choices as a job's options: the preset and the flags given."""
+    flags = (("periodS", args.period), ("reverb", args.reverb), ("direction", args.direction), ("mode", args.mode))
+    return {"preset": args.preset, **{name: value for name, value in flags if value is not None}}
 
 
 def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[Outcome]:
@@ -173,7 +179,7 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
         context = multiprocessing.get_context("forkserver")
         updates = context.Queue()
         outcomes: list[Outcome] = []
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_set_worker_queue,
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                                     initargs=(updates,)) as pool:
             pending = {pool.submit(_convert_in_worker, job): job for job in jobs}
             while pending:
@@ -205,8 +211,10 @@ def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcom
 _worker_queue: multiprocessing.Queue | None = None
 
 
-def _set_worker_queue(updates: multiprocessing.Queue) -> None:
+def _start_worker(updates: multiprocessing.Queue) -> None:
+    """A worker process's entry point: the process-wide malloc setting, and the progress queue."""
     global _worker_queue
+    keep_freed_memory()
     _worker_queue = updates
 
 
@@ -261,11 +269,11 @@ def _presets_command(args: argparse.Namespace) -> int:
 
 
 def _analyze_command(args: argparse.Namespace) -> int:
-    from . import analysis  # numpy/scipy fits and matplotlib: loaded only when asked for
+    from surroundyou.engine.analysis import analyze_file  # scipy's fits: loaded only when asked for
 
     errors = Console(stderr=True)
     try:
-        figures = analysis.analyze_file(args.file, args.plot)
+        figures, orbit = analyze_file(args.file)
     except (AudioInputError, ValueError, RuntimeError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         return 1
@@ -276,6 +284,9 @@ def _analyze_command(args: argparse.Namespace) -> int:
         table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
     if args.plot is not None:
+        from surroundyou.plot import plot_orbit
+
+        plot_orbit(orbit, args.plot)
         Console().print(f"orbit drawn in {args.plot}", highlight=False)
     return 0
 

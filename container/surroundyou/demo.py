@@ -99,13 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Synthesise a 20 s demo song and convert it to 8D audio.")
     parser.add_argument("out_dir", type=Path, help="folder for demo-song.wav and demo-song.8d.mp3")
     args = parser.parse_args(argv)
-    from .convert import convert_file
-    from .presets import RenderOptions
+    from surroundyou.allocator import keep_freed_memory
+    from surroundyou.engine.convert import convert_file
+    from surroundyou.job_options import render_options_for
+
+    keep_freed_memory()
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     song = write_song(args.out_dir / "demo-song.wav", DEMO_SECONDS)
     result = args.out_dir / "demo-song.8d.mp3"
-    report = convert_file(song, result, RenderOptions.from_preset())
+    report = convert_file(song, result, render_options_for({}))
     print(f"demo song:  {song.resolve()}")
     print(f"8D version: {result.resolve()}  ({report.duration_s:.0f} s, {report.output_lufs:.1f} LUFS, "
           f"true peak {report.true_peak_dbtp:.1f} dBTP) - listen on headphones")

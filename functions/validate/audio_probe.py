@@ -14,7 +14,7 @@ import mutagen
 from mutagen.aac import AAC
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
-from mutagen.mp3 import MP3, BitrateMode
+from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
@@ -22,6 +22,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from webm_duration import WebMHeaderError, webm_duration_s
 
+from surroundyou_formats.cut_short import shortfall
 from surroundyou_jobs.wording import clock
 
 SNIFF_BYTES = 64
@@ -67,8 +68,6 @@ OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 # mutagen raises its own errors for most malformed headers, and these for the rest
 HEADER_ERRORS = (mutagen.MutagenError, WebMHeaderError, EOFError, ValueError, struct.error,
                  IndexError, OverflowError)
-# a header may promise at most this much more audio than the file holds (padding, tags, rounding)
-TRUNCATION_TOLERANCE = 0.02
 
 
 class NotReadableAudio(ValueError):
@@ -161,19 +160,6 @@ def describe_non_audio(head: bytes) -> str:
     return f"it matches none of the audio formats we read ({', '.join(name for name, _ in FORMATS.values())})"
 
 
-def _declared_audio_bytes(info: mutagen.StreamInfo, fmt: str) -> float | None:
-    """Bytes of audio a header promises, for formats whose header says it exactly (else None).
-
-    PCM (WAV, AIFF): duration x rate x channels x bits / 8.  MP3 with a Xing/Info header or CBR:
-    duration x bitrate / 8 (mutagen derives the bitrate from the Xing byte count).
-    """
-    if fmt in ("wav", "aiff"):
-        return info.length * info.sample_rate * info.channels * info.bits_per_sample / 8
-    if fmt == "mp3" and info.bitrate_mode is not BitrateMode.UNKNOWN:
-        return info.length * info.bitrate / 8
-    return None
-
-
 def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
     """Format and duration of an upload named ``source.<extension>``; NotReadableAudio if the bytes
     are not audio, are another format than the name says, or are damaged or cut short."""
@@ -191,16 +177,14 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
                                f"rename it to .{rename_to} and upload it again.")
     file.seek(0)
     try:
-        if reader is None:
-            duration_s, declared_bytes = webm_duration_s(file), None
-        else:
-            info = reader(file).info
-            duration_s, declared_bytes = float(info.length), _declared_audio_bytes(info, fmt)
+        info = None if reader is None else reader(file).info
+        duration_s = webm_duration_s(file) if info is None else float(info.length)
+        missing = shortfall(file, fmt, info)
     except HEADER_ERRORS:
         raise NotReadableAudio(f"This {label} file can't be read; it may be damaged or cut short. "
                                f"Please upload it again.") from None
-    if declared_bytes and size_bytes < declared_bytes * (1 - TRUNCATION_TOLERANCE):
-        held_s = duration_s * size_bytes / declared_bytes
+    if missing is not None:
+        held_s = duration_s * missing.fraction_present
         raise NotReadableAudio(f"This {label} file is incomplete: it holds about {clock(held_s)} "
                                f"of a {clock(duration_s)} song. Please upload the whole file.")
     return AudioProbe(fmt, duration_s)

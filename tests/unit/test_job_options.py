@@ -1,40 +1,41 @@
-"""RenderOptions: the engine's typed view of the job model's presets."""
+"""RenderOptions and the one mapping onto them: a job's options (preset + overrides) -> the engine's."""
 import pytest
 
-from surroundyou.presets import RenderOptions
+from surroundyou.engine.options import RenderOptions
+from surroundyou.job_options import render_options_for
 from surroundyou_jobs.options import PRESETS, parse_job_options
 
 
 def test_default_options_are_the_classic_preset():
-    assert RenderOptions() == RenderOptions.from_preset("classic") == RenderOptions.from_preset()
+    assert RenderOptions() == render_options_for({"preset": "classic"}) == render_options_for({})
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_builds(name):
-    options = RenderOptions.from_preset(name)
+    options = render_options_for({"preset": name})
     assert options.period_s == PRESETS[name][1]["period_s"] and options.mode == "spherical"
 
 
 def test_overrides_apply():
-    options = RenderOptions.from_preset("slow", reverb=0.0, mode="hrtf")
+    options = render_options_for({"preset": "slow", "reverb": 0.0, "mode": "hrtf"})
     assert (options.period_s, options.reverb, options.mode) == (16.0, 0.0, "hrtf")
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: RenderOptions.from_preset("loud"), "unknown preset 'loud'"),
-    (lambda: RenderOptions.from_preset("classic", speed=2), "unknown render option"),
-    (lambda: RenderOptions.from_preset("classic", period_s=0), "period_s"),
-    (lambda: RenderOptions.from_preset("classic", direction="up"), "direction"),
-    (lambda: RenderOptions.from_preset("classic", mode="stereo"), "mode"),
-    (lambda: RenderOptions.from_preset("classic", intensity=1.5), "intensity"),
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: render_options_for({"preset": "loud"}), ValueError, "unknown preset 'loud'"),
+    (lambda: RenderOptions(speed=2), TypeError, "speed"),
+    (lambda: render_options_for({"preset": "classic", "periodS": 0}), ValueError, "period_s"),
+    (lambda: render_options_for({"preset": "classic", "direction": "up"}), ValueError, "direction"),
+    (lambda: render_options_for({"preset": "classic", "mode": "stereo"}), ValueError, "mode"),
+    (lambda: render_options_for({"preset": "classic", "intensity": 1.5}), ValueError, "intensity"),
 ])
-def test_bad_presets_and_values_are_named(call, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_presets_and_values_are_named(call, error, message):
+    with pytest.raises(error, match=message):
         call()
 
 
 def test_job_options_map_onto_render_options():
     job = parse_job_options({"preset": "fast", "mode": "hrtf", "periodS": 5, "direction": "counterclockwise"})
-    options = RenderOptions.from_job_options(job)
+    options = render_options_for(job)
     assert (options.period_s, options.mode, options.direction, options.width_deg) == (5.0, "hrtf",
                                                                                       "counterclockwise", 50.0)

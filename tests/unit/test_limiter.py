@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from surroundyou.analysis import true_peak_dbtp
-from surroundyou.limiter import TruePeakLimiter, interpolation_matrix, sliding_extreme
+from surroundyou.engine.analysis import true_peak_dbtp
+from surroundyou.engine.limiter import TruePeakLimiter, interpolation_matrix, sliding_extreme
 
 SR = 44100
 
@@ -73,7 +73,7 @@ def test_interpolator_and_sliding_extremes():
 
 def _reference_limited(audio, ceiling_dbtp, lookahead, release_db_per_s):
     """The gain computer of ``TruePeakLimiter``'s docstring, frame by frame over the whole signal."""
-    from surroundyou.limiter import CONTEXT_FRAMES, RIGHT_TAPS
+    from surroundyou.engine.limiter import CONTEXT_FRAMES, RIGHT_TAPS
     limiter = TruePeakLimiter(SR, audio.shape[0], ceiling_dbtp=ceiling_dbtp)
     padded = np.concatenate([np.zeros((audio.shape[0], CONTEXT_FRAMES), np.float32), audio,
                              np.zeros((audio.shape[0], lookahead + RIGHT_TAPS + 1), np.float32)], axis=1)
@@ -105,9 +105,15 @@ def test_gain_is_computed_only_where_needed_and_agrees_with_the_frame_by_frame_d
     assert not np.array_equal(out, audio)
 
 
-def test_interpolator_prototype_is_scipys_firwin():
+def test_interpolator_gives_the_points_true_peak_dbtp_measures():
+    """The limiter's 4x interpolation is resample_poly's (window ("kaiser", 8)): they agree on the peaks."""
     import scipy.signal
 
-    from surroundyou.limiter import windowed_sinc_lowpass
-    np.testing.assert_allclose(windowed_sinc_lowpass(81, 0.25, 8.0),
-                               scipy.signal.firwin(81, 0.25, window=("kaiser", 8.0)), rtol=0, atol=1e-15)
+    from surroundyou.engine.limiter import LEFT_TAPS, OVERSAMPLING, RIGHT_TAPS
+    signal = np.random.default_rng(3).standard_normal(400)
+    reference = scipy.signal.resample_poly(signal, OVERSAMPLING, 1, window=("kaiser", 8.0))
+    frames = np.arange(LEFT_TAPS, len(signal) - RIGHT_TAPS)
+    windows = signal[frames[:, np.newaxis] + np.arange(-LEFT_TAPS, RIGHT_TAPS + 1)]
+    between = windows @ interpolation_matrix()   # (frames, phases 1..3)
+    np.testing.assert_allclose(between, reference[OVERSAMPLING * frames[:, np.newaxis] + np.arange(1, OVERSAMPLING)],
+                               rtol=0, atol=1e-12)

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from surroundyou.analysis import integrated_lufs
-from surroundyou.loudness import LoudnessMeter
+from surroundyou.engine.analysis import integrated_lufs
+from surroundyou.engine.loudness import LoudnessMeter
 
 
 @pytest.mark.parametrize("sample_rate", [22050, 44100, 48000, 96000])
@@ -36,7 +36,7 @@ def test_gating_ignores_silence_and_silence_is_minus_infinity(signals):
 def test_k_weighting_biquads_are_pyloudnorms(sample_rate):
     import pyloudnorm
 
-    from surroundyou.loudness import k_weighting_sos
+    from surroundyou.engine.loudness import k_weighting_sos
     stages = (pyloudnorm.IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
               pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"))
     expected = np.array([np.concatenate([stage.b, stage.a]) / stage.a[0] for stage in stages])

@@ -1,15 +1,18 @@
 """Quality of the dry 8D render, measured the way a listener hears it (issue 2's quality bar).
 
-Synthetic signals (fixed seeds) go through ``surroundyou.render.render`` with the classic
+Synthetic signals (fixed seeds) go through ``surroundyou.engine.render.render`` with the classic
 preset and no reverb, in both rendering modes and at two orbit periods; the ear signals are
-measured with ``surroundyou.analysis`` (the same definitions as ``surroundyou analyze``).
+measured with ``surroundyou.engine.analysis`` (the same definitions as ``surroundyou analyze``)
+and the test instruments (tests/instruments.py).
 """
+import instruments
 import numpy as np
 import pytest
 
-from surroundyou import analysis
-from surroundyou.presets import RenderOptions
-from surroundyou.render import render
+from surroundyou.engine import analysis
+from surroundyou.engine.options import RenderOptions
+from surroundyou.engine.render import render
+from surroundyou.job_options import render_options_for
 
 SR = 44100
 TRACKED_TURNS = 2.75  # orbit tracks: enough turns to estimate the period without a hint
@@ -70,7 +73,8 @@ CASES = [pytest.param(("spherical", 4.0), id="spherical-4s"), pytest.param(("sph
 @pytest.fixture(scope="module", params=CASES)
 def renders(request, signals) -> Renders:
     mode, period_s = request.param
-    return Renders(RenderOptions.from_preset("classic", reverb=0.0, mode=mode, period_s=period_s), signals)
+    return Renders(render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": period_s}),
+                   signals)
 
 
 def after_onset(audio: np.ndarray) -> np.ndarray:
@@ -100,29 +104,29 @@ def test_front_and_back_sound_different(renders):
 
 def test_a_sine_comes_out_without_clicks(renders):
     for ear in renders.output("sine 1 kHz"):
-        assert analysis.out_of_band_db(ear, SR, 1000.0, 50.0, skip_s=ONSET_S) <= -80.0
+        assert instruments.out_of_band_db(ear, SR, 1000.0, 50.0, skip_s=ONSET_S) <= -80.0
 
 
 @pytest.mark.parametrize("signal", ["pink stereo", "pink L=R"])
 def test_loudness_is_even_all_around_the_orbit(renders, signal):
     source, rendered = renders.pair(signal)
-    ripple_db = analysis.loudness_ripple_db(after_onset(rendered), SR, reference=after_onset(source))
+    ripple_db = instruments.loudness_ripple_db(after_onset(rendered), SR, reference=after_onset(source))
     assert ripple_db <= 1.0
 
 
 @pytest.mark.parametrize("signal", ["left only", "right only"])
 def test_a_one_sided_input_never_vanishes(renders, signal):
     source, rendered = renders.pair(signal)
-    assert analysis.energy_dips_db(after_onset(rendered), SR, 0.05, reference=after_onset(source)) <= 6.0
+    assert instruments.energy_dips_db(after_onset(rendered), SR, 0.05, reference=after_onset(source)) <= 6.0
 
 
 def test_bass_stays_centred(renders):
-    assert analysis.band_correlation(renders.output("bass stereo"), SR, 120.0) >= 0.95
+    assert instruments.band_correlation(renders.output("bass stereo"), SR, 120.0) >= 0.95
 
 
 def test_correlated_content_does_not_comb_filter(renders):
     """L=R in must sound like one moving source: no notches beyond its smooth spectrum."""
-    depth_db = analysis.comb_filter_depth_db(after_onset(renders.output("pink L=R")),
+    depth_db = instruments.comb_filter_depth_db(after_onset(renders.output("pink L=R")),
                                              after_onset(renders.output("pink mono")), SR)
     assert depth_db <= 3.0
 

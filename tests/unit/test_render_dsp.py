@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from surroundyou.control_rate import control_indices, segment_ramps
-from surroundyou.crossover import linkwitz_riley4_sos
-from surroundyou.fractional_delay import FractionalDelayLine, lagrange3_weights
-from surroundyou.loudness_weighting import correlated_mix_gain, k_weighting_power
-from surroundyou.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
-from surroundyou.spherical_head import (
+from surroundyou.engine.control_rate import control_indices, segment_ramps
+from surroundyou.engine.crossover import linkwitz_riley4_sos
+from surroundyou.engine.fractional_delay import FractionalDelayLine, lagrange3_weights
+from surroundyou.engine.loudness_weighting import correlated_mix_gain, k_weighting_power
+from surroundyou.engine.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
+from surroundyou.engine.spherical_head import (
     ShadowLoudness,
     brown_duda_alpha,
     ear_delays_s,
@@ -17,7 +17,7 @@ from surroundyou.spherical_head import (
     treble_weights,
     woodworth_itd_s,
 )
-from surroundyou.streaming_sos import StreamingSos
+from surroundyou.engine.streaming_sos import StreamingSos
 
 SR = 44100
 

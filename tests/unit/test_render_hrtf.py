@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from surroundyou.hrtf import (
+from surroundyou.engine.hrtf import (
     kemar_head_radius_m,
     load_kemar,
     minimum_phase,

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from surroundyou.presets import RenderOptions
-from surroundyou.render import LATENCY_SAMPLES, OrbitRenderer, render
+from surroundyou.engine.options import RenderOptions
+from surroundyou.engine.render import LATENCY_SAMPLES, OrbitRenderer, render
+from surroundyou.job_options import render_options_for
 
 SR = 44100
 ODD_BLOCKS = (1, 63, 64, 65, 1000, 4410, 65537, 3)
@@ -26,20 +27,20 @@ def stereo(signals):
 
 @pytest.mark.parametrize("preset", ["classic", "fast", "subtle", "concert"])
 def test_spherical_blocks_of_any_size_give_the_one_shot_output_bit_for_bit(stereo, preset):
-    options = RenderOptions.from_preset(preset, period_s=2.0)
+    options = render_options_for({"preset": preset, "periodS": 2.0})
     assert np.array_equal(render_in_blocks(stereo, options, ODD_BLOCKS), render(stereo, SR, options))
 
 
 def test_hrtf_blocks_of_any_size_give_the_one_shot_output_within_1e_6(stereo):
     """FFT rounding depends on where a block ends, so HRTF mode is equal to float precision."""
-    options = RenderOptions.from_preset("classic", mode="hrtf", period_s=2.0)
+    options = render_options_for({"preset": "classic", "mode": "hrtf", "periodS": 2.0})
     one_shot = render(stereo, SR, options)
     assert np.max(np.abs(render_in_blocks(stereo, options, ODD_BLOCKS) - one_shot)) < 1e-6
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 def test_same_input_same_output(stereo, mode):
-    options = RenderOptions.from_preset("classic", mode=mode)
+    options = render_options_for({"preset": "classic", "mode": mode})
     assert np.array_equal(render(stereo, SR, options), render(stereo, SR, options))
 
 
@@ -64,7 +65,7 @@ def test_a_block_of_the_wrong_shape_is_refused():
 def test_output_follows_the_input_by_one_sample(signals, mode):
     """Cross-correlating input and output (both ears summed) peaks at the fixed latency."""
     mono = signals.pink_noise(2.0, SR, seed=7)
-    rendered = render(mono, SR, RenderOptions.from_preset("classic", mode=mode)).sum(axis=0)
+    rendered = render(mono, SR, render_options_for({"preset": "classic", "mode": mode})).sum(axis=0)
     lags = np.arange(-5, 6)
     correlation = [np.dot(rendered[10 + lag:-10 + lag], mono[0, 10:-10]) for lag in lags]
     assert lags[int(np.argmax(correlation))] == LATENCY_SAMPLES

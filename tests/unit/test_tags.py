@@ -10,7 +10,7 @@ import mutagen.oggopus
 import pytest
 from audio_files import stereo_tone, tiny_png, write_audio
 
-from surroundyou.tags import Picture, Tags, copy_tags, read_tags, write_tags
+from surroundyou.engine.tags import Picture, Tags, copy_tags, read_tags, write_tags
 
 SR = 44100
 TEXT = {"title": ["Orbit Song"], "artist": ["The Ears", "Left & Right"], "album": ["Around"],

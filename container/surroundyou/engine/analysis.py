@@ -1,7 +1,7 @@
-"""Measurements of 8D audio: what a listener's ears receive, tracked over time.
+"""Cue tracking of 8D audio: what a listener's ears receive, tracked over time, and the orbit it traces.
 
-Used by the quality tests, the ``surroundyou analyze`` command and the end-to-end tests, so
-one definition of every figure serves them all. The measurements never look inside the
+What ``surroundyou analyze`` reports, and what the quality and end-to-end tests measure renderings
+with, so one definition of every figure serves them all. The measurements never look inside the
 renderer: they read the two ear signals only.
 
 Conventions
@@ -11,7 +11,6 @@ Conventions
 - ILD (interaural level difference) is ``10*log10(E_left / E_right)``: positive = left louder.
 - ITD (interaural time difference) is how much earlier the sound reaches the left ear:
   positive = left ear leads, i.e. the source is on the left.
-- Azimuth (only for the plot): degrees, 0 = front, +90 = left, +-180 = back.
 
 Tracks are measured in consecutive windows (``window_s``, 50 ms by default) whose centres
 are ``times_s``. A window with almost no energy in a measurement band (more than
@@ -29,8 +28,8 @@ import pyloudnorm
 import scipy.optimize
 import scipy.signal
 
-from .audio_io import open_audio
-from .loudness import k_weighting_sos
+from .decode import open_audio
+from .peaks import parabolic_peak_offset
 
 ILD_BAND_HZ = (2000.0, 8000.0)
 ITD_BAND_HZ = (200.0, 1500.0)
@@ -137,17 +136,6 @@ def tilt_track_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05) 
                                     band_energy(both_ears, freqs_hz, TILT_LOW_BAND_HZ))
 
 
-def _parabolic_peak_offset(left: np.ndarray, centre: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Vertex of the parabola through three equally spaced points, in steps from the centre one.
-
-    ``delta = (y[-1] - y[+1]) / (2 * (y[-1] - 2*y[0] + y[+1]))`` (Smith, *Spectral Audio
-    Signal Processing*, "Quadratic Interpolation of Spectral Peaks").
-    """
-    curvature = left - 2 * centre + right
-    safe = np.where(np.abs(curvature) > _TINY, curvature, -_TINY)
-    return np.clip(0.5 * (left - right) / safe, -0.5, 0.5)
-
-
 def itd_track_ms(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
                  frame_s: float = ITD_FRAME_S, band_hz: tuple[float, float] = ITD_BAND_HZ,
                  max_itd_ms: float = ITD_SEARCH_MS) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +161,7 @@ def itd_track_ms(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
     search = corr[:, lags % corr_len]
     peak = np.argmax(search, axis=-1).clip(1, len(lags) - 2)
     rows = np.arange(len(peak))
-    offset = _parabolic_peak_offset(search[rows, peak - 1], search[rows, peak], search[rows, peak + 1])
+    offset = parabolic_peak_offset(search[rows, peak - 1], search[rows, peak], search[rows, peak + 1])
     itd_ms = (lags[peak] + offset) / (sample_rate * ITD_UPSAMPLING) * 1e3
     band_power = (np.abs(spectra[:, :, in_band]) ** 2).sum(axis=(0, -1))
     return times_s, np.where(_silent(band_power), np.nan, itd_ms)
@@ -316,54 +304,7 @@ def measure_orbit(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
                             tilt_fit=fit_sinusoid(times_s, tilt_db, period_s))
 
 
-def azimuth_track_deg(measurement: OrbitMeasurement) -> np.ndarray:
-    """A display estimate of the source azimuth (0 front, +90 left) from the cue tracks.
-
-    Lateral angle from the ITD by the sine law ``asin(ITD / ITD_side)`` with ``ITD_side`` the
-    track's 99th percentile |ITD|; front while the fitted tilt sinusoid is above its mean, back
-    otherwise (the fit, not the raw tilt, which music makes noisy).
-    """
-    itd_side_ms = max(float(np.nanpercentile(np.abs(measurement.itd_ms), 99)), 1e-6)
-    lateral_deg = np.degrees(np.arcsin(np.clip(measurement.itd_ms / itd_side_ms, -1.0, 1.0)))
-    front = measurement.tilt_fit.evaluate(measurement.times_s) >= measurement.tilt_fit.offset_value
-    return np.where(front, lateral_deg, np.sign(lateral_deg + 1e-12) * 180.0 - lateral_deg)
-
-
 # ---------------------------------------------------------------- loudness and level
-
-def k_weighted(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """ITU-R BS.1770-4 K-weighting: the high-shelf (+4 dB above ~1.5 kHz) then the 38 Hz high-pass.
-
-    Same biquads as ``pyloudnorm.Meter`` (``loudness.k_weighting_sos``, designed at any sample rate).
-    """
-    return scipy.signal.sosfilt(k_weighting_sos(sample_rate), _as_2d(audio), axis=-1)
-
-
-def windowed_loudness_lufs(audio: np.ndarray, sample_rate: int, window_s: float = 0.4,
-                           hop_s: float = 0.1) -> np.ndarray:
-    """Ungated loudness of each ``window_s`` window (hop ``hop_s``), BS.1770-4 eq. 2:
-    ``L = -0.691 + 10*log10(sum_ch mean(z_ch^2))`` with ``z`` the K-weighted signal.
-    """
-    weighted = k_weighted(audio, sample_rate)
-    window, hop = int(round(window_s * sample_rate)), int(round(hop_s * sample_rate))
-    squares = np.lib.stride_tricks.sliding_window_view(weighted ** 2, window, axis=-1)[:, ::hop]
-    return -0.691 + 10 * np.log10(squares.mean(axis=-1).sum(axis=0) + _TINY)
-
-
-def loudness_ripple_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.4,
-                       reference: np.ndarray | None = None) -> float:
-    """Loudness ripple: spread ``p97.5 - p2.5`` of the K-weighted loudness of ``window_s`` windows.
-
-    With ``reference`` (the input the rendering was made from, same length) the spread is of
-    the loudness *gain* per window, ``L_out - L_in``, so the random level fluctuation of the test
-    noise itself (about +-0.4 dB for pink noise in 400 ms) is not counted as ripple.
-    """
-    loudness = windowed_loudness_lufs(stereo, sample_rate, window_s)
-    if reference is not None:
-        loudness = loudness - windowed_loudness_lufs(reference, sample_rate, window_s)
-    low, high = np.percentile(loudness, [2.5, 97.5])
-    return float(high - low)
-
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """Gated integrated loudness, ITU-R BS.1770-4, measured by ``pyloudnorm.Meter``."""
@@ -381,97 +322,14 @@ def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
     return float(20 * np.log10(np.max(np.abs(oversampled)) + _TINY))
 
 
-def out_of_band_db(signal: np.ndarray, sample_rate: int, f0_hz: float, half_width_hz: float,
-                   skip_s: float = 0.25) -> float:
-    """Energy outside ``f0_hz +- half_width_hz`` relative to the total, in dB (clicks, distortion).
+# ---------------------------------------------------------------- files
 
-    The spectrum of the signal after ``skip_s`` (the onset of a sine is itself a click) is
-    taken with a 4-term Blackman-Harris window (side lobes -92 dB; Harris, Proc. IEEE 66(1),
-    1978), so leakage of a clean sine stays far below the -80 dB being measured.
-    """
-    samples = np.asarray(signal, dtype=np.float64)[int(round(skip_s * sample_rate)):]
-    spectrum = np.abs(np.fft.rfft(samples * scipy.signal.windows.blackmanharris(len(samples)))) ** 2
-    freqs_hz = np.fft.rfftfreq(len(samples), 1.0 / sample_rate)
-    outside = np.abs(freqs_hz - f0_hz) > half_width_hz
-    return float(10 * np.log10((spectrum[outside].sum() + _TINY) / (spectrum.sum() + _TINY)))
+def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
+    """Orbit, loudness and true peak of an audio file (the first ``ANALYZE_MAX_S`` seconds):
+    ``(figures, the orbit's tracks)``.
 
-
-def windowed_energy_db(audio: np.ndarray, sample_rate: int, window_s: float) -> np.ndarray:
-    """Energy of consecutive ``window_s`` windows summed over channels, ``10*log10(sum x^2)``."""
-    audio = _as_2d(audio)
-    window = int(round(window_s * sample_rate))
-    count = audio.shape[-1] // window
-    squares = audio[:, :count * window].reshape(audio.shape[0], count, window) ** 2
-    return 10 * np.log10(squares.sum(axis=(0, 2)) + _TINY)
-
-
-def energy_dips_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
-                   reference: np.ndarray | None = None) -> float:
-    """How far the total energy of the ``window_s`` windows dips below its median, in dB (>= 0).
-
-    With ``reference`` (the input) the energy gain ``E_out / E_in`` per window is used instead,
-    so the random level of short windows of the test noise is not counted as a dip.
-    """
-    energy_db = windowed_energy_db(stereo, sample_rate, window_s)
-    if reference is not None:
-        energy_db = energy_db - windowed_energy_db(reference, sample_rate, window_s)
-    return float(np.median(energy_db) - np.min(energy_db))
-
-
-def band_correlation(stereo: np.ndarray, sample_rate: int, high_hz: float) -> float:
-    """Zero-lag correlation ``sum(l*r) / sqrt(sum(l^2) * sum(r^2))`` of the content below ``high_hz``.
-
-    Both channels pass the same zero-phase 8th-order Butterworth low-pass (``sosfiltfilt``),
-    which leaves their relation untouched. 1 = the same signal (mono bass), 0 = unrelated.
-    """
-    low_pass = scipy.signal.butter(8, high_hz, btype="lowpass", fs=sample_rate, output="sos")
-    left, right = scipy.signal.sosfiltfilt(low_pass, _as_2d(stereo), axis=-1)
-    return float(np.sum(left * right) / np.sqrt(np.sum(left ** 2) * np.sum(right ** 2) + _TINY))
-
-
-def third_octave_levels_db(audio: np.ndarray, sample_rate: int, window_s: float = 0.1,
-                           low_hz: float = 200.0, high_hz: float = 8000.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel and window, the energy in 1/3-octave bands (IEC 61260 base-10 centres
-    ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``) from ``low_hz`` to ``high_hz``.
-
-    Returns ``(centres_hz, levels_db)`` with levels of shape (channels, windows, bands).
-    """
-    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, window_s)
-    k = np.arange(round(10 * np.log10(low_hz / 1000)), round(10 * np.log10(high_hz / 1000)) + 1)
-    centres_hz = 1000.0 * 10 ** (k / 10)
-    levels = np.stack([band_energy(power, freqs_hz, (fc * 10 ** -0.05, fc * 10 ** 0.05)) for fc in centres_hz],
-                      axis=-1)
-    return centres_hz, 10 * np.log10(levels + _TINY)
-
-
-def comb_filter_depth_db(stereo: np.ndarray, reference: np.ndarray, sample_rate: int, window_s: float = 0.1,
-                         low_hz: float = 200.0, high_hz: float = 8000.0) -> float:
-    """Depth of comb-filter ripples in ``stereo`` that ``reference`` does not have, in dB.
-
-    Per ear and window, the 1/3-octave level difference ``D(b) = L_stereo(b) - L_reference(b)``
-    is fitted with a quadratic in log-frequency (any smooth change: a source placed or
-    shadowed differently, a level offset) and the largest ``|D - fit|`` is returned. Two
-    coherent copies of a sound arriving with different delays sum to ``|1 + g e^(-jwT)|``, a
-    ripple of notches every ``1/T`` Hz, which a smooth trend cannot follow. ``reference`` is
-    the same input rendered so that it cannot interfere with itself (e.g. as one mono source).
-    """
-    centres_hz, levels_db = third_octave_levels_db(stereo, sample_rate, window_s, low_hz, high_hz)
-    _, reference_db = third_octave_levels_db(reference, sample_rate, window_s, low_hz, high_hz)
-    difference_db = (levels_db - reference_db).reshape(-1, len(centres_hz)).T  # (bands, ears*windows)
-    octaves = np.log2(centres_hz / np.sqrt(centres_hz[0] * centres_hz[-1]))
-    trend = np.vander(octaves, 3)
-    coefficients, *_ = np.linalg.lstsq(trend, difference_db, rcond=None)
-    return float(np.max(np.abs(difference_db - trend @ coefficients)))
-
-
-# ---------------------------------------------------------------- files and pictures
-
-def analyze_file(path: str | Path, plot_png: str | Path | None = None) -> dict[str, float]:
-    """Orbit, loudness and true peak of an audio file (the first ``ANALYZE_MAX_S`` seconds).
-
-    Any format the converter reads (``audio_io.open_audio``, which raises ``AudioInputError``
-    for a file that is not audio). A mono file is measured as two identical ears. With
-    ``plot_png``, the orbit is also drawn there (:func:`plot_orbit`).
+    Any format the converter reads (``decode.open_audio``, which raises ``AudioInputError``
+    for a file that is not audio). A mono file is measured as two identical ears.
     """
     audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
     stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
@@ -479,12 +337,11 @@ def analyze_file(path: str | Path, plot_png: str | Path | None = None) -> dict[s
         orbit = measure_orbit(stereo, sample_rate)
     except ValueError as error:
         raise ValueError(f"{Path(path).name}: {error}") from error
-    if plot_png is not None:
-        plot_orbit(orbit, plot_png)
-    return {"duration_s": duration_s, "analysed_s": audio.shape[-1] / sample_rate, "sample_rate": sample_rate,
-            "channels": int(audio.shape[0]), **orbit.summary(),
-            "integrated_lufs": integrated_lufs(audio, sample_rate),
-            "true_peak_dbtp": true_peak_dbtp(audio, sample_rate)}
+    figures = {"duration_s": duration_s, "analysed_s": audio.shape[-1] / sample_rate, "sample_rate": sample_rate,
+               "channels": int(audio.shape[0]), **orbit.summary(),
+               "integrated_lufs": integrated_lufs(audio, sample_rate),
+               "true_peak_dbtp": true_peak_dbtp(audio, sample_rate)}
+    return figures, orbit
 
 
 def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
@@ -499,34 +356,3 @@ def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
             if frames >= limit:
                 break
     return np.concatenate(blocks, axis=1), info.sample_rate, info.frames / info.sample_rate
-
-
-def plot_orbit(measurement: OrbitMeasurement, png_path: str | Path) -> Path:
-    """Draw the ILD and ITD tracks (with their fitted sinusoids) and the azimuth seen from above."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    times_s = measurement.times_s
-    figure = plt.figure(figsize=(11, 5.5), layout="constrained")
-    grid = figure.add_gridspec(2, 2, width_ratios=(1.6, 1))
-    for row, (track, fit, label) in enumerate((
-            (measurement.ild_db, measurement.ild_fit, "ILD 2-8 kHz (dB, + = left louder)"),
-            (measurement.itd_ms, measurement.itd_fit, "ITD 200-1500 Hz (ms, + = left first)"))):
-        axes = figure.add_subplot(grid[row, 0])
-        axes.plot(times_s, track, ".", markersize=3, label="measured")
-        axes.plot(times_s, fit.evaluate(times_s), "-", linewidth=1.2,
-                  label=f"sinusoid: ±{fit.amplitude:.2f}, R²={fit.r2:.3f}")
-        axes.set_ylabel(label)
-        axes.grid(alpha=0.3)
-        axes.legend(loc="upper right", fontsize=8)
-    axes.set_xlabel("time (s)")
-    polar = figure.add_subplot(grid[:, 1], projection="polar")
-    polar.set_theta_zero_location("N")  # front at the top, left to the left (seen from above)
-    polar.set_thetagrids((0, 90, 180, 270), ("front", "left", "back", "right"))
-    polar.scatter(np.radians(azimuth_track_deg(measurement)), times_s, c=times_s, s=6, cmap="viridis")
-    polar.set_title(f"azimuth over time (radius = s)\nperiod {measurement.period_s:.2f} s", fontsize=9)
-    png_path = Path(png_path)
-    figure.savefig(png_path, dpi=110)
-    plt.close(figure)
-    return png_path

@@ -30,21 +30,18 @@ from typing import BinaryIO
 import numpy as np
 import pedalboard
 
-from .audio_io import (
-    BLOCK_FRAMES,
+from .decode import BLOCK_FRAMES, AudioSource, open_audio, resampled
+from .encode import (
     DEFAULT_MP3_QUALITY,
     OUTPUT_FORMATS,
-    AudioSource,
     AudioWriter,
     check_mp3_quality,
-    open_audio,
     output_bit_depth,
     output_sample_rate,
-    resampled,
 )
 from .limiter import TruePeakLimiter
 from .loudness import LoudnessMeter
-from .presets import RenderOptions
+from .options import RenderOptions
 from .render import OrbitRenderer
 from .tags import copy_tags
 
@@ -116,7 +113,7 @@ def convert_file(src: str | Path, dst: str | Path, options: RenderOptions, *,
     """Render ``src`` as 8D audio into ``dst`` (see the module docstring for the pipeline).
 
     ``mp3_quality``: CBR kbps (320 default) or LAME VBR "V0".."V9". Raises
-    :class:`~surroundyou.audio_io.AudioInputError` for input that cannot be converted; on any
+    :class:`~surroundyou.engine.decode.AudioInputError` for input that cannot be converted; on any
     error no output (not even a partial one) is left behind.
     """
     src, dst = Path(src), Path(dst)

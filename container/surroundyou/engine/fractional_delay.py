@@ -67,7 +67,7 @@ class FractionalDelayLine:
         changes = np.flatnonzero(np.diff(integer)) + 1
         run_starts = np.concatenate([[0], segment_start[changes]])
         run_stops = np.concatenate([segment_start[changes], [frames]])
-        for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])]):
+        for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])], strict=True):
             taps = [padded[depth + start - shift - offset:depth + stop - shift - offset] for offset in TAP_OFFSETS]
             run = weights[:, start:stop]
             output[start:stop] = run[0] * taps[0] + run[1] * taps[1] + run[2] * taps[2] + run[3] * taps[3]

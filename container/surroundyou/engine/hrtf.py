@@ -55,6 +55,7 @@ import scipy.signal
 
 from .control_rate import control_indices, segment_ramps
 from .orbit import Orbit
+from .peaks import parabolic_peak_offset
 from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
 
 KEMAR_SAMPLE_RATE = 44100
@@ -147,8 +148,7 @@ def kemar_head_radius_m() -> float:
     correlation = np.fft.fftshift(np.fft.irfft(np.fft.rfft(left, size) * np.conj(np.fft.rfft(right, size))), axes=-1)
     peak = np.argmax(correlation, axis=-1)
     rows = np.arange(len(peak))
-    before, at, after = (correlation[rows, peak + shift] for shift in (-1, 0, 1))
-    lag_samples = peak + 0.5 * (before - after) / (before - 2 * at + after) - size // 2
+    lag_samples = peak + parabolic_peak_offset(*(correlation[rows, peak + shift] for shift in (-1, 0, 1))) - size // 2
     itd_at_side_s = float(np.mean(np.abs(lag_samples))) / KEMAR_SAMPLE_RATE
     return SPEED_OF_SOUND_M_S * itd_at_side_s / (np.pi / 2 + 1)
 
@@ -331,7 +331,7 @@ class KemarHead:
         fft_size = scipy.fft.next_fast_len(frames + self.taps - 1, real=True)
         signal = np.zeros((len(active), 2, fft_size), dtype=np.float32)  # (loudspeakers, ears, time)
         signal[:, :, :self.taps - 1] = self._history[active]
-        for ramp, speaker in zip(ramps, fed):
+        for ramp, speaker in zip(ramps, fed, strict=True):
             signal[active.index(speaker), :, self.taps - 1:self.taps - 1 + frames] = ramp * ears
         self._history[:] = 0.0
         self._history[active] = signal[:, :, frames:frames + self.taps - 1]

@@ -2,14 +2,14 @@
 
 The conversion measures the input and the rendered song while it streams, then matches their
 loudness with one static gain. ``analysis.integrated_lufs`` (pyloudnorm, whole signal in memory)
-is the reference this meter agrees with; the K-weighting biquads are pyloudnorm's, computed here
-with the same formulas in numpy (importing pyloudnorm imports scipy.signal: ~1.7 s of CPU).
+is the reference this meter agrees with; the K-weighting biquads are pyloudnorm's own.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pyloudnorm
 
 from .streaming_sos import StreamingSos
 
@@ -18,37 +18,20 @@ HOP_S = 0.1              # 75 % overlap between gating blocks
 HOPS_PER_BLOCK = round(BLOCK_S / HOP_S)
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
-# the two K-weighting stages as pyloudnorm builds them: (gain dB, Q, corner Hz)
-SHELF = (4.0, 1 / math.sqrt(2), 1500.0)      # +4 dB above ~1.5 kHz (the head's acoustic effect)
-HIGH_PASS = (0.0, 0.5, 38.0)                  # the RLB weighting: a 38 Hz high-pass
+# the two K-weighting stages as pyloudnorm.Meter builds them: (gain dB, Q, corner Hz, RBJ biquad type)
+SHELF = (4.0, 1 / math.sqrt(2), 1500.0, "high_shelf")   # +4 dB above ~1.5 kHz (the head's acoustic effect)
+HIGH_PASS = (0.0, 0.5, 38.0, "high_pass")                # the RLB weighting: a 38 Hz high-pass
 
 
 def k_weighting_sos(sample_rate: int) -> np.ndarray:
     """The two K-weighting stages (high shelf +4 dB above ~1.5 kHz, 38 Hz high-pass) as SOS.
 
-    RBJ Audio EQ Cookbook biquads (R. Bristow-Johnson), as ``pyloudnorm.IIRfilter`` makes them:
-    ``A = 10^(G/40)``, ``w0 = 2 pi fc / fs``, ``alpha = sin(w0) / (2 Q)``;
-    high shelf ``b = A[(A+1) + (A-1)cos w0 +- 2 sqrt(A) alpha, -2((A-1) + (A+1)cos w0)]``,
-    ``a = [(A+1) - (A-1)cos w0 +- 2 sqrt(A) alpha, 2((A-1) - (A+1)cos w0)]``;
-    high-pass ``b = [(1 + cos w0)/2, -(1 + cos w0), (1 + cos w0)/2]``,
-    ``a = [1 + alpha, -2 cos w0, 1 - alpha]``; each normalised by ``a0``.
+    RBJ Audio EQ Cookbook biquads (R. Bristow-Johnson), designed by ``pyloudnorm.IIRfilter`` at
+    any sample rate, each normalised by ``a0``.
     """
-    gain_db, q, corner_hz = SHELF
-    amplitude = 10 ** (gain_db / 40)
-    w0 = 2 * math.pi * corner_hz / sample_rate
-    cos_w0, alpha = math.cos(w0), math.sin(w0) / (2 * q)
-    root = 2 * math.sqrt(amplitude) * alpha
-    shelf = [amplitude * ((amplitude + 1) + (amplitude - 1) * cos_w0 + root),
-             -2 * amplitude * ((amplitude - 1) + (amplitude + 1) * cos_w0),
-             amplitude * ((amplitude + 1) + (amplitude - 1) * cos_w0 - root),
-             (amplitude + 1) - (amplitude - 1) * cos_w0 + root,
-             2 * ((amplitude - 1) - (amplitude + 1) * cos_w0),
-             (amplitude + 1) - (amplitude - 1) * cos_w0 - root]
-    _, q, corner_hz = HIGH_PASS
-    w0 = 2 * math.pi * corner_hz / sample_rate
-    cos_w0, alpha = math.cos(w0), math.sin(w0) / (2 * q)
-    high_pass = [(1 + cos_w0) / 2, -(1 + cos_w0), (1 + cos_w0) / 2, 1 + alpha, -2 * cos_w0, 1 - alpha]
-    return np.array([np.array(stage) / stage[3] for stage in (shelf, high_pass)])
+    stages = [pyloudnorm.IIRfilter(gain_db, q, corner_hz, sample_rate, kind)
+              for gain_db, q, corner_hz, kind in (SHELF, HIGH_PASS)]
+    return np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
 
 
 def _lufs(mean_square: float) -> float:

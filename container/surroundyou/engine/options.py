@@ -1,16 +1,14 @@
-"""The engine's render options: one frozen value built from the job model's presets.
+"""The engine's render options: one frozen value that checks its own fields.
 
-``surroundyou_jobs.options`` (plain Python, shared with the API Lambda) owns the preset table
-and the checks on user-supplied values; this module turns them into the typed
-:class:`RenderOptions` the renderer reads, so both sides agree on every preset by construction.
+Presets and the options a person may send live with the jobs (``surroundyou_jobs.options``);
+``surroundyou.job_options.render_options_for`` maps those onto this value.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from surroundyou_jobs.options import DEFAULT_PRESET, DIRECTIONS, MODES, PRESETS, render_parameters
+DIRECTIONS = ("clockwise", "counterclockwise")
+MODES = ("spherical", "hrtf")
 
 
 @dataclass(frozen=True)
@@ -53,24 +51,3 @@ class RenderOptions:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-
-    @classmethod
-    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides: Any) -> RenderOptions:
-        """The options of preset ``name`` with ``overrides`` (field=value) applied.
-
-        Raises ValueError naming the unknown preset, the unknown field or the bad value.
-        """
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        fields = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise ValueError(f"unknown render option(s): {', '.join(unknown)}")
-        return cls(**{**PRESETS[name][1], **overrides})
-
-    @classmethod
-    def from_job_options(cls, job_options: dict[str, Any]) -> RenderOptions:
-        """The options for a job's validated options dict (``surroundyou_jobs.options.parse_job_options``)."""
-        if job_options.get("preset", DEFAULT_PRESET) not in PRESETS:
-            raise ValueError(f"unknown preset {job_options.get('preset')!r}; choose one of {', '.join(PRESETS)}")
-        return cls(**render_parameters(job_options))

@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .allocator import keep_freed_memory
 from .control_rate import control_indices
 from .crossover import linkwitz_riley4_sos
 from .fractional_delay import FractionalDelayLine
+from .options import RenderOptions
 from .orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
-from .presets import RenderOptions
 from .spherical_head import HEAD_RADIUS_M, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
 from .streaming_sos import StreamingSos
 
@@ -53,7 +52,6 @@ class OrbitRenderer:
     def __init__(self, sample_rate: int, channels: int, options: RenderOptions):
         if channels < 1:
             raise ValueError(f"need at least one input channel, got {channels}")
-        keep_freed_memory()
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.options = options

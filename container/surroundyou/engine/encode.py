@@ -1,0 +1,97 @@
+"""Streaming audio encoding (pedalboard): float32 blocks in, a file out.
+
+MP3 (LAME, 320 kbps CBR by default, or VBR "V0"), FLAC, WAV, OGG/Vorbis. Lossless outputs keep
+the source's resolution: 16-bit stays 16-bit (written with TPDF dither from a fixed seed), 24-bit
+stays 24-bit, float stays float (32-bit float WAV; FLAC holds at most 24 bits). Lossy decoders
+deliver float, so a decoded MP3 becomes a float WAV or a 24-bit FLAC.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pedalboard.io import AudioFile
+
+OUTPUT_FORMATS = ("mp3", "flac", "wav", "ogg")
+MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+MP3_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+MP3_VBR_QUALITIES = tuple(f"V{level}" for level in range(10))
+DEFAULT_MP3_QUALITY = "320"
+OGG_KBPS = 320
+DITHER_SEED = 0x8D
+
+
+def output_sample_rate(fmt: str, sample_rate: int) -> int:
+    """The rate a format can carry: the input's, except MP3 beyond its nine rates.
+
+    MP3 stops at 48 kHz: 88.2/176.4 kHz go to 44.1 kHz, other rates above 48 kHz to 48 kHz,
+    an odd rate below to the next MP3 rate up (8 kHz at least).
+    """
+    if fmt != "mp3" or sample_rate in MP3_SAMPLE_RATES:
+        return sample_rate
+    if sample_rate > MP3_SAMPLE_RATES[-1]:
+        return 44100 if sample_rate % 44100 == 0 else 48000
+    return next(rate for rate in MP3_SAMPLE_RATES if rate >= sample_rate)
+
+
+def output_bit_depth(fmt: str, sample_format: str) -> int | None:
+    """Bits per sample a lossless output keeps from a source of ``sample_format`` (None: lossy)."""
+    if fmt not in ("wav", "flac"):
+        return None
+    if sample_format == "int16":
+        return 16
+    if fmt == "flac" or sample_format == "int24":
+        return 24
+    return 32   # float WAV
+
+
+def check_mp3_quality(quality: str | int) -> str:
+    """Normalise an MP3 quality: CBR kbps (``320``, ``"192"``) or LAME VBR (``"V0"``)."""
+    text = str(quality).upper()
+    if text in MP3_VBR_QUALITIES or (text.isdigit() and int(text) in MP3_CBR_KBPS):
+        return text
+    raise ValueError(f"MP3 quality must be a bitrate in kbps ({', '.join(map(str, MP3_CBR_KBPS))}) "
+                     f"or a LAME VBR level V0-V9, got {quality!r}")
+
+
+class AudioWriter:
+    """Writes float32 ``(channels, frames)`` blocks to ``path`` in format ``fmt``."""
+
+    def __init__(self, path: str | Path, fmt: str, sample_rate: int, channels: int, *,
+                 bit_depth: int | None = None, mp3_quality: str | int = DEFAULT_MP3_QUALITY):
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+        quality: str | int | None = None
+        if fmt == "mp3":
+            quality = check_mp3_quality(mp3_quality)
+            quality = int(quality) if quality.isdigit() else quality
+        elif fmt == "ogg":
+            quality = OGG_KBPS
+        self.bit_depth = bit_depth or 16
+        self._dither = np.random.default_rng(DITHER_SEED) if bit_depth == 16 else None
+        self._file = AudioFile(str(path), "w", sample_rate, channels, bit_depth=self.bit_depth, quality=quality)
+
+    def write(self, block: np.ndarray) -> None:
+        if self._dither is not None:
+            block = self._to_int16(block)
+        self._file.write(block)
+
+    def _to_int16(self, block: np.ndarray) -> np.ndarray:
+        """TPDF dither (sum of two uniform +-0.5 LSB draws: +-1 LSB triangular), then round.
+
+        Lipshitz, Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey",
+        JAES 40(5), 1992: TPDF makes the error's first two moments independent of the signal.
+        Scale 32767 matches pedalboard's 16-bit reader; integers are written exactly.
+        """
+        noise = self._dither.random(block.shape) - self._dither.random(block.shape)
+        scaled = np.round(block * 32767.0 + noise)
+        return np.clip(scaled, -32768, 32767).astype(np.int16)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

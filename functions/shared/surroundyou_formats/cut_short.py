@@ -1,0 +1,124 @@
+"""Is an audio file cut short? Its header says how many bytes of audio follow; the file's size
+says how many do.
+
+- WAV / AIFF: the size of the ``data`` / ``SSND`` chunk, against the bytes after its header.
+- MP3 with a Xing/Info header: its byte count, against the bytes from the first frame on.
+  Other files (CBR without a header, FLAC, Ogg, M4A...) do not say; FLAC's MD5 signature is
+  checked by the engine as it decodes.
+
+pedalboard pads a damaged file with silence instead of failing, and mutagen derives a WAV's or
+an MP3's duration from its header, so neither notices a cut-off download on its own. Reads a few
+kilobytes of any seekable binary file (a path's file, io.BytesIO, an S3 object read by ranges).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import mutagen
+import mutagen.mp3
+
+# an MP3's Xing byte count may differ a little from the bytes on disk (encoders count the Xing
+# frame or not; tags at the end add bytes): only a larger shortfall is a cut
+MP3_SLACK_BYTES = 4096
+UNKNOWN_CHUNK_SIZES = (0, 0xFFFFFFFF)   # a WAV written while streaming: the size was never filled in
+
+
+@dataclass(frozen=True)
+class XingHeader:
+    """The first MP3 frame's Xing/Info header (LAME tag layout: Gabriel Bouvigne, "Mp3 info tag
+    rev 1 specifications"): frame and byte counts, and the LAME tag's encoder delay and padding in
+    frames (None where the header leaves them out)."""
+    frames: int | None
+    audio_bytes: int | None
+    encoder_delay_and_padding: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A file holding fewer bytes of audio than its header declares."""
+    declared_bytes: int
+    present_bytes: int
+
+    @property
+    def fraction_present(self) -> float:
+        return self.present_bytes / self.declared_bytes
+
+
+def read_xing(file: BinaryIO, info: mutagen.mp3.MPEGInfo) -> XingHeader | None:
+    """The Xing/Info header of the MP3 whose first frame ``info`` describes, or None.
+
+    After the Xing fields, 9 bytes of encoder name, then at byte 21 of the tag two 12-bit numbers:
+    encoder delay and padding. (mutagen parses the same header but keeps its parser private.)
+    """
+    side_info = (32 if info.mode != mutagen.mp3.MONO else 17) if info.version == 1 else \
+                (17 if info.mode != mutagen.mp3.MONO else 9)
+    file.seek(info.frame_offset + 4 + side_info)
+    data = file.read(8 + 4 + 4 + 100 + 4 + 24)
+    if data[:4] not in (b"Xing", b"Info") or len(data) < 8:
+        return None
+    flags = struct.unpack(">I", data[4:8])[0]
+    position, frames, size = 8, None, None
+    if flags & 1:
+        frames = struct.unpack(">I", data[position:position + 4])[0]
+        position += 4
+    if flags & 2:
+        size = struct.unpack(">I", data[position:position + 4])[0]
+        position += 4
+    position += 100 if flags & 4 else 0
+    position += 4 if flags & 8 else 0
+    tag = data[position:position + 24]
+    if len(tag) < 24 or not tag.startswith((b"LAME", b"Lavc", b"Lavf", b"L3.99")):
+        return XingHeader(frames, size, None)
+    packed = int.from_bytes(tag[21:24], "big")
+    return XingHeader(frames, size, (packed >> 12, packed & 0xFFF))
+
+
+def shortfall(file: BinaryIO, fmt: str, info: mutagen.StreamInfo | None = None) -> Shortfall | None:
+    """How much audio ``file`` (format ``fmt``: "mp3", "wav", "aiff"; others are not judged) lacks,
+    or None when it holds all its header declares, or the header does not say.
+
+    ``info``: mutagen's stream info of the file, when the caller has read it already.
+    """
+    size_bytes = file.seek(0, 2)
+    if fmt == "mp3":
+        return _mp3_shortfall(file, size_bytes, info)
+    if fmt in ("wav", "aiff"):
+        return _chunk_shortfall(file, size_bytes)
+    return None
+
+
+def _mp3_shortfall(file: BinaryIO, size_bytes: int, info: mutagen.StreamInfo | None) -> Shortfall | None:
+    if not isinstance(info, mutagen.mp3.MPEGInfo):
+        file.seek(0)
+        try:
+            info = mutagen.mp3.MP3(file).info
+        except mutagen.MutagenError:
+            return None
+    header = read_xing(file, info)
+    if header is None or not header.audio_bytes:
+        return None
+    present = size_bytes - info.frame_offset
+    return Shortfall(header.audio_bytes, present) if header.audio_bytes - present > MP3_SLACK_BYTES else None
+
+
+def _chunk_shortfall(file: BinaryIO, size_bytes: int) -> Shortfall | None:
+    """The audio data chunk of a RIFF/WAVE (little-endian) or FORM/AIFF(-C) (big-endian) file."""
+    file.seek(0)
+    head = file.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        endian, data_id = "<", b"data"
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        endian, data_id = ">", b"SSND"
+    else:
+        return None
+    while True:
+        chunk = file.read(8)
+        if len(chunk) < 8:
+            return None
+        chunk_id, size = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+        if chunk_id == data_id:
+            present = size_bytes - file.tell()
+            return Shortfall(size, present) if size not in UNKNOWN_CHUNK_SIZES and present < size else None
+        file.seek(size + (size & 1), 1)
