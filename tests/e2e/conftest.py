@@ -9,9 +9,8 @@ tested with a small file. The web app served is the stack's default, web/dist (`
 from __future__ import annotations
 
 import pytest
-from stack_process import LocalStackProcess, start_local_stack, stop_local_stack
+from stack_process import E2E_MAX_UPLOAD_MB, LocalStackProcess, start_local_stack, stop_local_stack
 
-E2E_MAX_UPLOAD_MB = 5
 E2E_WORKERS = 2  # parallel renders, as on a 2-core machine (the five-at-once test queues some)
 
 

@@ -19,15 +19,17 @@ from browser_client import (
     create_job,
     dominant_frequency_hz,
     download,
+    get_config,
     get_job,
     pink_noise_song,
     read_audio,
     tone_song,
     upload,
 )
-from stack_process import start_local_stack, stop_local_stack
+from stack_process import E2E_MAX_UPLOAD_MB, start_local_stack, stop_local_stack
 
-from surroundyou.analysis import measure_orbit
+from surroundyou.engine.analysis import measure_orbit
+from surroundyou_jobs.keys import output_key
 from surroundyou_jobs.options import PRESETS
 
 pytestmark = pytest.mark.slow
@@ -58,6 +60,10 @@ def test_a_song_becomes_8d_audio_that_downloads(converted_song):
     assert final["status"] == "READY", final
     progress = [view["progress"] for view in views]
     assert progress == sorted(progress) and progress[0] < 100 == progress[-1]
+    # the task writes the result while PROCESSING; the API shows it only once the job is READY
+    assert not [view for view in views[:-1] if "result" in view or "download" in view]
+    assert set(final["result"]) == {"outputKey", "format", "durationS", "sizeBytes"}
+    assert final["result"]["outputKey"] == output_key(final["jobId"], "Evening Walk.mp3", "mp3")
     assert final["result"]["format"] == "mp3" and final["result"]["durationS"] == pytest.approx(SONG_S, abs=0.1)
 
     answer = download(final["download"]["url"])
@@ -117,12 +123,15 @@ def test_a_text_file_named_mp3_fails_with_a_reason_a_person_understands(local_st
     assert final["status"] == "FAILED", final
     message = final["error"]["message"]
     assert "not audio" in message and "text" in message, final["error"]
+    # the web app learns from GET /config that this code blames the file, not the service
+    assert final["error"]["code"] == "InvalidUpload" and "InvalidUpload" in get_config(local_stack)["fileErrorCodes"]
+    assert "result" not in final and "download" not in final
     assert not any(word in message for word in ("Traceback", "Exception", "States.", "errorType")), message
 
 
 def max_upload_bytes(base_url: str) -> int:
-    """The limit the API pins in upload policies, as the stack tells the web app."""
-    return requests.get(f"{base_url}config.json", timeout=10).json()["maxUploadBytes"]
+    """The limit the API pins in upload policies, as GET /config tells the web app."""
+    return get_config(base_url)["maxUploadBytes"]
 
 
 def test_an_upload_over_the_size_limit_is_refused_and_the_job_keeps_waiting(local_stack):
@@ -136,7 +145,7 @@ def test_an_upload_over_the_size_limit_is_refused_and_the_job_keeps_waiting(loca
     assert get_job(local_stack, job["jobId"]).json()["status"] == "AWAITING_UPLOAD"
 
     too_big = create_job(local_stack, "long.mp3", limit_bytes + 1)
-    assert too_big.status_code == 400 and too_big.json()["error"]["code"]
+    assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "FileTooLarge"
 
 
 def test_an_upload_that_breaks_the_policy_is_refused(local_stack):
@@ -149,26 +158,30 @@ def test_an_upload_that_breaks_the_policy_is_refused(local_stack):
 
 def test_an_unknown_job_is_not_found(local_stack):
     answer = get_job(local_stack, "0" * 32)
-    assert answer.status_code == 404 and answer.json()["error"]["code"]
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "JobNotFound"
 
 
 def test_five_uploads_at_once_each_become_their_own_8d_song(local_stack, tmp_path):
     songs = [tone_song(tmp_path / f"tone-{frequency_hz:.0f}.mp3", 3.0, frequency_hz) for frequency_hz in FIVE_TONES_HZ]
     with ThreadPoolExecutor(len(songs)) as pool:
         outcomes = list(pool.map(lambda song: convert(local_stack, song, options={"preset": PRESET}), songs))
-    for song, frequency_hz, (job, views) in zip(songs, FIVE_TONES_HZ, outcomes):
+    for song, frequency_hz, (job, views) in zip(songs, FIVE_TONES_HZ, outcomes, strict=True):
         final = views[-1]
         assert final["status"] == "READY", final
-        assert final["result"]["key"] == f"processed/{job['jobId']}/{song.stem}.8d.mp3"
+        assert final["result"]["outputKey"] == f"processed/{job['jobId']}/{song.stem}.8d.mp3"
         result = read_audio(download(final["download"]["url"]).content, tmp_path / f"result-{song.stem}.mp3")
         assert dominant_frequency_hz(result[0]) == pytest.approx(frequency_hz, abs=2.0)
 
 
-def test_the_web_app_finds_its_api_and_limit_in_config_json(local_stack):
-    config = requests.get(f"{local_stack}config.json", timeout=10).json()
-    assert config == {"apiBaseUrl": "/api", "maxUploadBytes": max_upload_bytes(local_stack)}
-    presets = requests.get(f"{local_stack}api/presets", timeout=10).json()["presets"]
-    assert {preset["name"] for preset in presets} == set(PRESETS)
+def test_the_web_app_finds_its_api_in_config_json_and_the_rules_at_get_config(local_stack):
+    assert requests.get(f"{local_stack}config.json", timeout=10).json() == {"apiBaseUrl": "/api"}
+    config = get_config(local_stack)
+    assert config["maxUploadBytes"] == E2E_MAX_UPLOAD_MB * 1_000_000  # the stack's --max-upload-mb, decimal
+    assert {preset["name"] for preset in config["presets"]} == set(PRESETS)
+    assert config["defaults"]["preset"] in PRESETS and config["defaults"]["format"] in config["outputFormats"]
+    assert "mp3" in {input_format["extension"] for input_format in config["inputFormats"]}
+    presets = requests.get(f"{local_stack}api/presets", timeout=10).json()["presets"]  # still served
+    assert presets == config["presets"]
 
 
 def test_a_browser_on_the_other_local_name_may_upload(local_stack):
@@ -218,6 +231,7 @@ def test_stopping_the_stack_stops_a_running_render_and_fails_its_job(tmp_path):
     assert not any(Path(f"/proc/{pid}").exists() for pid in tasks)
     lines = stack.job_lines(job["jobId"])
     assert lines[-1].split()[2:4] == ["FAILED", "Long"] and "stopped" in lines[-1], lines
+    assert "Interrupted: " in lines[-1], lines  # the task's own reason, written on SIGTERM
 
 
 def wait_until(condition, timeout_s: float = 60.0) -> None:
