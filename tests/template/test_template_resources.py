@@ -120,7 +120,7 @@ def test_definition_substitutions_fill_exactly_the_asl_placeholders(cfn_resource
     substitutions = cfn_resources["ConvertStateMachine"]["Properties"]["DefinitionSubstitutions"]
     assert set(substitutions) == placeholders
     contract_keys = {"ValidateFunctionArn", "NotifyFunctionArn", "ClusterArn", "TaskDefinitionArn", "ContainerName",
-                     "SubnetIds", "SecurityGroupIds", "AssignPublicIp", "BucketName"}
+                     "SubnetIds", "SecurityGroupIds", "AssignPublicIp"}
     assert contract_keys <= placeholders
     assert substitutions["TaskDefinitionArn"] == ref("TaskDefinition")
     assert substitutions["SubnetIds"] == {"Fn::Join": [",", ref("SubnetIds")]}
@@ -209,7 +209,9 @@ def test_task_definition_is_fargate_with_a_read_only_root_and_a_tmp_volume(cfn_r
     assert container["MountPoints"] == [{"SourceVolume": "scratch", "ContainerPath": "/tmp", "ReadOnly": False}]
     assert task["Volumes"] == [{"Name": "scratch"}]
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == ref("RenderTaskLogs")
-    assert {e["Name"] for e in container["Environment"]} >= {"JOBS_TABLE", "POWERTOOLS_SERVICE_NAME"}
+    # the task reads its job (JOB_ID, from the state machine) from the table, in the bucket
+    assert {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] != "LOG_LEVEL"} == {
+        "JOBS_TABLE": ref("JobsTable"), "BUCKET": ref("MediaBucket")}
 
 
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(cfn_resources, sam_template):
@@ -266,7 +268,7 @@ def test_cors_allows_only_the_configured_origins(cfn_template, sam_template):
 def test_http_api_routes_and_throttling(cfn_resources):
     paths = cfn_resources["HttpApi"]["Properties"]["Body"]["paths"]
     routes = {(method.upper(), path) for path, methods in paths.items() for method in methods}
-    assert routes == {("POST", "/jobs"), ("GET", "/jobs/{jobId}"), ("GET", "/presets")}
+    assert routes == {("POST", "/jobs"), ("GET", "/jobs/{jobId}"), ("GET", "/config"), ("GET", "/presets")}
     for methods in paths.values():
         for operation in methods.values():
             integration = operation["x-amazon-apigateway-integration"]
@@ -280,7 +282,7 @@ def test_http_api_routes_and_throttling(cfn_resources):
     ("ApiFunction", [(["dynamodb:PutItem", "dynamodb:GetItem"], TABLE),
                      (["s3:PutObject"], UPLOADS), (["s3:GetObject"], RESULTS)]),
     ("ValidateFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], UPLOADS)]),
-    ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], RESULTS)]),
+    ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE)]),  # no S3: the task wrote the result
 ])
 def test_function_roles_are_least_privilege(cfn_resources, function, expected):
     role = cfn_resources[f"{function}Role"]
