@@ -18,6 +18,7 @@ the output has exactly the input's length and timing. Same input and options -> 
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import secrets
@@ -25,7 +26,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pedalboard
@@ -165,7 +165,7 @@ class _Rendered:
         return self.input_lufs - self.rendered_lufs
 
 
-def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, spill: BinaryIO,
+def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, spill: io.BufferedRandom,
                  progress: Progress) -> _Rendered:
     """Pass 1: decode, render, reverb; measure input and result; spill the result (float32 blocks)."""
     info = source.info
@@ -194,7 +194,7 @@ def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, 
     return _Rendered(input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames)
 
 
-def _finish_pass(spill: BinaryIO, rendered: _Rendered, sample_rate: int, gain_db: float, ceiling_dbtp: float,
+def _finish_pass(spill: io.BufferedRandom, rendered: _Rendered, sample_rate: int, gain_db: float, ceiling_dbtp: float,
                  writer: AudioWriter, progress: Progress) -> tuple[LoudnessMeter, float]:
     """Pass 2: gain, true-peak limit and encode the spilled song; returns (output meter, peak)."""
     gain = np.float32(10 ** (gain_db / 20))

@@ -1,6 +1,6 @@
 """Streaming audio decoding: blocks of float32 samples, memory flat however long the song.
 
-- MP3, WAV, FLAC, OGG/Vorbis, AIFF: ``pedalboard.io.AudioFile``, read block by block.
+- MP3, WAV, FLAC, OGG/Vorbis, AIFF: ``pedalboard.io.ReadableAudioFile``, read block by block.
 - M4A/AAC, Opus, WebM, anything else ffmpeg reads, and files with more than two channels:
   the ffmpeg binary of the ``imageio-ffmpeg`` package (no system ffmpeg) as a subprocess that
   pipes 32-bit float PCM, after probing rate and channels. pydub is not used: it decodes the
@@ -22,12 +22,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 import imageio_ffmpeg
 import mutagen.flac
 import mutagen.mp3
 import numpy as np
-from pedalboard.io import AudioFile, StreamResampler, get_supported_read_formats
+from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
 from surroundyou_formats.cut_short import read_xing, shortfall
 
@@ -90,7 +91,7 @@ def open_audio(path: str | Path) -> AudioSource:
         raise AudioInputError(path, "the file is empty")
     if path.suffix.lower() in _NATIVE_FORMATS:
         try:
-            native = AudioFile(str(path))
+            native: ReadableAudioFile | None = ReadableAudioFile(str(path))
         except (ValueError, RuntimeError, OSError):
             native = None   # wrong extension or a variant pedalboard lacks: ffmpeg may know it
         if native is not None and native.num_channels <= 2:
@@ -101,7 +102,7 @@ def open_audio(path: str | Path) -> AudioSource:
 
 
 class _PedalboardSource(AudioSource):
-    def __init__(self, path: Path, native: AudioFile):
+    def __init__(self, path: Path, native: ReadableAudioFile):
         self._path = path
         self._file = native
         suffix = path.suffix.lower()
@@ -125,7 +126,8 @@ class _PedalboardSource(AudioSource):
         try:
             to_skip = self._skip_frames
             remaining = self._keep_frames if self._keep_frames is not None else sys.maxsize
-            digest = hashlib.md5(usedforsecurity=False) if self._md5 else None
+            signature = self._md5
+            digest = hashlib.md5(usedforsecurity=False)
             delivered = 0
             while remaining > 0:
                 try:
@@ -141,12 +143,12 @@ class _PedalboardSource(AudioSource):
                         continue
                 remaining -= block.shape[1]
                 delivered += block.shape[1]
-                if digest is not None:
-                    digest.update(_flac_md5_bytes(block, self._md5[1]))
+                if signature is not None:
+                    digest.update(_flac_md5_bytes(block, signature[1]))
                 yield block
             if delivered == 0:
                 raise AudioInputError(self._path, "the file contains no audio")
-            if digest is not None and int.from_bytes(digest.digest(), "big") != self._md5[0]:
+            if signature is not None and int.from_bytes(digest.digest(), "big") != signature[0]:
                 raise AudioInputError(self._path, "the FLAC data is damaged or cut short "
                                                   "(its MD5 checksum does not match)")
         finally:
@@ -172,20 +174,21 @@ class _FfmpegSource(AudioSource):
                    "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
                    "-ac", str(channels), "-ar", str(self.info.sample_rate), "-"]
         with tempfile.TemporaryFile() as errors:
-            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors,
-                                             stdin=subprocess.DEVNULL)
+            process = self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors,
+                                                       stdin=subprocess.DEVNULL)
+            pcm = cast(IO[bytes], process.stdout)   # a pipe: stdout=PIPE
             try:
                 delivered = 0
                 frame_bytes = 4 * channels
                 while True:
-                    data = self._process.stdout.read(block_frames * frame_bytes)
+                    data = pcm.read(block_frames * frame_bytes)
                     usable = len(data) - len(data) % frame_bytes
                     if usable == 0:
                         break
                     block = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels).T
                     delivered += block.shape[1]
                     yield np.ascontiguousarray(block, dtype=np.float32)
-                if self._process.wait() != 0:
+                if process.wait() != 0:
                     errors.seek(0)
                     lines = errors.read().decode("utf-8", "replace").strip().splitlines()
                     raise AudioInputError(self._path, "ffmpeg could not decode it"
@@ -196,11 +199,12 @@ class _FfmpegSource(AudioSource):
                 self.close()
 
     def close(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-        if self._process is not None:
-            self._process.wait()
-            self._process.stdout.close()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+        if process is not None:
+            process.wait()
+            cast(IO[bytes], process.stdout).close()
 
 
 _STREAM = re.compile(r"Stream #\S+: Audio: (?P<codec>[^,]+), (?P<rate>\d+) Hz, (?P<layout>[^,]+), (?P<format>[^,\n]+)")
@@ -238,7 +242,7 @@ def _sample_format(file_dtype: str) -> str:
 _CHECKED_FORMATS = {".mp3": "mp3", ".wav": "wav", ".bwf": "wav", ".aif": "aiff", ".aiff": "aiff"}
 
 
-def _check_not_cut_short(path: Path, native: AudioFile) -> None:
+def _check_not_cut_short(path: Path, native: ReadableAudioFile) -> None:
     """Reject a WAV/AIFF/MP3 holding less audio than its header declares."""
     fmt = _CHECKED_FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -261,6 +265,8 @@ def _mp3_gapless_frames(path: Path) -> tuple[int, int | None]:
     try:
         info = mutagen.mp3.MP3(path).info
     except mutagen.MutagenError:
+        return 0, None
+    if not isinstance(info, mutagen.mp3.MPEGInfo):
         return 0, None
     with path.open("rb") as handle:
         header = read_xing(handle, info)

@@ -67,25 +67,13 @@ class AudioWriter:
             quality = int(quality) if quality.isdigit() else quality
         elif fmt == "ogg":
             quality = OGG_KBPS
-        self.bit_depth = bit_depth or 16
         self._dither = np.random.default_rng(DITHER_SEED) if bit_depth == 16 else None
-        self._file = AudioFile(str(path), "w", sample_rate, channels, bit_depth=self.bit_depth, quality=quality)
+        self._file = AudioFile(str(path), "w", sample_rate, channels, bit_depth=bit_depth or 16, quality=quality)
 
     def write(self, block: np.ndarray) -> None:
         if self._dither is not None:
-            block = self._to_int16(block)
+            block = dithered_int16(block, self._dither)
         self._file.write(block)
-
-    def _to_int16(self, block: np.ndarray) -> np.ndarray:
-        """TPDF dither (sum of two uniform +-0.5 LSB draws: +-1 LSB triangular), then round.
-
-        Lipshitz, Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey",
-        JAES 40(5), 1992: TPDF makes the error's first two moments independent of the signal.
-        Scale 32767 matches pedalboard's 16-bit reader; integers are written exactly.
-        """
-        noise = self._dither.random(block.shape) - self._dither.random(block.shape)
-        scaled = np.round(block * 32767.0 + noise)
-        return np.clip(scaled, -32768, 32767).astype(np.int16)
 
     def close(self) -> None:
         self._file.close()
@@ -95,3 +83,15 @@ class AudioWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def dithered_int16(block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """TPDF dither (sum of two uniform +-0.5 LSB draws: +-1 LSB triangular), then round.
+
+    Lipshitz, Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey",
+    JAES 40(5), 1992: TPDF makes the error's first two moments independent of the signal.
+    Scale 32767 matches pedalboard's 16-bit reader; integers are written exactly.
+    """
+    noise = rng.random(block.shape) - rng.random(block.shape)
+    scaled = np.round(block * 32767.0 + noise)
+    return np.clip(scaled, -32768, 32767).astype(np.int16)

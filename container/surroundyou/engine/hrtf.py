@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bz2
 import functools
+import importlib
 import importlib.metadata
 
 # pickle only ever reads the fixed KEMAR data file packaged in the slab wheel, through an
@@ -108,10 +109,9 @@ class _KemarUnpickler(pickle.Unpickler):
 
 def _numpy_reconstruct():
     try:
-        from numpy._core.multiarray import _reconstruct
+        return importlib.import_module("numpy._core.multiarray")._reconstruct
     except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
+        return importlib.import_module("numpy.core.multiarray")._reconstruct
 
 
 @functools.cache
@@ -121,7 +121,7 @@ def load_kemar() -> KemarSet:
         path = importlib.metadata.distribution("slab").locate_file(KEMAR_FILE)
     except importlib.metadata.PackageNotFoundError as error:
         raise RuntimeError("HRTF mode needs the `slab` package (pip install slab)") from error
-    with bz2.open(path, "rb") as file:  # the packaged, fixed data file of a dependency
+    with bz2.open(str(path), "rb") as file:  # the packaged, fixed data file of a dependency
         record = _KemarUnpickler(file).load()
     if float(record.samplerate) != KEMAR_SAMPLE_RATE:
         raise RuntimeError(f"unexpected KEMAR sample rate {record.samplerate}")

@@ -90,7 +90,7 @@ class TruePeakLimiter:
         self._started = False
         self._recent_gains = np.ones(self._lookahead)   # h of the last L frames sent out
         self._held = 1.0                               # h of the last frame sent out
-        self._powers = (np.ones(0), np.ones(0))
+        self._powers: tuple[np.ndarray, np.ndarray] = (np.ones(0), np.ones(0))
         self.peak_out = 0.0                            # largest |output| seen by the detector
 
     def process(self, block: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ one call (bit for bit in spherical mode) and the same input always gives the sam
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .control_rate import control_indices
@@ -38,6 +40,9 @@ from .options import RenderOptions
 from .orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
 from .spherical_head import HEAD_RADIUS_M, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
 from .streaming_sos import StreamingSos
+
+if TYPE_CHECKING:
+    from .hrtf import KemarHead  # imported when HRTF mode is asked for: it loads the KEMAR set
 
 CONTROL_STEP = 64
 LATENCY_SAMPLES = 1
@@ -61,6 +66,7 @@ class OrbitRenderer:
         self.orbit = Orbit(options.period_s, self.sample_rate, options.direction == "clockwise",
                            options.elevation_wobble_deg)
         offsets = source_offsets_rad(self.channels, options.width_deg)
+        self.head: SphericalHeadShadow | KemarHead
         if options.mode == "hrtf":
             from .hrtf import KemarHead
 
@@ -71,7 +77,7 @@ class OrbitRenderer:
             self.head = SphericalHeadShadow(self.sample_rate, self.channels, self.orbit, offsets,
                                             options.intensity, options.crossover_hz, CONTROL_STEP)
             self.head_radius_m = HEAD_RADIUS_M
-        max_delay = LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate
+        max_delay = float(LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate)
         self._ear_delays = [FractionalDelayLine(max_delay, CONTROL_STEP) for _ in range(2)]
         self.frames_done = 0
 

@@ -59,7 +59,7 @@ REAR_CUT_DB = 6.0
 DELAY_HANDOVER_S = 5e-5
 
 
-def woodworth_itd_s(lateral_rad: np.ndarray, radius_m: float = HEAD_RADIUS_M,
+def woodworth_itd_s(lateral_rad: np.ndarray | float, radius_m: float = HEAD_RADIUS_M,
                     speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S) -> np.ndarray:
     """``ITD = (a/c)(lat + sin(lat))``: how much later the left ear hears it (+ = source on the right)."""
     return radius_m / speed_of_sound_m_s * (lateral_rad + np.sin(lateral_rad))
@@ -150,7 +150,7 @@ class ShadowLoudness:
         self.flat_ear_terms = np.repeat(flat[:, np.newaxis, np.newaxis], 2, axis=1)
 
     @staticmethod
-    def _ear_power(terms: np.ndarray, gain: np.ndarray, weighted_gain: np.ndarray) -> np.ndarray:
+    def _ear_power(terms: np.ndarray, gain: np.ndarray | float, weighted_gain: np.ndarray) -> np.ndarray:
         """Power of one ear's ``gain * LP + weighted_gain * HP`` for a unit-power input."""
         a, b, c = terms
         return gain ** 2 * a + 2 * gain * weighted_gain * b + weighted_gain ** 2 * c

@@ -20,8 +20,8 @@ class StreamingSos:
     """
 
     def __init__(self, sos: np.ndarray, rows: int, dtype: type = np.float64):
-        self.sos = np.asarray(sos, dtype=dtype)
-        self.state = np.zeros((self.sos.shape[0], rows, 2), dtype=dtype)
+        self.sos: np.ndarray = np.asarray(sos, dtype=dtype)
+        self.state: np.ndarray = np.zeros((self.sos.shape[0], rows, 2), dtype=dtype)
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
         filtered, self.state = scipy.signal.sosfilt(self.sos, block, axis=-1, zi=self.state)

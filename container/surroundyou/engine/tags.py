@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import mutagen
 import mutagen.flac
@@ -96,11 +97,11 @@ def write_tags(path: str | Path, tags: Tags) -> None:
             audio.add_picture(_picture_to_flac(picture))
         audio.save()
     elif suffix == ".ogg":
-        audio = mutagen.oggvorbis.OggVorbis(str(path))
-        _write_vorbis(audio, tags)
-        audio["metadata_block_picture"] = [base64.b64encode(_picture_to_flac(picture).write()).decode("ascii")
+        ogg = mutagen.oggvorbis.OggVorbis(str(path))
+        _write_vorbis(ogg, tags)
+        ogg["metadata_block_picture"] = [base64.b64encode(_picture_to_flac(picture).write()).decode("ascii")
                                            for picture in tags.pictures]
-        audio.save()
+        ogg.save()
     else:
         raise ValueError(f"cannot write tags into {suffix or 'a file without extension'}")
 
@@ -123,15 +124,16 @@ def _from_id3(id3: mutagen.id3.ID3) -> Tags:
 def _write_id3(audio: mutagen.FileType, tags: Tags) -> None:
     if audio.tags is None:
         audio.add_tags()
+    id3 = cast(mutagen.id3.ID3, audio.tags)   # MP3 and WAV carry ID3
     for name, values in tags.text.items():
         frame_id = FIELDS[name][0]
         if frame_id == "COMM":
-            audio.tags.add(mutagen.id3.COMM(encoding=3, lang="eng", desc="", text=values))
+            id3.add(mutagen.id3.COMM(encoding=3, lang="eng", desc="", text=values))
         else:
-            audio.tags.add(mutagen.id3.Frames[frame_id](encoding=3, text=values))
+            id3.add(mutagen.id3.Frames[frame_id](encoding=3, text=values))
     for picture in tags.pictures:
-        audio.tags.add(mutagen.id3.APIC(encoding=3, mime=picture.mime, type=picture.kind,
-                                        desc=picture.description, data=picture.data))
+        id3.add(mutagen.id3.APIC(encoding=3, mime=picture.mime, type=picture.kind,
+                                 desc=picture.description, data=picture.data))
     audio.save()
 
 
