@@ -156,6 +156,9 @@ def kemar_head_radius_m() -> float:
 def minimum_phase(magnitude: np.ndarray, taps: int) -> np.ndarray:
     """Minimum-phase impulse responses (last axis, ``taps`` long) of rfft-grid magnitudes.
 
+    (Not ``scipy.signal.minimum_phase``: it starts from an impulse response rather than the
+    designed magnitude, lifts the spectrum by 1e-7 of its minimum and leaves ``c[N/2]`` out.)
+
     Real cepstrum ``c = IFFT(log|H|)``, folded onto positive quefrencies (``c[0]``,
     ``2 c[1..N/2-1]``, ``c[N/2]``), ``h = IFFT(exp(FFT(c_folded)))``; truncated with a
     half-Hann fade over the last quarter.

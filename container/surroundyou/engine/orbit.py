@@ -64,11 +64,6 @@ def source_offsets_rad(channels: int, width_deg: float) -> np.ndarray:
     return np.radians(np.linspace(-width_deg / 2, width_deg / 2, channels))
 
 
-def lateral_angle_rad(azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> np.ndarray:
-    """Interaural-polar lateral angle ``asin(cos(el) sin(az))``: -pi/2 (left) .. +pi/2 (right)."""
-    return np.arcsin(np.clip(np.cos(elevation_rad) * np.sin(azimuth_rad), -1.0, 1.0))
-
-
 def rounded_lateral_angle_rad(azimuth_rad: np.ndarray, elevation_rad: np.ndarray,
                               rounding: float = LATERAL_ROUNDING) -> np.ndarray:
     """The lateral angle with its turn at the sides rounded: ``pi/2 * asin((1-d) s) / asin(1-d)``,
