@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import queue
@@ -140,7 +141,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
             raise ValueError(f"--format {args.format} does not match the output name {args.output.name}")
     else:
         fmt = args.format or "mp3"
-    jobs, seen = [], {}
+    jobs: list[ConversionJob] = []
+    seen: dict[Path, Path] = {}
     for index, src in enumerate(args.inputs):
         dst = args.output or (args.out_dir or src.parent) / f"{src.stem}.8d.{fmt}"
         if dst.resolve() == src.resolve():
@@ -173,8 +175,7 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
             return outcome
 
         if workers == 1:
-            return [finished(convert_job(job, lambda fraction, index=job.index: show(index, fraction)))
-                    for job in jobs]
+            return [finished(convert_job(job, functools.partial(show, job.index))) for job in jobs]
         # forkserver: forking this process (its progress thread running) could deadlock a worker
         context = multiprocessing.get_context("forkserver")
         updates = context.Queue()
@@ -221,10 +222,14 @@ def _start_worker(updates: multiprocessing.Queue) -> None:
 def _convert_in_worker(job: ConversionJob) -> Outcome:
     last = [0.0]
 
+    updates = _worker_queue
+    if updates is None:
+        raise RuntimeError("a conversion worker started without its progress queue")
+
     def report(fraction: float) -> None:
         if fraction - last[0] >= PROGRESS_STEP or fraction >= 1.0:
             last[0] = fraction
-            _worker_queue.put((job.index, fraction))
+            updates.put((job.index, fraction))
 
     return convert_job(job, report)
 
@@ -239,13 +244,14 @@ def _drain(updates: multiprocessing.Queue, apply: Callable[[int, float], None]) 
 
 def _summary(outcomes: list[Outcome]) -> Table:
     table = Table(title="SurroundYou", title_justify="left")
-    for column, justify in (("input", "left"), ("output", "left"), ("duration", "right"),
-                            ("loudness in → out", "right"), ("true peak", "right"), ("size", "right")):
-        table.add_column(column, justify=justify)
+    for column in ("input", "output"):
+        table.add_column(column, justify="left")
+    for column in ("duration", "loudness in → out", "true peak", "size"):
+        table.add_column(column, justify="right")
     for outcome in outcomes:
         report = outcome.report
         if report is None:
-            table.add_row(outcome.job.src.name, f"[red]failed: {outcome.error.split(': ', 1)[-1]}[/red]",
+            table.add_row(outcome.job.src.name, f"[red]failed: {(outcome.error or '').split(': ', 1)[-1]}[/red]",
                           "", "", "", "")
             continue
         table.add_row(outcome.job.src.name, str(outcome.job.dst), f"{report.duration_s:.1f} s",

@@ -5,10 +5,14 @@ Azimuth here is degrees, 0 = front, +90 = left, +-180 = back (seen from above).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from surroundyou.engine.analysis import OrbitMeasurement
+
+if TYPE_CHECKING:
+    from matplotlib.projections.polar import PolarAxes
 
 
 def azimuth_track_deg(measurement: OrbitMeasurement) -> np.ndarray:
@@ -44,7 +48,7 @@ def plot_orbit(measurement: OrbitMeasurement, png_path: str | Path) -> Path:
         axes.grid(alpha=0.3)
         axes.legend(loc="upper right", fontsize=8)
     axes.set_xlabel("time (s)")
-    polar = figure.add_subplot(grid[:, 1], projection="polar")
+    polar = cast("PolarAxes", figure.add_subplot(grid[:, 1], projection="polar"))
     polar.set_theta_zero_location("N")  # front at the top, left to the left (seen from above)
     polar.set_thetagrids((0, 90, 180, 270), ("front", "left", "back", "right"))
     polar.scatter(np.radians(azimuth_track_deg(measurement)), times_s, c=times_s, s=6, cmap="viridis")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import mutagen
 import mutagen.mp3
@@ -52,9 +52,10 @@ def read_xing(file: BinaryIO, info: mutagen.mp3.MPEGInfo) -> XingHeader | None:
     After the Xing fields, 9 bytes of encoder name, then at byte 21 of the tag two 12-bit numbers:
     encoder delay and padding. (mutagen parses the same header but keeps its parser private.)
     """
-    side_info = (32 if info.mode != mutagen.mp3.MONO else 17) if info.version == 1 else \
-                (17 if info.mode != mutagen.mp3.MONO else 9)
-    file.seek(info.frame_offset + 4 + side_info)
+    frame = _first_frame(info)
+    mono = frame["mode"] == mutagen.mp3.MONO
+    side_info = (17 if mono else 32) if frame["version"] == 1 else (9 if mono else 17)
+    file.seek(frame["frame_offset"] + 4 + side_info)
     data = file.read(8 + 4 + 4 + 100 + 4 + 24)
     if data[:4] not in (b"Xing", b"Info") or len(data) < 8:
         return None
@@ -73,6 +74,12 @@ def read_xing(file: BinaryIO, info: mutagen.mp3.MPEGInfo) -> XingHeader | None:
         return XingHeader(frames, size, None)
     packed = int.from_bytes(tag[21:24], "big")
     return XingHeader(frames, size, (packed >> 12, packed & 0xFFF))
+
+
+def _first_frame(info: mutagen.mp3.MPEGInfo) -> dict[str, Any]:
+    """The first frame's fields mutagen copies onto the info (``mode``, ``frame_offset``...), which it
+    does not declare for type checkers."""
+    return vars(info)
 
 
 def shortfall(file: BinaryIO, fmt: str, info: mutagen.StreamInfo | None = None) -> Shortfall | None:
@@ -96,10 +103,12 @@ def _mp3_shortfall(file: BinaryIO, size_bytes: int, info: mutagen.StreamInfo | N
             info = mutagen.mp3.MP3(file).info
         except mutagen.MutagenError:
             return None
+        if not isinstance(info, mutagen.mp3.MPEGInfo):
+            return None
     header = read_xing(file, info)
     if header is None or not header.audio_bytes:
         return None
-    present = size_bytes - info.frame_offset
+    present = size_bytes - _first_frame(info)["frame_offset"]
     return Shortfall(header.audio_bytes, present) if header.audio_bytes - present > MP3_SLACK_BYTES else None
 
 
