@@ -311,12 +311,12 @@ def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(_as_2d(audio).T))
 
 
-def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
+def true_peak_dbtp(audio: np.ndarray) -> float:
     """True peak: ``20*log10(max |x|)`` of the signal oversampled 4x (ITU-R BS.1770-4, Annex 2).
 
     The interpolation filter is a Kaiser-windowed sinc (beta 8: < 0.01 dB error up to 19 kHz
-    at 44.1 kHz). ``sample_rate`` is kept for the API's symmetry; 4x is the Annex's factor at
-    48 kHz and is used at every rate (more than enough at higher rates).
+    at 44.1 kHz). 4x is the Annex's factor at 48 kHz and is used at every rate (more than
+    enough at higher rates), so the sample rate does not enter.
     """
     oversampled = scipy.signal.resample_poly(_as_2d(audio), 4, 1, axis=-1, window=("kaiser", 8.0))
     return float(20 * np.log10(np.max(np.abs(oversampled)) + _TINY))
@@ -340,7 +340,7 @@ def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
     figures = {"duration_s": duration_s, "analysed_s": audio.shape[-1] / sample_rate, "sample_rate": sample_rate,
                "channels": int(audio.shape[0]), **orbit.summary(),
                "integrated_lufs": integrated_lufs(audio, sample_rate),
-               "true_peak_dbtp": true_peak_dbtp(audio, sample_rate)}
+               "true_peak_dbtp": true_peak_dbtp(audio)}
     return figures, orbit
 
 
