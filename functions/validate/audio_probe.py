@@ -3,6 +3,7 @@ numbers) and its header (mutagen), never from its name and without decoding the 
 are a few kilobytes however long the song.
 
 Works on any seekable binary file object (io.BytesIO in tests, s3_range_file.S3RangeFile in AWS).
+Whether a file is cut short is decided by surroundyou_formats.cut_short, as the engine decides it.
 """
 from __future__ import annotations
 
