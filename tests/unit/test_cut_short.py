@@ -1,0 +1,57 @@
+"""The one answer to "is this file cut short?", shared by the engine and the upload check."""
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+from audio_files import stereo_tone
+from pedalboard.io import AudioFile
+
+from surroundyou_formats.cut_short import read_xing, shortfall
+
+SR = 44100
+
+
+def encoded(fmt: str, seconds: float = 2.0) -> bytes:
+    buffer = io.BytesIO()
+    with AudioFile(buffer, "w", SR, 2, format=fmt, quality=320 if fmt == "mp3" else None) as file:
+        file.write(stereo_tone(seconds))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["wav", "aiff", "mp3"])
+def test_a_whole_file_is_complete_and_half_of_it_is_not(fmt):
+    data = encoded(fmt)
+    assert shortfall(io.BytesIO(data), fmt) is None
+    missing = shortfall(io.BytesIO(data[:len(data) // 2]), fmt)
+    assert missing is not None and missing.fraction_present == pytest.approx(0.5, abs=0.02)
+
+
+def test_a_few_bytes_short_is_short_for_pcm_but_within_the_mp3_slack():
+    wav, mp3 = encoded("wav"), encoded("mp3")
+    assert shortfall(io.BytesIO(wav[:-4]), "wav") is not None
+    assert shortfall(io.BytesIO(mp3[:-1000]), "mp3") is None
+
+
+def test_a_wav_written_while_streaming_does_not_say_its_size():
+    data = bytearray(encoded("wav"))
+    data_chunk = data.find(b"data")
+    data[data_chunk + 4:data_chunk + 8] = struct.pack("<I", 0xFFFFFFFF)
+    assert shortfall(io.BytesIO(bytes(data[:len(data) // 2])), "wav") is None
+
+
+def test_formats_whose_header_does_not_say_are_not_judged():
+    assert shortfall(io.BytesIO(encoded("flac")[:1000]), "flac") is None
+    assert shortfall(io.BytesIO(b"not audio at all" * 10), "mp3") is None
+    assert shortfall(io.BytesIO(b"RIFF\0\0\0\0WAVEfmt "), "wav") is None
+
+
+def test_the_lame_tag_gives_the_encoder_delay_and_padding():
+    import mutagen.mp3
+
+    file = io.BytesIO(encoded("mp3"))
+    header = read_xing(file, mutagen.mp3.MP3(file).info)
+    assert header is not None and header.frames and header.audio_bytes
+    delay, padding = header.encoder_delay_and_padding
+    assert delay > 0 and header.frames * 1152 - delay - padding == 2 * SR
