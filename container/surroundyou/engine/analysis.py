@@ -28,7 +28,7 @@ import pyloudnorm
 import scipy.optimize
 import scipy.signal
 
-from .decode import open_audio
+from .decode import read_start
 from .peaks import parabolic_peak_offset
 
 ILD_BAND_HZ = (2000.0, 8000.0)
@@ -342,17 +342,3 @@ def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
                "integrated_lufs": integrated_lufs(audio, sample_rate),
                "true_peak_dbtp": true_peak_dbtp(audio)}
     return figures, orbit
-
-
-def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
-    """``(audio, sample_rate, duration_s)``: the first ``max_s`` seconds of a file, decoded in blocks."""
-    with open_audio(path) as source:
-        info = source.info
-        limit = int(max_s * info.sample_rate)
-        blocks, frames = [np.zeros((info.channels, 0), dtype=np.float32)], 0
-        for block in source.blocks():
-            blocks.append(block[:, :limit - frames])
-            frames += blocks[-1].shape[1]
-            if frames >= limit:
-                break
-    return np.concatenate(blocks, axis=1), info.sample_rate, info.frames / info.sample_rate

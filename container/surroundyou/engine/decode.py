@@ -237,6 +237,20 @@ def _sample_format(file_dtype: str) -> str:
     return {"int8": "int16", "int16": "int16", "int24": "int24", "int32": "int32"}.get(file_dtype, "float32")
 
 
+def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
+    """``(audio, sample_rate, duration_s)``: the first ``max_s`` seconds of a file, decoded in blocks."""
+    with open_audio(path) as source:
+        info = source.info
+        limit = int(max_s * info.sample_rate)
+        blocks, frames = [np.zeros((info.channels, 0), dtype=np.float32)], 0
+        for block in source.blocks():
+            blocks.append(block[:, :limit - frames])
+            frames += blocks[-1].shape[1]
+            if frames >= limit:
+                break
+    return np.concatenate(blocks, axis=1), info.sample_rate, info.frames / info.sample_rate
+
+
 # ---------------------------------------------------------------- integrity checks
 
 _CHECKED_FORMATS = {".mp3": "mp3", ".wav": "wav", ".bwf": "wav", ".aif": "aiff", ".aiff": "aiff"}
