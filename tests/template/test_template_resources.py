@@ -123,7 +123,7 @@ def test_definition_substitutions_fill_exactly_the_asl_placeholders(cfn_resource
                      "SubnetIds", "SecurityGroupIds", "AssignPublicIp"}
     assert contract_keys <= placeholders
     assert substitutions["TaskDefinitionArn"] == ref("TaskDefinition")
-    assert substitutions["SubnetIds"] == {"Fn::Join": [",", ref("SubnetIds")]}
+    # SubnetIds, SecurityGroupIds, AssignPublicIp: the stack's network or the parameters (test_template_network.py)
     assert substitutions["ContainerName"] == (
         cfn_resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Name"]
     )
