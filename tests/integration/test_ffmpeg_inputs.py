@@ -1,5 +1,5 @@
 """What the engine reads through the ffmpeg subprocess (imageio-ffmpeg): M4A/AAC, Opus, WebM, more
-than two channels, and files that are no audio at all."""
+than two channels, files that are no audio at all, and the tags of songs ffmpeg encodes."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +12,7 @@ from audio_files import (
     write_audio,
 )
 from known_cues import PERIOD_S, rendered_looking_song
+from tagged_songs import assert_tags_survive
 
 from surroundyou.engine import analysis
 from surroundyou.engine.convert import convert_file
@@ -98,3 +99,8 @@ def test_analyze_file_reads_what_ffmpeg_decodes(signals, tmp_path):
     assert report["period_s"] == pytest.approx(PERIOD_S, rel=0.01)
     assert report["ild_amplitude_db"] == pytest.approx(10.0, rel=0.1)
     assert report["itd_amplitude_ms"] == pytest.approx(0.6, rel=0.1)
+
+
+@pytest.mark.parametrize("src_fmt, dst_fmt", [("m4a", "ogg"), ("opus", "mp3"), ("m4a", "mp3")])
+def test_tags_and_cover_survive_between_formats(tmp_path, src_fmt, dst_fmt):
+    assert_tags_survive(tmp_path, src_fmt, dst_fmt)
