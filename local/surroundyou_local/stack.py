@@ -26,7 +26,7 @@ from .lambda_runtime import LocalLambdaRuntime
 from .local_aws import ACCESS_KEY_ID, SECRET_ACCESS_KEY, LocalAws
 from .provision import LocalResources, provision
 from .task_runner import TASK_ENTRYPOINT, LocalTaskRunner
-from .template import LocalTemplate, load_template
+from .template import LocalTemplate
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,17 +43,12 @@ class StackOptions:
     task_command: Sequence[str] = TASK_ENTRYPOINT
 
 
-def local_parameters(declared: dict[str, Any], origins: list[str], network: dict[str, str],
-                     max_upload_mb: int | None) -> dict[str, Any]:
-    """Template parameter values for the local run: the web app's origins, the local network
-    for parameters of those AWS types, and the upload limit when one is asked for."""
-    by_type = {"AWS::EC2::Subnet::Id": network["subnet"], "AWS::EC2::SecurityGroup::Id": network["security_group"],
-               "AWS::EC2::VPC::Id": network["vpc"]}
-    values: dict[str, Any] = {"AllowedOrigins": ",".join(origins)}
-    for name, spec in declared.items():
-        aws_type = str(spec.get("Type", "")).removeprefix("List<").removesuffix(">")
-        if aws_type in by_type:
-            values[name] = by_type[aws_type]
+def local_parameters(origins: list[str], network: dict[str, str], max_upload_mb: int | None) -> dict[str, Any]:
+    """Template parameter values for the local run: the web app's origins, the local network's
+    subnet and security group, and the upload limit when one is asked for."""
+    # Given subnets and group: the stack then builds no network of its own (CreateTaskNetwork is false).
+    values: dict[str, Any] = {"AllowedOrigins": ",".join(origins),
+                              "SubnetIds": network["subnet"], "SecurityGroupIds": network["security_group"]}
     if max_upload_mb is not None:
         values["MaxUploadMB"] = max_upload_mb
     return values
@@ -118,8 +113,7 @@ class LocalStack:
         template_path = options.root / "template.yaml"
         origins = sorted({self.url.rstrip("/"), *(f"http://{name}:{self._server.server_port}"
                                                    for name in ("127.0.0.1", "localhost"))})
-        parameters = local_parameters(load_template(template_path).get("Parameters", {}), origins,
-                                      self.aws.create_task_network(), options.max_upload_mb)
+        parameters = local_parameters(origins, self.aws.create_task_network(), options.max_upload_mb)
         template = LocalTemplate(template_path, parameters)
         # Presigned URLs the in-process functions make must reach S3 through this front door.
         os.environ["AWS_ENDPOINT_URL_S3"] = self.url.rstrip("/") + S3_PREFIX

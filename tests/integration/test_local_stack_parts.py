@@ -18,7 +18,7 @@ from surroundyou_local.job_log import transition_line
 from surroundyou_local.lambda_runtime import ConflictingFunctions, LocalLambdaRuntime
 from surroundyou_local.stack import local_parameters
 from surroundyou_local.task_runner import LocalTaskRunner
-from surroundyou_local.template import LocalTemplate, TemplateError, load_template
+from surroundyou_local.template import LocalTemplate, TemplateError
 
 REPO = Path(__file__).resolve().parents[2]
 NETWORK = {"vpc": "vpc-1", "subnet": "subnet-1", "security_group": "sg-1"}
@@ -27,8 +27,7 @@ ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
 @pytest.fixture(scope="module")
 def template() -> LocalTemplate:
-    declared = load_template(REPO / "template.yaml")["Parameters"]
-    return LocalTemplate(REPO / "template.yaml", local_parameters(declared, ORIGINS, NETWORK, max_upload_mb=5))
+    return LocalTemplate(REPO / "template.yaml", local_parameters(ORIGINS, NETWORK, max_upload_mb=5))
 
 
 # ---------------------------------------------------------------- template.yaml, locally
