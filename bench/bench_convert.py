@@ -17,6 +17,7 @@ Figures (printed, never asserted; timings depend on the machine and its load):
   <= 250 MB both), from ``os.wait4``: the subprocess's own maximum RSS.
 - Render speed, in times real time: the dry renderer alone, in this process, on one minute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,22 +78,22 @@ def run_pinned(command: list[str]) -> Run:
     """Run ``command`` on CPU 0 (when taskset exists); its wall time, CPU time and peak RSS."""
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
-    with tempfile.TemporaryFile() as errors:   # the progress bar; shown only if the run fails
+    with tempfile.TemporaryFile() as errors:  # the progress bar; shown only if the run fails
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)   # this child's own CPU time and peak RSS
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own CPU time and peak RSS
         wall_s = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n"
-                               f"{errors.read().decode(errors='replace')}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({process.returncode}):\n{errors.read().decode(errors='replace')}"
+            )
     return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def convert_command(src: Path, dst: Path) -> list[str]:
-    return [sys.executable, "-m", "surroundyou", "convert", str(src), "-o", str(dst),
-            "--mp3-quality", str(TARGET_KBPS)]
+    return [sys.executable, "-m", "surroundyou", "convert", str(src), "-o", str(dst), "--mp3-quality", str(TARGET_KBPS)]
 
 
 def render_speed(seconds: float = 60.0) -> float:
@@ -102,7 +103,7 @@ def render_speed(seconds: float = 60.0) -> float:
     from surroundyou.engine.render import OrbitRenderer
     from surroundyou.job_options import render_options_for
 
-    keep_freed_memory()   # as the command line's and the task's entry points do
+    keep_freed_memory()  # as the command line's and the task's entry points do
     blocks = list(song_blocks(seconds))
     renderer = OrbitRenderer(44100, 2, render_options_for({}))
     started = time.process_time()
@@ -121,31 +122,35 @@ def figures(rounds: int = 3, hour: bool = True) -> list[Figure]:
     out.mkdir(exist_ok=True)
     plains, converts = [], []
     for _ in range(rounds):
-        plains.append(run_pinned([sys.executable, "-c", PLAIN_TRANSCODE, str(five), str(out / "plain.mp3"),
-                                  str(TARGET_KBPS)]))
+        plains.append(
+            run_pinned([sys.executable, "-c", PLAIN_TRANSCODE, str(five), str(out / "plain.mp3"), str(TARGET_KBPS)])
+        )
         converts.append(run_pinned(convert_command(five, out / "five.8d.mp3")))
     plain, convert = fastest(plains), fastest(converts)
     figures = [
         Figure("plain transcode 5 min MP3 -> MP3 192k (a)", f"{plain.cpu_s:.1f} s CPU, {plain.wall_s:.1f} s wall"),
         Figure("surroundyou convert 5 min -> MP3 192k (b)", f"{convert.cpu_s:.1f} s CPU, {convert.wall_s:.1f} s wall"),
-        Figure("ratio b/a", f"{convert.cpu_s / plain.cpu_s:.2f}x CPU, {convert.wall_s / plain.wall_s:.2f}x wall",
-               "<= 1.3x"),
+        Figure(
+            "ratio b/a", f"{convert.cpu_s / plain.cpu_s:.2f}x CPU, {convert.wall_s / plain.wall_s:.2f}x wall", "<= 1.3x"
+        ),
         Figure("peak RSS, convert 5 min", f"{max(run.max_rss_mb for run in converts):.0f} MB", "<= 250 MB"),
         Figure("render speed (OrbitRenderer alone)", f"{render_speed():.0f}x real time"),
         Figure("convert speed (whole pipeline, 5 min)", f"{300 / convert.cpu_s:.0f}x real time"),
     ]
     if hour:
         sixty = run_pinned(convert_command(song(60), out / "sixty.8d.mp3"))
-        figures += [Figure("peak RSS, convert 60 min", f"{sixty.max_rss_mb:.0f} MB", "<= 250 MB"),
-                    Figure("convert 60 min -> MP3 192k",
-                           f"{sixty.cpu_s:.0f} s CPU ({3600 / sixty.cpu_s:.0f}x real time)")]
+        figures += [
+            Figure("peak RSS, convert 60 min", f"{sixty.max_rss_mb:.0f} MB", "<= 250 MB"),
+            Figure("convert 60 min -> MP3 192k", f"{sixty.cpu_s:.0f} s CPU ({3600 / sixty.cpu_s:.0f}x real time)"),
+        ]
     return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/convert runs; the fastest "
-                                                              "of each counts (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating plain/convert runs; the fastest of each counts (default 3)"
+    )
     parser.add_argument("--no-hour", action="store_true", help="skip the 60-minute song (~3 min)")
     args = parser.parse_args()
     width = 45

@@ -4,6 +4,7 @@ A benchmark is a ``bench/bench_*.py`` module with a ``figures()`` function retur
 objects with ``name``, ``value`` and ``target`` (text; the target may be empty). Figures are
 printed, never asserted: timings depend on the machine.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,7 +24,7 @@ def main() -> int:
     for path in sorted(BENCH.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module   # dataclasses look their module up there
+        sys.modules[path.stem] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         for figure in module.figures():

@@ -4,6 +4,7 @@ checks the decoder tests of both tiers make on them.
 pedalboard writes WAV, FLAC, MP3, OGG and AIFF; the ffmpeg of imageio-ffmpeg encodes M4A/AAC,
 Opus and WebM from a WAV.
 """
+
 from __future__ import annotations
 
 import struct
@@ -18,20 +19,36 @@ from pedalboard.io import AudioFile
 
 from surroundyou.engine.decode import AudioInputError, open_audio
 
-FFMPEG_CODECS = {"m4a": ["-c:a", "aac", "-b:a", "192k"], "opus": ["-c:a", "libopus", "-b:a", "128k"],
-                 "webm": ["-c:a", "libopus", "-b:a", "128k"]}
+FFMPEG_CODECS = {
+    "m4a": ["-c:a", "aac", "-b:a", "192k"],
+    "opus": ["-c:a", "libopus", "-b:a", "128k"],
+    "webm": ["-c:a", "libopus", "-b:a", "128k"],
+}
 
 
-def write_audio(path: Path, audio: np.ndarray, sample_rate: int, *, bit_depth: int = 16,
-                quality: str | int | None = None) -> Path:
+def write_audio(
+    path: Path, audio: np.ndarray, sample_rate: int, *, bit_depth: int = 16, quality: str | int | None = None
+) -> Path:
     """``audio`` (channels, frames) into ``path``; m4a/opus/webm go through a WAV and ffmpeg."""
     path = Path(path)
     fmt = path.suffix.lstrip(".")
     if fmt in FFMPEG_CODECS:
         wav = path.with_suffix(".source.wav")
         write_audio(wav, audio, sample_rate, bit_depth=24)
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-i", str(wav),
-                        *FFMPEG_CODECS[fmt], str(path)], check=True)
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                *FFMPEG_CODECS[fmt],
+                str(path),
+            ],
+            check=True,
+        )
         wav.unlink()
         return path
     with AudioFile(str(path), "w", sample_rate, audio.shape[0], bit_depth=bit_depth, quality=quality) as out:
@@ -55,7 +72,7 @@ def assert_decodes_to_the_written_audio(directory: Path, fmt: str, decoder: str,
     decoded = np.concatenate(blocks, axis=1)
     assert (info.decoder, info.channels) == (decoder, 2)
     assert max(block.shape[1] for block in blocks) <= 8192
-    if fmt in ("opus", "webm"):   # Opus always decodes at 48 kHz
+    if fmt in ("opus", "webm"):  # Opus always decodes at 48 kHz
         assert info.sample_rate == 48000
         assert abs(decoded.shape[1] - round(1.5 * 48000)) <= 960
         return
@@ -88,8 +105,13 @@ def stereo_tone(seconds: float, sample_rate: int = 44100, amplitude: float = 0.4
 
 def tiny_png() -> bytes:
     """A valid 1x1 RGB PNG (cover art for tag tests, an image posing as a song for error tests)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x80\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x80\x00"))
+        + chunk(b"IEND", b"")
+    )

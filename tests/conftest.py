@@ -4,6 +4,7 @@ JobsTable definition), a JobStore on it, the Lambda handlers and the sample even
 
     def test_x(s3, bucket, job_store, handlers, sample_event, lambda_context): ...
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -43,8 +44,13 @@ LAMBDA_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 # settings from the developer's shell that would send the SDK elsewhere
-FOREIGN_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE",
-                       "AWS_REGION")
+FOREIGN_ENVIRONMENT = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_PROFILE",
+    "AWS_REGION",
+)
 
 # Each function is deployed from its own directory, so its modules import each other by plain name
 # (jobs_api, upload_check, job_outcome, ...). Their names differ between functions; only app.py
@@ -66,8 +72,13 @@ def signals() -> SimpleNamespace:
     """The signal makers of tests/signals.py."""
     import signals as makers
 
-    return SimpleNamespace(sample_rate=makers.SAMPLE_RATE, pink_noise=makers.pink_noise,
-                           band_noise=makers.band_noise, sine=makers.sine, music_like=makers.music_like)
+    return SimpleNamespace(
+        sample_rate=makers.SAMPLE_RATE,
+        pink_noise=makers.pink_noise,
+        band_noise=makers.band_noise,
+        sine=makers.sine,
+        music_like=makers.music_like,
+    )
 
 
 @pytest.fixture
@@ -151,23 +162,30 @@ def handlers(aws_env) -> SimpleNamespace:
 @pytest.fixture
 def lambda_context() -> SimpleNamespace:
     """The attributes of a Lambda context that Powertools reads."""
-    return SimpleNamespace(function_name="surroundyou-test", function_version="$LATEST", memory_limit_in_mb=256,
-                           invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:surroundyou-test",
-                           aws_request_id="8f3f1f1c-0000-4000-8000-000000000000",
-                           get_remaining_time_in_millis=lambda: 30_000)
+    return SimpleNamespace(
+        function_name="surroundyou-test",
+        function_version="$LATEST",
+        memory_limit_in_mb=256,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:surroundyou-test",
+        aws_request_id="8f3f1f1c-0000-4000-8000-000000000000",
+        get_remaining_time_in_millis=lambda: 30_000,
+    )
 
 
 @pytest.fixture
 def sample_event():
     """sample_event("upload_created") -> the parsed events/upload_created.json (a fresh copy)."""
+
     def load(name: str) -> dict:
         return json.loads((EVENTS / f"{name}.json").read_text())
+
     return load
 
 
 @pytest.fixture
 def emitted_metrics(capsys):
     """emitted_metrics() -> {metric name: total} of the CloudWatch EMF lines printed so far."""
+
     def read() -> dict[str, float]:
         totals: dict[str, float] = {}
         for line in capsys.readouterr().out.splitlines():
@@ -178,6 +196,7 @@ def emitted_metrics(capsys):
                 for metric in directive["Metrics"]:
                     totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(record[metric["Name"]])
         return totals
+
     return read
 
 
@@ -185,8 +204,13 @@ def emitted_metrics(capsys):
 def structured_logs(caplog, handlers):
     """structured_logs("validate") -> that handler's log lines so far, as CloudWatch receives them
     (dicts with the keys the handler appended, e.g. job_id)."""
+
     def read(function: str) -> list[dict]:
         logger = getattr(handlers, function).logger
-        return [json.loads(logger.registered_formatter.format(record)) for record in caplog.records
-                if record.name == logger.name]
+        return [
+            json.loads(logger.registered_formatter.format(record))
+            for record in caplog.records
+            if record.name == logger.name
+        ]
+
     return read

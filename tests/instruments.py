@@ -7,6 +7,7 @@ known by construction (tests/unit/test_analysis.py). Conventions are ``surroundy
 
     from instruments import loudness_ripple_db, out_of_band_db
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,19 +31,21 @@ def k_weighted(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return scipy.signal.sosfilt(k_weighting_sos(sample_rate), _as_2d(audio), axis=-1)
 
 
-def windowed_loudness_lufs(audio: np.ndarray, sample_rate: int, window_s: float = 0.4,
-                           hop_s: float = 0.1) -> np.ndarray:
+def windowed_loudness_lufs(
+    audio: np.ndarray, sample_rate: int, window_s: float = 0.4, hop_s: float = 0.1
+) -> np.ndarray:
     """Ungated loudness of each ``window_s`` window (hop ``hop_s``), BS.1770-4 eq. 2:
     ``L = -0.691 + 10*log10(sum_ch mean(z_ch^2))`` with ``z`` the K-weighted signal.
     """
     weighted = k_weighted(audio, sample_rate)
     window, hop = int(round(window_s * sample_rate)), int(round(hop_s * sample_rate))
-    squares = np.lib.stride_tricks.sliding_window_view(weighted ** 2, window, axis=-1)[:, ::hop]
+    squares = np.lib.stride_tricks.sliding_window_view(weighted**2, window, axis=-1)[:, ::hop]
     return -0.691 + 10 * np.log10(squares.mean(axis=-1).sum(axis=0) + _TINY)
 
 
-def loudness_ripple_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.4,
-                       reference: np.ndarray | None = None) -> float:
+def loudness_ripple_db(
+    stereo: np.ndarray, sample_rate: int, window_s: float = 0.4, reference: np.ndarray | None = None
+) -> float:
     """Loudness ripple: spread ``p97.5 - p2.5`` of the K-weighted loudness of ``window_s`` windows.
 
     With ``reference`` (the input the rendering was made from, same length) the spread is of
@@ -56,15 +59,16 @@ def loudness_ripple_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0
     return float(high - low)
 
 
-def out_of_band_db(signal: np.ndarray, sample_rate: int, f0_hz: float, half_width_hz: float,
-                   skip_s: float = 0.25) -> float:
+def out_of_band_db(
+    signal: np.ndarray, sample_rate: int, f0_hz: float, half_width_hz: float, skip_s: float = 0.25
+) -> float:
     """Energy outside ``f0_hz +- half_width_hz`` relative to the total, in dB (clicks, distortion).
 
     The spectrum of the signal after ``skip_s`` (the onset of a sine is itself a click) is
     taken with a 4-term Blackman-Harris window (side lobes -92 dB; Harris, Proc. IEEE 66(1),
     1978), so leakage of a clean sine stays far below the -80 dB being measured.
     """
-    samples = np.asarray(signal, dtype=np.float64)[int(round(skip_s * sample_rate)):]
+    samples = np.asarray(signal, dtype=np.float64)[int(round(skip_s * sample_rate)) :]
     spectrum = np.abs(np.fft.rfft(samples * scipy.signal.windows.blackmanharris(len(samples)))) ** 2
     freqs_hz = np.fft.rfftfreq(len(samples), 1.0 / sample_rate)
     outside = np.abs(freqs_hz - f0_hz) > half_width_hz
@@ -76,12 +80,13 @@ def windowed_energy_db(audio: np.ndarray, sample_rate: int, window_s: float) -> 
     audio = _as_2d(audio)
     window = int(round(window_s * sample_rate))
     count = audio.shape[-1] // window
-    squares = audio[:, :count * window].reshape(audio.shape[0], count, window) ** 2
+    squares = audio[:, : count * window].reshape(audio.shape[0], count, window) ** 2
     return 10 * np.log10(squares.sum(axis=(0, 2)) + _TINY)
 
 
-def energy_dips_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
-                   reference: np.ndarray | None = None) -> float:
+def energy_dips_db(
+    stereo: np.ndarray, sample_rate: int, window_s: float = 0.05, reference: np.ndarray | None = None
+) -> float:
     """How far the total energy of the ``window_s`` windows dips below its median, in dB (>= 0).
 
     With ``reference`` (the input) the energy gain ``E_out / E_in`` per window is used instead,
@@ -101,11 +106,12 @@ def band_correlation(stereo: np.ndarray, sample_rate: int, high_hz: float) -> fl
     """
     low_pass = scipy.signal.butter(8, high_hz, btype="lowpass", fs=sample_rate, output="sos")
     left, right = scipy.signal.sosfiltfilt(low_pass, _as_2d(stereo), axis=-1)
-    return float(np.sum(left * right) / np.sqrt(np.sum(left ** 2) * np.sum(right ** 2) + _TINY))
+    return float(np.sum(left * right) / np.sqrt(np.sum(left**2) * np.sum(right**2) + _TINY))
 
 
-def third_octave_levels_db(audio: np.ndarray, sample_rate: int, window_s: float = 0.1,
-                           low_hz: float = 200.0, high_hz: float = 8000.0) -> tuple[np.ndarray, np.ndarray]:
+def third_octave_levels_db(
+    audio: np.ndarray, sample_rate: int, window_s: float = 0.1, low_hz: float = 200.0, high_hz: float = 8000.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per channel and window, the energy in 1/3-octave bands (IEC 61260 base-10 centres
     ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``) from ``low_hz`` to ``high_hz``.
 
@@ -114,13 +120,18 @@ def third_octave_levels_db(audio: np.ndarray, sample_rate: int, window_s: float 
     _, freqs_hz, power = frame_power_spectra(audio, sample_rate, window_s)
     k = np.arange(round(10 * np.log10(low_hz / 1000)), round(10 * np.log10(high_hz / 1000)) + 1)
     centres_hz = 1000.0 * 10 ** (k / 10)
-    levels = np.stack([band_energy(power, freqs_hz, (fc * 10 ** -0.05, fc * 10 ** 0.05)) for fc in centres_hz],
-                      axis=-1)
+    levels = np.stack([band_energy(power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz], axis=-1)
     return centres_hz, 10 * np.log10(levels + _TINY)
 
 
-def comb_filter_depth_db(stereo: np.ndarray, reference: np.ndarray, sample_rate: int, window_s: float = 0.1,
-                         low_hz: float = 200.0, high_hz: float = 8000.0) -> float:
+def comb_filter_depth_db(
+    stereo: np.ndarray,
+    reference: np.ndarray,
+    sample_rate: int,
+    window_s: float = 0.1,
+    low_hz: float = 200.0,
+    high_hz: float = 8000.0,
+) -> float:
     """Depth of comb-filter ripples in ``stereo`` that ``reference`` does not have, in dB.
 
     Per ear and window, the 1/3-octave level difference ``D(b) = L_stereo(b) - L_reference(b)``

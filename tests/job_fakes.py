@@ -1,6 +1,7 @@
 """Jobs for tests: an in-memory JobStore that keeps the same rules as DynamoJobStore
 (tests/integration/test_job_store.py holds both to one contract), Links that record what the API
 asked for, and a job walked to any status in either store."""
+
 from __future__ import annotations
 
 import copy
@@ -77,8 +78,7 @@ class RecordingLinks:
         self.downloads: list[dict[str, Any]] = []
 
     def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
-        self.forms.append({"key": key, "content_type": content_type, "max_bytes": max_bytes,
-                           "expires_s": expires_s})
+        self.forms.append({"key": key, "content_type": content_type, "max_bytes": max_bytes, "expires_s": expires_s})
         return {"url": "https://bucket.example/", "fields": {"key": key, "Content-Type": content_type}}
 
     def download_url(self, key: str, filename: str, expires_s: int) -> str:
@@ -97,16 +97,32 @@ _PATH_TO = {
 FAILED_ERROR = JobError(ErrorCode.INVALID_UPLOAD, "This file is not audio we can read: it looks like text.")
 
 
-def job_in_status(store, status: JobStatus = JobStatus.AWAITING_UPLOAD, job_id: str = KNOWN_JOB,
-                  filename: str = "My Song.mp3", extension: str = "mp3") -> Job:
+def job_in_status(
+    store,
+    status: JobStatus = JobStatus.AWAITING_UPLOAD,
+    job_id: str = KNOWN_JOB,
+    filename: str = "My Song.mp3",
+    extension: str = "mp3",
+) -> Job:
     """A job created as the API creates it and walked through the legal transitions up to ``status``
     (a READY job has the result the task records; a FAILED one FAILED_ERROR)."""
-    store.create(new_job(job_id, filename=filename, size=7340032, content_type="audio/mpeg",
-                         options={"preset": "classic", "format": "mp3", "mode": "spherical"},
-                         input_key=input_key(job_id, extension), now_s=1_700_000_000, ttl_days=7))
+    store.create(
+        new_job(
+            job_id,
+            filename=filename,
+            size=7340032,
+            content_type="audio/mpeg",
+            options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+            input_key=input_key(job_id, extension),
+            now_s=1_700_000_000,
+            ttl_days=7,
+        )
+    )
     for step in _PATH_TO[status]:
         if step is JobStatus.READY:
-            store.record_result(job_id, JobResult(outputKey=output_key(job_id, filename, "mp3"), format="mp3",
-                                                  durationS=2.0, sizeBytes=11))
+            store.record_result(
+                job_id,
+                JobResult(outputKey=output_key(job_id, filename, "mp3"), format="mp3", durationS=2.0, sizeBytes=11),
+            )
         store.transition(job_id, step, error=FAILED_ERROR if step is JobStatus.FAILED else None)
     return store.get(job_id)

@@ -1,5 +1,6 @@
 """Stereo signals whose interaural cues are known by construction: the answers the measurements
 must find (tests of the analysis in every tier, and of the plot)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,13 @@ def moving_delay(signal: np.ndarray, delay_s: np.ndarray) -> np.ndarray:
     return np.interp(index - delay_s * SR, index, signal)
 
 
-def orbit_cues(signals, seconds: float, itd_ms: np.ndarray | None = None, ild_db: np.ndarray | None = None,
-               tilt_db: np.ndarray | None = None) -> np.ndarray:
+def orbit_cues(
+    signals,
+    seconds: float,
+    itd_ms: np.ndarray | None = None,
+    ild_db: np.ndarray | None = None,
+    tilt_db: np.ndarray | None = None,
+) -> np.ndarray:
     """Stereo noise with given ITD (150-1900 Hz part), ILD (2-8 kHz part) and tilt (8.5-12 kHz part).
 
     ITD > 0 makes the left ear lead: left = x(t + ITD/2), right = x(t - ITD/2).
@@ -41,5 +47,6 @@ def orbit_phase(seconds: float, period_s: float = PERIOD_S) -> np.ndarray:
 def rendered_looking_song(signals, seconds: float) -> np.ndarray:
     """float32 stereo with an orbit's cues: ITD 0.6 ms, ILD 10 dB, tilt 6 dB a quarter turn apart."""
     phase = orbit_phase(seconds)
-    return orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase),
-                      tilt_db=6 * np.cos(phase)).astype(np.float32)
+    return orbit_cues(
+        signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase), tilt_db=6 * np.cos(phase)
+    ).astype(np.float32)

@@ -6,30 +6,39 @@ import numpy as np
 SAMPLE_RATE = 44100
 
 
-def pink_noise(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0, channels: int = 1,
-               rms: float = 0.1) -> np.ndarray:
+def pink_noise(
+    seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0, channels: int = 1, rms: float = 0.1
+) -> np.ndarray:
     """Gaussian noise shaped to a 1/f power spectrum (-3 dB/octave) above 20 Hz; shape (channels, n)."""
     frames = int(round(seconds * sample_rate))
     spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal((channels, frames)), axis=-1)
     freqs_hz = np.fft.rfftfreq(frames, 1.0 / sample_rate)
     spectrum *= np.where(freqs_hz >= 20.0, 1.0 / np.sqrt(np.maximum(freqs_hz, 20.0)), 0.0)
     noise = np.fft.irfft(spectrum, n=frames, axis=-1)
-    return (noise * rms / np.sqrt(np.mean(noise ** 2, axis=-1, keepdims=True))).astype(np.float32)
+    return (noise * rms / np.sqrt(np.mean(noise**2, axis=-1, keepdims=True))).astype(np.float32)
 
 
-def band_noise(seconds: float, low_hz: float, high_hz: float, sample_rate: int = SAMPLE_RATE, seed: int = 0,
-               channels: int = 1, rms: float = 0.1) -> np.ndarray:
+def band_noise(
+    seconds: float,
+    low_hz: float,
+    high_hz: float,
+    sample_rate: int = SAMPLE_RATE,
+    seed: int = 0,
+    channels: int = 1,
+    rms: float = 0.1,
+) -> np.ndarray:
     """Noise with a flat spectrum exactly inside ``low_hz..high_hz`` and nothing outside (float64)."""
     frames = int(round(seconds * sample_rate))
     spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal((channels, frames)), axis=-1)
     freqs_hz = np.fft.rfftfreq(frames, 1.0 / sample_rate)
     spectrum[:, (freqs_hz < low_hz) | (freqs_hz > high_hz)] = 0.0
     noise = np.fft.irfft(spectrum, n=frames, axis=-1)
-    return noise * rms / np.sqrt(np.mean(noise ** 2, axis=-1, keepdims=True))
+    return noise * rms / np.sqrt(np.mean(noise**2, axis=-1, keepdims=True))
 
 
-def sine(seconds: float, frequency_hz: float, amplitude: float = 0.5, sample_rate: int = SAMPLE_RATE,
-         channels: int = 2) -> np.ndarray:
+def sine(
+    seconds: float, frequency_hz: float, amplitude: float = 0.5, sample_rate: int = SAMPLE_RATE, channels: int = 2
+) -> np.ndarray:
     """The same sine in every channel, float32 (channels, n)."""
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
     return np.tile(amplitude * np.sin(2 * np.pi * frequency_hz * t), (channels, 1)).astype(np.float32)
@@ -58,8 +67,8 @@ def music_like(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0) ->
             harmonics[k] = np.exp(1j * rng.uniform(0, 2 * np.pi, len(k))) / k
             table = np.fft.irfft(harmonics, n=table_len) * table_len / 2
             tone = table[(f0 * local_t[:count] * table_len).astype(np.int64) % table_len]
-            mix[0, start:start + count] += 0.05 * (1 - pan) * envelope[:count] * tone
-            mix[1, start:start + count] += 0.05 * pan * envelope[:count] * tone
+            mix[0, start : start + count] += 0.05 * (1 - pan) * envelope[:count] * tone
+            mix[1, start : start + count] += 0.05 * pan * envelope[:count] * tone
         hat = rng.standard_normal(count) * np.exp(-((local_t[:count] - 0.25) % 0.25) / 0.02)
-        mix[:, start:start + count] += kick[:count] + 0.03 * np.diff(hat, prepend=0.0)
+        mix[:, start : start + count] += kick[:count] + 0.03 * np.diff(hat, prepend=0.0)
     return mix.astype(np.float32)

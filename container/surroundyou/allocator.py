@@ -9,6 +9,7 @@ and mmap thresholds keeps the freed pages for reuse; memory stays bounded by the
 working set (a few tens of MB), it is just not returned between blocks. Without glibc (macOS,
 musl) this does nothing.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -32,5 +33,6 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)) and \
-        bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)) and bool(
+        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    )

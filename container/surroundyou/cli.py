@@ -9,6 +9,7 @@ Batch conversion runs the files in parallel worker processes (``-j``, default: t
 process may use); a bad file gets its own error line and the others still convert; the exit
 status is 1 when any file failed, 2 for a wrong command line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ from surroundyou.engine.options import DIRECTIONS, MODES, RenderOptions
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
 
-PROGRESS_STEP = 0.01   # a worker reports progress when it moved by at least this fraction
+PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
 
 
 @dataclass(frozen=True)
@@ -61,39 +62,58 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="surroundyou", description="Turn songs into 8D audio that orbits "
-                                                                     "your head (listen on headphones).")
+    parser = argparse.ArgumentParser(
+        prog="surroundyou", description="Turn songs into 8D audio that orbits your head (listen on headphones)."
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    convert = commands.add_parser("convert", help="convert songs to 8D audio",
-                                  description="Convert songs (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, "
-                                              "WebM) to 8D audio.")
+    convert = commands.add_parser(
+        "convert",
+        help="convert songs to 8D audio",
+        description="Convert songs (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, WebM) to 8D audio.",
+    )
     convert.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     where = convert.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, help="output file (one input only); its extension "
-                                                          "picks the format")
-    where.add_argument("--out-dir", type=Path, help="folder for the results (default: beside each input); "
-                                                     "names are {stem}.8d.{format}")
-    convert.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
-                         help=f"bundle of settings (default {DEFAULT_PRESET}; see `surroundyou presets`)")
+    where.add_argument("-o", "--output", type=Path, help="output file (one input only); its extension picks the format")
+    where.add_argument(
+        "--out-dir", type=Path, help="folder for the results (default: beside each input); names are {stem}.8d.{format}"
+    )
+    convert.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=list(PRESETS),
+        help=f"bundle of settings (default {DEFAULT_PRESET}; see `surroundyou presets`)",
+    )
     convert.add_argument("--period", type=float, metavar="SECONDS", help="seconds per turn around the head")
     convert.add_argument("--reverb", type=float, metavar="AMOUNT", help="0-1 room reverb; 0 = dry, no reverb")
     convert.add_argument("--direction", choices=DIRECTIONS, help="orbit direction, seen from above")
     convert.add_argument("--mode", choices=MODES, help="spherical head model or measured HRTF (MIT KEMAR)")
-    convert.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: -o's extension, "
-                                                                  "else mp3)")
-    convert.add_argument("--mp3-quality", type=_mp3_quality, default=DEFAULT_MP3_QUALITY, metavar="Q",
-                         help="MP3 bitrate in kbps (CBR, default 320) or LAME VBR level V0-V9")
-    convert.add_argument("-j", "--jobs", type=int, default=_usable_cpus(), metavar="JOBS",
-                         help="files converted at once (default: the CPUs available, here %(default)s)")
+    convert.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: -o's extension, else mp3)")
+    convert.add_argument(
+        "--mp3-quality",
+        type=_mp3_quality,
+        default=DEFAULT_MP3_QUALITY,
+        metavar="Q",
+        help="MP3 bitrate in kbps (CBR, default 320) or LAME VBR level V0-V9",
+    )
+    convert.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=_usable_cpus(),
+        metavar="JOBS",
+        help="files converted at once (default: the CPUs available, here %(default)s)",
+    )
     convert.set_defaults(command=_convert_command)
 
     presets = commands.add_parser("presets", help="list the presets and their parameters")
     presets.set_defaults(command=_presets_command)
 
-    analyze = commands.add_parser("analyze", help="measure the 8D orbit of a file",
-                                  description="Measure the orbit (ILD/ITD tracks, period), loudness "
-                                              "and true peak of an audio file.")
+    analyze = commands.add_parser(
+        "analyze",
+        help="measure the 8D orbit of a file",
+        description="Measure the orbit (ILD/ITD tracks, period), loudness and true peak of an audio file.",
+    )
     analyze.add_argument("file", type=Path, metavar="FILE")
     analyze.add_argument("--plot", type=Path, metavar="PNG", help="also draw the orbit into this PNG")
     analyze.set_defaults(command=_analyze_command)
@@ -112,6 +132,7 @@ def _usable_cpus() -> int:
 
 
 # ---------------------------------------------------------------- convert
+
 
 def _convert_command(args: argparse.Namespace) -> int:
     console, errors = Console(), Console(stderr=True)
@@ -162,8 +183,14 @@ def job_options(args: argparse.Namespace) -> dict[str, object]:
 
 def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[Outcome]:
     """Convert every job (in ``workers`` processes when more than one) under a progress bar."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeRemainingColumn(), console=console, transient=False) as bars:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bars:
         tasks = [bars.add_task(job.src.name, total=1.0) for job in jobs]
 
         def show(index: int, fraction: float) -> None:
@@ -180,8 +207,9 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
         context = multiprocessing.get_context("forkserver")
         updates = context.Queue()
         outcomes: list[Outcome] = []
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                                    initargs=(updates,)) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(updates,)
+        ) as pool:
             pending = {pool.submit(_convert_in_worker, job): job for job in jobs}
             while pending:
                 done, _ = concurrent.futures.wait(pending, timeout=0.1)
@@ -191,8 +219,14 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
                     try:
                         outcomes.append(finished(future.result()))
                     except Exception as error:  # noqa: BLE001 - a worker that died takes only its file
-                        outcomes.append(finished(Outcome(job, error=f"{job.src.name}: the conversion process "
-                                                                    f"stopped ({type(error).__name__})")))
+                        outcomes.append(
+                            finished(
+                                Outcome(
+                                    job,
+                                    error=f"{job.src.name}: the conversion process stopped ({type(error).__name__})",
+                                )
+                            )
+                        )
             _drain(updates, show)
         return sorted(outcomes, key=lambda outcome: outcome.job.index)
 
@@ -200,8 +234,9 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
 def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcome:
     """Convert one file; any failure becomes the outcome's message (the batch goes on)."""
     try:
-        report = convert_file(job.src, job.dst, job.options, output_format=job.fmt, progress=progress,
-                              mp3_quality=job.mp3_quality)
+        report = convert_file(
+            job.src, job.dst, job.options, output_format=job.fmt, progress=progress, mp3_quality=job.mp3_quality
+        )
     except AudioInputError as error:
         return Outcome(job, error=str(error))
     except Exception as error:  # noqa: BLE001 - one broken file must not stop the batch
@@ -251,26 +286,35 @@ def _summary(outcomes: list[Outcome]) -> Table:
     for outcome in outcomes:
         report = outcome.report
         if report is None:
-            table.add_row(outcome.job.src.name, f"[red]failed: {(outcome.error or '').split(': ', 1)[-1]}[/red]",
-                          "", "", "", "")
+            table.add_row(
+                outcome.job.src.name, f"[red]failed: {(outcome.error or '').split(': ', 1)[-1]}[/red]", "", "", "", ""
+            )
             continue
-        table.add_row(outcome.job.src.name, str(outcome.job.dst), f"{report.duration_s:.1f} s",
-                      f"{report.input_lufs:.1f} → {report.output_lufs:.1f} LUFS",
-                      f"{report.true_peak_dbtp:.1f} dBTP", f"{report.output_bytes / 1e6:.1f} MB")
+        table.add_row(
+            outcome.job.src.name,
+            str(outcome.job.dst),
+            f"{report.duration_s:.1f} s",
+            f"{report.input_lufs:.1f} → {report.output_lufs:.1f} LUFS",
+            f"{report.true_peak_dbtp:.1f} dBTP",
+            f"{report.output_bytes / 1e6:.1f} MB",
+        )
     return table
 
 
 # ---------------------------------------------------------------- presets and analyze
+
 
 def _presets_command(args: argparse.Namespace) -> int:
     console = Console()
     for name, (description, params) in PRESETS.items():
         default = " (default)" if name == DEFAULT_PRESET else ""
         console.print(f"[bold]{name}[/bold]{default}  {description}", highlight=False)
-        console.print(f"    period {params['period_s']:g} s, {params['direction']}, width {params['width_deg']:g}°, "
-                      f"elevation wobble {params['elevation_wobble_deg']:g}°, intensity {params['intensity']:g}, "
-                      f"reverb {params['reverb']:g}, bass centred below {params['crossover_hz']:g} Hz",
-                      highlight=False)
+        console.print(
+            f"    period {params['period_s']:g} s, {params['direction']}, width {params['width_deg']:g}°, "
+            f"elevation wobble {params['elevation_wobble_deg']:g}°, intensity {params['intensity']:g}, "
+            f"reverb {params['reverb']:g}, bass centred below {params['crossover_hz']:g} Hz",
+            highlight=False,
+        )
     return 0
 
 

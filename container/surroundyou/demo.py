@@ -6,6 +6,7 @@ true peaks near -1.4 dBTP. Every sample is a function of its index, so the song 
 block by block in constant memory (the benchmarks make an hour of it) and any block size gives
 the same samples.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ PENTATONIC = (440.0, 523.25, 587.33, 659.26, 783.99, 880.0)
 DEMO_SECONDS = 20.0
 
 
-def song_blocks(duration_s: float, sample_rate: int = 44100, block_frames: int = 65536,
-                seed: int = 8) -> Iterator[np.ndarray]:
+def song_blocks(
+    duration_s: float, sample_rate: int = 44100, block_frames: int = 65536, seed: int = 8
+) -> Iterator[np.ndarray]:
     """The demo song as float32 ``(2, frames)`` blocks; deterministic for a given seed."""
     noise = np.random.default_rng(seed).standard_normal(int(BEAT_S * sample_rate)).astype(np.float64)
     total = int(round(duration_s * sample_rate))
@@ -52,11 +54,16 @@ def _mix(t: np.ndarray, noise: np.ndarray, sample_rate: int) -> np.ndarray:
             right += 0.06 * weight * pad_envelope * np.sin(2 * np.pi * (frequency + 0.4) * t)
 
     # bass: the chord root two octaves down, one note a beat
-    bass = 0.22 * _fades(in_beat, BEAT_S, 0.01) * np.exp(-in_beat / 0.4) * (
-        np.sin(2 * np.pi * root / 4 * t) + 0.3 * np.sin(2 * np.pi * root / 2 * t))
+    bass = (
+        0.22
+        * _fades(in_beat, BEAT_S, 0.01)
+        * np.exp(-in_beat / 0.4)
+        * (np.sin(2 * np.pi * root / 4 * t) + 0.3 * np.sin(2 * np.pi * root / 2 * t))
+    )
     # kick: a 130 -> 50 Hz chirp each beat, phase = 2 pi (50 t + 80 tau (1 - e^(-t/tau)))
-    kick = 0.5 * np.exp(-in_beat / 0.12) * np.sin(
-        2 * np.pi * (50 * in_beat + 80 * 0.03 * (1 - np.exp(-in_beat / 0.03))))
+    kick = (
+        0.5 * np.exp(-in_beat / 0.12) * np.sin(2 * np.pi * (50 * in_beat + 80 * 0.03 * (1 - np.exp(-in_beat / 0.03))))
+    )
     left += bass + kick
     right += bass + kick
 
@@ -64,8 +71,10 @@ def _mix(t: np.ndarray, noise: np.ndarray, sample_rate: int) -> np.ndarray:
     hit = noise[np.minimum((in_beat * sample_rate).astype(int), noise.size - 1)]
     snare = (beat % 2 == 1) * np.exp(-in_beat / 0.09) * (0.12 * hit + 0.1 * np.sin(2 * np.pi * 185 * in_beat))
     eighth = in_beat % (BEAT_S / 2)
-    hat_noise = noise[np.minimum((eighth * sample_rate).astype(int) + 1, noise.size - 1)] - \
-        noise[np.minimum((eighth * sample_rate).astype(int), noise.size - 1)]
+    hat_noise = (
+        noise[np.minimum((eighth * sample_rate).astype(int) + 1, noise.size - 1)]
+        - noise[np.minimum((eighth * sample_rate).astype(int), noise.size - 1)]
+    )
     hat = 0.05 * np.exp(-eighth / 0.025) * hat_noise
     left += 0.6 * snare + 0.3 * hat
     right += 0.4 * snare + 0.7 * hat
@@ -84,8 +93,9 @@ def _fades(position_s: np.ndarray, length_s: float, fade_s: float) -> np.ndarray
     return np.clip(np.minimum(position_s, length_s - position_s) / fade_s, 0.0, 1.0)
 
 
-def write_song(path: str | Path, duration_s: float, sample_rate: int = 44100, *,
-               quality: str | int | None = None) -> Path:
+def write_song(
+    path: str | Path, duration_s: float, sample_rate: int = 44100, *, quality: str | int | None = None
+) -> Path:
     """Write the demo song to ``path`` (format from the extension) block by block."""
     path = Path(path)
     with AudioFile(str(path), "w", sample_rate, 2, quality=quality) as out:
@@ -95,8 +105,9 @@ def write_song(path: str | Path, duration_s: float, sample_rate: int = 44100, *,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m surroundyou.demo",
-                                     description="Synthesise a 20 s demo song and convert it to 8D audio.")
+    parser = argparse.ArgumentParser(
+        prog="python -m surroundyou.demo", description="Synthesise a 20 s demo song and convert it to 8D audio."
+    )
     parser.add_argument("out_dir", type=Path, help="folder for demo-song.wav and demo-song.8d.mp3")
     args = parser.parse_args(argv)
     from surroundyou.allocator import keep_freed_memory
@@ -110,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     result = args.out_dir / "demo-song.8d.mp3"
     report = convert_file(song, result, render_options_for({}))
     print(f"demo song:  {song.resolve()}")
-    print(f"8D version: {result.resolve()}  ({report.duration_s:.0f} s, {report.output_lufs:.1f} LUFS, "
-          f"true peak {report.true_peak_dbtp:.1f} dBTP) - listen on headphones")
+    print(
+        f"8D version: {result.resolve()}  ({report.duration_s:.0f} s, {report.output_lufs:.1f} LUFS, "
+        f"true peak {report.true_peak_dbtp:.1f} dBTP) - listen on headphones"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ A job's options (``surroundyou_jobs.options.parse_job_options``'s shape: a prese
 camelCase overrides) become the preset's engine parameters with the overrides applied
 (``surroundyou_jobs.options.render_parameters``), checked by :class:`RenderOptions` itself.
 """
+
 from __future__ import annotations
 
 from typing import Any

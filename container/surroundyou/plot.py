@@ -2,6 +2,7 @@
 
 Azimuth here is degrees, 0 = front, +90 = left, +-180 = back (seen from above).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,19 +32,24 @@ def azimuth_track_deg(measurement: OrbitMeasurement) -> np.ndarray:
 def plot_orbit(measurement: OrbitMeasurement, png_path: str | Path) -> Path:
     """Draw the ILD and ITD tracks (with their fitted sinusoids) and the azimuth seen from above."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     times_s = measurement.times_s
     figure = plt.figure(figsize=(11, 5.5), layout="constrained")
     grid = figure.add_gridspec(2, 2, width_ratios=(1.6, 1))
-    for row, (track, fit, label) in enumerate((
+    for row, (track, fit, label) in enumerate(
+        (
             (measurement.ild_db, measurement.ild_fit, "ILD 2-8 kHz (dB, + = left louder)"),
-            (measurement.itd_ms, measurement.itd_fit, "ITD 200-1500 Hz (ms, + = left first)"))):
+            (measurement.itd_ms, measurement.itd_fit, "ITD 200-1500 Hz (ms, + = left first)"),
+        )
+    ):
         axes = figure.add_subplot(grid[row, 0])
         axes.plot(times_s, track, ".", markersize=3, label="measured")
-        axes.plot(times_s, fit.evaluate(times_s), "-", linewidth=1.2,
-                  label=f"sinusoid: ±{fit.amplitude:.2f}, R²={fit.r2:.3f}")
+        axes.plot(
+            times_s, fit.evaluate(times_s), "-", linewidth=1.2, label=f"sinusoid: ±{fit.amplitude:.2f}, R²={fit.r2:.3f}"
+        )
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)
         axes.legend(loc="upper right", fontsize=8)

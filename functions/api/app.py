@@ -2,6 +2,7 @@
 
 Thin adapter: the Powertools resolver routes and parses the request, jobs_api.JobsApi decides.
 """
+
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -59,8 +60,9 @@ def jobs_api() -> JobsApi:
 
 def json_response(status: int, body: dict[str, Any]) -> Response[dict]:
     # answers carry presigned URLs and live job states: never cached
-    return Response(status_code=status, content_type="application/json", body=body,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        status_code=status, content_type="application/json", body=body, headers={"Cache-Control": "no-store"}
+    )
 
 
 @app.post("/jobs")
@@ -105,8 +107,10 @@ def malformed_request(exc: RequestValidationError) -> Response[dict]:
 
 @app.not_found
 def not_found(exc: NotFoundError) -> Response[dict]:
-    return json_response(HTTPStatus.NOT_FOUND,
-                         {"error": {"code": ErrorCode.NOT_FOUND.value, "message": "There is nothing at this address."}})
+    return json_response(
+        HTTPStatus.NOT_FOUND,
+        {"error": {"code": ErrorCode.NOT_FOUND.value, "message": "There is nothing at this address."}},
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -1,5 +1,6 @@
 """What the HTTP API does, without HTTP or AWS: checks a job request, creates the job with its
 upload form, and shows a job with its download link. app.py adapts it to API Gateway."""
+
 from __future__ import annotations
 
 import time
@@ -59,9 +60,11 @@ def bad_request_from(errors: Sequence[Any]) -> ApiError:
         if error["type"] == "missing":
             return ApiError(400, ErrorCode.MISSING_FIELD, f'The request needs "{field}": {FIELD_HINTS[field]}.')
         return ApiError(400, ErrorCode.INVALID_FIELD, f'"{field}" must be {FIELD_HINTS[field]}.')
-    return ApiError(400, ErrorCode.INVALID_REQUEST,
-                    'The request body must be a JSON object with "filename", "size", "contentType" '
-                    'and optionally "options".')
+    return ApiError(
+        400,
+        ErrorCode.INVALID_REQUEST,
+        'The request body must be a JSON object with "filename", "size", "contentType" and optionally "options".',
+    )
 
 
 def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[str, str]:
@@ -69,26 +72,39 @@ def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[s
     supported = ", ".join(f".{ext}" for ext in INPUT_CONTENT_TYPES)
     filename = request.filename.strip()
     if not filename or len(filename) > MAX_FILENAME_CHARS:
-        raise ApiError(400, ErrorCode.INVALID_FILENAME,
-                       f"The file name must have 1 to {MAX_FILENAME_CHARS} characters.")
+        raise ApiError(
+            400, ErrorCode.INVALID_FILENAME, f"The file name must have 1 to {MAX_FILENAME_CHARS} characters."
+        )
     ext = extension_of(filename)
     if not ext:
-        raise ApiError(400, ErrorCode.UNSUPPORTED_FILE_TYPE,
-                       f"The file name has no extension; SurroundYou reads {supported} files.")
+        raise ApiError(
+            400,
+            ErrorCode.UNSUPPORTED_FILE_TYPE,
+            f"The file name has no extension; SurroundYou reads {supported} files.",
+        )
     if ext not in INPUT_CONTENT_TYPES:
-        raise ApiError(400, ErrorCode.UNSUPPORTED_FILE_TYPE,
-                       f"SurroundYou can't read .{ext} files; please choose one of {supported}.")
+        raise ApiError(
+            400,
+            ErrorCode.UNSUPPORTED_FILE_TYPE,
+            f"SurroundYou can't read .{ext} files; please choose one of {supported}.",
+        )
     # "audio/mpeg; charset=binary" and "Audio/MPEG" are the same type
     content_type = request.contentType.split(";")[0].strip().lower()
     if content_type not in INPUT_CONTENT_TYPES[ext]:
-        raise ApiError(400, ErrorCode.CONTENT_TYPE_MISMATCH,
-                       f"A .{ext} file should be sent as {' or '.join(INPUT_CONTENT_TYPES[ext])}, "
-                       f"not {content_type or 'an empty type'}.")
+        raise ApiError(
+            400,
+            ErrorCode.CONTENT_TYPE_MISMATCH,
+            f"A .{ext} file should be sent as {' or '.join(INPUT_CONTENT_TYPES[ext])}, "
+            f"not {content_type or 'an empty type'}.",
+        )
     if request.size < 1:
         raise ApiError(400, ErrorCode.EMPTY_FILE, "The file is empty.")
     if request.size > max_upload_bytes:
-        raise ApiError(400, ErrorCode.FILE_TOO_LARGE,
-                       f"The file is {file_size(request.size)}; the limit is {file_size(max_upload_bytes)}.")
+        raise ApiError(
+            400,
+            ErrorCode.FILE_TOO_LARGE,
+            f"The file is {file_size(request.size)}; the limit is {file_size(max_upload_bytes)}.",
+        )
     return ext, content_type
 
 
@@ -112,8 +128,9 @@ class JobsApi:
         return {
             "maxUploadBytes": self.settings.max_upload_bytes,
             "maxDurationS": self.settings.max_duration_s,
-            "inputFormats": [{"extension": ext, "contentTypes": list(types)}
-                             for ext, types in INPUT_CONTENT_TYPES.items()],
+            "inputFormats": [
+                {"extension": ext, "contentTypes": list(types)} for ext, types in INPUT_CONTENT_TYPES.items()
+            ],
             "outputFormats": list(OUTPUT_FORMATS),
             "modes": list(MODES),
             "presets": preset_catalog(),
@@ -131,9 +148,18 @@ class JobsApi:
             raise ApiError(400, ErrorCode.INVALID_OPTIONS, message[:1].upper() + message[1:] + ".") from None
         job_id = new_job_id()
         key = input_key(job_id, ext)
-        self.store.create(new_job(job_id, filename=request.filename.strip(), size=request.size,
-                                  content_type=content_type, options=options, input_key=key,
-                                  now_s=int(self.clock()), ttl_days=self.settings.job_ttl_days))
+        self.store.create(
+            new_job(
+                job_id,
+                filename=request.filename.strip(),
+                size=request.size,
+                content_type=content_type,
+                options=options,
+                input_key=key,
+                now_s=int(self.clock()),
+                ttl_days=self.settings.job_ttl_days,
+            )
+        )
         expires_s = self.settings.upload_url_expires_s
         form = self.links.upload_form(key, content_type, self.settings.max_upload_bytes, expires_s)
         return {"jobId": job_id, "upload": form, "expiresIn": expires_s}

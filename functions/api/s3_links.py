@@ -1,5 +1,6 @@
 """Presigned S3 requests: the browser sends and fetches the song straight from S3, so the API
 Lambda never handles audio bytes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +30,10 @@ class S3Links:
         """A presigned GET that makes the browser save the file as ``filename``."""
         return self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": key,
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
             ExpiresIn=expires_s,
         )

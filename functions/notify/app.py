@@ -4,6 +4,7 @@
 {"action": "failed", "key" | "jobId", "error": {"Error", "Cause"}} -> the job becomes FAILED with a
 readable reason (the Catch of every state). Thin adapter around job_outcome.
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -62,8 +63,9 @@ def job_ready(event: ReadyEvent) -> dict[str, Any]:
 
 
 def job_failed(event: FailedEvent) -> dict[str, Any]:
-    logger.warning("conversion failed", extra={"error": event.error.Error,
-                                               "cause": (event.error.Cause or "")[:CAUSE_LOG_CHARS]})
+    logger.warning(
+        "conversion failed", extra={"error": event.error.Error, "cause": (event.error.Cause or "")[:CAUSE_LOG_CHARS]}
+    )
     try:
         job_id = event.jobId or parse_input_key(event.key or "")[0]
     except ValueError:

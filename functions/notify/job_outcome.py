@@ -4,6 +4,7 @@ a reason a person understands, derived from the error the state machine caught.
 Both are conditional writes that never move a job backwards: a retried notification finds the job
 already READY, and a job the task already failed keeps the task's own, more precise reason.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Input: the EventBridge S3 "Object Created" event of an upload. Output ($.validat
 {"jobId", "duplicate"}. A bad upload raises InvalidUpload (the state machine's Catch marks
 the job FAILED with its message). Thin adapter around upload_check.validate_upload.
 """
+
 from __future__ import annotations
 
 from contextlib import suppress

@@ -5,6 +5,7 @@ are a few kilobytes however long the song.
 Works on any seekable binary file object (io.BytesIO in tests, s3_range_file.S3RangeFile in AWS).
 Whether a file is cut short is decided by surroundyou_formats.cut_short, as the engine decides it.
 """
+
 from __future__ import annotations
 
 import struct
@@ -67,8 +68,7 @@ OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a compressed (gzip) file"),
 )
 # mutagen raises its own errors for most malformed headers, and these for the rest
-HEADER_ERRORS = (mutagen.MutagenError, WebMHeaderError, EOFError, ValueError, struct.error,
-                 IndexError, OverflowError)
+HEADER_ERRORS = (mutagen.MutagenError, WebMHeaderError, EOFError, ValueError, struct.error, IndexError, OverflowError)
 
 
 class NotReadableAudio(ValueError):
@@ -103,7 +103,7 @@ def _id3v2_size(head: bytes) -> int:
 
 def _ogg_codec(head: bytes) -> str | None:
     """The codec of an Ogg stream, from the first packet of its first page."""
-    first_packet = head[27 + head[26]:] if len(head) > 27 else b""
+    first_packet = head[27 + head[26] :] if len(head) > 27 else b""
     for magic, codec in ((b"\x01vorbis", "ogg-vorbis"), (b"OpusHead", "ogg-opus"), (b"\x7fFLAC", "ogg-flac")):
         if first_packet.startswith(magic):
             return codec
@@ -145,7 +145,7 @@ def _as_text(head: bytes) -> str | None:
         return head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # a multi-byte character cut off by the end of the sample is still text
-        return head[:exc.start].decode("utf-8") if exc.reason == "unexpected end of data" else None
+        return head[: exc.start].decode("utf-8") if exc.reason == "unexpected end of data" else None
 
 
 def describe_non_audio(head: bytes) -> str:
@@ -174,19 +174,22 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
     label, reader = FORMATS[fmt]
     if fmt not in EXTENSION_FORMATS[extension]:
         rename_to = next(ext for ext, formats in EXTENSION_FORMATS.items() if fmt in formats)
-        raise NotReadableAudio(f"The file is named .{extension} but holds {label} audio; "
-                               f"rename it to .{rename_to} and upload it again.")
+        raise NotReadableAudio(
+            f"The file is named .{extension} but holds {label} audio; rename it to .{rename_to} and upload it again."
+        )
     file.seek(0)
     try:
         info = None if reader is None else reader(file).info
         duration_s = webm_duration_s(file) if info is None else float(info.length)
         missing = shortfall(file, fmt, info)
     except HEADER_ERRORS:
-        raise NotReadableAudio(f"This {label} file can't be read; it may be damaged or cut short. "
-                               f"Please upload it again.") from None
+        raise NotReadableAudio(
+            f"This {label} file can't be read; it may be damaged or cut short. Please upload it again."
+        ) from None
     if missing is not None:
         held_s = duration_s * missing.fraction_present
-        raise NotReadableAudio(f"This {label} file is incomplete: it holds about {clock(held_s)} "
-                               f"of a {clock(duration_s)} song. Please upload the whole file.")
+        raise NotReadableAudio(
+            f"This {label} file is incomplete: it holds about {clock(held_s)} "
+            f"of a {clock(duration_s)} song. Please upload the whole file."
+        )
     return AudioProbe(fmt, duration_s)
-

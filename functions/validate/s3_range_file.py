@@ -4,6 +4,7 @@ The format checks read the first bytes, a header and perhaps the last frames or 
 kilobytes of a 100 MB song. Every range is fetched with If-Match on the ETag seen when the file was
 opened, so all reads come from the same object even if it is overwritten meanwhile.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,10 +49,11 @@ class S3RangeFile(io.RawIOBase):
         if self.position >= self.size_bytes or len(buffer) == 0:
             return 0
         last = min(self.position + len(buffer), self.size_bytes) - 1
-        response = self.client.get_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag,
-                                          Range=f"bytes={self.position}-{last}")
+        response = self.client.get_object(
+            Bucket=self.bucket, Key=self.key, IfMatch=self.etag, Range=f"bytes={self.position}-{last}"
+        )
         data = response["Body"].read()
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         self.position += len(data)
         self.requests += 1
         self.fetched_bytes += len(data)

@@ -3,6 +3,7 @@ upload, it is within the size limit, it really is audio of a supported format, a
 is within the limit. Then the job moves to QUEUED, once: a duplicate delivery of the same S3
 event (EventBridge delivers at least once) is recognised and touches nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,8 +30,9 @@ def outcome(job_id: str, *, duplicate: bool) -> dict[str, Any]:
     return {"jobId": job_id, "duplicate": duplicate}
 
 
-def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
-                    open_upload: Callable[[str, str], BinaryIO]) -> dict[str, Any]:
+def validate_upload(
+    store: JobStore, settings: Settings, bucket: str, key: str, open_upload: Callable[[str, str], BinaryIO]
+) -> dict[str, Any]:
     """Check the upload at s3://bucket/key and queue its job.
 
     ``open_upload(bucket, key)`` gives a seekable binary file of the object; only the few
@@ -43,8 +45,9 @@ def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
     try:
         job = store.get(job_id)
     except JobNotFound:
-        raise InvalidUpload("No conversion is waiting for this file; it may have expired. "
-                            "Please start again.") from None
+        raise InvalidUpload(
+            "No conversion is waiting for this file; it may have expired. Please start again."
+        ) from None
     if job["status"] != JobStatus.AWAITING_UPLOAD.value:
         return outcome(job_id, duplicate=True)
     if key != job["inputKey"]:
@@ -53,8 +56,9 @@ def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
     upload = open_upload(bucket, key)
     size_bytes = upload.seek(0, 2)
     if size_bytes > settings.max_upload_bytes:
-        raise InvalidUpload(f"The file is {file_size(size_bytes)}; "
-                            f"the limit is {file_size(settings.max_upload_bytes)}.")
+        raise InvalidUpload(
+            f"The file is {file_size(size_bytes)}; the limit is {file_size(settings.max_upload_bytes)}."
+        )
     try:
         probe = probe_audio(upload, extension)
     except NotReadableAudio as exc:
@@ -62,8 +66,10 @@ def validate_upload(store: JobStore, settings: Settings, bucket: str, key: str,
     if probe.duration_s <= 0:
         raise InvalidUpload("This file contains no audio.")
     if probe.duration_s > settings.max_duration_s:
-        raise InvalidUpload(f"The song is {spoken_duration(probe.duration_s)} long; "
-                            f"the limit is {spoken_duration(settings.max_duration_s)}.")
+        raise InvalidUpload(
+            f"The song is {spoken_duration(probe.duration_s)} long; "
+            f"the limit is {spoken_duration(settings.max_duration_s)}."
+        )
 
     try:
         store.transition(job_id, JobStatus.QUEUED)

@@ -6,6 +6,7 @@ that keeps its length marker), a size (a variable-length integer without it; all
 unknown size) and the payload. Duration = Info.Duration (a float in ticks) x Info.TimestampScale
 (nanoseconds per tick, 1 000 000 when absent).
 """
+
 from __future__ import annotations
 
 import struct

@@ -4,6 +4,7 @@ Prints where the local AWS endpoint and the logs are, then one line
 "SurroundYou is running at http://127.0.0.1:PORT/" once it answers, then one line per job
 transition. Ctrl-C or SIGTERM stops everything it started.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,15 +24,27 @@ from .stack import REPOSITORY_ROOT, LocalStack, StackOptions
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m surroundyou_local", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port of the web app and API (default 8000; 0 = any free port)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="songs rendered at once; more wait in line (default: number of cores)")
-    parser.add_argument("--web-dist", type=Path, default=REPOSITORY_ROOT / "web" / "dist",
-                        help="built web app to serve (default web/dist)")
-    parser.add_argument("--max-upload-mb", type=int, default=None,
-                        help="largest upload in MB (default: the template's MaxUploadMB)")
-    parser.add_argument("--log-dir", type=Path, default=None,
-                        help="where task and function logs go (default .local-stack/logs/<port>)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port of the web app and API (default 8000; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="songs rendered at once; more wait in line (default: number of cores)",
+    )
+    parser.add_argument(
+        "--web-dist",
+        type=Path,
+        default=REPOSITORY_ROOT / "web" / "dist",
+        help="built web app to serve (default web/dist)",
+    )
+    parser.add_argument(
+        "--max-upload-mb", type=int, default=None, help="largest upload in MB (default: the template's MaxUploadMB)"
+    )
+    parser.add_argument(
+        "--log-dir", type=Path, default=None, help="where task and function logs go (default .local-stack/logs/<port>)"
+    )
     return parser.parse_args(argv)
 
 
@@ -72,8 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The terminal shows the stack's own lines; what the functions and servers print goes to a log.
     console = sys.stdout
-    stack = LocalStack(StackOptions(host=args.host, port=args.port, workers=args.workers, web_dist=args.web_dist,
-                                    max_upload_mb=args.max_upload_mb, log_dir=args.log_dir), console=console)
+    stack = LocalStack(
+        StackOptions(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            web_dist=args.web_dist,
+            max_upload_mb=args.max_upload_mb,
+            log_dir=args.log_dir,
+        ),
+        console=console,
+    )
     log_dir = stack.bind()  # a port in use: werkzeug says so and exits
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # Explicitly: a shell starting us in the background would have us ignore Ctrl-C.
@@ -83,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = log
         _log_to(log)
         url = stack.start()
-        print(f"Local AWS endpoint: {stack.aws_endpoint_url}  (AWS_ENDPOINT_URL for boto3 or the aws CLI)", file=console)
+        print(
+            f"Local AWS endpoint: {stack.aws_endpoint_url}  (AWS_ENDPOINT_URL for boto3 or the aws CLI)", file=console
+        )
         print(f"Logs: {log_dir}", file=console)
         print(f"SurroundYou is running at {url}", file=console, flush=True)
         _wait_for_a_signal()

@@ -4,6 +4,7 @@ A request becomes the event API Gateway sends a Lambda proxy integration (payloa
 and the function's answer becomes the HTTP response API Gateway would make of it:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,9 +44,14 @@ class Route:
 
 def routes_of(function_properties: dict[str, Any]) -> list[Route]:
     """The HttpApi events of a SAM function, most specific first, as API Gateway picks them."""
-    routes = [Route(str(event["Properties"].get("Method", "ANY")).upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
-                    event["Properties"].get("Path", "/{proxy+}"))
-              for event in (function_properties.get("Events") or {}).values() if event["Type"] == "HttpApi"]
+    routes = [
+        Route(
+            str(event["Properties"].get("Method", "ANY")).upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
+            event["Properties"].get("Path", "/{proxy+}"),
+        )
+        for event in (function_properties.get("Events") or {}).values()
+        if event["Type"] == "HttpApi"
+    ]
     return sorted(routes, key=lambda r: ("{" in r.path, "+}" in r.path, r.method == "ANY", -len(r.path)))
 
 
@@ -57,9 +63,18 @@ def find_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict
     return None
 
 
-def http_api_event(route: Route, path_parameters: dict[str, str], *, method: str, path: str,
-                   query_string: str, headers: dict[str, str], body: bytes, source_ip: str,
-                   host: str) -> dict[str, Any]:
+def http_api_event(
+    route: Route,
+    path_parameters: dict[str, str],
+    *,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str,
+    host: str,
+) -> dict[str, Any]:
     """The payload format 2.0 event for one request (``headers`` with lower-case names)."""
     now = datetime.now(UTC)
     query: dict[str, str] = {}
@@ -76,8 +91,13 @@ def http_api_event(route: Route, path_parameters: dict[str, str], *, method: str
             "apiId": "local",
             "domainName": host,
             "domainPrefix": host.split(".")[0],
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": uuid.uuid4().hex,
             "routeKey": route.key,
             "stage": "$default",
@@ -125,5 +145,4 @@ def http_response(result: Any) -> HttpResponse:
 
 
 NOT_FOUND = HttpResponse(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
-INTERNAL_ERROR = HttpResponse(500, [("Content-Type", "application/json")],
-                              b'{"message":"Internal Server Error"}')
+INTERNAL_ERROR = HttpResponse(500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}')

@@ -1,11 +1,12 @@
 """The one address a person opens: the web app, the API and S3's browser-facing side.
 
-    /api/...     the HTTP API (api_gateway) in front of the in-process API function
-    /s3/...      S3 as a browser sees it: presigned POST uploads (policy checked here, see
-                 upload_policy) and presigned GET downloads, passed on to the local AWS endpoint
-    /config.json the web app's runtime settings
-    /...         the built web app (web/dist), index.html for the app's own routes
+/api/...     the HTTP API (api_gateway) in front of the in-process API function
+/s3/...      S3 as a browser sees it: presigned POST uploads (policy checked here, see
+             upload_policy) and presigned GET downloads, passed on to the local AWS endpoint
+/config.json the web app's runtime settings
+/...         the built web app (web/dist), index.html for the app's own routes
 """
+
 from __future__ import annotations
 
 import http.client
@@ -33,8 +34,19 @@ S3_PREFIX = "/s3"
 # cannot hold an acceptable file, so it is refused without being stored.
 FORM_FIELDS_MAX_BYTES = 20_000
 _CHUNK_BYTES = 1 << 16
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-               "proxy-authenticate", "proxy-authorization", "content-length", "server", "date"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "content-length",
+    "server",
+    "date",
+}
 
 NOT_BUILT_PAGE = """SurroundYou's API is running at /api, but the web app has not been built yet.
 
@@ -54,17 +66,23 @@ class ApiFront:
         self.routes = routes
 
     def __call__(self, request: Request) -> Response:
-        path = request.path[len(API_PREFIX):] or "/"
+        path = request.path[len(API_PREFIX) :] or "/"
         found = find_route(self.routes, request.method, path)
         if found is None:
             response = NOT_FOUND
         else:
             route, path_parameters = found
             event = http_api_event(
-                route, path_parameters, method=request.method, path=path,
+                route,
+                path_parameters,
+                method=request.method,
+                path=path,
                 query_string=request.query_string.decode(),
                 headers={name.lower(): value for name, value in request.headers.items()},
-                body=request.get_data(), source_ip=request.remote_addr or "127.0.0.1", host=request.host)
+                body=request.get_data(),
+                source_ip=request.remote_addr or "127.0.0.1",
+                host=request.host,
+            )
             payload, failed = self.invoke(json.dumps(event).encode())
             response = INTERNAL_ERROR if failed else http_response(json.loads(payload))
         return _to_werkzeug(response)
@@ -83,10 +101,9 @@ class S3Front:
     def __call__(self, request: Request) -> Response:
         # The raw request target keeps the key's percent-encoding and the presigned query intact.
         raw_target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-        path = raw_target[len(S3_PREFIX):] or "/"
-        bucket, _, key = request.path[len(S3_PREFIX) + 1:].partition("/")
-        is_upload = (request.method == "POST" and bucket and not key
-                     and request.mimetype == "multipart/form-data")
+        path = raw_target[len(S3_PREFIX) :] or "/"
+        bucket, _, key = request.path[len(S3_PREFIX) + 1 :].partition("/")
+        is_upload = request.method == "POST" and bucket and not key and request.mimetype == "multipart/form-data"
         if is_upload:
             response = self._upload(request, bucket, path)
         else:
@@ -130,33 +147,51 @@ class S3Front:
 
     def _check_upload(self, request: Request, bucket: str, body: Any, size: int) -> None:
         body.seek(0)
-        environ = {"wsgi.input": body, "CONTENT_LENGTH": str(size), "CONTENT_TYPE": request.content_type,
-                   "REQUEST_METHOD": "POST"}
+        environ = {
+            "wsgi.input": body,
+            "CONTENT_LENGTH": str(size),
+            "CONTENT_TYPE": request.content_type,
+            "REQUEST_METHOD": "POST",
+        }
         _, form, files = parse_form_data(environ)
         upload = files.get("file")
         if upload is None:
             raise UploadRefused(400, "InvalidArgument", "POST requires exactly one file upload per request.")
         upload.stream.seek(0, 2)
-        check_post_upload(form.to_dict(), bucket=bucket, file_size=upload.stream.tell(),
-                          filename=upload.filename or "", access_key_id=self.access_key_id,
-                          secret_access_key=self.secret_access_key)
+        check_post_upload(
+            form.to_dict(),
+            bucket=bucket,
+            file_size=upload.stream.tell(),
+            filename=upload.filename or "",
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+        )
 
     def _bucket_cors_headers(self, bucket: str, origin: str, method: str) -> list[tuple[str, str]]:
         """The CORS headers the bucket's rules give ``origin`` for ``method``: asked of the endpoint
         with a preflight, whose answer follows those rules."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
-            connection.request("OPTIONS", f"/{bucket}", headers={
-                "Origin": origin, "Access-Control-Request-Method": method})
+            connection.request(
+                "OPTIONS", f"/{bucket}", headers={"Origin": origin, "Access-Control-Request-Method": method}
+            )
             answer = connection.getresponse()
             answer.read()
         finally:
             connection.close()
         if answer.status != 200:
             return []
-        return [(name, value) for name, value in answer.getheaders()
-                if name.lower() in ("access-control-allow-origin", "access-control-expose-headers",
-                                    "access-control-allow-credentials", "vary")]
+        return [
+            (name, value)
+            for name, value in answer.getheaders()
+            if name.lower()
+            in (
+                "access-control-allow-origin",
+                "access-control-expose-headers",
+                "access-control-allow-credentials",
+                "vary",
+            )
+        ]
 
     def _forward(self, request: Request, path: str, body: Any, size: int) -> Response:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=300)
@@ -196,8 +231,7 @@ class StaticFront:
 
     def __call__(self, request: Request) -> Response:
         if request.path == "/config.json":
-            return Response(json.dumps(self.config), mimetype="application/json",
-                            headers={"Cache-Control": "no-store"})
+            return Response(json.dumps(self.config), mimetype="application/json", headers={"Cache-Control": "no-store"})
         if request.method not in ("GET", "HEAD"):
             return Response("Method Not Allowed", status=405)
         index = self.web_dist / "index.html"

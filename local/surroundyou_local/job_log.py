@@ -8,6 +8,7 @@ the task, notification), so no transition is missed however quickly they follow 
     18:45:13  3f2a1b9c  PROCESSING       song.mp3
     18:45:19  3f2a1b9c  READY            song.mp3  -> song.8d.mp3, 6.0 s, 241 kB
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,10 @@ def transition_line(old: dict[str, Any], new: dict[str, Any], now: datetime) -> 
         line += f"  (preset {options.get('preset', '?')}, {options.get('format', '?')})"
     elif status == "READY":
         result = new.get("result") or {}
-        line += (f"  -> {PurePosixPath(str(result.get('outputKey', ''))).name}, "
-                 f"{float(result.get('durationS', 0)):.1f} s, {int(result.get('sizeBytes', 0)) / 1000:.0f} kB")
+        line += (
+            f"  -> {PurePosixPath(str(result.get('outputKey', ''))).name}, "
+            f"{float(result.get('durationS', 0)):.1f} s, {int(result.get('sizeBytes', 0)) / 1000:.0f} kB"
+        )
     elif status == "FAILED":
         error = new.get("error") or {}
         line += f"  {error.get('code', '?')}: {error.get('message', '')}"
@@ -49,8 +52,7 @@ def transition_line(old: dict[str, Any], new: dict[str, Any], now: datetime) -> 
 
 
 class JobLog:
-    def __init__(self, stream_arn: str, streams_client: Any, out: TextIO,
-                 clock: Callable[[], datetime] = datetime.now):
+    def __init__(self, stream_arn: str, streams_client: Any, out: TextIO, clock: Callable[[], datetime] = datetime.now):
         self.stream_arn = stream_arn
         self.client = streams_client
         self.out = out
@@ -81,8 +83,8 @@ class JobLog:
         for shard in self.client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
             if shard["ShardId"] not in iterators:
                 iterators[shard["ShardId"]] = self.client.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"],
-                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
         for shard_id, iterator in list(iterators.items()):
             if iterator is not None:
                 answer = self.client.get_records(ShardIterator=iterator)
@@ -99,4 +101,3 @@ class JobLog:
 
 def stream_arn_of(table: str, dynamodb_client: Any) -> str:
     return dynamodb_client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-

@@ -11,6 +11,7 @@ never shared by two requests at once. All functions share this process's environ
 and its module table: registering two functions that need different values for one variable, or
 that ship modules of the same name, is refused rather than silently mixed.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -81,8 +82,15 @@ class LocalLambdaRuntime:
         self._modules: dict[str, str] = {}  # top-level module name -> function
         self._import_lock = threading.Lock()
 
-    def register(self, name: str, code_dir: Path, handler: str, environment: dict[str, str],
-                 memory_mb: int = 128, timeout_s: float = 3.0) -> None:
+    def register(
+        self,
+        name: str,
+        code_dir: Path,
+        handler: str,
+        environment: dict[str, str],
+        memory_mb: int = 128,
+        timeout_s: float = 3.0,
+    ) -> None:
         """Make ``name`` invocable: set its environment, import its handler ("module.function")."""
         for variable, value in environment.items():
             value = str(value)
@@ -90,7 +98,8 @@ class LocalLambdaRuntime:
             if known is not None and known[0] != value:
                 raise ConflictingFunctions(
                     f"{name} needs {variable}={value!r} but {known[1]} needs {known[0]!r}; "
-                    "the local stack runs every function in one process")
+                    "the local stack runs every function in one process"
+                )
             self._environment[variable] = (value, name)
             os.environ[variable] = value
         module_name, function_name = handler.rsplit(".", 1)
@@ -102,7 +111,8 @@ class LocalLambdaRuntime:
         """The handler's siblings load under their own names (``import jobs_api``): one module
         name may belong to one function only. The handler module gets a name of its own."""
         names = {path.stem for path in code_dir.glob("*.py")} | {
-            path.parent.name for path in code_dir.glob("*/__init__.py")}
+            path.parent.name for path in code_dir.glob("*/__init__.py")
+        }
         for module in sorted(names - {handler_module}):
             owner = self._modules.setdefault(module, function)
             if owner != function:

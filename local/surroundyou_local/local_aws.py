@@ -3,6 +3,7 @@
 Everything AWS-side of the local stack (the in-process functions, the state machine's service
 calls, the task processes, boto3 in a terminal) talks to this one endpoint.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,12 +21,23 @@ from .template import REGION
 # moto accepts any credentials; fixed ones let the S3 front door check POST policy signatures.
 ACCESS_KEY_ID = "AKIASURROUNDYOULOCAL"
 SECRET_ACCESS_KEY = "surroundyou-local-secret"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-               "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 # Anything in the user's own AWS setup that could send a call to a real account.
-_REAL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                       "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+_REAL_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
 
 # moto's switches for running state machines and for Lambda without Docker (its documented config).
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -55,8 +67,13 @@ class LocalAws:
 
     def client(self, service: str) -> Any:
         """A boto3 client of the local endpoint, whatever the environment says."""
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION,
-                            aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
 
     def process_environment(self) -> dict[str, str]:
         """What a process outside this one needs to reach the local AWS (a task, a terminal)."""
@@ -70,4 +87,3 @@ class LocalAws:
         if self.endpoint_url:
             self._server.stop()
             self._config.stop()
-

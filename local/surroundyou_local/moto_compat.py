@@ -26,6 +26,7 @@ Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simp
   - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process)
     and keep moto's task record in step with that process.
 """
+
 from __future__ import annotations
 
 import copy
@@ -82,9 +83,12 @@ ORIGINAL = {
 def check_version() -> None:
     """The patches reach into moto's internals: another version may not need or survive them."""
     if moto.__version__ != MOTO_VERSION:
-        warnings.warn(f"surroundyou_local.moto_compat is written for moto {MOTO_VERSION}, found "
-                      f"{moto.__version__}: run tests/unit/test_moto_compat.py", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"surroundyou_local.moto_compat is written for moto {MOTO_VERSION}, found "
+            f"{moto.__version__}: run tests/unit/test_moto_compat.py",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 # ---------------------------------------------------------------- 1. runTask parameter casing
@@ -94,19 +98,23 @@ def _operation_model(service: str, action_snake: str):
     return model.operation_model(name)
 
 
-def _ecs_normalise_parameters(self, parameters: dict, boto_service_name: str | None = None,
-                              service_action_name: str | None = None) -> None:
+def _ecs_normalise_parameters(
+    self, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
     """ASL parameters (PascalCase, as AWS documents them) -> the ECS API's camelCase request."""
-    shape = _operation_model(self._get_boto_service_name(boto_service_name),
-                             self._get_boto_service_action(service_action_name)).input_shape
+    shape = _operation_model(
+        self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+    ).input_shape
     self._to_boto_request(parameters, shape)
 
 
-def _ecs_normalise_response(self, response: Any, boto_service_name: str | None = None,
-                            service_action_name: str | None = None) -> None:
+def _ecs_normalise_response(
+    self, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
     """The ECS answer (camelCase) -> the PascalCase output Step Functions gives the state."""
-    shape = _operation_model(self._get_boto_service_name(boto_service_name),
-                             self._get_boto_service_action(service_action_name)).output_shape
+    shape = _operation_model(
+        self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+    ).output_shape
     self._from_boto_response(response, shape)
 
 
@@ -117,23 +125,28 @@ def failed_container(task: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _ecs_build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
-    resolve = ORIGINAL["ecs_build_sync_resolver"](self, env, resource_runtime_part,
-                                                  normalised_parameters, state_credentials)
+    resolve = ORIGINAL["ecs_build_sync_resolver"](
+        self, env, resource_runtime_part, normalised_parameters, state_credentials
+    )
 
     def resolve_failing_on_exit_code() -> dict | None:
         task = resolve()
         if task is not None and failed_container(task) is not None:
-            raise FailureEventException(FailureEvent(
-                env=env,
-                error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
-                    error=StatesErrorNameType.StatesTaskFailed.to_name(),
-                    cause=to_json_str(task),
-                    resource=self._get_sfn_resource(),
-                    resourceType=self._get_sfn_resource_type(),
-                )),
-            ))
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                            cause=to_json_str(task),
+                            resource=self._get_sfn_resource(),
+                            resourceType=self._get_sfn_resource_type(),
+                        )
+                    ),
+                )
+            )
         return task
 
     return resolve_failing_on_exit_code
@@ -141,7 +154,9 @@ def _ecs_build_sync_resolver(self, env, resource_runtime_part, normalised_parame
 
 # ---------------------------------------------------------------- 3. the S3 event AWS sends
 _S3_REASONS = {  # the S3 API call behind each ObjectCreated event
-    "Put": "PutObject", "Post": "PostObject", "Copy": "CopyObject",
+    "Put": "PutObject",
+    "Post": "PostObject",
+    "Copy": "CopyObject",
     "CompleteMultipartUpload": "CompleteMultipartUpload",
 }
 _sequencer = itertools.count(1)
@@ -152,8 +167,7 @@ def s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any
     it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html), except that "time"
     stays in epoch seconds, as moto's rules expect until they deliver (see ``as_delivered``)."""
     action = event_name.split(":")[-1]
-    obj = {"key": key.name, "size": key.size, "etag": key.etag.strip('"'),
-           "sequencer": f"{next(_sequencer):018X}"}
+    obj = {"key": key.name, "size": key.size, "etag": key.etag.strip('"'), "sequencer": f"{next(_sequencer):018X}"}
     if key.version_id and key.version_id != "null":
         obj["version-id"] = key.version_id
     return {
@@ -212,15 +226,18 @@ def _rule_send_to_targets(self: Rule, original_event: dict, transform_input: boo
         # AWS names these executions itself; a name also keeps moto from treating two different
         # events as one idempotent start.
         stepfunctions_backend(account, region).start_execution(
-            arn, name=str(uuid.uuid4()), execution_input=json.dumps(as_delivered(original_event)))
+            arn, name=str(uuid.uuid4()), execution_input=json.dumps(as_delivered(original_event))
+        )
 
 
 # ---------------------------------------------------------------- 5. container memory
 def complete_container_definitions(container_definitions: list[dict], task_memory_mib: str | int) -> list[dict]:
     """Fargate sizes memory per task; moto's run_task adds up per-container memory and fails
     without it. Give each container without memory/memoryReservation the task's memory."""
-    return [c if "memory" in c or "memoryReservation" in c else {**c, "memory": int(task_memory_mib)}
-            for c in container_definitions]
+    return [
+        c if "memory" in c or "memoryReservation" in c else {**c, "memory": int(task_memory_mib)}
+        for c in container_definitions
+    ]
 
 
 # ---------------------------------------------------------------- 6. task network
@@ -229,8 +246,9 @@ def create_task_network(ec2: Any) -> dict[str, str]:
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-    group_id = ec2.create_security_group(GroupName="surroundyou-local-tasks", Description="local tasks",
-                                         VpcId=vpc_id)["GroupId"]
+    group_id = ec2.create_security_group(GroupName="surroundyou-local-tasks", Description="local tasks", VpcId=vpc_id)[
+        "GroupId"
+    ]
     return {"vpc": vpc_id, "subnet": subnet_id, "security_group": group_id}
 
 
@@ -246,15 +264,17 @@ class LambdaRuntime(Protocol):
 
 
 class TaskRunner(Protocol):
-    def submit(self, task_id: str, environ: dict[str, str],
-               on_change: Callable[[str, int | None, str], None]) -> None: ...
+    def submit(
+        self, task_id: str, environ: dict[str, str], on_change: Callable[[str, int | None, str], None]
+    ) -> None: ...
 
 
 _hooks: dict[str, Any] = {"lambda": None, "ecs": None}
 
 
-def _lambda_invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
-                   headers: Any, response_headers: Any) -> bytes | None:
+def _lambda_invoke(
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes | None:
     runtime: LambdaRuntime | None = _hooks["lambda"]
     fn = self.get_function(function_name, qualifier)  # 404 for an unknown function, as on AWS
     if runtime is None or not runtime.handles(fn.function_name):
@@ -329,8 +349,7 @@ def install(lambda_runtime: LambdaRuntime | None = None, task_runner: TaskRunner
     LambdaSimpleBackend.invoke = _lambda_invoke
     EC2ContainerServiceBackend.run_task = _ecs_run_task
     # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
-    state_manager.set_transition(model_name="ecs::task",
-                                 transition={"progression": "manual", "times": 2**62})
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 2**62})
     _hooks["lambda"] = lambda_runtime
     _hooks["ecs"] = task_runner
 

@@ -5,6 +5,7 @@ in-process Lambda runtime), the ECS cluster and task definition, the state machi
 file with DefinitionSubstitutions filled, and its EventBridge rule. Resources the local run does
 not need (log groups, alarms, KMS, ECR, IAM roles) are skipped: moto does not enforce IAM.
 """
+
 from __future__ import annotations
 
 import io
@@ -58,8 +59,11 @@ def api_request(service: str, operation: str, properties: dict[str, Any]) -> dic
 def _cast(value: Any, shape: Any) -> Any:
     if shape.type_name == "structure" and isinstance(value, dict):
         members = {name.lower(): (name, member) for name, member in shape.members.items()}
-        return {members[key.lower()][0]: _cast(item, members[key.lower()][1])
-                for key, item in value.items() if key.lower() in members}
+        return {
+            members[key.lower()][0]: _cast(item, members[key.lower()][1])
+            for key, item in value.items()
+            if key.lower() in members
+        }
     if shape.type_name == "list" and isinstance(value, list):
         return [_cast(item, shape.member) for item in value]
     if shape.type_name == "map" and isinstance(value, dict):
@@ -93,16 +97,30 @@ def _create_bucket(template: LocalTemplate, s3: Any) -> str:
     s3.create_bucket(Bucket=name)
     cors_rules = (props.get("CorsConfiguration") or {}).get("CorsRules")
     if cors_rules:  # CloudFormation's names differ from the S3 API's here
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [
-            {key: value for key, value in {
-                "AllowedOrigins": rule.get("AllowedOrigins"), "AllowedMethods": rule.get("AllowedMethods"),
-                "AllowedHeaders": rule.get("AllowedHeaders"), "ExposeHeaders": rule.get("ExposedHeaders"),
-                "MaxAgeSeconds": rule.get("MaxAge")}.items() if value is not None}
-            for rule in cors_rules]})
+        s3.put_bucket_cors(
+            Bucket=name,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        key: value
+                        for key, value in {
+                            "AllowedOrigins": rule.get("AllowedOrigins"),
+                            "AllowedMethods": rule.get("AllowedMethods"),
+                            "AllowedHeaders": rule.get("AllowedHeaders"),
+                            "ExposeHeaders": rule.get("ExposedHeaders"),
+                            "MaxAgeSeconds": rule.get("MaxAge"),
+                        }.items()
+                        if value is not None
+                    }
+                    for rule in cors_rules
+                ]
+            },
+        )
     notifications = props.get("NotificationConfiguration") or {}
     if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"):
         s3.put_bucket_notification_configuration(
-            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
     return name
 
 
@@ -119,21 +137,37 @@ def create_table(dynamodb: Any, name: str, properties: dict[str, Any], *, stream
 
     Point-in-time recovery does not change what the table stores, so it is left out.
     """
-    request = api_request("dynamodb", "CreateTable", {
-        key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
-                                         "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification")
-        if key in properties})
+    request = api_request(
+        "dynamodb",
+        "CreateTable",
+        {
+            key: properties[key]
+            for key in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "BillingMode",
+                "ProvisionedThroughput",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "SSESpecification",
+            )
+            if key in properties
+        },
+    )
     if stream:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     dynamodb.create_table(TableName=name, **request)
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
-        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=api_request(
-            "dynamodb", "UpdateTimeToLive", {"TimeToLiveSpecification": ttl})["TimeToLiveSpecification"])
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification=api_request("dynamodb", "UpdateTimeToLive", {"TimeToLiveSpecification": ttl})[
+                "TimeToLiveSpecification"
+            ],
+        )
 
 
-def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role_arn: str,
-                      lambda_: Any) -> ApiFunction:
+def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role_arn: str, lambda_: Any) -> ApiFunction:
     """Every SAM function, in moto (for lambda:Invoke) and in the in-process runtime. Returns the
     API function: the one with HttpApi events."""
     api: ApiFunction | None = None
@@ -145,12 +179,23 @@ def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role
         variables = (props.get("Environment") or {}).get("Variables") or {}
         environment = {variable: str(value) for variable, value in variables.items()}
         lambda_.create_function(
-            FunctionName=name, Runtime=props.get("Runtime", "python3.12"), Role=role_arn,
-            Handler=props["Handler"], Code={"ZipFile": empty_zip.getvalue()},
-            Timeout=int(props.get("Timeout", 3)), MemorySize=int(props.get("MemorySize", 128)),
-            Environment={"Variables": environment})
-        runtime.register(name, template.root / props["CodeUri"], props["Handler"], environment,
-                         memory_mb=int(props.get("MemorySize", 128)), timeout_s=float(props.get("Timeout", 3)))
+            FunctionName=name,
+            Runtime=props.get("Runtime", "python3.12"),
+            Role=role_arn,
+            Handler=props["Handler"],
+            Code={"ZipFile": empty_zip.getvalue()},
+            Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
+            Environment={"Variables": environment},
+        )
+        runtime.register(
+            name,
+            template.root / props["CodeUri"],
+            props["Handler"],
+            environment,
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_s=float(props.get("Timeout", 3)),
+        )
         routes = routes_of(props)
         if routes:
             if api is not None:
@@ -171,7 +216,8 @@ def _create_render_task(template: LocalTemplate, ecs: Any) -> None:
     request = api_request("ecs", "RegisterTaskDefinition", props)
     request["family"] = template.name(definition_id)
     request["containerDefinitions"] = moto_compat.complete_container_definitions(
-        request["containerDefinitions"], props["Memory"])
+        request["containerDefinitions"], props["Memory"]
+    )
     arn = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
     if arn != template.arn(definition_id):
         raise TemplateError(f"task definition registered as {arn}, expected {template.arn(definition_id)}")
@@ -183,11 +229,12 @@ def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions:
     if "DefinitionUri" not in props:
         raise TemplateError("the local stack runs a state machine from its DefinitionUri file")
     substitutions = {key: str(value) for key, value in (props.get("DefinitionSubstitutions") or {}).items()}
-    definition = re.sub(r"\$\{(\w+)\}", lambda m: substitutions.get(m[1], m[0]),
-                        (template.root / props["DefinitionUri"]).read_text())
+    definition = re.sub(
+        r"\$\{(\w+)\}", lambda m: substitutions.get(m[1], m[0]), (template.root / props["DefinitionUri"]).read_text()
+    )
     arn = stepfunctions.create_state_machine(
-        name=template.name(logical_id), definition=definition, roleArn=role_arn,
-        type=props.get("Type", "STANDARD"))["stateMachineArn"]
+        name=template.name(logical_id), definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+    )["stateMachineArn"]
 
     for event_id, event in (props.get("Events") or {}).items():
         if event["Type"] != "EventBridgeRule":
@@ -202,4 +249,3 @@ def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions:
         target.update({key: rule[key] for key in ("RetryPolicy", "DeadLetterConfig") if key in rule})
         events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
     return arn
-

@@ -5,6 +5,7 @@
 Only AWS is replaced: the API, validation and notification handlers, the state machine definition,
 the task entrypoint and the engine are the ones deployed to AWS.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -47,8 +48,11 @@ def local_parameters(origins: list[str], network: dict[str, str], max_upload_mb:
     """Template parameter values for the local run: the web app's origins, the local network's
     subnet and security group, and the upload limit when one is asked for."""
     # Given subnets and group: the stack then builds no network of its own (CreateTaskNetwork is false).
-    values: dict[str, Any] = {"AllowedOrigins": ",".join(origins),
-                              "SubnetIds": network["subnet"], "SecurityGroupIds": network["security_group"]}
+    values: dict[str, Any] = {
+        "AllowedOrigins": ",".join(origins),
+        "SubnetIds": network["subnet"],
+        "SecurityGroupIds": network["security_group"],
+    }
     if max_upload_mb is not None:
         values["MaxUploadMB"] = max_upload_mb
     return values
@@ -111,26 +115,33 @@ class LocalStack:
             self.bind()
         self.aws.start()
         template_path = options.root / "template.yaml"
-        origins = sorted({self.url.rstrip("/"), *(f"http://{name}:{self._server.server_port}"
-                                                   for name in ("127.0.0.1", "localhost"))})
+        origins = sorted(
+            {
+                self.url.rstrip("/"),
+                *(f"http://{name}:{self._server.server_port}" for name in ("127.0.0.1", "localhost")),
+            }
+        )
         parameters = local_parameters(origins, self.aws.create_task_network(), options.max_upload_mb)
         template = LocalTemplate(template_path, parameters)
         # Presigned URLs the in-process functions make must reach S3 through this front door.
         os.environ["AWS_ENDPOINT_URL_S3"] = self.url.rstrip("/") + S3_PREFIX
 
         runtime = LocalLambdaRuntime()
-        self._runner = LocalTaskRunner(self.aws.process_environment(), options.workers, self.log_dir,
-                                       options.task_command)
+        self._runner = LocalTaskRunner(
+            self.aws.process_environment(), options.workers, self.log_dir, options.task_command
+        )
         moto_compat.install(runtime, self._runner)
         self.resources = resources = provision(template, runtime, self.aws.client)
 
-        self._job_log = JobLog(stream_arn_of(resources.table, self.aws.client("dynamodb")),
-                               self.aws.client("dynamodbstreams"), self.console)
+        self._job_log = JobLog(
+            stream_arn_of(resources.table, self.aws.client("dynamodb")),
+            self.aws.client("dynamodbstreams"),
+            self.console,
+        )
         self._job_log.start()
         web_dist = options.web_dist or options.root / "web" / "dist"
         self._app.front = Front(
-            api=ApiFront(lambda payload: runtime.invoke(resources.api.name, payload),
-                         resources.api.routes),
+            api=ApiFront(lambda payload: runtime.invoke(resources.api.name, payload), resources.api.routes),
             s3=S3Front(self.aws.endpoint_url, ACCESS_KEY_ID, SECRET_ACCESS_KEY, resources.max_upload_bytes),
             static=StaticFront(web_dist, {"apiBaseUrl": "/api"}),
         )

@@ -5,6 +5,7 @@ them PENDING) and none is dropped. A process gets the environment its container 
 task definition's variables and the run's overrides, set by the caller) plus what a container
 image brings: PATH, the Python interpreter, credentials and the AWS endpoint.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,18 +31,19 @@ OnChange = Callable[[str, "int | None", str], None]  # (lastStatus, exit code, r
 
 
 class LocalTaskRunner:
-    def __init__(self, runtime_environ: dict[str, str], workers: int, log_dir: Path,
-                 command: Sequence[str] = TASK_ENTRYPOINT):
+    def __init__(
+        self, runtime_environ: dict[str, str], workers: int, log_dir: Path, command: Sequence[str] = TASK_ENTRYPOINT
+    ):
         self.command = tuple(command)
-        self.runtime_environ = {**{v: os.environ[v] for v in _HOST_VARIABLES if v in os.environ},
-                                **runtime_environ}
+        self.runtime_environ = {**{v: os.environ[v] for v in _HOST_VARIABLES if v in os.environ}, **runtime_environ}
         self.log_dir = log_dir
         self._queue: queue.Queue[tuple[str, dict[str, str], OnChange] | None] = queue.Queue()
         self._running: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self._stopping = False
-        self._workers = [threading.Thread(target=self._work, name=f"ecs-worker-{i}", daemon=True)
-                         for i in range(max(1, workers))]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"ecs-worker-{i}", daemon=True) for i in range(max(1, workers))
+        ]
         for worker in self._workers:
             worker.start()
 
@@ -63,8 +65,13 @@ class LocalTaskRunner:
         log_path = self.log_dir / f"task-{task_id}.log"
         with log_path.open("wb") as log:
             try:
-                process = subprocess.Popen(self.command, env={**self.runtime_environ, **environ},
-                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                process = subprocess.Popen(
+                    self.command,
+                    env={**self.runtime_environ, **environ},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
             except OSError as exc:  # ECS: CannotStartContainerError
                 on_change("STOPPED", None, f"CannotStartContainerError: {exc}")
                 return

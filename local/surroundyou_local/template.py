@@ -5,6 +5,7 @@ template's own properties, so a change to the template changes the local run. In
 (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If with Conditions, ...) resolve against local physical
 names: `surroundyou-local-<logicalid>` unless the template names the resource itself.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,12 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 STACK_NAME = "surroundyou-local"
 
 PSEUDO_PARAMETERS = {
-    "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": STACK_NAME,
-    "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None,
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::StackName": STACK_NAME,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::NoValue": None,
     "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
     "AWS::NotificationARNs": [],
 }
@@ -36,15 +41,13 @@ _NAMED_TYPES: dict[str, tuple[str, str]] = {
     "AWS::ECS::Cluster": ("ClusterName", "arn:aws:ecs:{region}:{account}:cluster/{name}"),
     "AWS::ECS::TaskDefinition": ("Family", "arn:aws:ecs:{region}:{account}:task-definition/{name}:1"),
     "AWS::Serverless::StateMachine": ("Name", "arn:aws:states:{region}:{account}:stateMachine:{name}"),
-    "AWS::StepFunctions::StateMachine": ("StateMachineName",
-                                         "arn:aws:states:{region}:{account}:stateMachine:{name}"),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName", "arn:aws:states:{region}:{account}:stateMachine:{name}"),
     "AWS::SQS::Queue": ("QueueName", "arn:aws:sqs:{region}:{account}:{name}"),
     "AWS::IAM::Role": ("RoleName", "arn:aws:iam::{account}:role/{name}"),
     "AWS::Logs::LogGroup": ("LogGroupName", "arn:aws:logs:{region}:{account}:log-group:{name}"),
 }
 # resource types whose Ref is the ARN rather than the name
-_REF_IS_ARN = {"AWS::ECS::TaskDefinition", "AWS::Serverless::StateMachine",
-               "AWS::StepFunctions::StateMachine"}
+_REF_IS_ARN = {"AWS::ECS::TaskDefinition", "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"}
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -77,8 +80,11 @@ class LocalTemplate:
         return self.path.parent
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {logical_id: resource for logical_id, resource in self.raw["Resources"].items()
-                if resource["Type"] == resource_type and self.condition_holds(resource.get("Condition"))}
+        return {
+            logical_id: resource
+            for logical_id, resource in self.raw["Resources"].items()
+            if resource["Type"] == resource_type and self.condition_holds(resource.get("Condition"))
+        }
 
     def one_resource_of_type(self, resource_type: str) -> tuple[str, dict[str, Any]]:
         found = self.resources_of_type(resource_type)
@@ -142,7 +148,7 @@ class LocalTemplate:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref" or key.startswith("Fn::") or key == "Condition":
                 return self._intrinsic(key, arg)
         resolved = {k: self.resolve(v) for k, v in value.items()}
@@ -159,9 +165,11 @@ class LocalTemplate:
             return names.get(attribute, f"local-{logical_id}-{attribute}")
         if key == "Fn::Sub":
             template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-            return re.sub(r"\$\{([^!}][^}]*)\}",
-                          lambda m: str(variables[m[1]] if m[1] in variables else self._sub_reference(m[1])),
-                          template).replace("${!", "${")
+            return re.sub(
+                r"\$\{([^!}][^}]*)\}",
+                lambda m: str(variables[m[1]] if m[1] in variables else self._sub_reference(m[1])),
+                template,
+            ).replace("${!", "${")
         if key == "Fn::Join":
             separator, items = arg
             return separator.join(str(v) for v in self.resolve(items))

@@ -8,6 +8,7 @@ Rules as AWS documents them:
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,9 +39,11 @@ class UploadRefused(Exception):
         return f"{self.status} {self.code}: {self.message}"
 
     def to_xml(self) -> bytes:
-        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{self.code}</Code>'
-                f"<Message>{escape(self.message)}</Message><RequestId>{uuid.uuid4().hex[:16].upper()}"
-                "</RequestId></Error>").encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{self.code}</Code>'
+            f"<Message>{escape(self.message)}</Message><RequestId>{uuid.uuid4().hex[:16].upper()}"
+            "</RequestId></Error>"
+        ).encode()
 
 
 def _denied(message: str) -> UploadRefused:
@@ -72,11 +75,16 @@ def _check_signature(fields: Mapping[str, str], access_key_id: str, secret_acces
     else:
         raise _denied("Bucket POST must contain a signature")
     if key_id != access_key_id:
-        raise UploadRefused(403, "InvalidAccessKeyId",
-                            "The AWS Access Key Id you provided does not exist in our records.")
+        raise UploadRefused(
+            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        )
     if not hmac.compare_digest(expected, given):
-        raise UploadRefused(403, "SignatureDoesNotMatch", "The request signature we calculated does not "
-                            "match the signature you provided. Check your key and signing method.")
+        raise UploadRefused(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not "
+            "match the signature you provided. Check your key and signing method.",
+        )
 
 
 def _decode_policy(policy: str) -> dict[str, Any]:
@@ -92,7 +100,7 @@ def _decode_policy(policy: str) -> dict[str, Any]:
 def _condition_parts(condition: Any) -> tuple[str, str, Any]:
     """(operator, lower-case field name, value) of one policy condition."""
     if isinstance(condition, dict) and len(condition) == 1:
-        (name, value), = condition.items()
+        ((name, value),) = condition.items()
         return "eq", name.lower(), value
     if isinstance(condition, list) and len(condition) == 3:
         operator, name, value = condition
@@ -103,8 +111,16 @@ def _condition_parts(condition: Any) -> tuple[str, str, Any]:
     raise UploadRefused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {json.dumps(condition)}")
 
 
-def check_post_upload(form: Mapping[str, str], *, bucket: str, file_size: int, filename: str,
-                      access_key_id: str, secret_access_key: str, now: datetime | None = None) -> None:
+def check_post_upload(
+    form: Mapping[str, str],
+    *,
+    bucket: str,
+    file_size: int,
+    filename: str,
+    access_key_id: str,
+    secret_access_key: str,
+    now: datetime | None = None,
+) -> None:
     """Raise UploadRefused unless S3 would accept this POST upload.
 
     ``form`` holds the non-file fields as sent, ``file_size`` and ``filename`` describe the file.
@@ -126,19 +142,23 @@ def check_post_upload(form: Mapping[str, str], *, bucket: str, file_size: int, f
         if operator == "content-length-range":
             low, high = expected
             if file_size > high:
-                raise UploadRefused(400, "EntityTooLarge",
-                                    "Your proposed upload exceeds the maximum allowed size")
+                raise UploadRefused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
             if file_size < low:
-                raise UploadRefused(400, "EntityTooSmall",
-                                    "Your proposed upload is smaller than the minimum allowed size")
+                raise UploadRefused(
+                    400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"
+                )
             continue
         covered.add(name)
         actual = values.get(name, "")
         holds = actual == expected if operator == "eq" else actual.startswith(str(expected))
         if not holds:
-            raise _denied(f"Invalid according to Policy: Policy Condition failed: "
-                          f"{json.dumps([operator, '$' + name, expected])}")
-    extra = sorted(name for name in fields
-                   if name not in covered and name not in _UNCOVERED_FIELDS and not name.startswith("x-ignore-"))
+            raise _denied(
+                f"Invalid according to Policy: Policy Condition failed: {json.dumps([operator, '$' + name, expected])}"
+            )
+    extra = sorted(
+        name
+        for name in fields
+        if name not in covered and name not in _UNCOVERED_FIELDS and not name.startswith("x-ignore-")
+    )
     if extra:
         raise _denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")

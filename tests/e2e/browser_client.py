@@ -3,6 +3,7 @@
 get_config (the API's rules) -> create_job -> upload (the presigned POST, as a browser's FormData)
 -> poll -> download.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ def pink_noise_song(path: Path, seconds: float, seed: int = 0) -> Path:
     freqs_hz = np.fft.rfftfreq(frames, 1 / SAMPLE_RATE)
     spectrum *= np.where(freqs_hz >= 20, 1 / np.sqrt(np.maximum(freqs_hz, 20)), 0)
     noise = np.fft.irfft(spectrum, n=frames)
-    noise *= 0.1 / np.sqrt(np.mean(noise ** 2))
+    noise *= 0.1 / np.sqrt(np.mean(noise**2))
     return write_song(path, np.tile(noise, (2, 1)))
 
 
@@ -61,17 +62,22 @@ def get_config(base_url: str) -> dict[str, Any]:
     return response.json()
 
 
-def create_job(base_url: str, filename: str, size: int, content_type: str = "audio/mpeg",
-               options: dict[str, Any] | None = None) -> requests.Response:
-    return requests.post(f"{base_url}api/jobs", timeout=TIMEOUT_S, json={
-        "filename": filename, "size": size, "contentType": content_type, "options": options or {}})
+def create_job(
+    base_url: str, filename: str, size: int, content_type: str = "audio/mpeg", options: dict[str, Any] | None = None
+) -> requests.Response:
+    return requests.post(
+        f"{base_url}api/jobs",
+        timeout=TIMEOUT_S,
+        json={"filename": filename, "size": size, "contentType": content_type, "options": options or {}},
+    )
 
 
 def upload(job: dict[str, Any], data: bytes, filename: str, content_type: str) -> requests.Response:
     """The presigned POST: the policy's fields first, the file last, as S3 requires."""
     form = job["upload"]
-    return requests.post(form["url"], data=form["fields"], files={"file": (filename, data, content_type)},
-                         timeout=TIMEOUT_S)
+    return requests.post(
+        form["url"], data=form["fields"], files={"file": (filename, data, content_type)}, timeout=TIMEOUT_S
+    )
 
 
 def get_job(base_url: str, job_id: str) -> requests.Response:
@@ -92,8 +98,9 @@ def poll_until_finished(base_url: str, job_id: str, timeout_s: float = 180.0) ->
     raise AssertionError(f"job {job_id} still {views[-1]['status']} after {timeout_s:.0f} s")
 
 
-def convert(base_url: str, path: Path, content_type: str = "audio/mpeg",
-            options: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def convert(
+    base_url: str, path: Path, content_type: str = "audio/mpeg", options: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Create, upload and poll one song: (the created job, the views seen)."""
     data = path.read_bytes()
     created = create_job(base_url, path.name, len(data), content_type, options)

@@ -6,6 +6,7 @@
 One stack serves the whole session. Uploads above E2E_MAX_UPLOAD_MB are refused, so the limit is
 tested with a small file. The web app served is the stack's default, web/dist (`make web` builds it).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,14 @@ E2E_WORKERS = 2  # parallel renders, as on a 2-core machine (the five-at-once te
 @pytest.fixture(scope="session")
 def local_stack_process(tmp_path_factory) -> LocalStackProcess:
     """The stack's task and function logs go to pytest's temporary folder (kept for a few runs)."""
-    arguments = ["--max-upload-mb", str(E2E_MAX_UPLOAD_MB), "--workers", str(E2E_WORKERS),
-                 "--log-dir", str(tmp_path_factory.mktemp("local-stack-logs"))]
+    arguments = [
+        "--max-upload-mb",
+        str(E2E_MAX_UPLOAD_MB),
+        "--workers",
+        str(E2E_WORKERS),
+        "--log-dir",
+        str(tmp_path_factory.mktemp("local-stack-logs")),
+    ]
     stack = start_local_stack(*arguments)
     yield stack
     exit_code = stop_local_stack(stack)

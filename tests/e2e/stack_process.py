@@ -4,6 +4,7 @@ start_local_stack(*arguments) returns once the stack prints that it is running; 
 output is read all along (job lines collected, the pipe never fills). stop_local_stack sends
 SIGTERM, as Ctrl-C would stop it, and returns the exit code.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,9 @@ class LocalStackProcess:
 
     def job_lines(self, job_id: str | None = None) -> list[str]:
         """The terminal's job transition lines so far (of one job when given)."""
-        return [line for line in list(self.lines)
-                if _JOB_LINE.match(line) and (job_id is None or line[10:18] == job_id[:8])]
+        return [
+            line for line in list(self.lines) if _JOB_LINE.match(line) and (job_id is None or line[10:18] == job_id[:8])
+        ]
 
     def read_output(self, ready: threading.Event) -> None:
         for line in self.process.stdout:
@@ -57,8 +59,9 @@ class LocalStackProcess:
 def start_local_stack(*arguments: str) -> LocalStackProcess:
     """Start the stack with extra command-line ``arguments``; returns once it answers."""
     command = [sys.executable, "-m", "surroundyou_local", "--port", str(free_port()), *arguments]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    )
     stack = LocalStackProcess(process)
     ready = threading.Event()
     threading.Thread(target=stack.read_output, args=(ready,), daemon=True).start()

@@ -4,6 +4,7 @@ Chromium is Debian's (/usr/bin/chromium, installed by `make chromium`), driven b
 Python API; no `playwright install`. Every stage is saved as a screenshot under
 artifacts/screenshots/ so a person can look at what the page showed.
 """
+
 from __future__ import annotations
 
 import re
@@ -202,15 +203,20 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
         preset_radio(page, name).check()
         period_s, direction = presets[name]["periodS"], presets[name]["direction"]
         expect(page.locator("figure figcaption")).to_contain_text(f"one turn every {period_s:g} seconds")
-        assert orbit_animation(page) == {"name": "orbit-spin", "duration": f"{period_s:g}s",
-                                         "direction": "normal" if direction == "clockwise" else "reverse"}
+        assert orbit_animation(page) == {
+            "name": "orbit-spin",
+            "duration": f"{period_s:g}s",
+            "direction": "normal" if direction == "clockwise" else "reverse",
+        }
     shoot(page, "02-song-chosen")
 
     # Throttle the upload (Chrome's network emulation) so its progress can be seen part-way.
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": UPLOAD_BYTES_PER_S})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": UPLOAD_BYTES_PER_S},
+    )
     page.get_by_role("button", name="Convert").click()
     expect(page.get_by_role("heading", name="Uploading your song")).to_be_visible()
     page.wait_for_function("""() => {
@@ -220,10 +226,14 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     }""")
     expect(page.get_by_text(re.compile(r"KB of [\d.]+ KB sent"))).to_be_visible()
     shoot(page, "03-uploading")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
 
-    expect(page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))
+    ).to_be_visible()
     shoot(page, "04-converting")
 
     download_link = page.get_by_role("link", name="Download")
@@ -263,16 +273,29 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     assert orbit.period_s == pytest.approx(presets[PRESET]["periodS"], rel=0.05), orbit.summary()
     # (measured: ILD 9.2 dB vs the dry render's 9.3 dB, ITD 0.70 ms vs 0.70 ms; reverb may shave a little)
     assert orbit.ild_r2 > 0.8 and orbit.itd_r2 > 0.8, orbit.summary()
-    assert orbit.ild_amplitude_db == pytest.approx(reference.ild_amplitude_db, abs=1.5), (orbit.summary(), reference.summary())
-    assert orbit.itd_amplitude_ms == pytest.approx(reference.itd_amplitude_ms, abs=0.1), (orbit.summary(), reference.summary())
+    assert orbit.ild_amplitude_db == pytest.approx(reference.ild_amplitude_db, abs=1.5), (
+        orbit.summary(),
+        reference.summary(),
+    )
+    assert orbit.itd_amplitude_ms == pytest.approx(reference.itd_amplitude_ms, abs=0.1), (
+        orbit.summary(),
+        reference.summary(),
+    )
     assert still.ild_amplitude_db < 1.0, still.summary()  # the song itself does not move
 
 
 def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_stack, browser, tmp_path):
     # A phone-sized screen, used with the keyboard alone, by a person who asked for less motion;
     # the file arrives by drag and drop.
-    page, _ = open_app(browser, local_stack, viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                       is_mobile=True, has_touch=True, reduced_motion="reduce")
+    page, _ = open_app(
+        browser,
+        local_stack,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        reduced_motion="reduce",
+    )
     assert orbit_animation(page)["name"] == "none"
     jobs = api_jobs(page)
     page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
@@ -338,7 +361,8 @@ def test_a_file_over_the_apis_limit_is_refused_before_it_is_sent(local_stack, br
     size = limit + limit // 25
     assert size < limit / 1_000_000 * 2**20
     page.get_by_label("Choose a song").set_input_files(
-        {"name": "long.wav", "mimeType": "audio/wav", "buffer": bytes(size)})
+        {"name": "long.wav", "mimeType": "audio/wav", "buffer": bytes(size)}
+    )
     page.get_by_role("button", name="Convert").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(f'"long.wav" is {file_size(size)}; the limit is {file_size(limit)}.')

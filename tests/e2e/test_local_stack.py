@@ -3,6 +3,7 @@
 The stack runs as a subprocess (conftest.local_stack): the real API handler, state machine,
 validation and notification handlers, task entrypoint and engine; only AWS is moto.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,7 @@ def converted_song(local_stack, tmp_path_factory):
     job, views = convert(local_stack, song, options={"preset": PRESET})
     elapsed_s = time.monotonic() - started_s
     print(f"\n{SONG_S:.0f} s song: upload to READY in {elapsed_s:.1f} s")
-    return {"job": job, "views": views, "input": read_audio(song.read_bytes(), folder / "input.mp3"),
-            "folder": folder}
+    return {"job": job, "views": views, "input": read_audio(song.read_bytes(), folder / "input.mp3"), "folder": folder}
 
 
 def test_a_song_becomes_8d_audio_that_downloads(converted_song):
@@ -85,8 +85,10 @@ def test_every_transition_of_a_job_prints_one_line(converted_song, local_stack_p
     job_id = converted_song["job"]["jobId"]
     lines = local_stack_process.job_lines(job_id)
     assert [line.split()[2] for line in lines] == ["AWAITING_UPLOAD", "QUEUED", "PROCESSING", "READY"], lines
-    assert lines[-1].endswith("Evening Walk.mp3  -> Evening Walk.8d.mp3, 8.0 s, " +
-                              f"{converted_song['views'][-1]['result']['sizeBytes'] / 1000:.0f} kB")
+    assert lines[-1].endswith(
+        "Evening Walk.mp3  -> Evening Walk.8d.mp3, 8.0 s, "
+        + f"{converted_song['views'][-1]['result']['sizeBytes'] / 1000:.0f} kB"
+    )
 
 
 def happy_path_of(asl: dict) -> list[str]:
@@ -100,13 +102,21 @@ def happy_path_of(asl: dict) -> list[str]:
 
 
 def test_the_execution_history_shows_the_states_of_the_asl_in_order(converted_song, local_stack_process):
-    sfn = boto3.client("stepfunctions", endpoint_url=local_stack_process.aws_endpoint_url, region_name="us-east-1",
-                       aws_access_key_id="local", aws_secret_access_key="local")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=local_stack_process.aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     (machine,) = sfn.list_state_machines()["stateMachines"]
     upload_key = converted_song["job"]["upload"]["fields"]["key"]
-    (execution,) = [e for e in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
-                    if json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
-                    ["detail"]["object"]["key"] == upload_key]
+    (execution,) = [
+        e
+        for e in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+        if json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["detail"]["object"]["key"]
+        == upload_key
+    ]
     assert execution["status"] == "SUCCEEDED"
     events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
     entered = [event["stateEnteredEventDetails"]["name"] for event in events if "stateEnteredEventDetails" in event]
@@ -151,8 +161,9 @@ def test_an_upload_over_the_size_limit_is_refused_and_the_job_keeps_waiting(loca
 def test_an_upload_that_breaks_the_policy_is_refused(local_stack):
     created = create_job(local_stack, "song.mp3", 1000).json()
     other_key = dict(created["upload"]["fields"], key=created["upload"]["fields"]["key"].replace("source", "other"))
-    answer = upload({"upload": {"url": created["upload"]["url"], "fields": other_key}}, b"\xff\xfb" * 500,
-                    "song.mp3", "audio/mpeg")
+    answer = upload(
+        {"upload": {"url": created["upload"]["url"], "fields": other_key}}, b"\xff\xfb" * 500, "song.mp3", "audio/mpeg"
+    )
     assert answer.status_code == 403 and "<Code>AccessDenied</Code>" in answer.text
 
 
@@ -189,17 +200,26 @@ def test_a_browser_on_the_other_local_name_may_upload(local_stack):
     (the bucket's, from template.yaml, with the local origins) let that browser upload."""
     created = create_job(local_stack, "song.mp3", 1000).json()
     origin = local_stack.replace("127.0.0.1", "localhost").rstrip("/")
-    preflight = requests.options(created["upload"]["url"], timeout=10, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST"})
+    preflight = requests.options(
+        created["upload"]["url"], timeout=10, headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == origin
-    uploaded = requests.post(created["upload"]["url"], data=created["upload"]["fields"], timeout=10,
-                             files={"file": ("song.mp3", b"\xff\xfb" * 500, "audio/mpeg")}, headers={"Origin": origin})
+    uploaded = requests.post(
+        created["upload"]["url"],
+        data=created["upload"]["fields"],
+        timeout=10,
+        files={"file": ("song.mp3", b"\xff\xfb" * 500, "audio/mpeg")},
+        headers={"Origin": origin},
+    )
     assert uploaded.status_code == 204 and uploaded.headers["Access-Control-Allow-Origin"] == origin
     assert "ETag" in uploaded.headers["Access-Control-Expose-Headers"]
 
-    stranger = requests.options(created["upload"]["url"], timeout=10, headers={
-        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"})
+    stranger = requests.options(
+        created["upload"]["url"],
+        timeout=10,
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
+    )
     assert stranger.status_code == 403 and "Access-Control-Allow-Origin" not in stranger.headers
 
 

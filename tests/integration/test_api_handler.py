@@ -1,4 +1,5 @@
 """The API Lambda through its handler, on HTTP API v2 events, against moto S3 and DynamoDB."""
+
 from __future__ import annotations
 
 import base64
@@ -13,7 +14,6 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventV2Model,
     S3EventNotificationEventBridgeModel,
 )
-
 from job_fakes import KNOWN_JOB, job_in_status
 
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
@@ -29,10 +29,12 @@ ALLOWED_ORIGIN = "https://surroundyou.example"
 @pytest.fixture
 def call(handlers, bucket, jobs_table, lambda_context):
     """call(event) -> (status, headers, parsed JSON body) from the API handler."""
+
     def invoke(event: dict):
         response = handlers.api.lambda_handler(event, lambda_context)
         body = json.loads(response["body"]) if response.get("body") else None
         return response["statusCode"], response.get("headers", {}), body
+
     return invoke
 
 
@@ -52,8 +54,9 @@ def scan_jobs(jobs_table) -> list[dict]:
 # ---------------------------------------------------------------- POST /jobs
 
 
-def test_create_job_makes_an_awaiting_job_and_a_pinned_upload_form(call, sample_event, jobs_table, settings,
-                                                                     emitted_metrics, structured_logs):
+def test_create_job_makes_an_awaiting_job_and_a_pinned_upload_form(
+    call, sample_event, jobs_table, settings, emitted_metrics, structured_logs
+):
     status, headers, body = call(sample_event("api_create_job"))
 
     assert status == 201
@@ -112,8 +115,12 @@ def test_the_upload_form_posts_the_song_to_its_key(call, sample_event, s3, bucke
     """The form works as a browser sends it (moto answers the POST; the policy is checked above)."""
     _, _, body = call(sample_event("api_create_job"))
     upload = body["upload"]
-    response = requests.post(upload["url"], data=upload["fields"],
-                             files={"file": ("My Song.mp3", b"ID3 song bytes", "audio/mpeg")}, timeout=10)
+    response = requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("My Song.mp3", b"ID3 song bytes", "audio/mpeg")},
+        timeout=10,
+    )
     assert response.status_code in (200, 204)
     stored = s3.get_object(Bucket=bucket, Key=upload["fields"]["key"])
     assert stored["Body"].read() == b"ID3 song bytes"
@@ -131,35 +138,51 @@ def test_create_job_refuses_a_file_over_the_limit(call, sample_event, jobs_table
 GOOD_REQUEST = {"filename": "My Song.mp3", "size": 1000, "contentType": "audio/mpeg"}
 
 
-@pytest.mark.parametrize("body, code, message_part", [
-    ({**GOOD_REQUEST, "filename": "notes.txt", "contentType": "text/plain"}, "UnsupportedFileType",
-     "SurroundYou can't read .txt files; please choose one of .mp3, .wav"),
-    ({**GOOD_REQUEST, "filename": "README"}, "UnsupportedFileType", "The file name has no extension"),
-    ({**GOOD_REQUEST, "filename": "   "}, "InvalidFilename", "The file name must have 1 to 255 characters."),
-    ({**GOOD_REQUEST, "filename": "a" * 300 + ".mp3"}, "InvalidFilename", "1 to 255 characters"),
-    ({**GOOD_REQUEST, "contentType": "audio/flac"}, "ContentTypeMismatch",
-     "A .mp3 file should be sent as audio/mpeg or audio/mp3, not audio/flac."),
-    ({**GOOD_REQUEST, "contentType": ""}, "ContentTypeMismatch", "not an empty type"),
-    ({**GOOD_REQUEST, "size": 0}, "EmptyFile", "The file is empty."),
-    ({**GOOD_REQUEST, "size": -5}, "EmptyFile", "The file is empty."),
-    ({**GOOD_REQUEST, "size": 200_000_001}, "FileTooLarge", "The file is 200 MB; the limit is 200 MB."),
-    ({**GOOD_REQUEST, "size": "1000"}, "InvalidField", '"size" must be the file\'s size in bytes, a whole number.'),
-    ({**GOOD_REQUEST, "size": 1000.5}, "InvalidField", '"size" must be'),
-    ({**GOOD_REQUEST, "size": True}, "InvalidField", '"size" must be'),
-    ({k: v for k, v in GOOD_REQUEST.items() if k != "filename"}, "MissingField",
-     'The request needs "filename": the name of your audio file.'),
-    ({**GOOD_REQUEST, "contentType": 5}, "InvalidField", '"contentType" must be the file\'s type'),
-    ({**GOOD_REQUEST, "options": "classic"}, "InvalidField", '"options" must be an object'),
-    ({**GOOD_REQUEST, "options": {"preset": "disco"}}, "InvalidOptions",
-     "Unknown preset 'disco'; choose one of classic, slow, fast, subtle, concert."),
-    ({**GOOD_REQUEST, "options": {"periodS": 0.1}}, "InvalidOptions", "PeriodS must be a number from 1 to 120."),
-    ({**GOOD_REQUEST, "options": {"format": "aac"}}, "InvalidOptions", "Unknown format 'aac'"),
-    ({**GOOD_REQUEST, "options": {"loudness": 3}}, "InvalidOptions", "Unknown option(s): loudness."),
-    ("{not json", "InvalidRequest", "The request body must be a JSON object"),
-    ("[1, 2]", "InvalidRequest", "The request body must be a JSON object"),
-])
-def test_create_job_refuses_bad_requests_with_a_readable_reason(call, sample_event, jobs_table, body, code,
-                                                                 message_part):
+@pytest.mark.parametrize(
+    "body, code, message_part",
+    [
+        (
+            {**GOOD_REQUEST, "filename": "notes.txt", "contentType": "text/plain"},
+            "UnsupportedFileType",
+            "SurroundYou can't read .txt files; please choose one of .mp3, .wav",
+        ),
+        ({**GOOD_REQUEST, "filename": "README"}, "UnsupportedFileType", "The file name has no extension"),
+        ({**GOOD_REQUEST, "filename": "   "}, "InvalidFilename", "The file name must have 1 to 255 characters."),
+        ({**GOOD_REQUEST, "filename": "a" * 300 + ".mp3"}, "InvalidFilename", "1 to 255 characters"),
+        (
+            {**GOOD_REQUEST, "contentType": "audio/flac"},
+            "ContentTypeMismatch",
+            "A .mp3 file should be sent as audio/mpeg or audio/mp3, not audio/flac.",
+        ),
+        ({**GOOD_REQUEST, "contentType": ""}, "ContentTypeMismatch", "not an empty type"),
+        ({**GOOD_REQUEST, "size": 0}, "EmptyFile", "The file is empty."),
+        ({**GOOD_REQUEST, "size": -5}, "EmptyFile", "The file is empty."),
+        ({**GOOD_REQUEST, "size": 200_000_001}, "FileTooLarge", "The file is 200 MB; the limit is 200 MB."),
+        ({**GOOD_REQUEST, "size": "1000"}, "InvalidField", '"size" must be the file\'s size in bytes, a whole number.'),
+        ({**GOOD_REQUEST, "size": 1000.5}, "InvalidField", '"size" must be'),
+        ({**GOOD_REQUEST, "size": True}, "InvalidField", '"size" must be'),
+        (
+            {k: v for k, v in GOOD_REQUEST.items() if k != "filename"},
+            "MissingField",
+            'The request needs "filename": the name of your audio file.',
+        ),
+        ({**GOOD_REQUEST, "contentType": 5}, "InvalidField", '"contentType" must be the file\'s type'),
+        ({**GOOD_REQUEST, "options": "classic"}, "InvalidField", '"options" must be an object'),
+        (
+            {**GOOD_REQUEST, "options": {"preset": "disco"}},
+            "InvalidOptions",
+            "Unknown preset 'disco'; choose one of classic, slow, fast, subtle, concert.",
+        ),
+        ({**GOOD_REQUEST, "options": {"periodS": 0.1}}, "InvalidOptions", "PeriodS must be a number from 1 to 120."),
+        ({**GOOD_REQUEST, "options": {"format": "aac"}}, "InvalidOptions", "Unknown format 'aac'"),
+        ({**GOOD_REQUEST, "options": {"loudness": 3}}, "InvalidOptions", "Unknown option(s): loudness."),
+        ("{not json", "InvalidRequest", "The request body must be a JSON object"),
+        ("[1, 2]", "InvalidRequest", "The request body must be a JSON object"),
+    ],
+)
+def test_create_job_refuses_bad_requests_with_a_readable_reason(
+    call, sample_event, jobs_table, body, code, message_part
+):
     status, _, answer = call(with_body(sample_event("api_create_job"), body))
     assert status == 400
     assert answer["error"]["code"] == code
@@ -177,8 +200,12 @@ def test_create_job_without_a_body_is_a_bad_request(call, sample_event):
 @pytest.mark.parametrize("extension", sorted(INPUT_CONTENT_TYPES))
 def test_create_job_accepts_every_supported_type(call, sample_event, extension, jobs_table):
     content_type = INPUT_CONTENT_TYPES[extension][-1]
-    request = {"filename": f"Track 01.{extension.upper()}", "size": 5, "contentType": content_type.upper(),
-               "options": {"preset": "slow", "format": "flac", "periodS": 20, "direction": "counterclockwise"}}
+    request = {
+        "filename": f"Track 01.{extension.upper()}",
+        "size": 5,
+        "contentType": content_type.upper(),
+        "options": {"preset": "slow", "format": "flac", "periodS": 20, "direction": "counterclockwise"},
+    }
     status, _, body = call(with_body(sample_event("api_create_job"), request))
     assert status == 201
     item = jobs_table.get_item(Key={"jobId": body["jobId"]})["Item"]
@@ -202,8 +229,12 @@ def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sam
     assert body["jobId"] == KNOWN_JOB
     assert body["status"] == "READY"
     assert body["progress"] == 100
-    assert body["result"] == {"outputKey": f"processed/{KNOWN_JOB}/My Song.8d.mp3", "durationS": 2.0,
-                              "sizeBytes": 11, "format": "mp3"}
+    assert body["result"] == {
+        "outputKey": f"processed/{KNOWN_JOB}/My Song.8d.mp3",
+        "durationS": 2.0,
+        "sizeBytes": 11,
+        "format": "mp3",
+    }
     assert body["download"]["expiresIn"] == 3600
     query = parse_qs(urlparse(body["download"]["url"]).query)
     assert query["response-content-disposition"] == ['attachment; filename="My Song.8d.mp3"']
@@ -217,8 +248,9 @@ def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sam
 @pytest.mark.parametrize("job_status", [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED, JobStatus.PROCESSING])
 def test_get_unfinished_job_has_no_download(call, sample_event, job_store, job_status):
     job_in_status(job_store, job_status)
-    job_store.table.update_item(Key={"jobId": KNOWN_JOB}, UpdateExpression="SET progress = :p",
-                                ExpressionAttributeValues={":p": 40})
+    job_store.table.update_item(
+        Key={"jobId": KNOWN_JOB}, UpdateExpression="SET progress = :p", ExpressionAttributeValues={":p": 40}
+    )
     status, _, body = call(sample_event("api_get_job"))
     assert status == 200
     assert body["status"] == job_status.value
@@ -231,8 +263,10 @@ def test_get_failed_job_shows_the_reason(call, sample_event, job_store):
     status, _, body = call(sample_event("api_get_job"))
     assert status == 200
     assert body["status"] == "FAILED"
-    assert body["error"] == {"code": "InvalidUpload",
-                             "message": "This file is not audio we can read: it looks like text."}
+    assert body["error"] == {
+        "code": "InvalidUpload",
+        "message": "This file is not audio we can read: it looks like text.",
+    }
     assert "download" not in body
     # internal keys stay inside
     assert not {"inputKey", "expiresAt", "contentType", "size"} & set(body)
@@ -282,8 +316,9 @@ def test_presets_lists_the_catalog(call, sample_event):
     assert [preset["name"] for preset in body["presets"]] == ["classic", "slow", "fast", "subtle", "concert"]
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/nothing"), ("GET", "/jobs"), ("DELETE", f"/jobs/{KNOWN_JOB}"),
-                                          ("PUT", "/presets")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", "/nothing"), ("GET", "/jobs"), ("DELETE", f"/jobs/{KNOWN_JOB}"), ("PUT", "/presets")]
+)
 def test_unknown_routes_and_methods_are_404(call, sample_event, method, path):
     """The resolver answers a known path with an unknown method as not found (no 405)."""
     event = sample_event("api_presets")
@@ -334,8 +369,11 @@ def test_cors_is_never_a_wildcard(handlers):
 def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(handlers):
     """events/ holds what `sam local invoke -e` sends: each file parses as its handler's event
     model, and a handler test uses it by name."""
-    models = {"api": APIGatewayProxyEventV2Model, "upload": S3EventNotificationEventBridgeModel,
-              "notify": handlers.notify.NotifyEvent}
+    models = {
+        "api": APIGatewayProxyEventV2Model,
+        "upload": S3EventNotificationEventBridgeModel,
+        "notify": handlers.notify.NotifyEvent,
+    }
     tests_dir = Path(__file__).parent
     test_sources = "".join(path.read_text() for path in tests_dir.glob("test_*_handler.py"))
     events = sorted((tests_dir.parents[1] / "events").glob("*.json"))

@@ -1,5 +1,6 @@
 """The ``surroundyou`` command line across processes: a batch in worker processes, a file ffmpeg
 reads as no audio, ``python -m surroundyou`` and the demo."""
+
 from __future__ import annotations
 
 import subprocess
@@ -23,8 +24,19 @@ def test_batch_converts_the_good_files_and_names_each_bad_one(tmp_path, music, c
     (tmp_path / "broken.mp3").write_bytes(b"this is a letter, not a song\n" * 20)
     (tmp_path / "photo.xyz").write_bytes(tiny_png())
     out_dir = tmp_path / "out"
-    status = cli.main(["convert", str(good[0]), str(tmp_path / "broken.mp3"), str(good[1]),
-                       str(tmp_path / "photo.xyz"), "--out-dir", str(out_dir), "-j", "2"])
+    status = cli.main(
+        [
+            "convert",
+            str(good[0]),
+            str(tmp_path / "broken.mp3"),
+            str(good[1]),
+            str(tmp_path / "photo.xyz"),
+            "--out-dir",
+            str(out_dir),
+            "-j",
+            "2",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 1
     assert sorted(path.name for path in out_dir.iterdir()) == ["one.8d.mp3", "two.8d.mp3"]
@@ -42,14 +54,16 @@ def test_analyze_names_a_file_that_is_no_audio(tmp_path, capsys):
 
 
 def test_python_dash_m_runs_the_same_command_line():
-    result = subprocess.run([sys.executable, "-m", "surroundyou", "convert", "--help"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "surroundyou", "convert", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--mp3-quality" in result.stdout and "--out-dir" in result.stdout
 
 
 def test_demo_makes_a_song_and_its_8d_version(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "surroundyou.demo", str(tmp_path)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "surroundyou.demo", str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert str(tmp_path / "demo-song.8d.mp3") in result.stdout
     out, _ = decode(tmp_path / "demo-song.8d.mp3")
     assert out.shape == (2, 20 * SR)

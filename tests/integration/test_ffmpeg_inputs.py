@@ -1,5 +1,6 @@
 """What the engine reads through the ffmpeg subprocess (imageio-ffmpeg): M4A/AAC, Opus, WebM, more
 than two channels, files that are no audio at all, and the tags of songs ffmpeg encodes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,18 +52,21 @@ def _file(directory, name, content):
     return path
 
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("notes.mp3", b"not music\n" * 100, "not an audio file"),
-    ("cover.mp3", tiny_png(), "no audio stream"),
-    ("data.xyz", bytes(range(256)) * 40, "not an audio file"),
-])
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("notes.mp3", b"not music\n" * 100, "not an audio file"),
+        ("cover.mp3", tiny_png(), "no audio stream"),
+        ("data.xyz", bytes(range(256)) * 40, "not an audio file"),
+    ],
+)
 def test_bad_inputs_name_the_file_and_the_reason(tmp_path, name, content, reason):
     assert_refused(_file(tmp_path, name, content), reason)
 
 
 @pytest.mark.parametrize("fmt", ["m4a", "opus"])
 def test_ffmpeg_inputs_convert(tmp_path, music, fmt):
-    source = write_audio(tmp_path / f"song.{fmt}", music[:, :3 * SR], SR)
+    source = write_audio(tmp_path / f"song.{fmt}", music[:, : 3 * SR], SR)
     report = convert_file(source, tmp_path / "song.8d.mp3", CLASSIC)
     assert report.duration_s == pytest.approx(3.0, abs=0.03)
     assert abs(report.output_lufs - report.input_lufs) <= 1.0
@@ -70,9 +74,13 @@ def test_ffmpeg_inputs_convert(tmp_path, music, fmt):
 
 def _bad_inputs(directory):
     cut = write_audio(directory / "cut.mp3", stereo_tone(3.0), SR)
-    cut.write_bytes(cut.read_bytes()[:cut.stat().st_size // 2])
-    files = {"empty.mp3": b"", "letter.mp3": b"Dear listener,\n" * 50, "picture.png": tiny_png(),
-             "unknown.xyz": bytes(range(256)) * 20}
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    files = {
+        "empty.mp3": b"",
+        "letter.mp3": b"Dear listener,\n" * 50,
+        "picture.png": tiny_png(),
+        "unknown.xyz": bytes(range(256)) * 20,
+    }
     for name, content in files.items():
         (directory / name).write_bytes(content)
     return [cut] + [directory / name for name in files]

@@ -1,5 +1,6 @@
 """One contract for both job stores: DynamoJobStore on moto (the table from template.yaml) and the
 unit tier's InMemoryJobStore, so a unit test on the fake means what it says about the real store."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,7 @@ from job_fakes import FAILED_ERROR, KNOWN_JOB, InMemoryJobStore, job_in_status
 from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobResult, JobStatus, TransitionRejected
 
-RESULT = JobResult(outputKey=f"processed/{KNOWN_JOB}/My Song.8d.mp3", format="mp3", durationS=187.25,
-                   sizeBytes=4321)
+RESULT = JobResult(outputKey=f"processed/{KNOWN_JOB}/My Song.8d.mp3", format="mp3", durationS=187.25, sizeBytes=4321)
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])
@@ -22,7 +22,11 @@ def store(request):
 def test_a_new_job_reads_back_as_created(store):
     job = job_in_status(store)
     assert store.get(KNOWN_JOB) == job
-    assert (job["status"], job["progress"], job["inputKey"]) == ("AWAITING_UPLOAD", 0, f"uploads/{KNOWN_JOB}/source.mp3")
+    assert (job["status"], job["progress"], job["inputKey"]) == (
+        "AWAITING_UPLOAD",
+        0,
+        f"uploads/{KNOWN_JOB}/source.mp3",
+    )
     with pytest.raises(Exception):  # noqa: B017 - each store refuses in its own way; neither overwrites
         store.create({**job, "filename": "other.mp3"})
     assert store.get(KNOWN_JOB)["filename"] == "My Song.mp3"
@@ -37,11 +41,17 @@ def test_the_happy_path_and_ready_sets_progress_100(store):
     assert store.get(KNOWN_JOB) == ready
 
 
-@pytest.mark.parametrize("status, to", [
-    (JobStatus.QUEUED, JobStatus.QUEUED), (JobStatus.PROCESSING, JobStatus.QUEUED),
-    (JobStatus.READY, JobStatus.PROCESSING), (JobStatus.READY, JobStatus.FAILED),
-    (JobStatus.FAILED, JobStatus.READY), (JobStatus.AWAITING_UPLOAD, JobStatus.READY),
-])
+@pytest.mark.parametrize(
+    "status, to",
+    [
+        (JobStatus.QUEUED, JobStatus.QUEUED),
+        (JobStatus.PROCESSING, JobStatus.QUEUED),
+        (JobStatus.READY, JobStatus.PROCESSING),
+        (JobStatus.READY, JobStatus.FAILED),
+        (JobStatus.FAILED, JobStatus.READY),
+        (JobStatus.AWAITING_UPLOAD, JobStatus.READY),
+    ],
+)
 def test_a_transition_from_the_wrong_status_is_rejected_and_changes_nothing(store, status, to):
     before = job_in_status(store, status)
     with pytest.raises(TransitionRejected, match=f"is {status.value}, cannot become {to.value}"):

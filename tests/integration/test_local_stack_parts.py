@@ -1,6 +1,7 @@
 """The local stack's own parts, without a running stack: the template read with local values, the
 HTTP API's events and answers, the terminal's job lines, the task runner's queue, the in-process
 Lambda runtime."""
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,11 @@ def template() -> LocalTemplate:
 
 # ---------------------------------------------------------------- template.yaml, locally
 def test_functions_get_the_template_environment_with_local_values(template):
-    (api_id,) = [i for i, r in template.resources_of_type("AWS::Serverless::Function").items()
-                 if "HttpApi" in json.dumps(r["Properties"].get("Events", {}))]
+    (api_id,) = [
+        i
+        for i, r in template.resources_of_type("AWS::Serverless::Function").items()
+        if "HttpApi" in json.dumps(r["Properties"].get("Events", {}))
+    ]
     variables = template.properties(api_id)["Environment"]["Variables"]
     table_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
     bucket_id, _ = template.one_resource_of_type("AWS::S3::Bucket")
@@ -101,16 +105,23 @@ Resources:
       Kept: !If [IsProd, 1, 2]
 """)
     props = LocalTemplate(tmp_path / "template.yaml").properties("Thing")
-    assert props == {"Arn": "arn:aws:sqs:us-east-1:123456789012:surroundyou-local-dev",
-                     "Text": "surroundyou-local-dev in b costs ${Money}", "Joined": "x+y", "Size": 128, "Kept": 2}
+    assert props == {
+        "Arn": "arn:aws:sqs:us-east-1:123456789012:surroundyou-local-dev",
+        "Text": "surroundyou-local-dev in b costs ${Money}",
+        "Joined": "x+y",
+        "Size": 128,
+        "Kept": 2,
+    }
 
 
 # ---------------------------------------------------------------- the HTTP API
-API_FUNCTION = {"Events": {
-    "Create": {"Type": "HttpApi", "Properties": {"Path": "/jobs", "Method": "POST"}},
-    "Get": {"Type": "HttpApi", "Properties": {"Path": "/jobs/{jobId}", "Method": "get"}},
-    "Files": {"Type": "HttpApi", "Properties": {"Path": "/files/{proxy+}", "Method": "ANY"}},
-}}
+API_FUNCTION = {
+    "Events": {
+        "Create": {"Type": "HttpApi", "Properties": {"Path": "/jobs", "Method": "POST"}},
+        "Get": {"Type": "HttpApi", "Properties": {"Path": "/jobs/{jobId}", "Method": "get"}},
+        "Files": {"Type": "HttpApi", "Properties": {"Path": "/files/{proxy+}", "Method": "ANY"}},
+    }
+}
 
 
 def test_requests_find_their_route_and_path_parameters():
@@ -123,23 +134,54 @@ def test_requests_find_their_route_and_path_parameters():
 
 def test_a_request_becomes_a_payload_2_event():
     route, parameters = find_route(routes_of(API_FUNCTION), "GET", "/jobs/abc")
-    event = http_api_event(route, parameters, method="GET", path="/jobs/abc", query_string="a=1&a=2&b=",
-                           headers={"user-agent": "test", "cookie": "x=1; y=2"}, body=b"", source_ip="127.0.0.1",
-                           host="127.0.0.1:8000")
+    event = http_api_event(
+        route,
+        parameters,
+        method="GET",
+        path="/jobs/abc",
+        query_string="a=1&a=2&b=",
+        headers={"user-agent": "test", "cookie": "x=1; y=2"},
+        body=b"",
+        source_ip="127.0.0.1",
+        host="127.0.0.1:8000",
+    )
     assert (event["version"], event["routeKey"], event["rawPath"]) == ("2.0", "GET /jobs/{jobId}", "/jobs/abc")
     assert event["pathParameters"] == {"jobId": "abc"} and event["queryStringParameters"] == {"a": "1,2", "b": ""}
     assert event["cookies"] == ["x=1", "y=2"] and "body" not in event
-    assert event["requestContext"]["http"] == {"method": "GET", "path": "/jobs/abc", "protocol": "HTTP/1.1",
-                                               "sourceIp": "127.0.0.1", "userAgent": "test"}
+    assert event["requestContext"]["http"] == {
+        "method": "GET",
+        "path": "/jobs/abc",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "test",
+    }
 
 
 def test_json_bodies_arrive_as_text_and_others_base64_encoded():
     route = Route("POST", "/jobs")
-    as_json = http_api_event(route, {}, method="POST", path="/jobs", query_string="", body=b'{"a": 1}',
-                             headers={"content-type": "application/json"}, source_ip="::1", host="h")
+    as_json = http_api_event(
+        route,
+        {},
+        method="POST",
+        path="/jobs",
+        query_string="",
+        body=b'{"a": 1}',
+        headers={"content-type": "application/json"},
+        source_ip="::1",
+        host="h",
+    )
     assert (as_json["body"], as_json["isBase64Encoded"]) == ('{"a": 1}', False)
-    as_bytes = http_api_event(route, {}, method="POST", path="/jobs", query_string="", body=b"\xff\x00",
-                              headers={"content-type": "audio/mpeg"}, source_ip="::1", host="h")
+    as_bytes = http_api_event(
+        route,
+        {},
+        method="POST",
+        path="/jobs",
+        query_string="",
+        body=b"\xff\x00",
+        headers={"content-type": "audio/mpeg"},
+        source_ip="::1",
+        host="h",
+    )
     assert (base64.b64decode(as_bytes["body"]), as_bytes["isBase64Encoded"]) == (b"\xff\x00", True)
 
 
@@ -160,20 +202,32 @@ JOB = {"jobId": "3f2a1b9c" + "0" * 24, "filename": "song.mp3", "options": {"pres
 
 
 def test_each_status_change_makes_one_readable_line():
-    assert transition_line({}, {**JOB, "status": "AWAITING_UPLOAD"}, NOW) == \
-        "12:00:01  3f2a1b9c  AWAITING_UPLOAD  song.mp3  (preset fast, mp3)"
-    ready = {**JOB, "status": "READY", "result": {"outputKey": "processed/x/song.8d.mp3",
-                                                 "format": "mp3", "durationS": 6, "sizeBytes": 241500}}
-    assert transition_line({**JOB, "status": "PROCESSING"}, ready, NOW) == \
-        "12:00:01  3f2a1b9c  READY            song.mp3  -> song.8d.mp3, 6.0 s, 242 kB"
+    assert (
+        transition_line({}, {**JOB, "status": "AWAITING_UPLOAD"}, NOW)
+        == "12:00:01  3f2a1b9c  AWAITING_UPLOAD  song.mp3  (preset fast, mp3)"
+    )
+    ready = {
+        **JOB,
+        "status": "READY",
+        "result": {"outputKey": "processed/x/song.8d.mp3", "format": "mp3", "durationS": 6, "sizeBytes": 241500},
+    }
+    assert (
+        transition_line({**JOB, "status": "PROCESSING"}, ready, NOW)
+        == "12:00:01  3f2a1b9c  READY            song.mp3  -> song.8d.mp3, 6.0 s, 242 kB"
+    )
     failed = {**JOB, "status": "FAILED", "error": {"code": "InvalidUpload", "message": "It looks like text."}}
     assert transition_line({**JOB, "status": "AWAITING_UPLOAD"}, failed, NOW).endswith(
-        "FAILED           song.mp3  InvalidUpload: It looks like text.")
+        "FAILED           song.mp3  InvalidUpload: It looks like text."
+    )
 
 
 def test_progress_alone_prints_nothing():
-    assert transition_line({**JOB, "status": "PROCESSING", "progress": 5}, {**JOB, "status": "PROCESSING", "progress": 50},
-                           NOW) is None
+    assert (
+        transition_line(
+            {**JOB, "status": "PROCESSING", "progress": 5}, {**JOB, "status": "PROCESSING", "progress": 50}, NOW
+        )
+        is None
+    )
 
 
 # ---------------------------------------------------------------- tasks: queue and workers
@@ -195,6 +249,7 @@ def test_tasks_beyond_the_workers_wait_and_all_run(tmp_path):
                     stopped[task_id] = exit_code
                     if len(stopped) == 5:
                         all_stopped.set()
+
         return on_change
 
     try:
@@ -207,7 +262,9 @@ def test_tasks_beyond_the_workers_wait_and_all_run(tmp_path):
 
 
 def test_stopping_the_runner_stops_a_running_task_as_ecs_does(tmp_path):
-    runner = LocalTaskRunner({}, workers=1, log_dir=tmp_path, command=(sys.executable, "-c", "import time; time.sleep(60)"))
+    runner = LocalTaskRunner(
+        {}, workers=1, log_dir=tmp_path, command=(sys.executable, "-c", "import time; time.sleep(60)")
+    )
     changes, started = [], threading.Event()
 
     def on_change(status, exit_code, reason):

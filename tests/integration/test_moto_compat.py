@@ -3,6 +3,7 @@
 Every `test_moto_still_...` runs moto's own behaviour. When one of them fails, moto behaves like
 AWS there now: delete that patch from moto_compat.py (and its test), and move MOTO_VERSION on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,11 @@ from surroundyou_local.local_aws import MOTO_CONFIG
 from surroundyou_local.task_runner import LocalTaskRunner
 
 REGION = "us-east-1"
-PASCAL_RUN_TASK = {"Cluster": "render-cluster", "LaunchType": "FARGATE",
-                   "Overrides": {"ContainerOverrides": [{"Name": "render", "Environment": [{"Name": "JOB_ID", "Value": "1"}]}]}}
+PASCAL_RUN_TASK = {
+    "Cluster": "render-cluster",
+    "LaunchType": "FARGATE",
+    "Overrides": {"ContainerOverrides": [{"Name": "render", "Environment": [{"Name": "JOB_ID", "Value": "1"}]}]},
+}
 
 
 @pytest.fixture
@@ -51,8 +55,12 @@ def aws(released_moto, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws(config=MOTO_CONFIG):
         session = boto3.Session(region_name=REGION)
-        yield SimpleNamespace(**{("lambda_" if name == "lambda" else name): session.client(name) for name in
-                                 ("ec2", "ecs", "s3", "sqs", "events", "stepfunctions", "lambda", "iam")})
+        yield SimpleNamespace(
+            **{
+                ("lambda_" if name == "lambda" else name): session.client(name)
+                for name in ("ec2", "ecs", "s3", "sqs", "events", "stepfunctions", "lambda", "iam")
+            }
+        )
 
 
 def ecs_service() -> StateTaskServiceEcs:
@@ -67,30 +75,49 @@ def register_render_task(aws, *, memory: bool = True, dns_hostnames: bool = True
         network = moto_compat.create_task_network(aws.ec2)
     else:
         vpc_id = aws.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
-        network = {"subnet": aws.ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"],
-                   "security_group": aws.ec2.create_security_group(GroupName="g", Description="g",
-                                                                   VpcId=vpc_id)["GroupId"]}
+        network = {
+            "subnet": aws.ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"],
+            "security_group": aws.ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc_id)["GroupId"],
+        }
     aws.ecs.create_cluster(clusterName="render-cluster", capacityProviders=["FARGATE"])
-    container = {"name": "render", "image": "render:latest", "essential": True,
-                 "environment": [{"name": "JOBS_TABLE", "value": "jobs"}, {"name": "BUCKET", "value": "media"}]}
+    container = {
+        "name": "render",
+        "image": "render:latest",
+        "essential": True,
+        "environment": [{"name": "JOBS_TABLE", "value": "jobs"}, {"name": "BUCKET", "value": "media"}],
+    }
     if memory:
         container = moto_compat.complete_container_definitions([container], 512)[0]
-    aws.ecs.register_task_definition(family="render", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
-                                     cpu="256", memory="512", containerDefinitions=[container])
+    aws.ecs.register_task_definition(
+        family="render",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[container],
+    )
     return network
 
 
 def run_render(aws, network: dict[str, str]) -> list[dict]:
-    return aws.ecs.run_task(cluster="render-cluster", taskDefinition="render", launchType="FARGATE", networkConfiguration={
-        "awsvpcConfiguration": {"subnets": [network["subnet"]], "securityGroups": [network["security_group"]]}})["tasks"]
+    return aws.ecs.run_task(
+        cluster="render-cluster",
+        taskDefinition="render",
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [network["subnet"]], "securityGroups": [network["security_group"]]}
+        },
+    )["tasks"]
 
 
 def finished_execution(aws, definition: dict, execution_input: dict) -> dict:
     role = aws.iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    machine = aws.stepfunctions.create_state_machine(name="m", definition=json.dumps(definition),
-                                                     roleArn=role)["stateMachineArn"]
-    arn = aws.stepfunctions.start_execution(stateMachineArn=machine, name="run-1",
-                                            input=json.dumps(execution_input))["executionArn"]
+    machine = aws.stepfunctions.create_state_machine(name="m", definition=json.dumps(definition), roleArn=role)[
+        "stateMachineArn"
+    ]
+    arn = aws.stepfunctions.start_execution(stateMachineArn=machine, name="run-1", input=json.dumps(execution_input))[
+        "executionArn"
+    ]
     for _ in range(600):
         execution = aws.stepfunctions.describe_execution(executionArn=arn)
         if execution["status"] != "RUNNING":
@@ -100,16 +127,34 @@ def finished_execution(aws, definition: dict, execution_input: dict) -> dict:
 
 
 def run_task_sync_machine(network: dict[str, str]) -> dict:
-    return {"StartAt": "Render", "States": {"Render": {
-        "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": True,
-        # (moto cannot serialise the described task's datetimes as an execution's output)
-        "ResultSelector": {"StopCode.$": "$.StopCode", "Containers.$": "$.Containers"},
-        "Parameters": {"Cluster": "render-cluster", "TaskDefinition": "render",
-                       "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1}],
-                       "NetworkConfiguration": {"AwsvpcConfiguration": {
-                           "Subnets": [network["subnet"]], "SecurityGroups": [network["security_group"]]}},
-                       "Overrides": {"ContainerOverrides": [{"Name": "render", "Environment": [
-                           {"Name": "JOB_ID", "Value.$": "$.jobId"}]}]}}}}}
+    return {
+        "StartAt": "Render",
+        "States": {
+            "Render": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::ecs:runTask.sync",
+                "End": True,
+                # (moto cannot serialise the described task's datetimes as an execution's output)
+                "ResultSelector": {"StopCode.$": "$.StopCode", "Containers.$": "$.Containers"},
+                "Parameters": {
+                    "Cluster": "render-cluster",
+                    "TaskDefinition": "render",
+                    "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1}],
+                    "NetworkConfiguration": {
+                        "AwsvpcConfiguration": {
+                            "Subnets": [network["subnet"]],
+                            "SecurityGroups": [network["security_group"]],
+                        }
+                    },
+                    "Overrides": {
+                        "ContainerOverrides": [
+                            {"Name": "render", "Environment": [{"Name": "JOB_ID", "Value.$": "$.jobId"}]}
+                        ]
+                    },
+                },
+            }
+        },
+    }
 
 
 @pytest.fixture
@@ -117,14 +162,19 @@ def exiting_task(tmp_path):
     """exiting_task(code) -> a task runner whose 'container' saves its environment to
     tmp_path/environ.json and exits with ``code``."""
     script = tmp_path / "task.py"
-    script.write_text("import json, os, sys\n"
-                      f"open({str(tmp_path / 'environ.json')!r}, 'w').write(json.dumps(dict(os.environ)))\n"
-                      "sys.exit(int(os.environ['EXIT_CODE']))\n")
+    script.write_text(
+        "import json, os, sys\n"
+        f"open({str(tmp_path / 'environ.json')!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+        "sys.exit(int(os.environ['EXIT_CODE']))\n"
+    )
     runners: list[LocalTaskRunner] = []
 
     def runner(exit_code: int) -> LocalTaskRunner:
-        runners.append(LocalTaskRunner({"EXIT_CODE": str(exit_code)}, workers=1, log_dir=tmp_path,
-                                       command=(sys.executable, str(script))))
+        runners.append(
+            LocalTaskRunner(
+                {"EXIT_CODE": str(exit_code)}, workers=1, log_dir=tmp_path, command=(sys.executable, str(script))
+            )
+        )
         return runners[-1]
 
     yield runner
@@ -135,7 +185,8 @@ def exiting_task(tmp_path):
 def test_patches_are_written_for_the_installed_moto():
     assert moto.__version__ == moto_compat.MOTO_VERSION, (
         "moto changed: run tests/integration/test_moto_compat.py, drop the patches it no longer needs, "
-        "then set MOTO_VERSION")
+        "then set MOTO_VERSION"
+    )
 
 
 # ---------------------------------------------------------------- 1. runTask parameter casing
@@ -148,8 +199,11 @@ def test_moto_still_passes_pascal_case_run_task_parameters_to_ecs(released_moto)
 def test_run_task_parameters_reach_ecs_in_its_own_casing():
     parameters = json.loads(json.dumps(PASCAL_RUN_TASK))
     moto_compat._ecs_normalise_parameters(ecs_service(), parameters)
-    assert parameters == {"cluster": "render-cluster", "launchType": "FARGATE", "overrides": {"containerOverrides": [
-        {"name": "render", "environment": [{"name": "JOB_ID", "value": "1"}]}]}}
+    assert parameters == {
+        "cluster": "render-cluster",
+        "launchType": "FARGATE",
+        "overrides": {"containerOverrides": [{"name": "render", "environment": [{"name": "JOB_ID", "value": "1"}]}]},
+    }
 
 
 # ---------------------------------------------------------------- 7. CapacityProviderStrategy
@@ -166,7 +220,8 @@ def test_moto_still_fails_a_fargate_task_whose_container_has_no_memory(aws):
 
 def test_containers_get_the_task_memory_when_they_have_none():
     completed = moto_compat.complete_container_definitions(
-        [{"name": "a"}, {"name": "b", "memory": 256}, {"name": "c", "memoryReservation": 128}], "2048")
+        [{"name": "a"}, {"name": "b", "memory": 256}, {"name": "c", "memoryReservation": 128}], "2048"
+    )
     assert [c.get("memory") for c in completed] == [2048, 256, None]
 
 
@@ -205,7 +260,12 @@ def test_run_task_sync_runs_the_container_with_its_environment_and_waits_for_it(
     assert (output["StopCode"], output["Containers"][0]["ExitCode"]) == ("EssentialContainerExited", 0)
     environ = json.loads((tmp_path / "environ.json").read_text())
     # the task definition's variables (as template.yaml's: table and bucket), then the state's override (JOB_ID)
-    assert (environ["JOBS_TABLE"], environ["BUCKET"], environ["JOB_ID"], environ["EXIT_CODE"]) == ("jobs", "media", "j1", "0")
+    assert (environ["JOBS_TABLE"], environ["BUCKET"], environ["JOB_ID"], environ["EXIT_CODE"]) == (
+        "jobs",
+        "media",
+        "j1",
+        "0",
+    )
 
 
 def test_moto_still_runs_nothing_for_an_ecs_task(aws):
@@ -220,10 +280,14 @@ def test_moto_still_runs_nothing_for_an_ecs_task(aws):
 # ---------------------------------------------------------------- 3. + 4. S3 -> EventBridge -> Step Functions
 def s3_events_to_queue(aws) -> str:
     aws.s3.create_bucket(Bucket="media")
-    aws.s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    aws.s3.put_bucket_notification_configuration(
+        Bucket="media", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
     queue_url = aws.sqs.create_queue(QueueName="events")["QueueUrl"]
     queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    aws.events.put_rule(Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]}))
+    aws.events.put_rule(
+        Name="uploads", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]})
+    )
     aws.events.put_targets(Rule="uploads", Targets=[{"Id": "queue", "Arn": queue_arn}])
     return queue_url
 
@@ -245,23 +309,43 @@ def test_s3_events_have_the_shape_aws_sends(aws):
     queue_url = s3_events_to_queue(aws)
     aws.s3.put_object(Bucket="media", Key="uploads/a/source.mp3", Body=b"song")
     event = delivered_event(aws, queue_url)
-    assert (event["source"], event["detail-type"], event["resources"]) == ("aws.s3", "Object Created", ["arn:aws:s3:::media"])
+    assert (event["source"], event["detail-type"], event["resources"]) == (
+        "aws.s3",
+        "Object Created",
+        ["arn:aws:s3:::media"],
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
     detail = event["detail"]
     assert detail["bucket"] == {"name": "media"}
     assert {k: detail["object"][k] for k in ("key", "size", "etag")} == {
-        "key": "uploads/a/source.mp3", "size": 4, "etag": hashlib.md5(b"song").hexdigest()}
+        "key": "uploads/a/source.mp3",
+        "size": 4,
+        "etag": hashlib.md5(b"song").hexdigest(),
+    }
     assert detail["reason"] == "PutObject"
 
 
 def state_machine_target(aws) -> str:
     role = aws.iam.create_role(RoleName="events", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    machine = aws.stepfunctions.create_state_machine(name="uploads", roleArn=role, definition=json.dumps(
-        {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
+    machine = aws.stepfunctions.create_state_machine(
+        name="uploads",
+        roleArn=role,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
     aws.s3.create_bucket(Bucket="media")
-    aws.s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration={"EventBridgeConfiguration": {}})
-    aws.events.put_rule(Name="uploads", EventPattern=json.dumps({
-        "source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"object": {"key": [{"prefix": "uploads/"}]}}}))
+    aws.s3.put_bucket_notification_configuration(
+        Bucket="media", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    aws.events.put_rule(
+        Name="uploads",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {"object": {"key": [{"prefix": "uploads/"}]}},
+            }
+        ),
+    )
     aws.events.put_targets(Rule="uploads", Targets=[{"Id": "machine", "Arn": machine, "RoleArn": role}])
     return machine
 
@@ -270,9 +354,11 @@ def test_moto_still_cannot_deliver_to_a_state_machine(aws):
     state_machine_target(aws)
     rule = next(iter(events_backends["123456789012"][REGION].event_buses["default"].rules.values()))
     with pytest.raises(NotImplementedError):
-        moto_compat.ORIGINAL["rule_send_to_targets"](rule, {
-            "source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": "uploads/x"}}},
-            transform_input=False)
+        moto_compat.ORIGINAL["rule_send_to_targets"](
+            rule,
+            {"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": "uploads/x"}}},
+            transform_input=False,
+        )
 
 
 def test_each_matching_upload_starts_one_execution_with_the_event(aws):
@@ -282,8 +368,12 @@ def test_each_matching_upload_starts_one_execution_with_the_event(aws):
     aws.s3.put_object(Bucket="media", Key="uploads/b/source.mp3", Body=b"song")
     aws.s3.put_object(Bucket="media", Key="processed/a/song.8d.mp3", Body=b"song")  # not matched
     executions = aws.stepfunctions.list_executions(stateMachineArn=machine)["executions"]
-    keys = sorted(json.loads(aws.stepfunctions.describe_execution(executionArn=e["executionArn"])["input"])
-                  ["detail"]["object"]["key"] for e in executions)
+    keys = sorted(
+        json.loads(aws.stepfunctions.describe_execution(executionArn=e["executionArn"])["input"])["detail"]["object"][
+            "key"
+        ]
+        for e in executions
+    )
     assert keys == ["uploads/a/source.mp3", "uploads/b/source.mp3"]
 
 
@@ -296,7 +386,8 @@ def local_function(tmp_path) -> LocalLambdaRuntime:
         "class InvalidUpload(ValueError):\n    pass\n\n"
         "def lambda_handler(event, context):\n"
         "    if event.get('bad'):\n        raise InvalidUpload('That file is not a song.')\n"
-        "    return {'echo': event, 'function': context.function_name}\n")
+        "    return {'echo': event, 'function': context.function_name}\n"
+    )
     runtime = LocalLambdaRuntime()
     runtime.register("checker", code, "app.lambda_handler", {})
     return runtime
@@ -304,8 +395,13 @@ def local_function(tmp_path) -> LocalLambdaRuntime:
 
 def create_function(aws) -> None:
     role = aws.iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    aws.lambda_.create_function(FunctionName="checker", Runtime="python3.12", Role=role, Handler="app.lambda_handler",
-                                Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+    aws.lambda_.create_function(
+        FunctionName="checker",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+    )
 
 
 def test_moto_still_echoes_instead_of_running_a_function(aws):
@@ -327,7 +423,11 @@ def test_invoke_runs_the_handler_and_reports_its_exception_as_aws_does(aws, loca
 
 def test_the_patches_are_confined_to_one_module():
     package = Path(moto_compat.__file__).parent
-    reaching_in = sorted(path.name for path in package.glob("*.py")
-                         if path.name != "moto_compat.py" and "from moto." in path.read_text()
-                         and "moto.moto_server" not in path.read_text())
+    reaching_in = sorted(
+        path.name
+        for path in package.glob("*.py")
+        if path.name != "moto_compat.py"
+        and "from moto." in path.read_text()
+        and "moto.moto_server" not in path.read_text()
+    )
     assert reaching_in == []

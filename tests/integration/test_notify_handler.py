@@ -1,4 +1,5 @@
 """The notify Lambda on the state machine's ready/failed payloads, against moto S3 and DynamoDB."""
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,18 @@ def notify(handlers, jobs_table, lambda_context):
 
 def make_job(job_store, status: JobStatus, job_id: str = JOB) -> dict:
     """A job walked to ``status``; one that got as far as PROCESSING has the result the task records."""
-    job_store.create(new_job(job_id, filename="My Song.mp3", size=7340032, content_type="audio/mpeg",
-                             options={"preset": "classic", "format": "mp3", "mode": "spherical"},
-                             input_key=input_key(job_id, "mp3"), now_s=1_700_000_000, ttl_days=7))
+    job_store.create(
+        new_job(
+            job_id,
+            filename="My Song.mp3",
+            size=7340032,
+            content_type="audio/mpeg",
+            options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+            input_key=input_key(job_id, "mp3"),
+            now_s=1_700_000_000,
+            ttl_days=7,
+        )
+    )
     for step in PATHS[status]:
         job_store.transition(job_id, step, error=TASK_REASON if step is JobStatus.FAILED else None)
         if step is JobStatus.PROCESSING and status is not JobStatus.FAILED:
@@ -96,8 +106,10 @@ def test_failed_validation_shows_the_validators_message(notify, sample_event, jo
     assert answer == {"jobId": NOT_AUDIO_JOB, "status": "FAILED"}
     job = job_store.get(NOT_AUDIO_JOB)
     assert job["status"] == "FAILED"
-    assert job["error"] == {"code": "InvalidUpload",
-                            "message": "This file is not audio we can read: it looks like text."}
+    assert job["error"] == {
+        "code": "InvalidUpload",
+        "message": "This file is not audio we can read: it looks like text.",
+    }
     assert emitted_metrics() == {"JobsFailed": 1}
 
 
@@ -126,28 +138,46 @@ def test_the_tasks_own_reason_is_kept(notify, sample_event, job_store, emitted_m
 def test_a_failure_after_ready_never_moves_the_job_back(notify, sample_event, job_store, emitted_metrics):
     """NotifyReady wrote READY but its answer was lost; the Catch's failed path leaves it READY."""
     before = make_job(job_store, JobStatus.READY)
-    assert notify(failed_event(sample_event, "Lambda.ServiceException", "timeout")) == {"jobId": JOB,
-                                                                                        "status": "READY"}
+    assert notify(failed_event(sample_event, "Lambda.ServiceException", "timeout")) == {"jobId": JOB, "status": "READY"}
     assert job_store.get(JOB) == before
     assert emitted_metrics() == {}
 
 
-@pytest.mark.parametrize("error, cause, code, message", [
-    ("States.Timeout", None, "Timeout", TIMEOUT_MESSAGE),
-    ("States.HeartbeatTimeout", "", "Timeout", TIMEOUT_MESSAGE),
-    ("ECS.AmazonECSException", "Capacity is unavailable at this time. (Service: AmazonECS; Status Code: 400)",
-     "ConverterUnavailable", NO_CONVERTER_MESSAGE),
-    ("States.TaskFailed", json.dumps({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1",
-                                      "stopCode": "TaskFailedToStart",
-                                      "stoppedReason": "ResourceInitializationError: unable to pull secrets",
-                                      "containers": [{"name": "converter", "lastStatus": "STOPPED"}]}),
-     "ConverterStopped", CONVERTER_STOPPED_MESSAGE),
-    ("Lambda.ServiceException", "Lambda is unavailable", "ConversionFailed", GENERIC_MESSAGE),
-    ("States.Runtime", "An error occurred while executing the state 'RenderAudio'", "ConversionFailed",
-     GENERIC_MESSAGE),
-    ("InvalidUpload", "not json", "InvalidUpload", "This file can't be converted."),
-    ("", None, "ConversionFailed", GENERIC_MESSAGE),
-])
+@pytest.mark.parametrize(
+    "error, cause, code, message",
+    [
+        ("States.Timeout", None, "Timeout", TIMEOUT_MESSAGE),
+        ("States.HeartbeatTimeout", "", "Timeout", TIMEOUT_MESSAGE),
+        (
+            "ECS.AmazonECSException",
+            "Capacity is unavailable at this time. (Service: AmazonECS; Status Code: 400)",
+            "ConverterUnavailable",
+            NO_CONVERTER_MESSAGE,
+        ),
+        (
+            "States.TaskFailed",
+            json.dumps(
+                {
+                    "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1",
+                    "stopCode": "TaskFailedToStart",
+                    "stoppedReason": "ResourceInitializationError: unable to pull secrets",
+                    "containers": [{"name": "converter", "lastStatus": "STOPPED"}],
+                }
+            ),
+            "ConverterStopped",
+            CONVERTER_STOPPED_MESSAGE,
+        ),
+        ("Lambda.ServiceException", "Lambda is unavailable", "ConversionFailed", GENERIC_MESSAGE),
+        (
+            "States.Runtime",
+            "An error occurred while executing the state 'RenderAudio'",
+            "ConversionFailed",
+            GENERIC_MESSAGE,
+        ),
+        ("InvalidUpload", "not json", "InvalidUpload", "This file can't be converted."),
+        ("", None, "ConversionFailed", GENERIC_MESSAGE),
+    ],
+)
 def test_each_kind_of_failure_gets_a_readable_reason(notify, sample_event, job_store, error, cause, code, message):
     make_job(job_store, JobStatus.PROCESSING)
     notify(failed_event(sample_event, error, cause))
@@ -167,8 +197,7 @@ def test_failed_for_an_unknown_job_is_logged_and_ignored(notify, sample_event, j
     assert notify(sample_event("notify_failed_task")) == {"jobId": JOB, "status": None}
     assert jobs_table.scan()["Items"] == []
     last = structured_logs("notify")[-1]
-    assert (last["level"], last["message"], last["job_id"]) == ("WARNING", "no job to mark failed: unknown job id",
-                                                                JOB)
+    assert (last["level"], last["message"], last["job_id"]) == ("WARNING", "no job to mark failed: unknown job id", JOB)
 
 
 def test_failed_for_a_key_that_is_no_upload_is_ignored(notify, sample_event, jobs_table):
@@ -178,8 +207,7 @@ def test_failed_for_a_key_that_is_no_upload_is_ignored(notify, sample_event, job
     assert jobs_table.scan()["Items"] == []
 
 
-@pytest.mark.parametrize("event", [{"action": "celebrate", "jobId": JOB}, {"action": "ready"},
-                                   {"jobId": JOB}])
+@pytest.mark.parametrize("event", [{"action": "celebrate", "jobId": JOB}, {"action": "ready"}, {"jobId": JOB}])
 def test_payloads_of_another_shape_are_parse_errors(notify, event):
     with pytest.raises(ValidationError):
         notify(event)

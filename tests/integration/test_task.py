@@ -2,6 +2,7 @@
 configured by environment variables only, against a moto server that holds the bucket and the jobs
 table (created from template.yaml's own JobsTable definition), on a real short song.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,11 @@ JOBS_TABLE = "surroundyou-task-test-jobs"
 SONG_S = 6.0
 SAMPLE_RATE = 44100
 SONG_FRAMES = round(SONG_S * SAMPLE_RATE)
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,9 @@ def aws(jobs_table_properties):
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name="us-east-1")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=BUCKET)
     dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
@@ -64,15 +69,26 @@ def song_mp3(signals, tmp_path_factory) -> Path:
     return path
 
 
-def queued_job(aws, upload: bytes | None, *, filename: str = "Café del Mar.mp3",
-               options: dict | None = None) -> dict[str, str]:
+def queued_job(
+    aws, upload: bytes | None, *, filename: str = "Café del Mar.mp3", options: dict | None = None
+) -> dict[str, str]:
     """A job moved to QUEUED as the validate Lambda leaves it; returns the task's variables (the
     state machine's JOB_ID and the task definition's BUCKET and JOBS_TABLE)."""
     job_id = os.urandom(16).hex()
     options = parse_job_options(options or {"preset": "fast", "format": "mp3"})
     key = input_key(job_id, "mp3")
-    aws.store.create(new_job(job_id, filename=filename, size=len(upload or b""), content_type="audio/mpeg",
-                             options=options, input_key=key, now_s=int(time.time()), ttl_days=1))
+    aws.store.create(
+        new_job(
+            job_id,
+            filename=filename,
+            size=len(upload or b""),
+            content_type="audio/mpeg",
+            options=options,
+            input_key=key,
+            now_s=int(time.time()),
+            ttl_days=1,
+        )
+    )
     if upload is not None:
         aws.s3.put_object(Bucket=BUCKET, Key=key, Body=upload)
     aws.store.transition(job_id, JobStatus.QUEUED)
@@ -84,13 +100,13 @@ def task_environment(aws, job_variables: dict[str, str], tmpdir: Path) -> dict[s
     AWS configuration (no profile, no real credentials)."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     tmpdir.mkdir(exist_ok=True)
-    return {**environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": aws.endpoint, "TMPDIR": str(tmpdir),
-            **job_variables}
+    return {**environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": aws.endpoint, "TMPDIR": str(tmpdir), **job_variables}
 
 
 def run_task(environ: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "surroundyou.task"], env=environ, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "surroundyou.task"], env=environ, capture_output=True, text=True, timeout=600
+    )
 
 
 def log_lines(stdout: str) -> list[dict]:
@@ -113,6 +129,7 @@ def decoded(path: Path) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- the happy path
+
 
 def test_task_converts_the_song_and_records_its_result_on_the_job(aws, song_mp3, tmp_path):
     job = queued_job(aws, song_mp3.read_bytes())
@@ -137,20 +154,25 @@ def test_task_converts_the_song_and_records_its_result_on_the_job(aws, song_mp3,
     head = aws.s3.head_object(Bucket=BUCKET, Key=output)
     assert head["ContentType"] == "audio/mpeg"
     assert head["Metadata"] == {}
-    assert item["result"] == {"outputKey": output, "format": "mp3", "durationS": item["result"]["durationS"],
-                              "sizeBytes": head["ContentLength"]}
+    assert item["result"] == {
+        "outputKey": output,
+        "format": "mp3",
+        "durationS": item["result"]["durationS"],
+        "sizeBytes": head["ContentLength"],
+    }
     assert item["result"]["durationS"] == pytest.approx(SONG_S, abs=1e-3)
 
     result_path = tmp_path / "result.mp3"
     aws.s3.download_file(BUCKET, output, str(result_path))
     result = decoded(result_path)
     assert result.shape == decoded(song_mp3).shape == (2, SONG_FRAMES)
-    assert np.sqrt(np.mean(result ** 2)) > 0.01  # music came out, not silence
+    assert np.sqrt(np.mean(result**2)) > 0.01  # music came out, not silence
 
     assert list(tmpdir.iterdir()) == []  # the download, the render and the result were removed
 
 
 # ---------------------------------------------------------------------------------- failures
+
 
 def test_a_file_that_is_not_audio_fails_the_job_with_a_readable_reason(aws, tmp_path):
     job = queued_job(aws, b"These are the lyrics, typed out, not the song itself.\n" * 200)
@@ -217,8 +239,12 @@ def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path
         sink.write(np.tile(decoded(song_mp3), 5))
     job = queued_job(aws, long_song.read_bytes())
     tmpdir = tmp_path / "task-tmp"
-    task = subprocess.Popen([sys.executable, "-m", "surroundyou.task"],
-                            env=task_environment(aws, job, tmpdir), stdout=subprocess.PIPE, text=True)
+    task = subprocess.Popen(
+        [sys.executable, "-m", "surroundyou.task"],
+        env=task_environment(aws, job, tmpdir),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     while aws.store.get(job["JOB_ID"])["status"] == JobStatus.QUEUED.value and task.poll() is None:
         time.sleep(0.02)  # the task claims the job (QUEUED -> PROCESSING) after installing its handler
 
@@ -231,8 +257,6 @@ def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path
     assert item["error"]["code"] == "Interrupted"
     assert results_of(aws, job["JOB_ID"]) == []
     assert list(tmpdir.iterdir()) == []
-
-
 
 
 def test_run_job_leaves_an_unknown_job_alone(aws):

@@ -2,6 +2,7 @@
 
 The forms are made by boto3's generate_presigned_post, exactly as the API function makes them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,17 +22,32 @@ ACCESS_KEY_ID, SECRET_ACCESS_KEY = "AKIALOCAL", "local-secret"
 
 
 def presigned_form(signature_version: str = "s3v4", expires_s: int = 900) -> dict[str, str]:
-    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id=ACCESS_KEY_ID,
-                      aws_secret_access_key=SECRET_ACCESS_KEY, endpoint_url="http://127.0.0.1:9/s3",
-                      config=Config(signature_version=signature_version))
-    return s3.generate_presigned_post(Bucket=BUCKET, Key=KEY, Fields={"Content-Type": "audio/mpeg"},
-                                      Conditions=[{"Content-Type": "audio/mpeg"}, ["content-length-range", 1, MAX_BYTES]],
-                                      ExpiresIn=expires_s)["fields"]
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        endpoint_url="http://127.0.0.1:9/s3",
+        config=Config(signature_version=signature_version),
+    )
+    return s3.generate_presigned_post(
+        Bucket=BUCKET,
+        Key=KEY,
+        Fields={"Content-Type": "audio/mpeg"},
+        Conditions=[{"Content-Type": "audio/mpeg"}, ["content-length-range", 1, MAX_BYTES]],
+        ExpiresIn=expires_s,
+    )["fields"]
 
 
 def check(form: dict[str, str], size: int = 1000, **overrides) -> None:
-    arguments = {"bucket": BUCKET, "file_size": size, "filename": "song.mp3", "access_key_id": ACCESS_KEY_ID,
-                 "secret_access_key": SECRET_ACCESS_KEY, **overrides}
+    arguments = {
+        "bucket": BUCKET,
+        "file_size": size,
+        "filename": "song.mp3",
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+        **overrides,
+    }
     check_post_upload(form, **arguments)
 
 
@@ -86,7 +102,9 @@ def test_an_expired_form_is_refused():
 def test_a_policy_changed_after_signing_is_refused():
     form = presigned_form()
     policy = json.loads(base64.b64decode(form["policy"]))
-    policy["conditions"] = [c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    policy["conditions"] = [
+        c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")
+    ]
     refused = refusal({**form, "policy": base64.b64encode(json.dumps(policy).encode()).decode()}, size=MAX_BYTES * 5)
     assert (refused.status, refused.code) == (403, "SignatureDoesNotMatch")
 
@@ -103,9 +121,15 @@ def test_a_form_without_policy_is_refused():
 
 
 def test_the_key_may_take_the_file_name():
-    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id=ACCESS_KEY_ID,
-                      aws_secret_access_key=SECRET_ACCESS_KEY, endpoint_url="http://127.0.0.1:9/s3",
-                      config=Config(signature_version="s3v4"))
-    form = s3.generate_presigned_post(Bucket=BUCKET, Key="uploads/${filename}",
-                                      Conditions=[["starts-with", "$key", "uploads/"]])["fields"]
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        endpoint_url="http://127.0.0.1:9/s3",
+        config=Config(signature_version="s3v4"),
+    )
+    form = s3.generate_presigned_post(
+        Bucket=BUCKET, Key="uploads/${filename}", Conditions=[["starts-with", "$key", "uploads/"]]
+    )["fields"]
     check(form, filename="song.mp3")

@@ -1,5 +1,6 @@
 """The validate Lambda on EventBridge "Object Created" events, against moto S3 and DynamoDB, with
 real audio made in the test (pedalboard, and the ffmpeg of imageio-ffmpeg for M4A/AAC/Opus/WebM)."""
+
 from __future__ import annotations
 
 import io
@@ -41,8 +42,20 @@ def encode(audio, extension: str, tmp_dir) -> bytes:
         with AudioFile(str(wav), "w", SAMPLE_RATE, 2) as file:
             file.write(audio)
         out = tmp_dir / f"song.{extension}"
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
-                        *FFMPEG_FORMATS[extension], str(out)], check=True)
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                *FFMPEG_FORMATS[extension],
+                str(out),
+            ],
+            check=True,
+        )
         return out.read_bytes()
     buffer = io.BytesIO()
     with AudioFile(buffer, "w", SAMPLE_RATE, 2, format=extension) as file:
@@ -66,10 +79,18 @@ def validate(handlers, bucket, jobs_table, lambda_context):
 
 
 def create_job(job_store, job_id=JOB, extension="mp3", filename="My Song.mp3"):
-    return job_store.create(new_job(job_id, filename=filename, size=1000,
-                                    content_type=INPUT_CONTENT_TYPES[extension][0],
-                                    options={"preset": "classic", "format": "mp3", "mode": "spherical"},
-                                    input_key=input_key(job_id, extension), now_s=1_700_000_000, ttl_days=7))
+    return job_store.create(
+        new_job(
+            job_id,
+            filename=filename,
+            size=1000,
+            content_type=INPUT_CONTENT_TYPES[extension][0],
+            options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+            input_key=input_key(job_id, extension),
+            now_s=1_700_000_000,
+            ttl_days=7,
+        )
+    )
 
 
 @pytest.fixture
@@ -95,8 +116,7 @@ def refusal(validate, event) -> str:
 # ---------------------------------------------------------------- accepted uploads
 
 
-def test_upload_created_event_queues_the_job(validate, sample_event, job_store, bucket, songs, emitted_metrics,
-                                             upload):
+def test_upload_created_event_queues_the_job(validate, sample_event, job_store, bucket, songs, emitted_metrics, upload):
     create_job(job_store)
     event = sample_event("upload_created")
     upload(event["detail"]["object"]["key"], songs["mp3"])
@@ -109,8 +129,9 @@ def test_upload_created_event_queues_the_job(validate, sample_event, job_store, 
 
 
 @pytest.mark.parametrize("extension", sorted(INPUT_CONTENT_TYPES))
-def test_every_supported_format_is_recognised_with_its_duration(validate, sample_event, job_store, songs,
-                                                                extension, upload):
+def test_every_supported_format_is_recognised_with_its_duration(
+    validate, sample_event, job_store, songs, extension, upload
+):
     create_job(job_store, extension=extension)
     key = f"uploads/{JOB}/source.{extension}"
     upload(key, songs[extension])
@@ -144,14 +165,15 @@ def test_the_same_event_twice_queues_once(validate, sample_event, job_store, son
 
 
 @pytest.mark.parametrize("later_status", [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY, JobStatus.FAILED])
-def test_a_late_duplicate_never_moves_the_job_back(validate, sample_event, job_store, songs, later_status,
-                                                   upload):
+def test_a_late_duplicate_never_moves_the_job_back(validate, sample_event, job_store, songs, later_status, upload):
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", songs["mp3"])
-    for status in {JobStatus.QUEUED: [JobStatus.QUEUED],
-                   JobStatus.PROCESSING: [JobStatus.QUEUED, JobStatus.PROCESSING],
-                   JobStatus.READY: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY],
-                   JobStatus.FAILED: [JobStatus.FAILED]}[later_status]:
+    for status in {
+        JobStatus.QUEUED: [JobStatus.QUEUED],
+        JobStatus.PROCESSING: [JobStatus.QUEUED, JobStatus.PROCESSING],
+        JobStatus.READY: [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY],
+        JobStatus.FAILED: [JobStatus.FAILED],
+    }[later_status]:
         job_store.transition(JOB, status)
     before = job_store.get(JOB)
 
@@ -177,8 +199,7 @@ def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, buck
 # ---------------------------------------------------------------- refused uploads
 
 
-def test_a_text_file_named_mp3_is_refused(validate, sample_event, job_store, emitted_metrics, upload,
-                                          structured_logs):
+def test_a_text_file_named_mp3_is_refused(validate, sample_event, job_store, emitted_metrics, upload, structured_logs):
     event = sample_event("upload_not_audio")
     create_job(job_store, job_id=NOT_AUDIO_JOB, filename="lyrics.mp3")
     upload(event["detail"]["object"]["key"], b"Verse 1\nThe music goes round and round\n" * 50)
@@ -188,29 +209,34 @@ def test_a_text_file_named_mp3_is_refused(validate, sample_event, job_store, emi
     assert emitted_metrics() == {"UploadsRejected": 1}
     last = structured_logs("validate")[-1]
     assert (last["message"], last["job_id"], last["reason"]) == (
-        "upload refused", NOT_AUDIO_JOB, "This file is not audio we can read: it looks like text.")
+        "upload refused",
+        NOT_AUDIO_JOB,
+        "This file is not audio we can read: it looks like text.",
+    )
 
 
 def test_an_mp3_cut_inside_its_first_frame_is_refused(validate, sample_event, job_store, songs, upload):
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", songs["mp3"][:100])
     assert refusal(validate, sample_event("upload_created")) == (
-        "This MP3 file can't be read; it may be damaged or cut short. Please upload it again.")
+        "This MP3 file can't be read; it may be damaged or cut short. Please upload it again."
+    )
 
 
 @pytest.mark.parametrize("extension, label", [("mp3", "MP3"), ("wav", "WAV"), ("aiff", "AIFF")])
-def test_a_file_cut_in_the_middle_is_refused_as_incomplete(validate, sample_event, job_store, songs, extension,
-                                                           label, upload):
+def test_a_file_cut_in_the_middle_is_refused_as_incomplete(
+    validate, sample_event, job_store, songs, extension, label, upload
+):
     """The header promises 2 s of audio; the file holds half of it."""
     create_job(job_store, extension=extension)
     key = f"uploads/{JOB}/source.{extension}"
-    upload(key, songs[extension][:len(songs[extension]) // 2])
+    upload(key, songs[extension][: len(songs[extension]) // 2])
     assert refusal(validate, event_for(sample_event, key)) == (
-        f"This {label} file is incomplete: it holds about 0:01 of a 0:02 song. Please upload the whole file.")
+        f"This {label} file is incomplete: it holds about 0:01 of a 0:02 song. Please upload the whole file."
+    )
 
 
-def test_a_song_over_the_duration_limit_is_refused(validate, sample_event, job_store, songs, monkeypatch,
-                                                   upload):
+def test_a_song_over_the_duration_limit_is_refused(validate, sample_event, job_store, songs, monkeypatch, upload):
     monkeypatch.setenv("MAX_DURATION_S", "1.5")
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", songs["mp3"])
@@ -218,8 +244,9 @@ def test_a_song_over_the_duration_limit_is_refused(validate, sample_event, job_s
     assert job_store.get(JOB)["status"] == JobStatus.AWAITING_UPLOAD.value
 
 
-def test_a_file_over_the_size_limit_is_refused_before_reading_it(validate, sample_event, job_store,
-                                                                 monkeypatch, upload):
+def test_a_file_over_the_size_limit_is_refused_before_reading_it(
+    validate, sample_event, job_store, monkeypatch, upload
+):
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "50000")
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", b"\0" * 80_000)
@@ -236,13 +263,15 @@ def test_audio_of_another_format_than_its_name_is_refused(validate, sample_event
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", songs["flac"])
     assert refusal(validate, sample_event("upload_created")) == (
-        "The file is named .mp3 but holds FLAC audio; rename it to .flac and upload it again.")
+        "The file is named .mp3 but holds FLAC audio; rename it to .flac and upload it again."
+    )
 
 
 def test_an_upload_without_a_job_is_refused(validate, sample_event, job_store, songs, upload):
     upload(f"uploads/{JOB}/source.mp3", songs["mp3"])
     assert refusal(validate, sample_event("upload_created")) == (
-        "No conversion is waiting for this file; it may have expired. Please start again.")
+        "No conversion is waiting for this file; it may have expired. Please start again."
+    )
 
 
 def test_an_object_that_is_no_upload_key_is_refused(validate, sample_event, job_store, songs, upload):
@@ -251,13 +280,13 @@ def test_an_object_that_is_no_upload_key_is_refused(validate, sample_event, job_
     assert refusal(validate, event_for(sample_event, key)) == "This file was not uploaded through SurroundYou."
 
 
-def test_an_upload_with_another_extension_than_the_form_is_refused(validate, sample_event, job_store, songs,
-                                                                   upload):
+def test_an_upload_with_another_extension_than_the_form_is_refused(validate, sample_event, job_store, songs, upload):
     create_job(job_store, extension="mp3")
     key = f"uploads/{JOB}/source.wav"
     upload(key, songs["wav"])
     assert refusal(validate, event_for(sample_event, key)) == (
-        "This file was not uploaded with the form SurroundYou issued.")
+        "This file was not uploaded with the form SurroundYou issued."
+    )
     assert job_store.get(JOB)["status"] == JobStatus.AWAITING_UPLOAD.value
 
 
@@ -266,16 +295,22 @@ def test_an_event_of_another_shape_is_a_parse_error(validate):
         validate({"detail": {"bucket": {"name": "b"}}})
 
 
-@pytest.mark.parametrize("head, looks_like", [
-    (b"\x89PNG\r\n\x1a\n" + bytes(56), "it looks like a PNG image"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3", "it looks like a PDF document"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "it looks like a ZIP archive or an office document"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "it looks like a JPEG image"),
-    (b"  <!DOCTYPE html><html><body>", "it looks like a web page"),
-    ("Paroles: « Ça tourne » — refrain ♪".encode()[:40], "it looks like text"),
-    (bytes(range(0, 256, 4)), "it matches none of the audio formats we read (MP3, AAC, WAV, FLAC, Ogg Vorbis, "
-                              "Opus, Ogg FLAC, AIFF, M4A, WebM)"),
-])
+@pytest.mark.parametrize(
+    "head, looks_like",
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(56), "it looks like a PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3", "it looks like a PDF document"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "it looks like a ZIP archive or an office document"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "it looks like a JPEG image"),
+        (b"  <!DOCTYPE html><html><body>", "it looks like a web page"),
+        ("Paroles: « Ça tourne » — refrain ♪".encode()[:40], "it looks like text"),
+        (
+            bytes(range(0, 256, 4)),
+            "it matches none of the audio formats we read (MP3, AAC, WAV, FLAC, Ogg Vorbis, "
+            "Opus, Ogg FLAC, AIFF, M4A, WebM)",
+        ),
+    ],
+)
 def test_what_a_refused_file_looks_like(head, looks_like):
     assert describe_non_audio(head) == looks_like
 
@@ -293,7 +328,7 @@ def test_a_webm_that_does_not_say_its_duration_is_refused(songs):
     """A live recording's WebM has no Duration in its header: no duration, no conversion."""
     data = songs["webm"]
     duration_element = data.find(b"\x44\x89")
-    without_duration = data[:duration_element] + b"\xec" + data[duration_element + 1:]  # renamed to a Void element
+    without_duration = data[:duration_element] + b"\xec" + data[duration_element + 1 :]  # renamed to a Void element
     with pytest.raises(ValueError, match="This WebM file can't be read"):
         probe_audio(io.BytesIO(without_duration), "webm")
 
@@ -340,14 +375,25 @@ def test_the_range_file_reads_like_a_file_and_only_from_the_object_it_opened(buc
 # ---------------------------------------------------------------- words
 
 
-@pytest.mark.parametrize("seconds, words", [(1.5, "1.5 s"), (2.0, "2 s"), (45.2, "45 s"), (250, "4 min 10 s"),
-                                            (3600, "60 min"), (7500, "2 h 5 min"), (3661, "1 h 1 min 1 s")])
+@pytest.mark.parametrize(
+    "seconds, words",
+    [
+        (1.5, "1.5 s"),
+        (2.0, "2 s"),
+        (45.2, "45 s"),
+        (250, "4 min 10 s"),
+        (3600, "60 min"),
+        (7500, "2 h 5 min"),
+        (3661, "1 h 1 min 1 s"),
+    ],
+)
 def test_spoken_duration(seconds, words):
     assert spoken_duration(seconds) == words
 
 
-@pytest.mark.parametrize("size_bytes, words", [(500, "1 KB"), (80_000, "80 KB"), (7_000_000, "7.0 MB"),
-                                               (209_715_200, "210 MB")])
+@pytest.mark.parametrize(
+    "size_bytes, words", [(500, "1 KB"), (80_000, "80 KB"), (7_000_000, "7.0 MB"), (209_715_200, "210 MB")]
+)
 def test_file_size(size_bytes, words):
     assert file_size(size_bytes) == words
 

@@ -6,6 +6,7 @@ The run checks use a small interpreter of the ASL subset the machine uses (Choic
 Succeed, Fail, Task Parameters/ResultSelector/ResultPath/Catch, dotted JSONPaths, and the
 intrinsics States.StringToJson/JsonToString/StringSplit/MathAdd), with scripted task outcomes.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,7 +20,9 @@ import pytest
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "convert.asl.json"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAMBDA_TRANSIENT_ERRORS = {
-    "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
 SUBSTITUTIONS = {"SubnetIds": "subnet-a,subnet-b", "SecurityGroupIds": "sg-1"}
@@ -110,12 +113,20 @@ def test_every_loop_is_bounded_by_a_counter():
     for (choice, target), path in guarded.items():
         in_loop = reachable(target, edges) & {n for n in STATES if choice in reachable(n, edges)}
         field = path.rsplit(".", 1)[1]
-        increments = [n for n in in_loop if STATES[n]["Type"] == "Pass"
-                      and STATES[n].get("Parameters", {}).get(f"{field}.$") == f"States.MathAdd({path}, 1)"]
+        increments = [
+            n
+            for n in in_loop
+            if STATES[n]["Type"] == "Pass"
+            and STATES[n].get("Parameters", {}).get(f"{field}.$") == f"States.MathAdd({path}, 1)"
+        ]
         assert increments, f"{path} is not incremented in the loop through {choice}"
-        initialisers = [n for n in set(STATES) - in_loop if STATES[n]["Type"] == "Pass"
-                        and STATES[n].get("Result", {}).get(field) == 0
-                        and f"{STATES[n]['ResultPath']}.{field}" == path]
+        initialisers = [
+            n
+            for n in set(STATES) - in_loop
+            if STATES[n]["Type"] == "Pass"
+            and STATES[n].get("Result", {}).get(field) == 0
+            and f"{STATES[n]['ResultPath']}.{field}" == path
+        ]
         assert initialisers, f"{path} is not set to 0 before its loop"
 
 
@@ -165,8 +176,9 @@ def test_render_task_runs_fargate_sync_with_timeout_and_retries_ecs_errors():
     assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 3 and retry["JitterStrategy"] == "FULL"
     # States.TaskFailed goes to the failure inspection before States.ALL goes to MarkFailed.
     assert [c["ErrorEquals"] for c in render["Catch"]] == [["States.TaskFailed"], ["States.ALL"]]
-    assert render["Parameters"]["CapacityProviderStrategy"] == [{"CapacityProvider": "sub:CapacityProvider",
-                                                                   "Weight": 1}]
+    assert render["Parameters"]["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "sub:CapacityProvider", "Weight": 1}
+    ]
 
 
 # ---------------------------------------------------------------- a small interpreter
@@ -242,14 +254,16 @@ def build(template, data):
         return [build(item, data) for item in template]
     if not isinstance(template, dict):
         return template
-    return {(key[:-2] if key.endswith(".$") else key): (evaluate(value, data) if key.endswith(".$")
-                                                         else build(value, data))
-            for key, value in template.items()}
+    return {
+        (key[:-2] if key.endswith(".$") else key): (evaluate(value, data) if key.endswith(".$") else build(value, data))
+        for key, value in template.items()
+    }
 
 
 def _string_matches(value: str, pattern: str) -> bool:
-    regex = "".join(".*" if part == "*" else re.escape(part.replace("\\*", "*"))
-                    for part in re.split(r"(?<!\\)(\*)", pattern))
+    regex = "".join(
+        ".*" if part == "*" else re.escape(part.replace("\\*", "*")) for part in re.split(r"(?<!\\)(\*)", pattern)
+    )
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
@@ -326,7 +340,8 @@ def run(data: dict, outcomes: dict, start: str = DEFINITION["StartAt"], max_step
 
 UPLOAD_KEY = "uploads/0123456789abcdef0123456789abcdef/source.mp3"
 EVENT = {
-    "source": "aws.s3", "detail-type": "Object Created",
+    "source": "aws.s3",
+    "detail-type": "Object Created",
     "detail": {"bucket": {"name": "media-bucket"}, "object": {"key": UPLOAD_KEY, "size": 1234, "etag": "e"}},
 }
 JOB_ID = "0123456789abcdef0123456789abcdef"
@@ -338,8 +353,13 @@ def stopped_task(stop_code: str, reason: str, exit_code: int | None) -> TaskErro
     container = {"Name": "render", "LastStatus": "STOPPED"}
     if exit_code is not None:
         container["ExitCode"] = exit_code
-    task = {"TaskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1", "LastStatus": "STOPPED",
-            "StopCode": stop_code, "StoppedReason": reason, "Containers": [container]}
+    task = {
+        "TaskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/1",
+        "LastStatus": "STOPPED",
+        "StopCode": stop_code,
+        "StoppedReason": reason,
+        "Containers": [container],
+    }
     return TaskError("States.TaskFailed", json.dumps(task, separators=(",", ":")))
 
 
@@ -368,8 +388,10 @@ def test_happy_path_renders_with_the_job_id_and_notifies_ready():
 
 
 def test_whatever_else_validate_returns_stays_out_of_the_execution():
-    chatty = {**VALIDATED, "Payload": {"jobId": JOB_ID, "duplicate": False, "inputKey": UPLOAD_KEY,
-                                       "options": {"preset": "classic"}}}
+    chatty = {
+        **VALIDATED,
+        "Payload": {"jobId": JOB_ID, "duplicate": False, "inputKey": UPLOAD_KEY, "options": {"preset": "classic"}},
+    }
     final, output, calls = run(EVENT, {"ValidateUpload": [chatty], "RenderAudio": [{}], "NotifyReady": [{}]})
     assert final == "Done"
     assert output["validation"] == {"jobId": JOB_ID, "duplicate": False}
@@ -386,8 +408,17 @@ def test_invalid_upload_marks_the_job_failed_with_the_error():
     invalid = TaskError("InvalidUpload", json.dumps({"errorMessage": "source.mp3: not an audio file"}))
     final, output, calls = run(EVENT, {"ValidateUpload": [invalid], "MarkFailed": [{}]})
     assert final == "ConversionFailed"
-    assert calls[-1] == ("MarkFailed", {"FunctionName": "sub:NotifyFunctionArn", "Payload": {
-        "action": "failed", "key": UPLOAD_KEY, "error": {"Error": "InvalidUpload", "Cause": invalid.cause}}})
+    assert calls[-1] == (
+        "MarkFailed",
+        {
+            "FunctionName": "sub:NotifyFunctionArn",
+            "Payload": {
+                "action": "failed",
+                "key": UPLOAD_KEY,
+                "error": {"Error": "InvalidUpload", "Cause": invalid.cause},
+            },
+        },
+    )
 
 
 def test_task_exit_code_1_goes_straight_to_mark_failed():
@@ -399,28 +430,33 @@ def test_task_exit_code_1_goes_straight_to_mark_failed():
 
 
 def test_resource_initialization_error_is_retried_then_succeeds():
-    final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE, {}],
-                                       "NotifyReady": [{}]})
+    final, output, calls = run(
+        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE, {}], "NotifyReady": [{}]}
+    )
     assert final == "Done"
     assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "RenderAudio", "NotifyReady"]
     assert output["render"] == {"startRetries": 1}
 
 
 def test_resource_initialization_error_is_retried_at_most_twice():
-    final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE] * 3,
-                                       "MarkFailed": [{}]})
+    final, output, calls = run(
+        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE] * 3, "MarkFailed": [{}]}
+    )
     assert final == "ConversionFailed"
     assert [task for task, _ in calls].count("RenderAudio") == 3
     assert output["render"] == {"startRetries": 2}
     assert calls[-1][1]["Payload"]["error"]["Cause"] == START_FAILURE.cause
 
 
-@pytest.mark.parametrize("error", [
-    TaskError("ECS.AmazonECSException", "Capacity is unavailable at this time. Please try again later."),
-    TaskError("States.Timeout", ""),
-    TaskError("States.TaskFailed", "not a task report"),
-    stopped_task("TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried", None),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        TaskError("ECS.AmazonECSException", "Capacity is unavailable at this time. Please try again later."),
+        TaskError("States.Timeout", ""),
+        TaskError("States.TaskFailed", "not a task report"),
+        stopped_task("TaskFailedToStart", "CannotPullContainerError: pull image manifest has been retried", None),
+    ],
+)
 def test_other_render_errors_go_to_mark_failed_without_retry(error):
     final, _, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [error], "MarkFailed": [{}]})
     assert final == "ConversionFailed"
@@ -437,7 +473,14 @@ def test_a_task_report_without_stop_code_is_not_a_runtime_error():
 
 def test_notify_failure_and_mark_failed_failure_still_end_in_fail():
     lambda_error = TaskError("Lambda.ServiceException", "service unavailable")
-    final, _, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [{}],
-                                  "NotifyReady": [lambda_error], "MarkFailed": [lambda_error]})
+    final, _, calls = run(
+        EVENT,
+        {
+            "ValidateUpload": [VALIDATED],
+            "RenderAudio": [{}],
+            "NotifyReady": [lambda_error],
+            "MarkFailed": [lambda_error],
+        },
+    )
     assert final == "ConversionFailed"
     assert [task for task, _ in calls][-2:] == ["NotifyReady", "MarkFailed"]

@@ -1,4 +1,5 @@
 """The substituted ASL, as the Definition of a plain AWS::StepFunctions::StateMachine, passes cfn-lint."""
+
 from __future__ import annotations
 
 import json
@@ -51,6 +52,12 @@ def test_cfn_lint_does_check_the_definition():
     # A broken definition is reported, so the clean result above means something.
     definition = substituted_definition()
     definition["States"]["Done"]["Type"] = "Succeeded"
-    template = {"Resources": {"Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-        "RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": definition}}}}
+    template = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/r", "Definition": definition},
+            }
+        }
+    }
     assert {m.rule.id for m in lint(json.dumps(template))} == {"E3601"}

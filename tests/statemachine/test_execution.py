@@ -8,6 +8,7 @@ whose EventBridge event starts the execution. Each case asserts the job's final 
 A render crash is injected by a wrapper around the task entrypoint: for a job id listed in a
 file it exits 1 without a word, as a container killed mid-render would.
 """
+
 from __future__ import annotations
 
 import io
@@ -45,13 +46,20 @@ class Pipeline:
         self.crash_list = crash_list
         self.s3 = stack.aws.client("s3")
         self.sfn = stack.aws.client("stepfunctions")
-        self.table = boto3.resource("dynamodb", endpoint_url=stack.aws_endpoint_url, region_name="us-east-1",
-                                    aws_access_key_id="local", aws_secret_access_key="local"
-                                    ).Table(stack.resources.table)
+        self.table = boto3.resource(
+            "dynamodb",
+            endpoint_url=stack.aws_endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).Table(stack.resources.table)
 
     def create_job(self, filename: str, size: int) -> dict:
-        answer = requests.post(f"{self.stack.url}api/jobs", timeout=30, json={
-            "filename": filename, "size": size, "contentType": "audio/wav", "options": {"preset": "fast"}})
+        answer = requests.post(
+            f"{self.stack.url}api/jobs",
+            timeout=30,
+            json={"filename": filename, "size": size, "contentType": "audio/wav", "options": {"preset": "fast"}},
+        )
         assert answer.status_code == 201, answer.text
         return answer.json()
 
@@ -99,8 +107,12 @@ class Pipeline:
 
     def task_log(self, job_id: str) -> list[dict]:
         """The JSON lines the tasks logged about ``job_id`` (each task logs to task-<id>.log)."""
-        lines = [line for log in sorted(self.stack.log_dir.glob("task-*.log"))
-                 for line in log.read_text().splitlines() if job_id in line]
+        lines = [
+            line
+            for log in sorted(self.stack.log_dir.glob("task-*.log"))
+            for line in log.read_text().splitlines()
+            if job_id in line
+        ]
         return [json.loads(line) for line in lines]
 
 
@@ -112,8 +124,10 @@ def pipeline(tmp_path_factory):
     wrapper = folder / "task.py"
     wrapper.write_text(TASK_WRAPPER.format(crash_list=str(crash_list)))
     environ = dict(os.environ)  # the stack points this process's AWS SDK at its endpoint
-    stack = LocalStack(StackOptions(port=0, workers=2, log_dir=folder / "logs",
-                                    task_command=(sys.executable, str(wrapper))), console=io.StringIO())
+    stack = LocalStack(
+        StackOptions(port=0, workers=2, log_dir=folder / "logs", task_command=(sys.executable, str(wrapper))),
+        console=io.StringIO(),
+    )
     try:
         stack.start()
         yield Pipeline(stack, crash_list)
@@ -155,8 +169,11 @@ def test_the_execution_carries_only_the_job_id(pipeline):
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"])["validation"] == {"jobId": job["jobId"], "duplicate": False}
     history = pipeline.history(execution["executionArn"])
-    (render,) = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in history
-                 if e.get("taskScheduledEventDetails", {}).get("resourceType") == "ecs"]
+    (render,) = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in history
+        if e.get("taskScheduledEventDetails", {}).get("resourceType") == "ecs"
+    ]
     (override,) = render["Overrides"]["ContainerOverrides"]
     assert override["Environment"] == [{"Name": "JOB_ID", "Value": job["jobId"]}]
 
@@ -164,8 +181,9 @@ def test_the_execution_carries_only_the_job_id(pipeline):
 def test_the_task_logs_json_lines_about_its_job(pipeline):
     _, job = pipeline.run("logged.wav", wav_song())
     records = pipeline.task_log(job["jobId"])
-    assert records and all(record["service"] == "surroundyou-task" and record["job_id"] == job["jobId"]
-                           for record in records)
+    assert records and all(
+        record["service"] == "surroundyou-task" and record["job_id"] == job["jobId"] for record in records
+    )
     assert all({"level", "message", "timestamp"} <= set(record) for record in records)
     assert "result recorded" in [record["message"] for record in records]
 
@@ -174,11 +192,16 @@ def test_a_repeated_event_ends_early_and_leaves_the_job_alone(pipeline):
     first, job = pipeline.run("again.wav", wav_song())
     assert (first["status"], job["status"]) == ("SUCCEEDED", "READY")
     # EventBridge delivers at least once: the same event starts a second execution.
-    repeat = pipeline.sfn.start_execution(stateMachineArn=pipeline.stack.resources.state_machine_arn,
-                                          name="redelivered", input=first["input"])
+    repeat = pipeline.sfn.start_execution(
+        stateMachineArn=pipeline.stack.resources.state_machine_arn, name="redelivered", input=first["input"]
+    )
     second = pipeline.finished(repeat["executionArn"])
     assert second["status"] == "SUCCEEDED"
-    assert entered_states(pipeline.history(second["executionArn"])) == ["ValidateUpload", "IsDuplicate", "AlreadyHandled"]
+    assert entered_states(pipeline.history(second["executionArn"])) == [
+        "ValidateUpload",
+        "IsDuplicate",
+        "AlreadyHandled",
+    ]
     assert pipeline.job(job["jobId"]) == job  # not one attribute written, updatedAt included
 
 

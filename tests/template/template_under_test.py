@@ -1,4 +1,5 @@
 """template.yaml as written (SAM) and as CloudFormation sees it after the SAM transform."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`sam build` builds the three functions and the shared layer for arm64 Lambda (python3.12)."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,7 +28,11 @@ def build_dir(sam_cli, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sam") / "build"
     result = subprocess.run(
         [sam_cli, "build", "--template-file", str(TEMPLATE_PATH), "--build-dir", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out

@@ -1,4 +1,5 @@
 """template.yaml passes cfn-lint (as SAM and after the SAM transform) and `sam validate --lint`."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,11 @@ def test_translated_template_passes_cfn_lint(cfn_template):
 def test_sam_validate_lint_passes(sam_cli):
     result = subprocess.run(
         [sam_cli, "validate", "--lint", "--template-file", str(TEMPLATE_PATH)],
-        cwd=REPO, env=sam_env(), capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr

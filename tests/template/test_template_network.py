@@ -8,6 +8,7 @@ is created, and RunTask uses the parameters as before.
 CloudFormation decides the shape from the parameters, so the tests evaluate the template's
 Conditions for a set of parameter values (a small evaluator for the functions the template uses).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -87,7 +88,7 @@ class Shape:
             return value
         if len(value) != 1:
             return {key: self.resolve(item) for key, item in value.items()}
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             if arg in self.parameters:
                 return self.parameters[arg]
@@ -129,7 +130,7 @@ def failed_rules(template: dict, values: dict[str, str]) -> list[str]:
 
     def evaluate(value):
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return shape.parameters[arg]
             if key == "Fn::Not":
@@ -151,8 +152,11 @@ def failed_rules(template: dict, values: dict[str, str]) -> list[str]:
 
 
 DEFAULT = {}  # what --guided gives when Enter is pressed at every network question
-GIVEN_NETWORK = {"SubnetIds": "subnet-0a1b2c,subnet-0d4e5f", "SecurityGroupIds": "sg-0123abcd",
-               "AssignPublicIp": "DISABLED"}
+GIVEN_NETWORK = {
+    "SubnetIds": "subnet-0a1b2c,subnet-0d4e5f",
+    "SecurityGroupIds": "sg-0123abcd",
+    "AssignPublicIp": "DISABLED",
+}
 
 
 @pytest.fixture
@@ -203,12 +207,15 @@ def test_a_deploy_asks_no_network_question(sam_template):
         assert not overrides.get("SubnetIds") and not overrides.get("SecurityGroupIds"), env
 
 
-@pytest.mark.parametrize(("values", "failures"), [
-    (DEFAULT, []),
-    (GIVEN_NETWORK, []),
-    ({"SubnetIds": "subnet-0a1b2c"}, ["SecurityGroupsWithOwnSubnets"]),
-    ({"SecurityGroupIds": "sg-0123abcd"}, ["NoSecurityGroupsWithoutSubnets"]),
-])
+@pytest.mark.parametrize(
+    ("values", "failures"),
+    [
+        (DEFAULT, []),
+        (GIVEN_NETWORK, []),
+        ({"SubnetIds": "subnet-0a1b2c"}, ["SecurityGroupsWithOwnSubnets"]),
+        ({"SecurityGroupIds": "sg-0123abcd"}, ["NoSecurityGroupsWithoutSubnets"]),
+    ],
+)
 def test_rules_refuse_half_a_network(cfn_template, values, failures):
     failed = failed_rules(cfn_template, {"AllowedOrigins": "https://app.example.com", **values})
     assert [f.split(":")[0] for f in failed] == failures
@@ -245,11 +252,17 @@ def test_stack_network_routes_to_the_internet_gateway(stack_network):
     assert attachment == {"VpcId": ref("TaskVpc"), "InternetGatewayId": ref("TaskInternetGateway")}
     assert resources["TaskRouteTable"]["Properties"]["VpcId"] == ref("TaskVpc")
     route = resources["TaskDefaultRoute"]
-    assert route["Properties"] == {"RouteTableId": ref("TaskRouteTable"), "DestinationCidrBlock": "0.0.0.0/0",
-                                   "GatewayId": ref("TaskInternetGateway")}
+    assert route["Properties"] == {
+        "RouteTableId": ref("TaskRouteTable"),
+        "DestinationCidrBlock": "0.0.0.0/0",
+        "GatewayId": ref("TaskInternetGateway"),
+    }
     assert route["DependsOn"] in ("TaskInternetGatewayAttachment", ["TaskInternetGatewayAttachment"])
-    associations = {r["Properties"]["SubnetId"]["Ref"]: r["Properties"]["RouteTableId"]
-                    for r in resources.values() if r["Type"] == "AWS::EC2::SubnetRouteTableAssociation"}
+    associations = {
+        r["Properties"]["SubnetId"]["Ref"]: r["Properties"]["RouteTableId"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SubnetRouteTableAssociation"
+    }
     assert associations == {"TaskSubnetA": ref("TaskRouteTable"), "TaskSubnetB": ref("TaskRouteTable")}
 
 
@@ -322,8 +335,9 @@ def test_nothing_refers_to_a_resource_the_shape_does_not_create(cfn_template, va
     shape = Shape(cfn_template, {"AllowedOrigins": "https://app.example.com", **values})
     for name, resource in shape.resources.items():
         shape.resolve(resource.get("Properties", {}))
-        for dependency in ([resource["DependsOn"]] if isinstance(resource.get("DependsOn"), str)
-                           else resource.get("DependsOn", [])):
+        for dependency in (
+            [resource["DependsOn"]] if isinstance(resource.get("DependsOn"), str) else resource.get("DependsOn", [])
+        ):
             assert shape.creates(dependency), f"{name} depends on {dependency}"
     for output in shape.outputs.values():
         shape.resolve(output["Value"])

@@ -1,4 +1,5 @@
 """The SAM-translated template wires the pipeline as designed, with least-privilege IAM."""
+
 from __future__ import annotations
 
 import json
@@ -119,13 +120,22 @@ def test_definition_substitutions_fill_exactly_the_asl_placeholders(cfn_resource
     placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_PATH.read_text()))
     substitutions = cfn_resources["ConvertStateMachine"]["Properties"]["DefinitionSubstitutions"]
     assert set(substitutions) == placeholders
-    contract_keys = {"ValidateFunctionArn", "NotifyFunctionArn", "ClusterArn", "TaskDefinitionArn", "ContainerName",
-                     "SubnetIds", "SecurityGroupIds", "AssignPublicIp"}
+    contract_keys = {
+        "ValidateFunctionArn",
+        "NotifyFunctionArn",
+        "ClusterArn",
+        "TaskDefinitionArn",
+        "ContainerName",
+        "SubnetIds",
+        "SecurityGroupIds",
+        "AssignPublicIp",
+    }
     assert contract_keys <= placeholders
     assert substitutions["TaskDefinitionArn"] == ref("TaskDefinition")
     # SubnetIds, SecurityGroupIds, AssignPublicIp: the stack's network or the parameters (test_template_network.py)
-    assert substitutions["ContainerName"] == (
-        cfn_resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Name"]
+    assert (
+        substitutions["ContainerName"]
+        == (cfn_resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Name"])
     )
 
 
@@ -165,8 +175,14 @@ def test_state_machine_role_other_grants_are_the_sync_rule_logs_and_xray(cfn_res
     )
     unscoped = {a for a, r in grants(role) if r == _key("*")}
     assert unscoped == {
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
     }
     assert role["Properties"]["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]
     assert not [a for a, _ in grants(role) if a.endswith("*")]
@@ -190,8 +206,10 @@ def test_task_role_reads_uploads_writes_results_and_updates_jobs_only(cfn_resour
 def test_execution_role_pulls_the_render_image_and_writes_its_logs_only(cfn_resources):
     assert grants(cfn_resources["TaskExecutionRole"]) == pairs(
         (["ecr:GetAuthorizationToken"], "*"),  # ECR offers no resource-level scope for the token
-        (["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-         arn_of("RenderImageRepository")),
+        (
+            ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            arn_of("RenderImageRepository"),
+        ),
         (["logs:CreateLogStream", "logs:PutLogEvents"], arn_of("RenderTaskLogs")),
     )
 
@@ -211,7 +229,9 @@ def test_task_definition_is_fargate_with_a_read_only_root_and_a_tmp_volume(cfn_r
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == ref("RenderTaskLogs")
     # the task reads its job (JOB_ID, from the state machine) from the table, in the bucket
     assert {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] != "LOG_LEVEL"} == {
-        "JOBS_TABLE": ref("JobsTable"), "BUCKET": ref("MediaBucket")}
+        "JOBS_TABLE": ref("JobsTable"),
+        "BUCKET": ref("MediaBucket"),
+    }
 
 
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(cfn_resources, sam_template):
@@ -229,7 +249,10 @@ def test_cluster_has_container_insights_and_both_fargate_capacity_providers(cfn_
 def test_bucket_blocks_public_access_encrypts_and_expires_objects(cfn_resources):
     bucket = cfn_resources["MediaBucket"]["Properties"]
     assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
     (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
@@ -278,12 +301,21 @@ def test_http_api_routes_and_throttling(cfn_resources):
     assert throttling["ThrottlingRateLimit"] > 0 and throttling["ThrottlingBurstLimit"] > 0
 
 
-@pytest.mark.parametrize("function, expected", [
-    ("ApiFunction", [(["dynamodb:PutItem", "dynamodb:GetItem"], TABLE),
-                     (["s3:PutObject"], UPLOADS), (["s3:GetObject"], RESULTS)]),
-    ("ValidateFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], UPLOADS)]),
-    ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE)]),  # no S3: the task wrote the result
-])
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (
+            "ApiFunction",
+            [
+                (["dynamodb:PutItem", "dynamodb:GetItem"], TABLE),
+                (["s3:PutObject"], UPLOADS),
+                (["s3:GetObject"], RESULTS),
+            ],
+        ),
+        ("ValidateFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], UPLOADS)]),
+        ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE)]),  # no S3: the task wrote the result
+    ],
+)
 def test_function_roles_are_least_privilege(cfn_resources, function, expected):
     role = cfn_resources[f"{function}Role"]
     assert grants(role) == pairs(*expected)
@@ -293,9 +325,14 @@ def test_function_roles_are_least_privilege(cfn_resources, function, expected):
     ]
 
 
-@pytest.mark.parametrize("function, code", [
-    ("ApiFunction", "functions/api"), ("ValidateFunction", "functions/validate"), ("NotifyFunction", "functions/notify"),
-])
+@pytest.mark.parametrize(
+    "function, code",
+    [
+        ("ApiFunction", "functions/api"),
+        ("ValidateFunction", "functions/validate"),
+        ("NotifyFunction", "functions/notify"),
+    ],
+)
 def test_functions_share_runtime_tracing_layer_and_settings(cfn_resources, sam_template, function, code):
     assert sam_template["Resources"][function]["Properties"]["CodeUri"] == code
     properties = cfn_resources[function]["Properties"]
@@ -305,12 +342,22 @@ def test_functions_share_runtime_tracing_layer_and_settings(cfn_resources, sam_t
     assert cfn_resources[layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
     environment = properties["Environment"]["Variables"]
     assert set(environment) >= {
-        "JOBS_TABLE", "BUCKET", "MAX_UPLOAD_BYTES", "MAX_DURATION_S", "UPLOAD_URL_EXPIRES_S",
-        "DOWNLOAD_URL_EXPIRES_S", "JOB_TTL_DAYS", "ALLOWED_ORIGINS", "POWERTOOLS_SERVICE_NAME",
-        "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL",
+        "JOBS_TABLE",
+        "BUCKET",
+        "MAX_UPLOAD_BYTES",
+        "MAX_DURATION_S",
+        "UPLOAD_URL_EXPIRES_S",
+        "DOWNLOAD_URL_EXPIRES_S",
+        "JOB_TTL_DAYS",
+        "ALLOWED_ORIGINS",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "LOG_LEVEL",
     }
     assert (environment["POWERTOOLS_SERVICE_NAME"], environment["POWERTOOLS_METRICS_NAMESPACE"]) == (
-        "surroundyou", "SurroundYou")
+        "surroundyou",
+        "SurroundYou",
+    )
     assert (environment["JOBS_TABLE"], environment["BUCKET"]) == (ref("JobsTable"), ref("MediaBucket"))
 
 
@@ -345,8 +392,9 @@ def test_alarms_watch_failed_executions_and_the_dead_letter_queue(cfn_resources)
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": ref("ConvertStateMachine")}]
     dead = cfn_resources["DeadLetterAlarm"]["Properties"]
     assert (dead["Namespace"], dead["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["UploadEventsDeadLetterQueue",
-                                                                              "QueueName"]}}]
+    assert dead["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["UploadEventsDeadLetterQueue", "QueueName"]}}
+    ]
     assert (dead["ComparisonOperator"], dead["Threshold"]) == ("GreaterThanThreshold", 0)
     for alarm in (failed, dead):
         assert alarm["AlarmActions"] == [ref("AlarmTopic")]
@@ -357,13 +405,21 @@ def test_alarms_watch_failed_executions_and_the_dead_letter_queue(cfn_resources)
 
 def test_outputs(cfn_template):
     assert set(cfn_template["Outputs"]) >= {
-        "ApiUrl", "BucketName", "StateMachineArn", "JobsTableName", "ClusterName", "TaskDefinitionArn",
+        "ApiUrl",
+        "BucketName",
+        "StateMachineArn",
+        "JobsTableName",
+        "ClusterName",
+        "TaskDefinitionArn",
     }
 
 
 def test_every_checkov_suppression_says_why(sam_template):
-    skips = [(name, skip) for name, resource in sam_template["Resources"].items()
-             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])]
+    skips = [
+        (name, skip)
+        for name, resource in sam_template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
     assert skips
     for name, skip in skips:
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name

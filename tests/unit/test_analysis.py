@@ -4,6 +4,7 @@ Each test builds a signal whose ILD, ITD, tilt, loudness, peak... are known by c
 (tests/known_cues.py), so a wrong measurement (sign, band, unit, window) fails here before it is
 trusted by the quality tests of the renderer. (The test instruments: test_instruments.py.)
 """
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -56,7 +57,7 @@ def test_tilt_track_follows_a_known_high_band_gain(signals):
     # Equal band rms: 0 dB mean. Around the truth the track scatters by ~0.8 dB rms: the random
     # level of 50 ms (Hann) of 1.5 kHz-wide noise.
     scatter_db = tilt_db - 4 * np.cos(2 * np.pi * times_s / PERIOD_S)
-    assert abs(np.mean(scatter_db)) < 0.2 and np.sqrt(np.mean(scatter_db ** 2)) < 1.0
+    assert abs(np.mean(scatter_db)) < 0.2 and np.sqrt(np.mean(scatter_db**2)) < 1.0
     fit = analysis.fit_sinusoid(times_s, tilt_db, PERIOD_S)
     assert fit.amplitude == pytest.approx(4.0, abs=0.2) and fit.phase_deg == pytest.approx(90.0, abs=3.0)
 
@@ -66,8 +67,9 @@ def test_measure_orbit_recovers_period_amplitudes_and_front_back_phase(signals, 
     """A source going round (either way): ILD, ITD ~ sin(azimuth), tilt ~ cos(azimuth), 90° apart."""
     seconds = 11.0
     phase = direction * orbit_phase(seconds)
-    stereo = orbit_cues(signals, seconds, itd_ms=0.65 * np.sin(phase), ild_db=12 * np.sin(phase),
-                        tilt_db=8 * np.cos(phase))
+    stereo = orbit_cues(
+        signals, seconds, itd_ms=0.65 * np.sin(phase), ild_db=12 * np.sin(phase), tilt_db=8 * np.cos(phase)
+    )
     orbit = analysis.measure_orbit(stereo, SR)
     assert orbit.period_s == pytest.approx(PERIOD_S, rel=0.002)
     assert orbit.itd_amplitude_ms == pytest.approx(0.65, rel=0.02)
@@ -83,7 +85,7 @@ def test_measure_orbit_skips_silence_and_honours_a_period_hint(signals):
     seconds = 11.0
     phase = orbit_phase(seconds, period_s=3.0)
     stereo = orbit_cues(signals, seconds, itd_ms=0.6 * np.sin(phase), ild_db=10 * np.sin(phase))
-    stereo[:, int(4.0 * SR):int(5.0 * SR)] = 0.0  # a second of digital silence mid-song
+    stereo[:, int(4.0 * SR) : int(5.0 * SR)] = 0.0  # a second of digital silence mid-song
     orbit = analysis.measure_orbit(stereo, SR, period_hint_s=3.2)
     silent = (orbit.times_s > 4.0) & (orbit.times_s < 5.0)
     assert np.isnan(orbit.ild_db[silent][1:-1]).all() and np.isnan(orbit.itd_ms[silent][1:-1]).all()
@@ -106,15 +108,18 @@ def test_fit_sinusoid_is_exact_on_a_sinusoid_and_r2_drops_with_noise():
 def test_period_estimate_on_noisy_tracks():
     times_s = np.arange(0, 20, 0.05)
     rng = np.random.default_rng(1)
-    tracks = [np.sin(2 * np.pi * times_s / 7.3) + rng.normal(0, 0.3, len(times_s)),
-              np.cos(2 * np.pi * times_s / 7.3 + 1.0) + rng.normal(0, 0.3, len(times_s))]
+    tracks = [
+        np.sin(2 * np.pi * times_s / 7.3) + rng.normal(0, 0.3, len(times_s)),
+        np.cos(2 * np.pi * times_s / 7.3 + 1.0) + rng.normal(0, 0.3, len(times_s)),
+    ]
     assert analysis.estimate_period_s(times_s, tracks) == pytest.approx(7.3, rel=0.01)
     with pytest.raises(ValueError, match="too short"):
         analysis.estimate_period_s(times_s[:20], tracks)
 
 
-@pytest.mark.parametrize("a, b, expected", [(10, 100, 90), (100, 10, 90), (170, -170, 20), (0, 180, 180),
-                                            (-90, 90, 180), (45, 45, 0)])
+@pytest.mark.parametrize(
+    "a, b, expected", [(10, 100, 90), (100, 10, 90), (170, -170, 20), (0, 180, 180), (-90, 90, 180), (45, 45, 0)]
+)
 def test_phase_difference_folds_to_0_180(a, b, expected):
     assert analysis.phase_difference_deg(a, b) == pytest.approx(expected)
 

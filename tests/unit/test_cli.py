@@ -1,5 +1,6 @@
 """The ``surroundyou`` command line, in this process: convert, presets, analyze.
 (Batches in worker processes, ``python -m``: tests/integration/test_cli_processes.py.)"""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,22 @@ def music(signals):
 
 def test_output_name_picks_the_format_and_options_apply(tmp_path, music, capsys):
     source = write_audio(tmp_path / "song.wav", music, SR)
-    status = cli.main(["convert", str(source), "-o", str(tmp_path / "dry.flac"), "--reverb", "0",
-                       "--period", "2", "--preset", "fast", "-j", "1"])
+    status = cli.main(
+        [
+            "convert",
+            str(source),
+            "-o",
+            str(tmp_path / "dry.flac"),
+            "--reverb",
+            "0",
+            "--period",
+            "2",
+            "--preset",
+            "fast",
+            "-j",
+            "1",
+        ]
+    )
     assert status == 0
     with AudioFile(str(tmp_path / "dry.flac")) as result:
         assert result.file_dtype == "int16" and result.frames == music.shape[1]
@@ -33,12 +48,15 @@ def test_default_output_sits_beside_the_input_in_the_chosen_format(tmp_path, mus
     assert (tmp_path / "song.8d.ogg").is_file()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["-o", "x.mp3", "--format", "flac"], "does not match"),
-    (["-o", "x.aac"], "unknown output format"),
-    (["--period", "0"], "period_s must be positive"),
-    (["--reverb", "2"], "reverb must be 0-1"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["-o", "x.mp3", "--format", "flac"], "does not match"),
+        (["-o", "x.aac"], "unknown output format"),
+        (["--period", "0"], "period_s must be positive"),
+        (["--reverb", "2"], "reverb must be 0-1"),
+    ],
+)
 def test_bad_command_lines_exit_2_with_the_reason(tmp_path, music, capsys, arguments, message):
     source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
     assert cli.main(["convert", str(source), *arguments]) == 2
@@ -63,8 +81,9 @@ def test_presets_lists_every_preset_with_its_parameters(capsys):
 
 def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     source = write_audio(tmp_path / "song.wav", music, SR)
-    assert cli.main(["convert", str(source), "-o", str(tmp_path / "song.8d.wav"), "--period", "1",
-                     "--reverb", "0"]) == 0
+    assert (
+        cli.main(["convert", str(source), "-o", str(tmp_path / "song.8d.wav"), "--period", "1", "--reverb", "0"]) == 0
+    )
     capsys.readouterr()
     assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--plot", str(tmp_path / "orbit.png")]) == 0
     out = capsys.readouterr().out

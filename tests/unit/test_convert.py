@@ -1,5 +1,6 @@
 """The conversion pipeline, measured on its decoded output with the default preset.
 (Inputs decoded by ffmpeg, and files that are no audio: tests/integration/test_ffmpeg_inputs.py.)"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,9 +43,9 @@ def test_loudness_matches_the_input_and_length_and_timing_are_kept(tmp_path, mus
     assert report.output_bytes == (tmp_path / f"song.8d.{fmt}").stat().st_size
     # timing: the loudness envelope of the result follows the input's (no shift, no added delay)
     window = SR // 20
-    envelope_in = np.sqrt((music[:, :window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
-    envelope_out = np.sqrt((out[:, :window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
-    lags = [np.corrcoef(envelope_in[5:95], envelope_out[5 + lag:95 + lag])[0, 1] for lag in range(-2, 3)]
+    envelope_in = np.sqrt((music[:, : window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
+    envelope_out = np.sqrt((out[:, : window * 100] ** 2).reshape(2, 100, window).mean(axis=(0, 2)))
+    lags = [np.corrcoef(envelope_in[5:95], envelope_out[5 + lag : 95 + lag])[0, 1] for lag in range(-2, 3)]
     assert int(np.argmax(lags)) == 2
 
 
@@ -74,14 +75,14 @@ def test_same_input_and_options_give_identical_bytes(tmp_path, music, fmt):
 def test_reverb_zero_is_dry(tmp_path, signals):
     """A noise burst then silence: with --reverb 0 nothing rings on; the default preset's room does."""
     burst = np.zeros((2, 3 * SR), dtype=np.float32)
-    burst[:, :SR // 2] = signals.pink_noise(0.5, SR, seed=5, channels=2, rms=0.1)
-    source = write_audio(tmp_path / "burst.wav", burst, SR, bit_depth=32)   # float: no dither floor
+    burst[:, : SR // 2] = signals.pink_noise(0.5, SR, seed=5, channels=2, rms=0.1)
+    source = write_audio(tmp_path / "burst.wav", burst, SR, bit_depth=32)  # float: no dither floor
     tails = {}
     for reverb in (0.0, CLASSIC.reverb):
         convert_file(source, tmp_path / f"burst-{reverb}.wav", render_options_for({"reverb": reverb}))
         out, _ = decode(tmp_path / f"burst-{reverb}.wav")
-        burst_energy = np.mean(out[:, :SR // 2] ** 2)
-        tail_energy = np.mean(out[:, SR // 2 + SR // 10:] ** 2)   # from 100 ms after the burst
+        burst_energy = np.mean(out[:, : SR // 2] ** 2)
+        tail_energy = np.mean(out[:, SR // 2 + SR // 10 :] ** 2)  # from 100 ms after the burst
         tails[reverb] = 10 * np.log10(tail_energy / burst_energy + 1e-30)
     assert tails[0.0] < -90.0
     assert tails[CLASSIC.reverb] > -60.0
@@ -96,14 +97,17 @@ def test_mono_input_gives_stereo_as_loud_as_the_song_on_both_ears(tmp_path, musi
     assert abs(integrated_lufs(out, SR) - heard) <= 1.0
 
 
-@pytest.mark.parametrize("source_name, bit_depth, rate, target, out_rate, out_dtype", [
-    ("hi.flac", 24, 48000, "hi.8d.flac", 48000, "int24"),      # 24-bit stays 24-bit
-    ("hi.wav", 32, 96000, "hi.8d.wav", 96000, "float32"),      # float stays float, 96 kHz stays
-    ("cd.wav", 16, 44100, "cd.8d.flac", 44100, "int16"),       # 16-bit stays 16-bit (dithered)
-    ("hi.wav", 24, 96000, "hi.8d.mp3", 48000, "float32"),      # MP3 stops at 48 kHz
-])
+@pytest.mark.parametrize(
+    "source_name, bit_depth, rate, target, out_rate, out_dtype",
+    [
+        ("hi.flac", 24, 48000, "hi.8d.flac", 48000, "int24"),  # 24-bit stays 24-bit
+        ("hi.wav", 32, 96000, "hi.8d.wav", 96000, "float32"),  # float stays float, 96 kHz stays
+        ("cd.wav", 16, 44100, "cd.8d.flac", 44100, "int16"),  # 16-bit stays 16-bit (dithered)
+        ("hi.wav", 24, 96000, "hi.8d.mp3", 48000, "float32"),  # MP3 stops at 48 kHz
+    ],
+)
 def test_rate_and_resolution_are_kept(tmp_path, music, source_name, bit_depth, rate, target, out_rate, out_dtype):
-    audio = music[:, :3 * SR]   # the same samples, declared at another rate
+    audio = music[:, : 3 * SR]  # the same samples, declared at another rate
     convert_file(write_audio(tmp_path / source_name, audio, rate, bit_depth=bit_depth), tmp_path / target, CLASSIC)
     with AudioFile(str(tmp_path / target)) as result:
         assert (result.samplerate, result.file_dtype) == (out_rate, out_dtype)
@@ -112,7 +116,7 @@ def test_rate_and_resolution_are_kept(tmp_path, music, source_name, bit_depth, r
 
 
 def test_tags_and_cover_survive_the_conversion(tmp_path, music):
-    source = write_audio(tmp_path / "tagged.mp3", music[:, :2 * SR], SR)
+    source = write_audio(tmp_path / "tagged.mp3", music[:, : 2 * SR], SR)
     tags = Tags({"title": ["Round and Round"], "artist": ["Test Band"]}, [Picture(tiny_png(), "image/png")])
     write_tags(source, tags)
     convert_file(source, tmp_path / "tagged.8d.flac", CLASSIC)
@@ -121,8 +125,9 @@ def test_tags_and_cover_survive_the_conversion(tmp_path, music):
 
 def test_progress_rises_to_one(tmp_path, music):
     fractions = []
-    convert_file(write_audio(tmp_path / "song.wav", music, SR), tmp_path / "song.8d.mp3", CLASSIC,
-                 progress=fractions.append)
+    convert_file(
+        write_audio(tmp_path / "song.wav", music, SR), tmp_path / "song.8d.mp3", CLASSIC, progress=fractions.append
+    )
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 2
 
 

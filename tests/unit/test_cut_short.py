@@ -1,4 +1,5 @@
 """The one answer to "is this file cut short?", shared by the engine and the upload check."""
+
 from __future__ import annotations
 
 import io
@@ -24,7 +25,7 @@ def encoded(fmt: str, seconds: float = 2.0) -> bytes:
 def test_a_whole_file_is_complete_and_half_of_it_is_not(fmt):
     data = encoded(fmt)
     assert shortfall(io.BytesIO(data), fmt) is None
-    missing = shortfall(io.BytesIO(data[:len(data) // 2]), fmt)
+    missing = shortfall(io.BytesIO(data[: len(data) // 2]), fmt)
     assert missing is not None and missing.fraction_present == pytest.approx(0.5, abs=0.02)
 
 
@@ -37,8 +38,8 @@ def test_a_few_bytes_short_is_short_for_pcm_but_within_the_mp3_slack():
 def test_a_wav_written_while_streaming_does_not_say_its_size():
     data = bytearray(encoded("wav"))
     data_chunk = data.find(b"data")
-    data[data_chunk + 4:data_chunk + 8] = struct.pack("<I", 0xFFFFFFFF)
-    assert shortfall(io.BytesIO(bytes(data[:len(data) // 2])), "wav") is None
+    data[data_chunk + 4 : data_chunk + 8] = struct.pack("<I", 0xFFFFFFFF)
+    assert shortfall(io.BytesIO(bytes(data[: len(data) // 2])), "wav") is None
 
 
 def test_formats_whose_header_does_not_say_are_not_judged():

@@ -1,5 +1,6 @@
 """Streaming readers: every input format pedalboard reads, exact lengths, resolutions, bad files.
 (What the ffmpeg subprocess decodes: tests/integration/test_ffmpeg_inputs.py.)"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_mp3_decodes_gapless_at_every_mpeg_version(tmp_path, sample_rate):
     audio[:, 1000] = 0.9
     write_audio(tmp_path / "click.mp3", audio, sample_rate, quality=320)
     with AudioFile(str(tmp_path / "click.mp3")) as raw:
-        assert raw.frames > frames   # what pedalboard alone delivers
+        assert raw.frames > frames  # what pedalboard alone delivers
     decoded, rate = decode(tmp_path / "click.mp3")
     assert rate == sample_rate
     assert decoded.shape[1] == frames
@@ -41,9 +42,19 @@ def test_mono_files(tmp_path):
             assert next(source.blocks()).shape[0] == 1
 
 
-@pytest.mark.parametrize("name, bit_depth, expected", [
-    ("a.wav", 16, "int16"), ("b.wav", 24, "int24"), ("c.wav", 32, "float32"), ("d.flac", 16, "int16"),
-    ("e.flac", 24, "int24"), ("f.aiff", 24, "int24"), ("g.mp3", 16, "float32"), ("h.ogg", 16, "float32")])
+@pytest.mark.parametrize(
+    "name, bit_depth, expected",
+    [
+        ("a.wav", 16, "int16"),
+        ("b.wav", 24, "int24"),
+        ("c.wav", 32, "float32"),
+        ("d.flac", 16, "int16"),
+        ("e.flac", 24, "int24"),
+        ("f.aiff", 24, "int24"),
+        ("g.mp3", 16, "float32"),
+        ("h.ogg", 16, "float32"),
+    ],
+)
 def test_the_source_resolution_is_known(tmp_path, name, bit_depth, expected):
     path = write_audio(tmp_path / name, stereo_tone(0.5), SR, bit_depth=bit_depth)
     with open_audio(path) as source:
@@ -51,20 +62,27 @@ def test_the_source_resolution_is_known(tmp_path, name, bit_depth, expected):
 
 
 def test_mp3_rates_and_resampling():
-    assert [output_sample_rate("mp3", rate) for rate in (8000, 44100, 48000, 96000, 88200, 37800, 7000)] == \
-        [8000, 44100, 48000, 48000, 44100, 44100, 8000]
+    assert [output_sample_rate("mp3", rate) for rate in (8000, 44100, 48000, 96000, 88200, 37800, 7000)] == [
+        8000,
+        44100,
+        48000,
+        48000,
+        44100,
+        44100,
+        8000,
+    ]
     assert output_sample_rate("flac", 96000) == 96000
     audio = np.zeros((2, 96000 * 2), dtype=np.float32)
     audio[:, 96000] = 1.0
-    blocks = (audio[:, start:start + 10000] for start in range(0, audio.shape[1], 10000))
+    blocks = (audio[:, start : start + 10000] for start in range(0, audio.shape[1], 10000))
     out = np.concatenate(list(resampled(blocks, 96000, 48000, 2)), axis=1)
     assert out.shape == (2, 96000)
-    assert int(np.argmax(out[0])) == 48000   # aligned, same length in seconds
+    assert int(np.argmax(out[0])) == 48000  # aligned, same length in seconds
 
 
 def _truncated(path, fraction=0.5):
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * fraction)])
+    path.write_bytes(data[: int(len(data) * fraction)])
     return path
 
 
@@ -74,13 +92,16 @@ def _file(directory, name, content):
     return path
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda d: _file(d, "empty.mp3", b""), "the file is empty"),
-    (lambda d: _truncated(write_audio(d / "cut.mp3", stereo_tone(3.0), SR)), "cut short"),
-    (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),
-    (lambda d: _truncated(write_audio(d / "cut.aiff", stereo_tone(3.0), SR)), "cut short"),
-    (lambda d: d / "missing.flac", "no such file"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda d: _file(d, "empty.mp3", b""), "the file is empty"),
+        (lambda d: _truncated(write_audio(d / "cut.mp3", stereo_tone(3.0), SR)), "cut short"),
+        (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),
+        (lambda d: _truncated(write_audio(d / "cut.aiff", stereo_tone(3.0), SR)), "cut short"),
+        (lambda d: d / "missing.flac", "no such file"),
+    ],
+)
 def test_bad_inputs_name_the_file_and_the_reason(tmp_path, make, reason):
     assert_refused(make(tmp_path), reason)
 
@@ -89,8 +110,7 @@ def test_a_damaged_flac_fails_its_md5_check(tmp_path):
     """pedalboard fills a cut-off FLAC with silence; the stream's MD5 signature catches it."""
     for bit_depth in (16, 24):
         good = write_audio(tmp_path / f"good{bit_depth}.flac", stereo_tone(3.0), SR, bit_depth=bit_depth)
-        assert decode(good)[0].shape[1] == 3 * SR          # the check passes on an intact file
-        cut = _truncated(write_audio(tmp_path / f"cut{bit_depth}.flac", stereo_tone(3.0), SR,
-                                     bit_depth=bit_depth), 0.7)
+        assert decode(good)[0].shape[1] == 3 * SR  # the check passes on an intact file
+        cut = _truncated(write_audio(tmp_path / f"cut{bit_depth}.flac", stereo_tone(3.0), SR, bit_depth=bit_depth), 0.7)
         with pytest.raises(AudioInputError, match="MD5"):
             decode(cut)

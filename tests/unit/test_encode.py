@@ -1,4 +1,5 @@
 """Streaming writers: every output format, resolutions kept, dither, MP3 qualities."""
+
 from __future__ import annotations
 
 import mutagen.mp3
@@ -17,8 +18,8 @@ def test_lossless_outputs_keep_the_resolution():
     assert output_bit_depth("wav", "int16") == 16
     assert output_bit_depth("flac", "int24") == 24
     assert output_bit_depth("wav", "int24") == 24
-    assert output_bit_depth("wav", "float32") == 32     # float WAV
-    assert output_bit_depth("flac", "float32") == 24    # FLAC holds at most 24 bits
+    assert output_bit_depth("wav", "float32") == 32  # float WAV
+    assert output_bit_depth("flac", "float32") == 24  # FLAC holds at most 24 bits
     assert output_bit_depth("mp3", "int24") is None
 
 
@@ -34,7 +35,7 @@ def test_sixteen_bit_output_is_tpdf_dithered_and_deterministic(tmp_path):
         assert written.file_dtype == "int16"
         samples = written.read_raw(written.frames).astype(np.float64)
     assert abs(samples.mean() - 0.3) < 0.01
-    assert set(np.unique(samples)) <= {-1.0, 0.0, 1.0, 2.0}    # error within +-1 LSB (triangular)
+    assert set(np.unique(samples)) <= {-1.0, 0.0, 1.0, 2.0}  # error within +-1 LSB (triangular)
 
 
 def test_writers_make_each_format(tmp_path):

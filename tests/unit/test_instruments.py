@@ -1,5 +1,6 @@
 """The test instruments are right: signals with KNOWN loudness swings, clicks, dips, bass and
 notches come out with those figures (tests/instruments.py)."""
+
 import instruments
 import numpy as np
 import pytest
@@ -32,11 +33,12 @@ def test_out_of_band_energy_of_clean_modulated_and_clicking_sines(signals):
     clean = np.sin(2 * np.pi * 1000.0 * t)
     assert instruments.out_of_band_db(clean, SR, 1000.0, 50.0) < -120
     # What an orbit legitimately does: slow +-6 dB level swing and +-1 Hz Doppler wobble.
-    orbiting = 10 ** (6 * np.sin(2 * np.pi * t / 4) / 20) * np.sin(2 * np.pi * 1000.0 * t
-                                                                    - 4 / (2 * np.pi) * np.cos(2 * np.pi * t / 4))
+    orbiting = 10 ** (6 * np.sin(2 * np.pi * t / 4) / 20) * np.sin(
+        2 * np.pi * 1000.0 * t - 4 / (2 * np.pi) * np.cos(2 * np.pi * t / 4)
+    )
     assert instruments.out_of_band_db(orbiting, SR, 1000.0, 50.0) < -100
     clicking = clean.copy()
-    clicking[3 * SR:] = np.sin(2 * np.pi * 1000.0 * t[3 * SR:] + 0.05)  # a 3° phase jump
+    clicking[3 * SR :] = np.sin(2 * np.pi * 1000.0 * t[3 * SR :] + 0.05)  # a 3° phase jump
     assert instruments.out_of_band_db(clicking, SR, 1000.0, 50.0) > -70
     # The onset of the sine itself is skipped.
     assert instruments.out_of_band_db(np.concatenate([np.zeros(SR // 10), clean]), SR, 1000.0, 50.0) < -120
@@ -45,7 +47,7 @@ def test_out_of_band_energy_of_clean_modulated_and_clicking_sines(signals):
 def test_energy_dips_finds_a_known_dip_not_the_noise(signals):
     noise = signals.pink_noise(6.0, seed=12, channels=2).astype(np.float64)
     dipped = noise.copy()
-    dipped[:, 2 * SR:int(2.3 * SR)] *= 10 ** (-12 / 20)
+    dipped[:, 2 * SR : int(2.3 * SR)] *= 10 ** (-12 / 20)
     assert instruments.energy_dips_db(dipped, SR, reference=noise) == pytest.approx(12.0, abs=0.1)
     assert instruments.energy_dips_db(noise, SR, reference=noise) < 0.01
     left_only = np.stack([noise[0], np.zeros_like(noise[0])])
@@ -63,8 +65,25 @@ def test_band_correlation_of_same_unrelated_and_opposite_bass(signals):
 
 def test_third_octave_bands_are_the_standard_ones(signals):
     centres_hz, levels_db = instruments.third_octave_levels_db(signals.pink_noise(2.0, seed=15, channels=2), SR)
-    assert np.round(centres_hz).tolist() == [200, 251, 316, 398, 501, 631, 794, 1000, 1259, 1585, 1995, 2512,
-                                             3162, 3981, 5012, 6310, 7943]
+    assert np.round(centres_hz).tolist() == [
+        200,
+        251,
+        316,
+        398,
+        501,
+        631,
+        794,
+        1000,
+        1259,
+        1585,
+        1995,
+        2512,
+        3162,
+        3981,
+        5012,
+        6310,
+        7943,
+    ]
     assert levels_db.shape == (2, 20, 17)  # 100 ms windows
     # pink noise: equal energy per band (within its random spread)
     assert np.ptp(np.median(levels_db, axis=(0, 1))) < 2.0

@@ -1,5 +1,6 @@
 """The domain code behind the three Lambdas, without AWS: the API's rules (jobs_api), the upload
 check (upload_check) and how a conversion ends (job_outcome), on the in-memory job store."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,13 @@ from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.model import JobStatus, TransitionRejected
 from surroundyou_jobs.settings import Settings
 
-SETTINGS = Settings(max_upload_bytes=200_000_000, max_duration_s=3600, upload_url_expires_s=900,
-                    download_url_expires_s=3600, job_ttl_days=7)
+SETTINGS = Settings(
+    max_upload_bytes=200_000_000,
+    max_duration_s=3600,
+    upload_url_expires_s=900,
+    download_url_expires_s=3600,
+    job_ttl_days=7,
+)
 
 
 def wav_bytes(seconds: float, sample_rate: int = 8000) -> bytes:
@@ -40,14 +46,16 @@ def api():
 
 def test_a_new_job_waits_for_its_upload_under_a_key_the_server_made(api):
     jobs, store, links = api
-    created = jobs.create_job(CreateJobRequest(filename=" ../../My Song.MP3 ", size=7_340_032,
-                                               contentType="Audio/MPEG; charset=binary"))
+    created = jobs.create_job(
+        CreateJobRequest(filename=" ../../My Song.MP3 ", size=7_340_032, contentType="Audio/MPEG; charset=binary")
+    )
     item = store.get(created["jobId"])
     assert item["status"] == "AWAITING_UPLOAD"
     assert item["inputKey"] == f"uploads/{created['jobId']}/source.mp3"
     assert item["expiresAt"] == 1_700_000_000 + 7 * 86400
-    assert links.forms == [{"key": item["inputKey"], "content_type": "audio/mpeg", "max_bytes": 200_000_000,
-                            "expires_s": 900}]
+    assert links.forms == [
+        {"key": item["inputKey"], "content_type": "audio/mpeg", "max_bytes": 200_000_000, "expires_s": 900}
+    ]
     assert created["expiresIn"] == 900
 
 
@@ -60,8 +68,10 @@ def test_the_size_limit_is_decimal_and_worded_as_the_page_words_it(api, size, al
         return
     with pytest.raises(ApiError) as refused:
         jobs.create_job(request)
-    assert (refused.value.code, refused.value.message) == (ErrorCode.FILE_TOO_LARGE,
-                                                           "The file is 200 MB; the limit is 200 MB.")
+    assert (refused.value.code, refused.value.message) == (
+        ErrorCode.FILE_TOO_LARGE,
+        "The file is 200 MB; the limit is 200 MB.",
+    )
 
 
 def test_config_is_what_create_job_enforces(api):
@@ -81,16 +91,16 @@ def test_a_ready_job_shows_its_result_and_a_download_that_saves_as_the_8d_name(a
     job_in_status(store, JobStatus.READY)
     view = jobs.get_job(KNOWN_JOB)
     assert view["result"]["outputKey"] == f"processed/{KNOWN_JOB}/My Song.8d.mp3"
-    assert links.downloads == [{"key": view["result"]["outputKey"], "filename": "My Song.8d.mp3",
-                                "expires_s": 3600}]
+    assert links.downloads == [{"key": view["result"]["outputKey"], "filename": "My Song.8d.mp3", "expires_s": 3600}]
     assert view["download"]["expiresIn"] == 3600
 
 
 def test_an_unfinished_job_shows_no_result_even_when_the_task_wrote_one(api):
     jobs, store, _ = api
     job_in_status(store, JobStatus.PROCESSING)
-    store.record_result(KNOWN_JOB, {"outputKey": "processed/x/y.8d.mp3", "format": "mp3", "durationS": 1.0,
-                                    "sizeBytes": 1})
+    store.record_result(
+        KNOWN_JOB, {"outputKey": "processed/x/y.8d.mp3", "format": "mp3", "durationS": 1.0, "sizeBytes": 1}
+    )
     view = jobs.get_job(KNOWN_JOB)
     assert view["status"] == "PROCESSING" and "result" not in view and "download" not in view
 
@@ -117,10 +127,13 @@ def test_a_real_upload_queues_its_job_once():
     assert again == {"jobId": KNOWN_JOB, "duplicate": True}
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"Verse 1\nThe music goes round\n" * 50, "text"),
-    (wav_bytes(0.0), "no audio"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"Verse 1\nThe music goes round\n" * 50, "text"),
+        (wav_bytes(0.0), "no audio"),
+    ],
+)
 def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
@@ -158,11 +171,21 @@ def test_failed_keeps_the_first_reason():
 
 
 def test_every_failure_reason_uses_the_one_code_vocabulary():
-    cases = [("InvalidUpload", '{"errorMessage": "Not audio."}'), ("States.Timeout", None),
-             ("ECS.AmazonECSException", "no capacity"), ("States.TaskFailed", '{"Containers": []}'),
-             ("Lambda.ServiceException", None), ("", None)]
+    cases = [
+        ("InvalidUpload", '{"errorMessage": "Not audio."}'),
+        ("States.Timeout", None),
+        ("ECS.AmazonECSException", "no capacity"),
+        ("States.TaskFailed", '{"Containers": []}'),
+        ("Lambda.ServiceException", None),
+        ("", None),
+    ]
     reasons = [failure_reason(error, cause) for error, cause in cases]
     assert [reason.code for reason in reasons] == [
-        ErrorCode.INVALID_UPLOAD, ErrorCode.TIMEOUT, ErrorCode.CONVERTER_UNAVAILABLE,
-        ErrorCode.CONVERTER_STOPPED, ErrorCode.CONVERSION_FAILED, ErrorCode.CONVERSION_FAILED]
+        ErrorCode.INVALID_UPLOAD,
+        ErrorCode.TIMEOUT,
+        ErrorCode.CONVERTER_UNAVAILABLE,
+        ErrorCode.CONVERTER_STOPPED,
+        ErrorCode.CONVERSION_FAILED,
+        ErrorCode.CONVERSION_FAILED,
+    ]
     assert reasons[0].message == "Not audio." and reasons[-1].message == GENERIC_MESSAGE

@@ -1,4 +1,5 @@
 """RenderOptions and the one mapping onto them: a job's options (preset + overrides) -> the engine's."""
+
 import pytest
 
 from surroundyou.engine.options import RenderOptions
@@ -21,14 +22,17 @@ def test_overrides_apply():
     assert (options.period_s, options.reverb, options.mode) == (16.0, 0.0, "hrtf")
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: render_options_for({"preset": "loud"}), ValueError, "unknown preset 'loud'"),
-    (lambda: RenderOptions(speed=2), TypeError, "speed"),
-    (lambda: render_options_for({"preset": "classic", "periodS": 0}), ValueError, "period_s"),
-    (lambda: render_options_for({"preset": "classic", "direction": "up"}), ValueError, "direction"),
-    (lambda: render_options_for({"preset": "classic", "mode": "stereo"}), ValueError, "mode"),
-    (lambda: render_options_for({"preset": "classic", "intensity": 1.5}), ValueError, "intensity"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: render_options_for({"preset": "loud"}), ValueError, "unknown preset 'loud'"),
+        (lambda: RenderOptions(speed=2), TypeError, "speed"),
+        (lambda: render_options_for({"preset": "classic", "periodS": 0}), ValueError, "period_s"),
+        (lambda: render_options_for({"preset": "classic", "direction": "up"}), ValueError, "direction"),
+        (lambda: render_options_for({"preset": "classic", "mode": "stereo"}), ValueError, "mode"),
+        (lambda: render_options_for({"preset": "classic", "intensity": 1.5}), ValueError, "intensity"),
+    ],
+)
 def test_bad_presets_and_values_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -37,5 +41,9 @@ def test_bad_presets_and_values_are_named(call, error, message):
 def test_job_options_map_onto_render_options():
     job = parse_job_options({"preset": "fast", "mode": "hrtf", "periodS": 5, "direction": "counterclockwise"})
     options = render_options_for(job)
-    assert (options.period_s, options.mode, options.direction, options.width_deg) == (5.0, "hrtf",
-                                                                                      "counterclockwise", 50.0)
+    assert (options.period_s, options.mode, options.direction, options.width_deg) == (
+        5.0,
+        "hrtf",
+        "counterclockwise",
+        50.0,
+    )

@@ -1,4 +1,5 @@
 """The streaming loudness meter agrees with the whole-signal reference (pyloudnorm)."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ def test_streaming_meter_matches_the_reference_in_any_blocks(signals, sample_rat
     for block_frames in (65536, 4410, 999):
         meter = LoudnessMeter(sample_rate, 2)
         for start in range(0, music.shape[1], block_frames):
-            meter.add(music[:, start:start + block_frames])
+            meter.add(music[:, start : start + block_frames])
         assert meter.integrated_lufs() == pytest.approx(integrated_lufs(music, sample_rate), abs=0.02)
 
 
@@ -37,7 +38,10 @@ def test_k_weighting_biquads_are_pyloudnorms(sample_rate):
     import pyloudnorm
 
     from surroundyou.engine.loudness import k_weighting_sos
-    stages = (pyloudnorm.IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-              pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"))
+
+    stages = (
+        pyloudnorm.IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+        pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"),
+    )
     expected = np.array([np.concatenate([stage.b, stage.a]) / stage.a[0] for stage in stages])
     np.testing.assert_allclose(k_weighting_sos(sample_rate), expected, rtol=0, atol=1e-14)

@@ -5,6 +5,7 @@ preset and no reverb, in both rendering modes and at two orbit periods; the ear 
 measured with ``surroundyou.engine.analysis`` (the same definitions as ``surroundyou analyze``)
 and the test instruments (tests/instruments.py).
 """
+
 import instruments
 import numpy as np
 import pytest
@@ -66,19 +67,22 @@ class Renders:
         raise KeyError(name)
 
 
-CASES = [pytest.param(("spherical", 4.0), id="spherical-4s"), pytest.param(("spherical", 8.0), id="spherical-8s"),
-         pytest.param(("hrtf", 4.0), id="hrtf-4s"), pytest.param(("hrtf", 8.0), id="hrtf-8s")]
+CASES = [
+    pytest.param(("spherical", 4.0), id="spherical-4s"),
+    pytest.param(("spherical", 8.0), id="spherical-8s"),
+    pytest.param(("hrtf", 4.0), id="hrtf-4s"),
+    pytest.param(("hrtf", 8.0), id="hrtf-8s"),
+]
 
 
 @pytest.fixture(scope="module", params=CASES)
 def renders(request, signals) -> Renders:
     mode, period_s = request.param
-    return Renders(render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": period_s}),
-                   signals)
+    return Renders(render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": period_s}), signals)
 
 
 def after_onset(audio: np.ndarray) -> np.ndarray:
-    return audio[..., int(ONSET_S * SR):]
+    return audio[..., int(ONSET_S * SR) :]
 
 
 @pytest.mark.parametrize("signal", ["pink mono", "music"])
@@ -126,8 +130,9 @@ def test_bass_stays_centred(renders):
 
 def test_correlated_content_does_not_comb_filter(renders):
     """L=R in must sound like one moving source: no notches beyond its smooth spectrum."""
-    depth_db = instruments.comb_filter_depth_db(after_onset(renders.output("pink L=R")),
-                                             after_onset(renders.output("pink mono")), SR)
+    depth_db = instruments.comb_filter_depth_db(
+        after_onset(renders.output("pink L=R")), after_onset(renders.output("pink mono")), SR
+    )
     assert depth_db <= 3.0
 
 

@@ -1,4 +1,5 @@
 """The renderer's DSP pieces, each against its formula (crossover, head model, delay, control grid)."""
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -86,10 +87,11 @@ def test_treble_weights_keep_brown_duda_ild_and_constant_treble_power():
     front_back = np.cos(lateral)
     w_left, w_right = treble_weights(lateral, front_back, 1.0)
     assert np.allclose(w_left / w_right, brown_duda_alpha(np.pi / 2 + lateral) / brown_duda_alpha(np.pi / 2 - lateral))
-    assert np.allclose((w_left ** 2 + w_right ** 2) / 2, rear_treble_gain(front_back, 1.0) ** 2)
+    assert np.allclose((w_left**2 + w_right**2) / 2, rear_treble_gain(front_back, 1.0) ** 2)
     assert 20 * np.log10(rear_treble_gain(-1.0, 1.0)) == pytest.approx(-6.0)  # the rear cut, straight behind
-    assert treble_weights(lateral, front_back, 0.0)[0] == pytest.approx(np.ones_like(lateral) * rear_treble_gain(
-        front_back, 0.0))  # intensity 0: no cues
+    assert treble_weights(lateral, front_back, 0.0)[0] == pytest.approx(
+        np.ones_like(lateral) * rear_treble_gain(front_back, 0.0)
+    )  # intensity 0: no cues
 
 
 def test_rounded_lateral_angle_keeps_front_and_sides_and_has_no_corner():

@@ -1,4 +1,5 @@
 """The MIT KEMAR set as HRTF mode uses it: read from the slab wheel, oriented, turned minimum-phase."""
+
 import numpy as np
 import pytest
 
@@ -67,7 +68,7 @@ def test_minimum_phase_keeps_the_magnitude_and_front_loads_the_energy():
     magnitude = np.exp(np.convolve(rng.standard_normal(1025), np.ones(30) / 30, mode="same"))
     response = minimum_phase(magnitude, 2048)
     assert np.allclose(np.abs(np.fft.rfft(response)), magnitude, rtol=1e-3)
-    energy = np.cumsum(response ** 2)
+    energy = np.cumsum(response**2)
     assert energy[256] > 0.99 * energy[-1]
 
 

@@ -1,4 +1,5 @@
 """Where the rendered music is: direction of travel, start, cue strength, sample rates, loudness."""
+
 import dataclasses
 
 import numpy as np
@@ -20,7 +21,7 @@ def flat(options: RenderOptions) -> RenderOptions:
 def cues_at(rendered, sample_rate, time_s, window_s=0.1):
     """(ILD dB, ITD ms) around ``time_s``; positive = left louder / left earlier (analysis conventions)."""
     start = int(round((time_s - window_s / 2) * sample_rate))
-    segment = rendered[:, start:start + int(round(window_s * sample_rate))]
+    segment = rendered[:, start : start + int(round(window_s * sample_rate))]
     _, ild = analysis.ild_track_db(segment, sample_rate, window_s)
     _, itd = analysis.itd_track_ms(segment, sample_rate, window_s, frame_s=window_s)
     return float(ild[0]), float(itd[0])
@@ -34,9 +35,10 @@ def test_clockwise_goes_front_right_back_left(signals, mode):
     assert abs(front[0]) < 2.0 and abs(front[1]) < 0.05  # starts in front
     assert right[0] < -8 and right[1] < -0.55  # right ear louder and first
     assert left[0] > 8 and left[1] > 0.55
-    back_tilt = analysis.tilt_track_db(rendered[:, 3 * SR:5 * SR], SR, 1.0)[1][0]
-    front_tilt = analysis.tilt_track_db(np.concatenate([rendered[:, 7 * SR:8 * SR], rendered[:, :SR]], axis=1),
-                                        SR, 1.0)[1][0]
+    back_tilt = analysis.tilt_track_db(rendered[:, 3 * SR : 5 * SR], SR, 1.0)[1][0]
+    front_tilt = analysis.tilt_track_db(
+        np.concatenate([rendered[:, 7 * SR : 8 * SR], rendered[:, :SR]], axis=1), SR, 1.0
+    )[1][0]
     assert front_tilt - back_tilt > 2.0  # duller behind
 
 
@@ -53,12 +55,12 @@ def test_intensity_zero_leaves_both_ears_identical(signals):
     assert np.max(np.abs(rendered[0] - rendered[1])) < 1e-6
 
 
-@pytest.mark.parametrize(("mode", "sample_rate"), [("spherical", 48000), ("spherical", 96000), ("hrtf", 48000),
-                                                   ("hrtf", 22050)])
+@pytest.mark.parametrize(
+    ("mode", "sample_rate"), [("spherical", 48000), ("spherical", 96000), ("hrtf", 48000), ("hrtf", 22050)]
+)
 def test_other_sample_rates_keep_the_head_in_seconds(signals, mode, sample_rate):
     mono = signals.pink_noise(4.2, sample_rate, seed=14)
-    rendered = render(mono, sample_rate, flat(render_options_for({"preset": "classic", "mode": mode,
-                                                                       "periodS": 4.0})))
+    rendered = render(mono, sample_rate, flat(render_options_for({"preset": "classic", "mode": mode, "periodS": 4.0})))
     ild_db, itd_ms = cues_at(rendered, sample_rate, 1.0)  # right side
     assert -0.8 <= itd_ms <= -0.6 and ild_db < -8
 

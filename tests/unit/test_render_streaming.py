@@ -1,4 +1,5 @@
 """The renderer as a stream: blocks of any size, same output, same length, fixed tiny latency."""
+
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ def render_in_blocks(audio, options, sizes):
     pieces, start, turn = [], 0, 0
     while start < audio.shape[1]:
         size = sizes[turn % len(sizes)]
-        pieces.append(renderer.process(audio[:, start:start + size]))
+        pieces.append(renderer.process(audio[:, start : start + size]))
         start, turn = start + size, turn + 1
     return np.concatenate(pieces, axis=1)
 
@@ -67,5 +68,5 @@ def test_output_follows_the_input_by_one_sample(signals, mode):
     mono = signals.pink_noise(2.0, SR, seed=7)
     rendered = render(mono, SR, render_options_for({"preset": "classic", "mode": mode})).sum(axis=0)
     lags = np.arange(-5, 6)
-    correlation = [np.dot(rendered[10 + lag:-10 + lag], mono[0, 10:-10]) for lag in lags]
+    correlation = [np.dot(rendered[10 + lag : -10 + lag], mono[0, 10:-10]) for lag in lags]
     assert lags[int(np.argmax(correlation))] == LATENCY_SAMPLES

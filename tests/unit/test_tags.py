@@ -1,5 +1,6 @@
 """Tags and cover art survive the trip between tag systems (ID3, Vorbis comments, MP4 atoms).
 (Sources ffmpeg encodes, M4A and Opus: tests/integration/test_ffmpeg_inputs.py.)"""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,9 @@ from tagged_songs import SR, assert_tags_survive
 from surroundyou.engine.tags import Tags, copy_tags, read_tags
 
 
-@pytest.mark.parametrize("src_fmt, dst_fmt", [("mp3", "flac"), ("flac", "mp3"), ("ogg", "wav"), ("wav", "flac"),
-                                              ("mp3", "ogg")])
+@pytest.mark.parametrize(
+    "src_fmt, dst_fmt", [("mp3", "flac"), ("flac", "mp3"), ("ogg", "wav"), ("wav", "flac"), ("mp3", "ogg")]
+)
 def test_tags_and_cover_survive_between_formats(tmp_path, src_fmt, dst_fmt):
     assert_tags_survive(tmp_path, src_fmt, dst_fmt)
 

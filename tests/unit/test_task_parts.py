@@ -1,5 +1,6 @@
 """The Fargate task's parts in process: its environment check, the progress it writes, and one job's
 run on the real engine against an in-memory job store and a bucket of local files."""
+
 from __future__ import annotations
 
 import shutil

@@ -17,6 +17,7 @@ are ``times_s``. A window with almost no energy in a measurement band (more than
 ``SILENCE_BELOW_MEDIAN_DB`` below the median window) gives NaN there, and the fits skip it, so
 silence in a song does not pollute its orbit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ _TINY = 1e-20
 
 # ---------------------------------------------------------------- framing and spectra
 
+
 def _as_2d(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float64)
     return audio[np.newaxis, :] if audio.ndim == 1 else audio
@@ -71,8 +73,9 @@ def centred_frames(audio: np.ndarray, centres: np.ndarray, frame_len: int) -> np
     return padded[:, starts]
 
 
-def frame_spectra(audio: np.ndarray, sample_rate: int, window_s: float, frame_s: float | None = None,
-                  fft_len: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def frame_spectra(
+    audio: np.ndarray, sample_rate: int, window_s: float, frame_s: float | None = None, fft_len: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectra of Hann-windowed frames of ``frame_s`` (default ``window_s``) centred on the windows.
 
     Returns ``(times_s, freqs_hz, spectra)``, spectra complex of shape (channels, windows, bins)
@@ -86,7 +89,9 @@ def frame_spectra(audio: np.ndarray, sample_rate: int, window_s: float, frame_s:
     return centres / sample_rate, np.fft.rfftfreq(fft_len, 1.0 / sample_rate), np.fft.rfft(frames, n=fft_len, axis=-1)
 
 
-def frame_power_spectra(audio: np.ndarray, sample_rate: int, window_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def frame_power_spectra(
+    audio: np.ndarray, sample_rate: int, window_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``|X|^2`` of ``frame_spectra`` with frames of ``window_s``: (times_s, freqs_hz, power)."""
     times_s, freqs_hz, spectra = frame_spectra(audio, sample_rate, window_s)
     return times_s, freqs_hz, np.abs(spectra) ** 2
@@ -111,8 +116,10 @@ def _level_ratio_db(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarra
 
 # ---------------------------------------------------------------- interaural cues
 
-def ild_track_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
-                 band_hz: tuple[float, float] = ILD_BAND_HZ) -> tuple[np.ndarray, np.ndarray]:
+
+def ild_track_db(
+    stereo: np.ndarray, sample_rate: int, window_s: float = 0.05, band_hz: tuple[float, float] = ILD_BAND_HZ
+) -> tuple[np.ndarray, np.ndarray]:
     """Interaural level difference per window: ``ILD = 10*log10(E_L / E_R)`` in ``band_hz``.
 
     E is the band energy of the window's Hann-windowed spectrum. 2-8 kHz is where the head
@@ -132,13 +139,19 @@ def tilt_track_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05) 
     """
     times_s, freqs_hz, power = frame_power_spectra(stereo, sample_rate, window_s)
     both_ears = power.sum(axis=0)
-    return times_s, _level_ratio_db(band_energy(both_ears, freqs_hz, TILT_HIGH_BAND_HZ),
-                                    band_energy(both_ears, freqs_hz, TILT_LOW_BAND_HZ))
+    return times_s, _level_ratio_db(
+        band_energy(both_ears, freqs_hz, TILT_HIGH_BAND_HZ), band_energy(both_ears, freqs_hz, TILT_LOW_BAND_HZ)
+    )
 
 
-def itd_track_ms(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
-                 frame_s: float = ITD_FRAME_S, band_hz: tuple[float, float] = ITD_BAND_HZ,
-                 max_itd_ms: float = ITD_SEARCH_MS) -> tuple[np.ndarray, np.ndarray]:
+def itd_track_ms(
+    stereo: np.ndarray,
+    sample_rate: int,
+    window_s: float = 0.05,
+    frame_s: float = ITD_FRAME_S,
+    band_hz: tuple[float, float] = ITD_BAND_HZ,
+    max_itd_ms: float = ITD_SEARCH_MS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Interaural time difference per window by GCC-PHAT, positive when the left ear leads.
 
     Generalised cross-correlation with phase transform (Knapp & Carter, IEEE Trans. ASSP 24(4),
@@ -169,9 +182,11 @@ def itd_track_ms(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
 
 # ---------------------------------------------------------------- orbit fits
 
+
 @dataclass(frozen=True)
 class SinusoidFit:
     """``value(t) ≈ offset_value + amplitude * sin(2*pi*t/period_s + phase_deg)``."""
+
     period_s: float
     offset_value: float
     amplitude: float
@@ -198,13 +213,22 @@ def fit_sinusoid(times_s: np.ndarray, values: np.ndarray, period_s: float) -> Si
     (c, a, b), *_ = np.linalg.lstsq(design, values[valid], rcond=None)
     residual = values[valid] - design @ (c, a, b)
     ss_tot = np.sum((values[valid] - values[valid].mean()) ** 2)
-    r2 = 1.0 - np.sum(residual ** 2) / ss_tot if ss_tot > 0 else 0.0
-    return SinusoidFit(period_s=float(period_s), offset_value=float(c), amplitude=float(np.hypot(a, b)),
-                       phase_deg=float(np.degrees(np.arctan2(b, a))), r2=float(r2))
+    r2 = 1.0 - np.sum(residual**2) / ss_tot if ss_tot > 0 else 0.0
+    return SinusoidFit(
+        period_s=float(period_s),
+        offset_value=float(c),
+        amplitude=float(np.hypot(a, b)),
+        phase_deg=float(np.degrees(np.arctan2(b, a))),
+        r2=float(r2),
+    )
 
 
-def estimate_period_s(times_s: np.ndarray, tracks: Sequence[np.ndarray], min_period_s: float = MIN_PERIOD_S,
-                      max_period_s: float | None = None) -> float:
+def estimate_period_s(
+    times_s: np.ndarray,
+    tracks: Sequence[np.ndarray],
+    min_period_s: float = MIN_PERIOD_S,
+    max_period_s: float | None = None,
+) -> float:
     """Orbit period: the period whose sinusoid fits ``tracks`` best (highest mean R^2).
 
     Candidates are scanned on a 0.5 % logarithmic grid from ``min_period_s`` to
@@ -216,8 +240,9 @@ def estimate_period_s(times_s: np.ndarray, tracks: Sequence[np.ndarray], min_per
     if all(np.isfinite(track).sum() < 3 for track in tracks):
         raise ValueError("the audio is silent: there is no orbit to measure")
     if max_period_s <= min_period_s:
-        raise ValueError(f"tracks of {span_s:.1f} s are too short to estimate a period of at least "
-                         f"{min_period_s:.1f} s")
+        raise ValueError(
+            f"tracks of {span_s:.1f} s are too short to estimate a period of at least {min_period_s:.1f} s"
+        )
 
     def misfit(period_s: float) -> float:
         return -float(np.mean([fit_sinusoid(times_s, track, period_s).r2 for track in tracks]))
@@ -225,8 +250,9 @@ def estimate_period_s(times_s: np.ndarray, tracks: Sequence[np.ndarray], min_per
     step = 1.005
     grid = min_period_s * step ** np.arange(int(np.log(max_period_s / min_period_s) / np.log(step)) + 1)
     best = grid[int(np.argmin([misfit(p) for p in grid]))]
-    refined = scipy.optimize.minimize_scalar(misfit, bounds=(best / step, best * step), method="bounded",
-                                             options={"xatol": best * 1e-5})
+    refined = scipy.optimize.minimize_scalar(
+        misfit, bounds=(best / step, best * step), method="bounded", options={"xatol": best * 1e-5}
+    )
     return float(refined.x)
 
 
@@ -239,6 +265,7 @@ def phase_difference_deg(phase_a_deg: float, phase_b_deg: float) -> float:
 @dataclass(frozen=True)
 class OrbitMeasurement:
     """Interaural cue tracks of a rendering and the orbit they trace (see module conventions)."""
+
     times_s: np.ndarray
     ild_db: np.ndarray
     itd_ms: np.ndarray
@@ -279,14 +306,21 @@ class OrbitMeasurement:
 
     def summary(self) -> dict[str, float]:
         """The orbit's figures as plain floats (for printing and JSON)."""
-        return {"period_s": self.period_s, "ild_amplitude_db": self.ild_amplitude_db,
-                "ild_r2": self.ild_r2, "itd_amplitude_ms": self.itd_amplitude_ms, "itd_r2": self.itd_r2,
-                "tilt_amplitude_db": self.tilt_amplitude_db, "tilt_r2": self.tilt_r2,
-                "tilt_phase_deg_from_ild": self.tilt_phase_deg_from_ild}
+        return {
+            "period_s": self.period_s,
+            "ild_amplitude_db": self.ild_amplitude_db,
+            "ild_r2": self.ild_r2,
+            "itd_amplitude_ms": self.itd_amplitude_ms,
+            "itd_r2": self.itd_r2,
+            "tilt_amplitude_db": self.tilt_amplitude_db,
+            "tilt_r2": self.tilt_r2,
+            "tilt_phase_deg_from_ild": self.tilt_phase_deg_from_ild,
+        }
 
 
-def measure_orbit(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
-                  period_hint_s: float | None = None) -> OrbitMeasurement:
+def measure_orbit(
+    stereo: np.ndarray, sample_rate: int, window_s: float = 0.05, period_hint_s: float | None = None
+) -> OrbitMeasurement:
     """ILD, ITD and tilt tracks of a stereo rendering, its orbit period and sinusoid fits.
 
     The period maximises the mean R^2 of the ILD and ITD fits (``estimate_period_s``); with
@@ -295,16 +329,24 @@ def measure_orbit(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05,
     times_s, ild_db = ild_track_db(stereo, sample_rate, window_s)
     _, itd_ms = itd_track_ms(stereo, sample_rate, window_s)
     _, tilt_db = tilt_track_db(stereo, sample_rate, window_s)
-    bounds = {} if period_hint_s is None else {"min_period_s": period_hint_s / 1.25,
-                                               "max_period_s": period_hint_s * 1.25}
+    bounds = (
+        {} if period_hint_s is None else {"min_period_s": period_hint_s / 1.25, "max_period_s": period_hint_s * 1.25}
+    )
     period_s = estimate_period_s(times_s, [ild_db, itd_ms], **bounds)
-    return OrbitMeasurement(times_s=times_s, ild_db=ild_db, itd_ms=itd_ms, tilt_db=tilt_db, period_s=period_s,
-                            ild_fit=fit_sinusoid(times_s, ild_db, period_s),
-                            itd_fit=fit_sinusoid(times_s, itd_ms, period_s),
-                            tilt_fit=fit_sinusoid(times_s, tilt_db, period_s))
+    return OrbitMeasurement(
+        times_s=times_s,
+        ild_db=ild_db,
+        itd_ms=itd_ms,
+        tilt_db=tilt_db,
+        period_s=period_s,
+        ild_fit=fit_sinusoid(times_s, ild_db, period_s),
+        itd_fit=fit_sinusoid(times_s, itd_ms, period_s),
+        tilt_fit=fit_sinusoid(times_s, tilt_db, period_s),
+    )
 
 
 # ---------------------------------------------------------------- loudness and level
+
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """Gated integrated loudness, ITU-R BS.1770-4, measured by ``pyloudnorm.Meter``."""
@@ -324,6 +366,7 @@ def true_peak_dbtp(audio: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- files
 
+
 def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
     """Orbit, loudness and true peak of an audio file (the first ``ANALYZE_MAX_S`` seconds):
     ``(figures, the orbit's tracks)``.
@@ -337,8 +380,13 @@ def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
         orbit = measure_orbit(stereo, sample_rate)
     except ValueError as error:
         raise ValueError(f"{Path(path).name}: {error}") from error
-    figures = {"duration_s": duration_s, "analysed_s": audio.shape[-1] / sample_rate, "sample_rate": sample_rate,
-               "channels": int(audio.shape[0]), **orbit.summary(),
-               "integrated_lufs": integrated_lufs(audio, sample_rate),
-               "true_peak_dbtp": true_peak_dbtp(audio)}
+    figures = {
+        "duration_s": duration_s,
+        "analysed_s": audio.shape[-1] / sample_rate,
+        "sample_rate": sample_rate,
+        "channels": int(audio.shape[0]),
+        **orbit.summary(),
+        "integrated_lufs": integrated_lufs(audio, sample_rate),
+        "true_peak_dbtp": true_peak_dbtp(audio),
+    }
     return figures, orbit

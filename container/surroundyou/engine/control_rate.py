@@ -7,6 +7,7 @@ straight lines. A straight line between exact values deviates from the smooth cu
 below audibility and below the -80 dB click budget. The grid is fixed to absolute sample
 indices, so the ramps (and the output) do not depend on how the audio is cut into blocks.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,7 @@ def segment_ramps(start: np.ndarray, end: np.ndarray, first_sample: int, frames:
     values *= _ramps(step, segments)
     values += np.repeat(start, step, axis=-1)
     offset = first_sample - (first_sample // step) * step
-    return values[..., offset:offset + frames]
+    return values[..., offset : offset + frames]
 
 
 @functools.lru_cache(maxsize=8)

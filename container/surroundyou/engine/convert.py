@@ -16,6 +16,7 @@ block (65 536 frames) deep.
 Every step carries its state across blocks and the limiter's look-ahead is compensated, so
 the output has exactly the input's length and timing. Same input and options -> same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -59,6 +60,7 @@ class ConversionReport:
     (4x oversampled, at the limiter's output): a lossy encoder raises peaks a little, which the
     limiter's ceiling leaves room for (``limiter_ceiling_dbtp``).
     """
+
     duration_s: float
     sample_rate: int
     channels: int
@@ -90,7 +92,7 @@ def limiter_ceiling_dbtp(fmt: str, mp3_quality: str | int = DEFAULT_MP3_QUALITY)
     if fmt == "ogg":
         return CEILING_DBTP - 1.0
     quality = check_mp3_quality(mp3_quality)
-    kbps = int(quality) if quality.isdigit() else 192   # VBR levels behave like ~192 kbps here
+    kbps = int(quality) if quality.isdigit() else 192  # VBR levels behave like ~192 kbps here
     return CEILING_DBTP - (1.2 if kbps >= 256 else 2.0 if kbps >= 160 else 3.0)
 
 
@@ -103,13 +105,20 @@ def room_reverb(amount: float) -> pedalboard.Reverb | None:
     """
     if amount <= 0:
         return None
-    return pedalboard.Reverb(room_size=0.3 + 0.5 * amount, damping=0.5, wet_level=0.5 * amount,
-                             dry_level=0.5, width=1.0)
+    return pedalboard.Reverb(
+        room_size=0.3 + 0.5 * amount, damping=0.5, wet_level=0.5 * amount, dry_level=0.5, width=1.0
+    )
 
 
-def convert_file(src: str | Path, dst: str | Path, options: RenderOptions, *,
-                 output_format: str | None = None, progress: Progress | None = None,
-                 mp3_quality: str | int = DEFAULT_MP3_QUALITY) -> ConversionReport:
+def convert_file(
+    src: str | Path,
+    dst: str | Path,
+    options: RenderOptions,
+    *,
+    output_format: str | None = None,
+    progress: Progress | None = None,
+    mp3_quality: str | int = DEFAULT_MP3_QUALITY,
+) -> ConversionReport:
     """Render ``src`` as 8D audio into ``dst`` (see the module docstring for the pipeline).
 
     ``mp3_quality``: CBR kbps (320 default) or LAME VBR "V0".."V9". Raises
@@ -129,30 +138,46 @@ def convert_file(src: str | Path, dst: str | Path, options: RenderOptions, *,
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress)
             gain_db = rendered.gain_db()
-            writer = AudioWriter(temp_path, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality,
-                                 bit_depth=output_bit_depth(fmt, source.info.sample_format))
+            writer = AudioWriter(
+                temp_path,
+                fmt,
+                sample_rate,
+                SPILL_CHANNELS,
+                mp3_quality=mp3_quality,
+                bit_depth=output_bit_depth(fmt, source.info.sample_format),
+            )
             with writer:
-                output_meter, true_peak = _finish_pass(spill, rendered, sample_rate, gain_db,
-                                                       limiter_ceiling_dbtp(fmt, mp3_quality), writer,
-                                                       report_progress)
+                output_meter, true_peak = _finish_pass(
+                    spill,
+                    rendered,
+                    sample_rate,
+                    gain_db,
+                    limiter_ceiling_dbtp(fmt, mp3_quality),
+                    writer,
+                    report_progress,
+                )
         copy_tags(src, temp_path)
         os.replace(temp_path, dst)
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
     report_progress(1.0)
-    return ConversionReport(duration_s=rendered.frames / sample_rate, sample_rate=sample_rate,
-                            channels=source.info.channels, input_lufs=rendered.input_lufs,
-                            output_lufs=output_meter.integrated_lufs(),
-                            true_peak_dbtp=20 * math.log10(true_peak) if true_peak > 0 else -math.inf,
-                            output_bytes=dst.stat().st_size)
+    return ConversionReport(
+        duration_s=rendered.frames / sample_rate,
+        sample_rate=sample_rate,
+        channels=source.info.channels,
+        input_lufs=rendered.input_lufs,
+        output_lufs=output_meter.integrated_lufs(),
+        true_peak_dbtp=20 * math.log10(true_peak) if true_peak > 0 else -math.inf,
+        output_bytes=dst.stat().st_size,
+    )
 
 
 @dataclass(frozen=True)
 class _Rendered:
     input_lufs: float
     rendered_lufs: float
-    block_frames: list[int]       # frames of each block in the spill file (planar float32)
+    block_frames: list[int]  # frames of each block in the spill file (planar float32)
 
     @property
     def frames(self) -> int:
@@ -161,12 +186,13 @@ class _Rendered:
     def gain_db(self) -> float:
         """The static gain that gives the rendered song the input's integrated loudness."""
         if math.isinf(self.input_lufs) or math.isinf(self.rendered_lufs):
-            return 0.0   # silence (or under 0.4 s): nothing to match
+            return 0.0  # silence (or under 0.4 s): nothing to match
         return self.input_lufs - self.rendered_lufs
 
 
-def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, spill: io.BufferedRandom,
-                 progress: Progress) -> _Rendered:
+def _render_pass(
+    source: AudioSource, sample_rate: int, options: RenderOptions, spill: io.BufferedRandom, progress: Progress
+) -> _Rendered:
     """Pass 1: decode, render, reverb; measure input and result; spill the result (float32 blocks)."""
     info = source.info
     renderer = OrbitRenderer(sample_rate, info.channels, options)
@@ -194,8 +220,15 @@ def _render_pass(source: AudioSource, sample_rate: int, options: RenderOptions, 
     return _Rendered(input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames)
 
 
-def _finish_pass(spill: io.BufferedRandom, rendered: _Rendered, sample_rate: int, gain_db: float, ceiling_dbtp: float,
-                 writer: AudioWriter, progress: Progress) -> tuple[LoudnessMeter, float]:
+def _finish_pass(
+    spill: io.BufferedRandom,
+    rendered: _Rendered,
+    sample_rate: int,
+    gain_db: float,
+    ceiling_dbtp: float,
+    writer: AudioWriter,
+    progress: Progress,
+) -> tuple[LoudnessMeter, float]:
     """Pass 2: gain, true-peak limit and encode the spilled song; returns (output meter, peak)."""
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
@@ -206,7 +239,7 @@ def _finish_pass(spill: io.BufferedRandom, rendered: _Rendered, sample_rate: int
 
     def emit(out: np.ndarray) -> None:
         nonlocal written
-        if out.shape[1]:   # the limiter holds its look-ahead back at the start
+        if out.shape[1]:  # the limiter holds its look-ahead back at the start
             output_meter.add(out)
             writer.write(out)
             written += out.shape[1]
@@ -214,7 +247,7 @@ def _finish_pass(spill: io.BufferedRandom, rendered: _Rendered, sample_rate: int
 
     spill.seek(0)
     for frames in rendered.block_frames:
-        block = buffer[:SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
+        block = buffer[: SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
         spill.readinto(block.data)
         emit(limiter.process(np.multiply(block, gain, out=block)))
     emit(limiter.flush())

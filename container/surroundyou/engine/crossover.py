@@ -11,6 +11,7 @@ so ``H_LP + H_HP`` is an all-pass: the two bands sum back to a flat magnitude
 Riley). The digital sections come from the bilinear transform with the corner pre-warped
 (``scipy.signal.butter``), which keeps the same relation between the two bands.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -12,6 +12,7 @@
 - pedalboard's MP3 reader returns the encoder delay and padding as audio; the LAME/Info tag
   says how much there is, and it is trimmed so a decoded MP3 has exactly the encoded frames.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,11 +58,12 @@ class AudioInfo:
     (lossy codecs decode to float32). frames: exact for pedalboard formats, estimated from the
     container's duration for ffmpeg inputs (progress only: the decoded blocks are the truth).
     """
+
     sample_rate: int
     channels: int
     frames: int
     sample_format: str
-    decoder: str          # "pedalboard" or "ffmpeg"
+    decoder: str  # "pedalboard" or "ffmpeg"
 
 
 class AudioSource:
@@ -93,7 +95,7 @@ def open_audio(path: str | Path) -> AudioSource:
         try:
             native: ReadableAudioFile | None = ReadableAudioFile(str(path))
         except (ValueError, RuntimeError, OSError):
-            native = None   # wrong extension or a variant pedalboard lacks: ffmpeg may know it
+            native = None  # wrong extension or a variant pedalboard lacks: ffmpeg may know it
         if native is not None and native.num_channels <= 2:
             return _PedalboardSource(path, native)
         if native is not None:
@@ -106,8 +108,8 @@ class _PedalboardSource(AudioSource):
         self._path = path
         self._file = native
         suffix = path.suffix.lower()
-        self._skip_frames, self._keep_frames = 0, None   # None: all the decoder delivers
-        self._md5: tuple[int, int] | None = None          # (signature, bits) of a FLAC file
+        self._skip_frames, self._keep_frames = 0, None  # None: all the decoder delivers
+        self._md5: tuple[int, int] | None = None  # (signature, bits) of a FLAC file
         try:
             _check_not_cut_short(path, native)
         except AudioInputError:
@@ -119,8 +121,7 @@ class _PedalboardSource(AudioSource):
             self._md5 = _flac_md5_signature(path)
         frames = self._keep_frames if self._keep_frames is not None else int(native.frames)
         sample_format = "float32" if suffix in _LOSSY_NATIVE_FORMATS else _sample_format(native.file_dtype)
-        self.info = AudioInfo(int(round(native.samplerate)), native.num_channels, frames, sample_format,
-                              "pedalboard")
+        self.info = AudioInfo(int(round(native.samplerate)), native.num_channels, frames, sample_format, "pedalboard")
 
     def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
         try:
@@ -149,8 +150,9 @@ class _PedalboardSource(AudioSource):
             if delivered == 0:
                 raise AudioInputError(self._path, "the file contains no audio")
             if signature is not None and int.from_bytes(digest.digest(), "big") != signature[0]:
-                raise AudioInputError(self._path, "the FLAC data is damaged or cut short "
-                                                  "(its MD5 checksum does not match)")
+                raise AudioInputError(
+                    self._path, "the FLAC data is damaged or cut short (its MD5 checksum does not match)"
+                )
         finally:
             self.close()
 
@@ -164,19 +166,42 @@ class _FfmpegSource(AudioSource):
     def __init__(self, path: Path):
         self._path = path
         self._process: subprocess.Popen | None = None
-        probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                               capture_output=True, text=True, errors="replace", timeout=120)
+        probe = subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=120,
+        )
         self.info = _parse_probe(path, probe.stderr)
 
     def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
         channels = self.info.channels
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(self._path),
-                   "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
-                   "-ac", str(channels), "-ar", str(self.info.sample_rate), "-"]
+        command = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(self._path),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "-ac",
+            str(channels),
+            "-ar",
+            str(self.info.sample_rate),
+            "-",
+        ]
         with tempfile.TemporaryFile() as errors:
-            process = self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors,
-                                                       stdin=subprocess.DEVNULL)
-            pcm = cast(IO[bytes], process.stdout)   # a pipe: stdout=PIPE
+            process = self._process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+            )
+            pcm = cast(IO[bytes], process.stdout)  # a pipe: stdout=PIPE
             try:
                 delivered = 0
                 frame_bytes = 4 * channels
@@ -191,8 +216,9 @@ class _FfmpegSource(AudioSource):
                 if process.wait() != 0:
                     errors.seek(0)
                     lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-                    raise AudioInputError(self._path, "ffmpeg could not decode it"
-                                          + (f" ({lines[-1].strip()})" if lines else ""))
+                    raise AudioInputError(
+                        self._path, "ffmpeg could not decode it" + (f" ({lines[-1].strip()})" if lines else "")
+                    )
                 if delivered == 0:
                     raise AudioInputError(self._path, "the file contains no audio")
             finally:
@@ -216,8 +242,9 @@ def _parse_probe(path: Path, stderr: str) -> AudioInfo:
     stream = _STREAM.search(stderr)
     if stream is None:
         if "Invalid data found" in stderr or "Error opening input" in stderr:
-            raise AudioInputError(path, "not an audio file SurroundYou can read "
-                                        "(MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, WebM)")
+            raise AudioInputError(
+                path, "not an audio file SurroundYou can read (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, WebM)"
+            )
         raise AudioInputError(path, "the file contains no audio stream")
     sample_rate = int(stream["rate"])
     channels = 1 if stream["layout"].strip() in ("mono", "1 channels") else 2
@@ -244,7 +271,7 @@ def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
         limit = int(max_s * info.sample_rate)
         blocks, frames = [np.zeros((info.channels, 0), dtype=np.float32)], 0
         for block in source.blocks():
-            blocks.append(block[:, :limit - frames])
+            blocks.append(block[:, : limit - frames])
             frames += blocks[-1].shape[1]
             if frames >= limit:
                 break
@@ -265,8 +292,11 @@ def _check_not_cut_short(path: Path, native: ReadableAudioFile) -> None:
         missing = shortfall(handle, fmt)
     if missing is not None:
         expected_s = native.frames / native.samplerate
-        raise AudioInputError(path, f"the file is cut short: it should hold {expected_s:.1f} s of audio but the "
-                                    f"data stops after about {expected_s * missing.fraction_present:.1f} s")
+        raise AudioInputError(
+            path,
+            f"the file is cut short: it should hold {expected_s:.1f} s of audio but the "
+            f"data stops after about {expected_s * missing.fraction_present:.1f} s",
+        )
 
 
 def _mp3_gapless_frames(path: Path) -> tuple[int, int | None]:
@@ -320,8 +350,8 @@ def _flac_md5_bytes(block: np.ndarray, bits: int) -> bytes:
 
 # ---------------------------------------------------------------- resampling
 
-def resampled(blocks: Iterator[np.ndarray], source_rate: int, target_rate: int,
-              channels: int) -> Iterator[np.ndarray]:
+
+def resampled(blocks: Iterator[np.ndarray], source_rate: int, target_rate: int, channels: int) -> Iterator[np.ndarray]:
     """``blocks`` at ``target_rate`` (pedalboard's StreamResampler: constant memory, aligned)."""
     if source_rate == target_rate:
         yield from blocks

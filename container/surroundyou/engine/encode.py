@@ -5,6 +5,7 @@ the source's resolution: 16-bit stays 16-bit (written with TPDF dither from a fi
 stays 24-bit, float stays float (32-bit float WAV; FLAC holds at most 24 bits). Lossy decoders
 deliver float, so a decoded MP3 becomes a float WAV or a 24-bit FLAC.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,7 +43,7 @@ def output_bit_depth(fmt: str, sample_format: str) -> int | None:
         return 16
     if fmt == "flac" or sample_format == "int24":
         return 24
-    return 32   # float WAV
+    return 32  # float WAV
 
 
 def check_mp3_quality(quality: str | int) -> str:
@@ -50,15 +51,25 @@ def check_mp3_quality(quality: str | int) -> str:
     text = str(quality).upper()
     if text in MP3_VBR_QUALITIES or (text.isdigit() and int(text) in MP3_CBR_KBPS):
         return text
-    raise ValueError(f"MP3 quality must be a bitrate in kbps ({', '.join(map(str, MP3_CBR_KBPS))}) "
-                     f"or a LAME VBR level V0-V9, got {quality!r}")
+    raise ValueError(
+        f"MP3 quality must be a bitrate in kbps ({', '.join(map(str, MP3_CBR_KBPS))}) "
+        f"or a LAME VBR level V0-V9, got {quality!r}"
+    )
 
 
 class AudioWriter:
     """Writes float32 ``(channels, frames)`` blocks to ``path`` in format ``fmt``."""
 
-    def __init__(self, path: str | Path, fmt: str, sample_rate: int, channels: int, *,
-                 bit_depth: int | None = None, mp3_quality: str | int = DEFAULT_MP3_QUALITY):
+    def __init__(
+        self,
+        path: str | Path,
+        fmt: str,
+        sample_rate: int,
+        channels: int,
+        *,
+        bit_depth: int | None = None,
+        mp3_quality: str | int = DEFAULT_MP3_QUALITY,
+    ):
         if fmt not in OUTPUT_FORMATS:
             raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
         quality: str | int | None = None

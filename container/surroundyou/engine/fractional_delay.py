@@ -19,6 +19,7 @@ by the curvature of ``f^2`` over the segment: for the orbit's slow delay changes
 samples per 64-sample segment) that is a filter error below -110 dB. Where ``m`` changes
 between segments the two readings agree to within the interpolator's own error (< 1e-5).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,14 @@ TAP_OFFSETS = np.arange(-1, 3)  # delays of the four taps relative to m
 def lagrange3_weights(fraction: np.ndarray) -> np.ndarray:
     """The four tap weights for delays ``m-1 .. m+2`` at ``fraction`` ``f``: shape ``(4, *f.shape)``."""
     f = np.asarray(fraction, dtype=np.float64)
-    return np.stack([-f * (f - 1) * (f - 2) / 6, (f + 1) * (f - 1) * (f - 2) / 2,
-                     -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6])
+    return np.stack(
+        [
+            -f * (f - 1) * (f - 2) / 6,
+            (f + 1) * (f - 1) * (f - 2) / 2,
+            -(f + 1) * f * (f - 2) / 2,
+            (f + 1) * f * (f - 1) / 6,
+        ]
+    )
 
 
 class FractionalDelayLine:
@@ -56,9 +63,13 @@ class FractionalDelayLine:
         integer = np.floor((delay_samples[:-1] + delay_samples[1:]) / 2).astype(np.int64)
         if integer.min() < 1 or integer.max() + 2 >= depth:
             raise ValueError(f"delay out of range 1..{depth - 3} samples")
-        weights = segment_ramps(lagrange3_weights(delay_samples[:-1] - integer),
-                                lagrange3_weights(delay_samples[1:] - integer), first_sample, frames,
-                                self.control_step)
+        weights = segment_ramps(
+            lagrange3_weights(delay_samples[:-1] - integer),
+            lagrange3_weights(delay_samples[1:] - integer),
+            first_sample,
+            frames,
+            self.control_step,
+        )
         padded = np.concatenate([self.history, block])
         output = np.empty(frames, dtype=np.float32)
         # runs of segments sharing the integer part: plain slices instead of gathers
@@ -68,7 +79,7 @@ class FractionalDelayLine:
         run_starts = np.concatenate([[0], segment_start[changes]])
         run_stops = np.concatenate([segment_start[changes], [frames]])
         for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])], strict=True):
-            taps = [padded[depth + start - shift - offset:depth + stop - shift - offset] for offset in TAP_OFFSETS]
+            taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
             run = weights[:, start:stop]
             output[start:stop] = run[0] * taps[0] + run[1] * taps[1] + run[2] * taps[2] + run[3] * taps[3]
         self.history = padded[-depth:].copy()

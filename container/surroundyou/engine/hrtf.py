@@ -37,6 +37,7 @@ How the set is used:
    by a smooth relative shadow, so correlated channels do not comb-filter (``KemarHead``).
 6. Other sample rates: the responses are resampled (``scipy.signal.resample_poly``) first.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -80,6 +81,7 @@ SOURCE_SHADING = 0.72
 @dataclass(frozen=True)
 class KemarSet:
     """The measured set: azimuth (counter-clockwise, deg), elevation (deg), impulse responses (n, taps, 2)."""
+
     azimuth_deg: np.ndarray
     elevation_deg: np.ndarray
     impulse_responses: np.ndarray
@@ -166,10 +168,10 @@ def minimum_phase(magnitude: np.ndarray, taps: int) -> np.ndarray:
     size = 2 * (magnitude.shape[-1] - 1)
     cepstrum = np.fft.irfft(np.log(np.maximum(magnitude, 1e-8)), size, axis=-1)
     fold = np.zeros(size)
-    fold[0], fold[1:size // 2], fold[size // 2] = 1.0, 2.0, 1.0
+    fold[0], fold[1 : size // 2], fold[size // 2] = 1.0, 2.0, 1.0
     response = np.fft.irfft(np.exp(np.fft.rfft(cepstrum * fold, axis=-1)), size, axis=-1)[..., :taps]
     fade = taps // 4
-    response[..., taps - fade:] *= np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
+    response[..., taps - fade :] *= np.cos(np.linspace(0, np.pi / 2, fade)) ** 2
     return response
 
 
@@ -194,8 +196,10 @@ def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
     kemar = load_kemar()
     azimuth_deg = np.degrees(speaker_azimuths_rad())
     horizontal = kemar.elevation_deg == 0
-    measured = [int(np.flatnonzero(horizontal & np.isclose(kemar.azimuth_deg, np.mod(-azimuth, 360.0)))[0])
-                for azimuth in azimuth_deg]  # KEMAR counts counter-clockwise
+    measured = [
+        int(np.flatnonzero(horizontal & np.isclose(kemar.azimuth_deg, np.mod(-azimuth, 360.0)))[0])
+        for azimuth in azimuth_deg
+    ]  # KEMAR counts counter-clockwise
     responses = kemar.impulse_responses[measured]
     if sample_rate != KEMAR_SAMPLE_RATE:
         ratio = Fraction(sample_rate, KEMAR_SAMPLE_RATE).limit_denominator(1000)
@@ -213,7 +217,7 @@ def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
 
 def smootherstep(fraction: np.ndarray) -> np.ndarray:
     """``6 t^5 - 15 t^4 + 10 t^3``: 0 at 0, 1 at 1, zero slope and curvature at both ends (Perlin 2002)."""
-    return fraction ** 3 * (fraction * (6 * fraction - 15) + 10)
+    return fraction**3 * (fraction * (6 * fraction - 15) + 10)
 
 
 def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> tuple[np.ndarray, np.ndarray]:
@@ -232,10 +236,12 @@ def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: f
     position = ring_azimuth / spacing
     below = np.floor(position)
     toward_next = smootherstep(position - below)
-    index = np.stack([below.astype(int) % count, (below.astype(int) + 1) % count, np.zeros_like(below, dtype=int)],
-                     axis=-1)
-    weight = np.stack([intensity * (1 - toward_next), intensity * toward_next,
-                       np.full(np.shape(below), 1.0 - intensity)], axis=-1)
+    index = np.stack(
+        [below.astype(int) % count, (below.astype(int) + 1) % count, np.zeros_like(below, dtype=int)], axis=-1
+    )
+    weight = np.stack(
+        [intensity * (1 - toward_next), intensity * toward_next, np.full(np.shape(below), 1.0 - intensity)], axis=-1
+    )
     return index, weight
 
 
@@ -264,8 +270,16 @@ class KemarHead:
     loudspeakers that are fed (or whose filters still ring) are convolved.
     """
 
-    def __init__(self, sample_rate: int, channels: int, orbit: Orbit, source_offsets_rad: np.ndarray,
-                 intensity: float, crossover_hz: float, control_step: int):
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        orbit: Orbit,
+        source_offsets_rad: np.ndarray,
+        intensity: float,
+        crossover_hz: float,
+        control_step: int,
+    ):
         self.orbit = orbit
         self.intensity = intensity
         self.control_step = control_step
@@ -280,14 +294,21 @@ class KemarHead:
         spectra = np.fft.rfft(self.filters, LOUDNESS_FFT_SIZE, axis=-1)
         weighting = np.vstack([loudness.band, loudness.band * loudness.shapes])  # plain, then A, B, C shapes
         self._cross_power = np.einsum("tf,aef,bef->teab", weighting, spectra, np.conj(spectra)).real
-        self.sources = SphericalHeadShadow(sample_rate, channels, orbit, source_offsets_rad,
-                                           SOURCE_SHADING * intensity, crossover_hz, control_step, relative=True,
-                                           ear_terms=self._source_ear_terms)
+        self.sources = SphericalHeadShadow(
+            sample_rate,
+            channels,
+            orbit,
+            source_offsets_rad,
+            SOURCE_SHADING * intensity,
+            crossover_hz,
+            control_step,
+            relative=True,
+            ear_terms=self._source_ear_terms,
+        )
 
     def _centre_pan(self, sample_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Loudspeaker indices and weights ``(points, 3)`` of the orbit centre at sample indices."""
-        return speaker_pan(self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index),
-                           self.intensity)
+        return speaker_pan(self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index), self.intensity)
 
     def _panned_power(self, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Weighted power ``(plain|A|B|C, ears, points)`` of the panned loudspeaker filters.
@@ -296,8 +317,11 @@ class KemarHead:
         the loudspeakers' cross powers, so the gains are as smooth as the pan.
         """
         slots = range(index.shape[-1])
-        return sum(weight[:, i] * weight[:, j] * self._cross_power[:, :, index[:, i], index[:, j]]
-                   for i in slots for j in slots)
+        return sum(
+            weight[:, i] * weight[:, j] * self._cross_power[:, :, index[:, i], index[:, j]]
+            for i in slots
+            for j in slots
+        )
 
     def _pan_gain(self, power: np.ndarray) -> np.ndarray:
         """Gain that keeps a signal fed to both ears' pans as loud as it came in:
@@ -319,8 +343,13 @@ class KemarHead:
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
         ears = self.sources.ear_signals(block, first_sample).astype(np.float32)
-        return np.concatenate([self._render_hop(ears[:, start:start + self.hop_frames], first_sample + start)
-                               for start in range(0, ears.shape[1], self.hop_frames)], axis=1)
+        return np.concatenate(
+            [
+                self._render_hop(ears[:, start : start + self.hop_frames], first_sample + start)
+                for start in range(0, ears.shape[1], self.hop_frames)
+            ],
+            axis=1,
+        )
 
     def _render_hop(self, ears: np.ndarray, first_sample: int) -> np.ndarray:
         frames = ears.shape[1]
@@ -333,13 +362,13 @@ class KemarHead:
         active = sorted(set(fed) | set(np.flatnonzero(np.any(self._history != 0, axis=(1, 2)))))
         fft_size = scipy.fft.next_fast_len(frames + self.taps - 1, real=True)
         signal = np.zeros((len(active), 2, fft_size), dtype=np.float32)  # (loudspeakers, ears, time)
-        signal[:, :, :self.taps - 1] = self._history[active]
+        signal[:, :, : self.taps - 1] = self._history[active]
         for ramp, speaker in zip(ramps, fed, strict=True):
-            signal[active.index(speaker), :, self.taps - 1:self.taps - 1 + frames] = ramp * ears
+            signal[active.index(speaker), :, self.taps - 1 : self.taps - 1 + frames] = ramp * ears
         self._history[:] = 0.0
-        self._history[active] = signal[:, :, frames:frames + self.taps - 1]
+        self._history[active] = signal[:, :, frames : frames + self.taps - 1]
         spectra, filters = scipy.fft.rfft(signal, axis=-1), self._filter_spectra(fft_size)
         output = spectra[0] * filters[active[0]]
         for row in range(1, len(active)):
             output += spectra[row] * filters[active[row]]
-        return scipy.fft.irfft(output, fft_size, axis=-1)[:, self.taps - 1:self.taps - 1 + frames]
+        return scipy.fft.irfft(output, fft_size, axis=-1)[:, self.taps - 1 : self.taps - 1 + frames]

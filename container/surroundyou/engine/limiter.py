@@ -7,6 +7,7 @@ the frames where a peak can come near the ceiling, the gain is computed only whe
 1, and the gain computer is built so that the limited signal cannot exceed the ceiling at any
 sample or 4x-interpolated point.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,7 +52,7 @@ def sliding_extreme(values: np.ndarray, size: int, extreme: np.ufunc) -> np.ndar
     while width * 2 <= size:
         result = extreme(result[:-width], result[width:])
         width *= 2
-    return extreme(result[:len(values) - size + 1], result[size - width:])
+    return extreme(result[: len(values) - size + 1], result[size - width :])
 
 
 class TruePeakLimiter:
@@ -76,8 +77,14 @@ class TruePeakLimiter:
     and the output is aligned with the input.
     """
 
-    def __init__(self, sample_rate: int, channels: int, ceiling_dbtp: float = -1.0,
-                 lookahead_ms: float = 2.0, release_db_per_s: float = 50.0):
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        ceiling_dbtp: float = -1.0,
+        lookahead_ms: float = 2.0,
+        release_db_per_s: float = 50.0,
+    ):
         self._ceiling = 10 ** (ceiling_dbtp / 20)
         self._lookahead = max(1, round(lookahead_ms * sample_rate / 1000))
         self._release_factor = 10 ** (release_db_per_s / sample_rate / 20)
@@ -88,10 +95,10 @@ class TruePeakLimiter:
         # received frames not yet sent out, after CONTEXT_FRAMES frames already sent out
         self._frames = np.zeros((channels, CONTEXT_FRAMES), dtype=np.float32)
         self._started = False
-        self._recent_gains = np.ones(self._lookahead)   # h of the last L frames sent out
-        self._held = 1.0                               # h of the last frame sent out
+        self._recent_gains = np.ones(self._lookahead)  # h of the last L frames sent out
+        self._held = 1.0  # h of the last frame sent out
         self._powers: tuple[np.ndarray, np.ndarray] = (np.ones(0), np.ones(0))
-        self.peak_out = 0.0                            # largest |output| seen by the detector
+        self.peak_out = 0.0  # largest |output| seen by the detector
 
     def process(self, block: np.ndarray) -> np.ndarray:
         self._frames = np.concatenate([self._frames, np.asarray(block, dtype=np.float32)], axis=1)
@@ -100,7 +107,7 @@ class TruePeakLimiter:
             return np.zeros((self._frames.shape[0], 0), dtype=np.float32)
         peaks = self._peaks(ready + self._lookahead)
         gain = self._smoothed_gain(peaks, ready).astype(np.float32)
-        out = self._frames[:, CONTEXT_FRAMES:CONTEXT_FRAMES + ready] * gain
+        out = self._frames[:, CONTEXT_FRAMES : CONTEXT_FRAMES + ready] * gain
         self.peak_out = max(self.peak_out, float(np.max(peaks[:ready] * gain)))
         self._frames = self._frames[:, ready:]
         return out
@@ -126,7 +133,7 @@ class TruePeakLimiter:
             # (channels, phases, candidates): the reduction then runs over the outer axes (fast)
             interpolated = np.matmul(self._interpolator.T, windows.transpose(0, 2, 1))
             between[candidates] = np.abs(interpolated).max(axis=(0, 1))
-        own = sample_peak[CONTEXT_FRAMES:CONTEXT_FRAMES + count]
+        own = sample_peak[CONTEXT_FRAMES : CONTEXT_FRAMES + count]
         return np.maximum(own, np.maximum(between[:-1], between[1:]))
 
     def _smoothed_gain(self, peaks: np.ndarray, ready: int) -> np.ndarray:
@@ -149,14 +156,15 @@ class TruePeakLimiter:
             return gain
         tail_gains, held = np.ones(lookahead), 1.0
         for start, stop in spans:
-            carried = start == 0   # a span from 0 continues the last block's release
+            carried = start == 0  # a span from 0 continues the last block's release
             history = self._recent_gains if carried else np.ones(lookahead)
-            held_span = self._held_gain(self._required(peaks[start:stop + lookahead]), stop - start,
-                                        self._held if carried else 1.0)
+            held_span = self._held_gain(
+                self._required(peaks[start : stop + lookahead]), stop - start, self._held if carried else 1.0
+            )
             # g[n] = mean(h[n-L .. n]) by a running sum over the L gains before the span and it
             recent = np.concatenate([history, held_span])
             sums = np.cumsum(np.concatenate([[0.0], recent]))
-            gain[start:stop] = np.minimum((sums[lookahead + 1:] - sums[:-lookahead - 1]) / (lookahead + 1), 1.0)
+            gain[start:stop] = np.minimum((sums[lookahead + 1 :] - sums[: -lookahead - 1]) / (lookahead + 1), 1.0)
             if stop == ready:
                 tail_gains, held = recent[-lookahead:], float(held_span[-1])
         self._recent_gains, self._held = tail_gains, held
@@ -169,10 +177,15 @@ class TruePeakLimiter:
     def _limited_spans(self, peaks: np.ndarray, ready: int) -> list[tuple[int, int]]:
         """Merged ``(start, stop)`` spans of the next ``ready`` frames where ``g`` may be under 1."""
         lookahead = self._lookahead
-        over = np.flatnonzero(peaks > np.float64(self._ceiling))   # compared as float64, like r
+        over = np.flatnonzero(peaks > np.float64(self._ceiling))  # compared as float64, like r
         # frames the release takes from gain r back to 1: ln(1/r) / ln(rho), +1 for rounding
-        climb = np.ceil(np.log(np.maximum(peaks[over].astype(np.float64), self._ceiling) / self._ceiling)
-                        / math.log(self._release_factor)).astype(np.int64) + 1
+        climb = (
+            np.ceil(
+                np.log(np.maximum(peaks[over].astype(np.float64), self._ceiling) / self._ceiling)
+                / math.log(self._release_factor)
+            ).astype(np.int64)
+            + 1
+        )
         starts, stops = over - lookahead, over + climb + lookahead
         idle = self._held == 1.0 and bool(np.all(self._recent_gains == 1.0))
         if not idle:
@@ -183,8 +196,11 @@ class TruePeakLimiter:
         reach = np.maximum.accumulate(stops)
         first = np.flatnonzero(np.r_[True, starts[1:] > reach[:-1]])
         last = np.r_[first[1:] - 1, starts.size - 1]
-        return [(max(0, int(start)), min(ready, int(stop))) for start, stop in zip(starts[first], reach[last], strict=True)
-                if start < ready]
+        return [
+            (max(0, int(start)), min(ready, int(stop)))
+            for start, stop in zip(starts[first], reach[last], strict=True)
+            if start < ready
+        ]
 
     def _held_gain(self, required: np.ndarray, count: int, held_before: float) -> np.ndarray:
         """``h`` over ``count`` frames from ``r`` of ``count + L`` frames and ``h`` of the frame before."""
@@ -193,14 +209,13 @@ class TruePeakLimiter:
         # the release, s dB per frame, is a factor rho = 10^(s/20) per frame in linear terms:
         # h[n] = min(m[n], rho h[n-1]) = rho^n min(rho h[-1], min_{k<=n} m[k] rho^-k)
         rising, falling = self._release_powers(count)
-        held = rising * np.minimum(held_before * self._release_factor,
-                                   np.minimum.accumulate(ahead_min * falling))
-        held[held > 1.0 - 1e-9] = 1.0   # recovered (rho^n rho^-n is not always exactly 1)
+        held = rising * np.minimum(held_before * self._release_factor, np.minimum.accumulate(ahead_min * falling))
+        held[held > 1.0 - 1e-9] = 1.0  # recovered (rho^n rho^-n is not always exactly 1)
         return held
 
     def _release_powers(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """``rho^n`` and ``rho^-n`` for n < count (kept and sliced: spans are at most a block long)."""
         if self._powers[0].size < count:
             steps = np.arange(count)
-            self._powers = (self._release_factor ** steps, self._release_factor ** -steps)
+            self._powers = (self._release_factor**steps, self._release_factor**-steps)
         return self._powers[0][:count], self._powers[1][:count]

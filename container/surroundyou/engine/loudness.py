@@ -4,6 +4,7 @@ The conversion measures the input and the rendered song while it streams, then m
 loudness with one static gain. ``analysis.integrated_lufs`` (pyloudnorm, whole signal in memory)
 is the reference this meter agrees with; the K-weighting biquads are pyloudnorm's own.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,14 +14,14 @@ import pyloudnorm
 
 from .streaming_sos import StreamingSos
 
-BLOCK_S = 0.4            # gating block, BS.1770-4 section 2.8
-HOP_S = 0.1              # 75 % overlap between gating blocks
+BLOCK_S = 0.4  # gating block, BS.1770-4 section 2.8
+HOP_S = 0.1  # 75 % overlap between gating blocks
 HOPS_PER_BLOCK = round(BLOCK_S / HOP_S)
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 # the two K-weighting stages as pyloudnorm.Meter builds them: (gain dB, Q, corner Hz, RBJ biquad type)
-SHELF = (4.0, 1 / math.sqrt(2), 1500.0, "high_shelf")   # +4 dB above ~1.5 kHz (the head's acoustic effect)
-HIGH_PASS = (0.0, 0.5, 38.0, "high_pass")                # the RLB weighting: a 38 Hz high-pass
+SHELF = (4.0, 1 / math.sqrt(2), 1500.0, "high_shelf")  # +4 dB above ~1.5 kHz (the head's acoustic effect)
+HIGH_PASS = (0.0, 0.5, 38.0, "high_pass")  # the RLB weighting: a 38 Hz high-pass
 
 
 def k_weighting_sos(sample_rate: int) -> np.ndarray:
@@ -29,8 +30,10 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
     RBJ Audio EQ Cookbook biquads (R. Bristow-Johnson), designed by ``pyloudnorm.IIRfilter`` at
     any sample rate, each normalised by ``a0``.
     """
-    stages = [pyloudnorm.IIRfilter(gain_db, q, corner_hz, sample_rate, kind)
-              for gain_db, q, corner_hz, kind in (SHELF, HIGH_PASS)]
+    stages = [
+        pyloudnorm.IIRfilter(gain_db, q, corner_hz, sample_rate, kind)
+        for gain_db, q, corner_hz, kind in (SHELF, HIGH_PASS)
+    ]
     return np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
 
 
@@ -51,8 +54,8 @@ class LoudnessMeter:
     def __init__(self, sample_rate: int, channels: int):
         self._k_weighting = StreamingSos(k_weighting_sos(sample_rate), channels)
         self._hop_frames = max(1, round(HOP_S * sample_rate))
-        self._hop_energy = 0.0          # energy of the unfinished hop so far
-        self._hop_filled = 0            # frames in the unfinished hop
+        self._hop_energy = 0.0  # energy of the unfinished hop so far
+        self._hop_filled = 0  # frames in the unfinished hop
         self._hop_mean_squares: list[float] = []
 
     def add(self, block: np.ndarray) -> None:
@@ -61,7 +64,7 @@ class LoudnessMeter:
         start = 0
         while start < squares.size:
             take = min(self._hop_frames - self._hop_filled, squares.size - start)
-            self._hop_energy += float(squares[start:start + take].sum())
+            self._hop_energy += float(squares[start : start + take].sum())
             self._hop_filled += take
             start += take
             if self._hop_filled == self._hop_frames:

@@ -11,6 +11,7 @@ on a uniform frequency grid. Ratios of such sums are loudness ratios; the absolu
 never matters. The K-weighting biquads are ``loudness.k_weighting_sos``, pyloudnorm's (the meter
 the analysis uses), so the renderer equalises exactly the loudness that is measured.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Presets and the options a person may send live with the jobs (``surroundyou_jobs.options``);
 ``surroundyou.job_options.render_options_for`` maps those onto this value.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class RenderOptions:
     crossover_hz         below this the bass stays centred and untouched
     mode                 "spherical" (Brown-Duda spherical head) or "hrtf" (MIT KEMAR)
     """
+
     period_s: float = 8.0
     direction: str = "clockwise"
     width_deg: float = 60.0
@@ -38,11 +40,12 @@ class RenderOptions:
     def __post_init__(self) -> None:
         checks = (
             (self.period_s > 0, f"period_s must be positive, got {self.period_s!r}"),
-            (self.direction in DIRECTIONS, f"direction must be one of {', '.join(DIRECTIONS)}, "
-                                           f"got {self.direction!r}"),
+            (self.direction in DIRECTIONS, f"direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}"),
             (0 <= self.width_deg <= 180, f"width_deg must be 0-180, got {self.width_deg!r}"),
-            (0 <= self.elevation_wobble_deg <= 45, f"elevation_wobble_deg must be 0-45, "
-                                                   f"got {self.elevation_wobble_deg!r}"),
+            (
+                0 <= self.elevation_wobble_deg <= 45,
+                f"elevation_wobble_deg must be 0-45, got {self.elevation_wobble_deg!r}",
+            ),
             (0 <= self.intensity <= 1, f"intensity must be 0-1, got {self.intensity!r}"),
             (0 <= self.reverb <= 1, f"reverb must be 0-1, got {self.reverb!r}"),
             (self.crossover_hz > 0, f"crossover_hz must be positive, got {self.crossover_hz!r}"),

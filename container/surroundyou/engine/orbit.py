@@ -12,6 +12,7 @@ and the angle between the source and each ear's axis, ``theta_R = 90 deg - lat``
 ``theta_L = 90 deg + lat``. An elevated source is less lateral: raising it by ``el`` scales
 ``sin(lat)`` by ``cos(el)``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class Orbit:
     front-left), so every turn is the same and left and right stay symmetric. The orbit starts
     in front (azimuth 0) at sample 0.
     """
+
     period_s: float
     sample_rate: int
     clockwise: bool = True
@@ -64,8 +66,9 @@ def source_offsets_rad(channels: int, width_deg: float) -> np.ndarray:
     return np.radians(np.linspace(-width_deg / 2, width_deg / 2, channels))
 
 
-def rounded_lateral_angle_rad(azimuth_rad: np.ndarray, elevation_rad: np.ndarray,
-                              rounding: float = LATERAL_ROUNDING) -> np.ndarray:
+def rounded_lateral_angle_rad(
+    azimuth_rad: np.ndarray, elevation_rad: np.ndarray, rounding: float = LATERAL_ROUNDING
+) -> np.ndarray:
     """The lateral angle with its turn at the sides rounded: ``pi/2 * asin((1-d) s) / asin(1-d)``,
     ``s = cos(el) sin(az)``.
 

@@ -1,4 +1,5 @@
 """Where a sampled peak really is: the vertex of the parabola through its three highest samples."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -27,6 +27,7 @@ Every time-varying quantity is a function of the absolute sample index (``contro
 all filters carry their state, so processing in blocks of any size gives the same output as
 one call (bit for bit in spherical mode) and the same input always gives the same output.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -63,19 +64,34 @@ class OrbitRenderer:
         bass_sos, _ = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
         self._bass_filter = StreamingSos(bass_sos, 1)
         self._bass_history = np.zeros(LATENCY_SAMPLES)
-        self.orbit = Orbit(options.period_s, self.sample_rate, options.direction == "clockwise",
-                           options.elevation_wobble_deg)
+        self.orbit = Orbit(
+            options.period_s, self.sample_rate, options.direction == "clockwise", options.elevation_wobble_deg
+        )
         offsets = source_offsets_rad(self.channels, options.width_deg)
         self.head: SphericalHeadShadow | KemarHead
         if options.mode == "hrtf":
             from .hrtf import KemarHead
 
-            self.head = KemarHead(self.sample_rate, self.channels, self.orbit, offsets, options.intensity,
-                                  options.crossover_hz, CONTROL_STEP)
+            self.head = KemarHead(
+                self.sample_rate,
+                self.channels,
+                self.orbit,
+                offsets,
+                options.intensity,
+                options.crossover_hz,
+                CONTROL_STEP,
+            )
             self.head_radius_m = self.head.radius_m
         else:
-            self.head = SphericalHeadShadow(self.sample_rate, self.channels, self.orbit, offsets,
-                                            options.intensity, options.crossover_hz, CONTROL_STEP)
+            self.head = SphericalHeadShadow(
+                self.sample_rate,
+                self.channels,
+                self.orbit,
+                offsets,
+                options.intensity,
+                options.crossover_hz,
+                CONTROL_STEP,
+            )
             self.head_radius_m = HEAD_RADIUS_M
         max_delay = float(LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate)
         self._ear_delays = [FractionalDelayLine(max_delay, CONTROL_STEP) for _ in range(2)]
@@ -86,16 +102,22 @@ class OrbitRenderer:
         block = np.asarray(block, dtype=np.float32)
         if block.ndim != 2 or block.shape[0] != self.channels:
             raise ValueError(f"expected a ({self.channels}, frames) block, got shape {block.shape}")
-        pieces = [self._render_piece(block[:, start:start + PIECE_FRAMES])
-                  for start in range(0, block.shape[1], PIECE_FRAMES)]
+        pieces = [
+            self._render_piece(block[:, start : start + PIECE_FRAMES])
+            for start in range(0, block.shape[1], PIECE_FRAMES)
+        ]
         return np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), dtype=np.float32)
 
     def _render_piece(self, block: np.ndarray) -> np.ndarray:
         first, frames = self.frames_done, block.shape[1]
         ears = self.head.ear_signals(block, first).astype(np.float32)
         left_delay, right_delay = self._ear_delays_samples(first, frames)
-        output = np.stack([self._ear_delays[0].process(ears[0], left_delay, first),
-                           self._ear_delays[1].process(ears[1], right_delay, first)])
+        output = np.stack(
+            [
+                self._ear_delays[0].process(ears[0], left_delay, first),
+                self._ear_delays[1].process(ears[1], right_delay, first),
+            ]
+        )
         bass = np.concatenate([self._bass_history, self._bass_filter(block.mean(axis=0, keepdims=True))[0]])
         self._bass_history = bass[-LATENCY_SAMPLES:]
         output += bass[:frames].astype(np.float32)
@@ -105,8 +127,9 @@ class OrbitRenderer:
     def _ear_delays_samples(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-ear delays (samples) of the orbit centre on the control grid: Woodworth ITD + latency."""
         sample_index = control_indices(first_sample, frames, CONTROL_STEP) * CONTROL_STEP
-        lateral = rounded_lateral_angle_rad(self.orbit.azimuth_rad(sample_index),
-                                            self.orbit.elevation_rad(sample_index))
+        lateral = rounded_lateral_angle_rad(
+            self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index)
+        )
         left_s, right_s = ear_delays_s(self.options.intensity * woodworth_itd_s(lateral, self.head_radius_m))
         return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
 
@@ -117,6 +140,7 @@ def render(audio: np.ndarray, sample_rate: int, options: RenderOptions, block_fr
     if audio.ndim == 1:
         audio = audio[np.newaxis]
     renderer = OrbitRenderer(sample_rate, audio.shape[0], options)
-    blocks = [renderer.process(audio[:, start:start + block_frames])
-              for start in range(0, audio.shape[1], block_frames)]
+    blocks = [
+        renderer.process(audio[:, start : start + block_frames]) for start in range(0, audio.shape[1], block_frames)
+    ]
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((2, 0), dtype=np.float32)

@@ -36,6 +36,7 @@ Two choices of ours on top of the paper, for headphone music:
   ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, so front and back differ
   (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,9 @@ REAR_CUT_DB = 6.0
 DELAY_HANDOVER_S = 5e-5
 
 
-def woodworth_itd_s(lateral_rad: np.ndarray | float, radius_m: float = HEAD_RADIUS_M,
-                    speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S) -> np.ndarray:
+def woodworth_itd_s(
+    lateral_rad: np.ndarray | float, radius_m: float = HEAD_RADIUS_M, speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S
+) -> np.ndarray:
     """``ITD = (a/c)(lat + sin(lat))``: how much later the left ear hears it (+ = source on the right)."""
     return radius_m / speed_of_sound_m_s * (lateral_rad + np.sin(lateral_rad))
 
@@ -73,18 +75,20 @@ def ear_delays_s(itd_s: np.ndarray, handover_s: float = DELAY_HANDOVER_S) -> tup
     delay passes smoothly from one ear to the other over ``|itd| ~ e`` (a hard ``max(itd, 0)``
     would kink the delay curve). Both are >= 0; in front both are ``e/2``.
     """
-    smooth_abs = np.sqrt(itd_s ** 2 + handover_s ** 2)
+    smooth_abs = np.sqrt(itd_s**2 + handover_s**2)
     return (smooth_abs + itd_s) / 2, (smooth_abs - itd_s) / 2
 
 
-def brown_duda_alpha(angle_to_ear_rad: np.ndarray, alpha_min: float = ALPHA_MIN,
-                     theta_min_deg: float = THETA_MIN_DEG) -> np.ndarray:
+def brown_duda_alpha(
+    angle_to_ear_rad: np.ndarray, alpha_min: float = ALPHA_MIN, theta_min_deg: float = THETA_MIN_DEG
+) -> np.ndarray:
     """``alpha(theta) = (1 + alpha_min/2) + (1 - alpha_min/2) cos(theta/theta_min * pi)`` (Brown & Duda 1998)."""
     return (1 + alpha_min / 2) + (1 - alpha_min / 2) * np.cos(angle_to_ear_rad * (180.0 / theta_min_deg))
 
 
-def shadow_lowpass_ba(sample_rate: int, radius_m: float = HEAD_RADIUS_M,
-                      speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S) -> tuple[np.ndarray, np.ndarray]:
+def shadow_lowpass_ba(
+    sample_rate: int, radius_m: float = HEAD_RADIUS_M, speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S
+) -> tuple[np.ndarray, np.ndarray]:
     """``(b, a)`` of the fixed one-pole low-pass ``1 / (1 + s/(2 w0))``, bilinear with the corner pre-warped.
 
     Its complement ``1 - LP`` is exactly the matching high-pass ``(s/(2 w0)) / (1 + s/(2 w0))``.
@@ -106,7 +110,7 @@ def treble_weights(lateral_rad: np.ndarray, front_back: np.ndarray, intensity: f
     """
     alpha_left = brown_duda_alpha(np.pi / 2 + lateral_rad) ** intensity
     alpha_right = brown_duda_alpha(np.pi / 2 - lateral_rad) ** intensity
-    scale = rear_treble_gain(front_back, intensity) / np.sqrt((alpha_left ** 2 + alpha_right ** 2) / 2)
+    scale = rear_treble_gain(front_back, intensity) / np.sqrt((alpha_left**2 + alpha_right**2) / 2)
     return alpha_left * scale, alpha_right * scale
 
 
@@ -153,7 +157,7 @@ class ShadowLoudness:
     def _ear_power(terms: np.ndarray, gain: np.ndarray | float, weighted_gain: np.ndarray) -> np.ndarray:
         """Power of one ear's ``gain * LP + weighted_gain * HP`` for a unit-power input."""
         a, b, c = terms
-        return gain ** 2 * a + 2 * gain * weighted_gain * b + weighted_gain ** 2 * c
+        return gain**2 * a + 2 * gain * weighted_gain * b + weighted_gain**2 * c
 
     def source_gains(self, w_left: np.ndarray, w_right: np.ndarray, ear_terms: np.ndarray | None = None) -> np.ndarray:
         """Gains ``(sources, points)`` for the treble weights ``(sources, points)`` of each ear.
@@ -164,8 +168,9 @@ class ShadowLoudness:
         left, right = np.moveaxis(self.flat_ear_terms if ear_terms is None else ear_terms, 1, 0)
         gains = 1 / np.sqrt(self._ear_power(left, 1.0, w_left) + self._ear_power(right, 1.0, w_right))
         total = gains.sum(axis=0)
-        coherent = self._ear_power(left, total, (gains * w_left).sum(axis=0)) + \
-            self._ear_power(right, total, (gains * w_right).sum(axis=0))
+        coherent = self._ear_power(left, total, (gains * w_left).sum(axis=0)) + self._ear_power(
+            right, total, (gains * w_right).sum(axis=0)
+        )
         return gains * correlated_mix_gain(coherent / len(gains))
 
 
@@ -196,9 +201,18 @@ class SphericalHeadShadow:
     each ear at the control points, when that is not flat.
     """
 
-    def __init__(self, sample_rate: int, channels: int, orbit: Orbit, source_offsets_rad: np.ndarray,
-                 intensity: float, crossover_hz: float, control_step: int, relative: bool = False,
-                 ear_terms: Callable[[np.ndarray], np.ndarray] | None = None):
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        orbit: Orbit,
+        source_offsets_rad: np.ndarray,
+        intensity: float,
+        crossover_hz: float,
+        control_step: int,
+        relative: bool = False,
+        ear_terms: Callable[[np.ndarray], np.ndarray] | None = None,
+    ):
         self.orbit = orbit
         self.source_offsets_rad = source_offsets_rad
         self.intensity = intensity
@@ -217,13 +231,15 @@ class SphericalHeadShadow:
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         elevation = self.orbit.elevation_rad(sample_index)
         azimuth = self.orbit.azimuth_rad(sample_index) + self.source_offsets_rad[:, np.newaxis]
-        w_left, w_right = treble_weights(rounded_lateral_angle_rad(azimuth, elevation),
-                                         front_back_cosine(azimuth, elevation), self.intensity)
+        w_left, w_right = treble_weights(
+            rounded_lateral_angle_rad(azimuth, elevation), front_back_cosine(azimuth, elevation), self.intensity
+        )
         if self.relative:  # divide out the sources' geometric mean, per ear
             w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
             w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
-        gain = self.loudness.source_gains(w_left, w_right,
-                                          None if self.ear_terms is None else self.ear_terms(sample_index))
+        gain = self.loudness.source_gains(
+            w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
+        )
         controls = np.stack([gain, gain * w_left, gain * w_right])
         return segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
 

@@ -4,6 +4,7 @@ Filtering a signal block by block with the state carried over gives exactly the 
 call over the whole signal gives: ``scipy.signal.sosfilt`` runs the same recursion sample after
 sample, and its ``zi``/``zf`` are the recursion's state between two samples.
 """
+
 from __future__ import annotations
 
 import numpy as np

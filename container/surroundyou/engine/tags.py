@@ -8,6 +8,7 @@ Three systems cover every format SurroundYou reads or writes:
 A neutral :class:`Tags` value sits between reading one and writing another. The fields are the
 common ones all three can hold; a picture keeps its MIME type, picture type and description.
 """
+
 from __future__ import annotations
 
 import base64
@@ -67,7 +68,7 @@ def read_tags(path: str | Path) -> Tags:
     try:
         audio = mutagen.File(str(path))
     except (mutagen.MutagenError, OSError):
-        return Tags()   # a damaged tag must not stop the conversion of the audio
+        return Tags()  # a damaged tag must not stop the conversion of the audio
     if audio is None or audio.tags is None:
         return Tags()
     if isinstance(audio.tags, mutagen.id3.ID3):
@@ -76,9 +77,11 @@ def read_tags(path: str | Path) -> Tags:
         return _from_mp4(audio.tags)
     if isinstance(audio, mutagen.flac.FLAC):
         return Tags(_from_vorbis(audio.tags), [_picture_from_flac(picture) for picture in audio.pictures])
-    if isinstance(audio.tags, mutagen.flac.VCommentDict):   # Ogg Vorbis, Opus, Speex
-        pictures = [_picture_from_flac(mutagen.flac.Picture(base64.b64decode(encoded)))
-                    for encoded in audio.tags.get("metadata_block_picture", [])]
+    if isinstance(audio.tags, mutagen.flac.VCommentDict):  # Ogg Vorbis, Opus, Speex
+        pictures = [
+            _picture_from_flac(mutagen.flac.Picture(base64.b64decode(encoded)))
+            for encoded in audio.tags.get("metadata_block_picture", [])
+        ]
         return Tags(_from_vorbis(audio.tags), pictures)
     return Tags()
 
@@ -99,14 +102,16 @@ def write_tags(path: str | Path, tags: Tags) -> None:
     elif suffix == ".ogg":
         ogg = mutagen.oggvorbis.OggVorbis(str(path))
         _write_vorbis(ogg, tags)
-        ogg["metadata_block_picture"] = [base64.b64encode(_picture_to_flac(picture).write()).decode("ascii")
-                                           for picture in tags.pictures]
+        ogg["metadata_block_picture"] = [
+            base64.b64encode(_picture_to_flac(picture).write()).decode("ascii") for picture in tags.pictures
+        ]
         ogg.save()
     else:
         raise ValueError(f"cannot write tags into {suffix or 'a file without extension'}")
 
 
 # ---------------------------------------------------------------- ID3
+
 
 def _from_id3(id3: mutagen.id3.ID3) -> Tags:
     text: dict[str, list[str]] = {}
@@ -116,15 +121,16 @@ def _from_id3(id3: mutagen.id3.ID3) -> Tags:
         values = [str(value) for frame in frames for value in frame.text if str(value)]
         if values:
             text[name] = values
-    pictures = [Picture(frame.data, frame.mime or "image/jpeg", int(frame.type), frame.desc)
-                for frame in id3.getall("APIC")]
+    pictures = [
+        Picture(frame.data, frame.mime or "image/jpeg", int(frame.type), frame.desc) for frame in id3.getall("APIC")
+    ]
     return Tags(text, pictures)
 
 
 def _write_id3(audio: mutagen.FileType, tags: Tags) -> None:
     if audio.tags is None:
         audio.add_tags()
-    id3 = cast(mutagen.id3.ID3, audio.tags)   # MP3 and WAV carry ID3
+    id3 = cast(mutagen.id3.ID3, audio.tags)  # MP3 and WAV carry ID3
     for name, values in tags.text.items():
         frame_id = FIELDS[name][0]
         if frame_id == "COMM":
@@ -132,12 +138,16 @@ def _write_id3(audio: mutagen.FileType, tags: Tags) -> None:
         else:
             id3.add(mutagen.id3.Frames[frame_id](encoding=3, text=values))
     for picture in tags.pictures:
-        id3.add(mutagen.id3.APIC(encoding=3, mime=picture.mime, type=picture.kind,
-                                 desc=picture.description, data=picture.data))
+        id3.add(
+            mutagen.id3.APIC(
+                encoding=3, mime=picture.mime, type=picture.kind, desc=picture.description, data=picture.data
+            )
+        )
     audio.save()
 
 
 # ---------------------------------------------------------------- Vorbis comments
+
 
 def _from_vorbis(comments: mutagen.flac.VCommentDict | None) -> dict[str, list[str]]:
     if comments is None:
@@ -165,15 +175,18 @@ def _picture_to_flac(picture: Picture) -> mutagen.flac.Picture:
 
 # ---------------------------------------------------------------- MP4 atoms
 
+
 def _from_mp4(atoms: mutagen.mp4.MP4Tags) -> Tags:
     text: dict[str, list[str]] = {}
     for name, (_, atom) in FIELDS.items():
         if atom not in atoms:
             continue
-        if atom in _MP4_NUMBER_PAIRS:   # [(number, total)] -> "number/total"
+        if atom in _MP4_NUMBER_PAIRS:  # [(number, total)] -> "number/total"
             text[name] = [f"{number}/{total}" if total else str(number) for number, total in atoms[atom]]
         else:
             text[name] = [str(value) for value in atoms[atom]]
-    pictures = [Picture(bytes(cover), "image/png" if cover.imageformat == mutagen.mp4.MP4Cover.FORMAT_PNG
-                        else "image/jpeg") for cover in atoms.get("covr", [])]
+    pictures = [
+        Picture(bytes(cover), "image/png" if cover.imageformat == mutagen.mp4.MP4Cover.FORMAT_PNG else "image/jpeg")
+        for cover in atoms.get("covr", [])
+    ]
     return Tags(text, pictures)

@@ -11,6 +11,7 @@ with progress written into the item, uploads the result and writes the job's ``r
 moves it to READY. On failure it marks the job FAILED with a reason a person can read.
 Logs: one JSON object per line on stdout (Powertools' Logger; CloudWatch Logs keeps each as one event).
 """
+
 from aws_lambda_powertools.logging import Logger
 
 logger = Logger(service="surroundyou-task")

@@ -3,6 +3,7 @@
 Exit codes: 0 done, 1 job failed (marked FAILED), 2 bad environment (job untouched),
 3 job not QUEUED or unknown (job untouched), 143 stopped by SIGTERM/SIGINT.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,9 @@ def main() -> int:
             keep_freed_memory()
             settings = Settings()
             try:
-                run_job(os.environ["JOB_ID"], settings.bucket, boto3.client("s3"),
-                        DynamoJobStore.from_settings(settings))
+                run_job(
+                    os.environ["JOB_ID"], settings.bucket, boto3.client("s3"), DynamoJobStore.from_settings(settings)
+                )
             except JobFailed as exc:  # run_job logged why and marked the job
                 return ExitCode.INTERRUPTED if isinstance(exc.__cause__, Interrupted) else ExitCode.JOB_FAILED
     except TransitionRejected as exc:

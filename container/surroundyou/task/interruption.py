@@ -1,4 +1,5 @@
 """SIGTERM/SIGINT (Fargate stopping the task, a Spot interruption, Ctrl-C) as an exception."""
+
 from __future__ import annotations
 
 import contextlib

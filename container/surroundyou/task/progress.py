@@ -1,4 +1,5 @@
 """The job's progress (0-99) in its item while the task works; 100 comes with READY (notify)."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,15 @@ class ProgressReporter:
     milestones (converted, uploaded). A failed write is logged, never fatal to the job.
     """
 
-    def __init__(self, store: JobStore, job_id: str, *, min_step: int = 5, min_interval_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        *,
+        min_step: int = 5,
+        min_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.store = store
         self.job_id = job_id
         self.min_step = min_step
@@ -41,8 +49,7 @@ class ProgressReporter:
         now_s = self.clock()
         if progress <= self.written:
             return
-        if not force and (progress - self.written < self.min_step
-                          or now_s - self._written_at_s < self.min_interval_s):
+        if not force and (progress - self.written < self.min_step or now_s - self._written_at_s < self.min_interval_s):
             return
         try:
             self.store.set_progress(self.job_id, progress)

@@ -1,5 +1,6 @@
 """One job's run: claim it, convert its song, upload the result and record it on the job; on any
 failure mark the job FAILED with a reason a person can read."""
+
 from __future__ import annotations
 
 import tempfile
@@ -49,8 +50,7 @@ def run_job(job_id: str, bucket: str, s3: Any, store: JobStore) -> JobResult:
         raise  # another execution's job, or none: not ours to touch
     except (Exception, Interrupted) as exc:
         error = job_error(exc)
-        logger.error("job failed", exc_info=exc, extra={"error_code": error.code.value,
-                                                        "error_message": error.message})
+        logger.error("job failed", exc_info=exc, extra={"error_code": error.code.value, "error_message": error.message})
         _mark_failed(store, job_id, error)
         raise JobFailed(error) from exc
 
@@ -71,14 +71,17 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     progress = ProgressReporter(store, job["jobId"])
     report = convert_file(source, rendered, options, output_format=fmt, progress=progress.conversion)
     progress.write(CONVERTED_PROGRESS, force=True)
-    logger.info("converted", extra={"duration_s": report.duration_s, "input_lufs": report.input_lufs,
-                                    "output_lufs": report.output_lufs})
+    logger.info(
+        "converted",
+        extra={"duration_s": report.duration_s, "input_lufs": report.input_lufs, "output_lufs": report.output_lufs},
+    )
 
     # upload_file switches to a multipart upload above 8 MiB and streams the file from disk.
     s3.upload_file(str(rendered), bucket, key, ExtraArgs={"ContentType": OUTPUT_CONTENT_TYPES[fmt]})
     progress.write(UPLOADED_PROGRESS, force=True)
-    return JobResult(outputKey=key, format=fmt, durationS=round(report.duration_s, 3),
-                     sizeBytes=rendered.stat().st_size)
+    return JobResult(
+        outputKey=key, format=fmt, durationS=round(report.duration_s, 3), sizeBytes=rendered.stat().st_size
+    )
 
 
 def job_error(exc: BaseException) -> JobError:

@@ -10,6 +10,7 @@ pedalboard pads a damaged file with silence instead of failing, and mutagen deri
 an MP3's duration from its header, so neither notices a cut-off download on its own. Reads a few
 kilobytes of any seekable binary file (a path's file, io.BytesIO, an S3 object read by ranges).
 """
+
 from __future__ import annotations
 
 import struct
@@ -22,7 +23,7 @@ import mutagen.mp3
 # an MP3's Xing byte count may differ a little from the bytes on disk (encoders count the Xing
 # frame or not; tags at the end add bytes): only a larger shortfall is a cut
 MP3_SLACK_BYTES = 4096
-UNKNOWN_CHUNK_SIZES = (0, 0xFFFFFFFF)   # a WAV written while streaming: the size was never filled in
+UNKNOWN_CHUNK_SIZES = (0, 0xFFFFFFFF)  # a WAV written while streaming: the size was never filled in
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class XingHeader:
     """The first MP3 frame's Xing/Info header (LAME tag layout: Gabriel Bouvigne, "Mp3 info tag
     rev 1 specifications"): frame and byte counts, and the LAME tag's encoder delay and padding in
     frames (None where the header leaves them out)."""
+
     frames: int | None
     audio_bytes: int | None
     encoder_delay_and_padding: tuple[int, int] | None
@@ -38,6 +40,7 @@ class XingHeader:
 @dataclass(frozen=True)
 class Shortfall:
     """A file holding fewer bytes of audio than its header declares."""
+
     declared_bytes: int
     present_bytes: int
 
@@ -62,14 +65,14 @@ def read_xing(file: BinaryIO, info: mutagen.mp3.MPEGInfo) -> XingHeader | None:
     flags = struct.unpack(">I", data[4:8])[0]
     position, frames, size = 8, None, None
     if flags & 1:
-        frames = struct.unpack(">I", data[position:position + 4])[0]
+        frames = struct.unpack(">I", data[position : position + 4])[0]
         position += 4
     if flags & 2:
-        size = struct.unpack(">I", data[position:position + 4])[0]
+        size = struct.unpack(">I", data[position : position + 4])[0]
         position += 4
     position += 100 if flags & 4 else 0
     position += 4 if flags & 8 else 0
-    tag = data[position:position + 24]
+    tag = data[position : position + 24]
     if len(tag) < 24 or not tag.startswith((b"LAME", b"Lavc", b"Lavf", b"L3.99")):
         return XingHeader(frames, size, None)
     packed = int.from_bytes(tag[21:24], "big")

@@ -1,5 +1,6 @@
 """Why a job failed or a request was refused: one code vocabulary for the API, validate, the task,
 notify and the web app (which learns from GET /config which codes blame the file)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

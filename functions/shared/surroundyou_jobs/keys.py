@@ -3,6 +3,7 @@
 inputKey   uploads/{jobId}/source.{ext}        what the browser uploads (presigned POST pins this key)
 outputKey  processed/{jobId}/{stem}.8d.{ext}   what the task writes
 """
+
 from __future__ import annotations
 
 import re

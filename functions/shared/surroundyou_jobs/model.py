@@ -8,6 +8,7 @@ retry can never move a job backwards: it gets ``TransitionRejected`` and leaves 
 The item is the job's one record: the state machine passes only ``jobId``, and every component
 reads and writes the fields below under these names.
 """
+
 from __future__ import annotations
 
 import time
@@ -105,12 +106,31 @@ def public_view(job: Job) -> dict[str, Any]:
     return view
 
 
-def new_job(job_id: str, *, filename: str, size: int, content_type: str, options: dict[str, Any],
-            input_key: str, now_s: int, ttl_days: int) -> Job:
+def new_job(
+    job_id: str,
+    *,
+    filename: str,
+    size: int,
+    content_type: str,
+    options: dict[str, Any],
+    input_key: str,
+    now_s: int,
+    ttl_days: int,
+) -> Job:
     """The item of a job that waits for its upload."""
-    return Job(jobId=job_id, status=JobStatus.AWAITING_UPLOAD.value, progress=0, filename=filename,
-               size=size, contentType=content_type, options=options, inputKey=input_key,
-               createdAt=now_s, updatedAt=now_s, expiresAt=now_s + ttl_days * 86400)
+    return Job(
+        jobId=job_id,
+        status=JobStatus.AWAITING_UPLOAD.value,
+        progress=0,
+        filename=filename,
+        size=size,
+        contentType=content_type,
+        options=options,
+        inputKey=input_key,
+        createdAt=now_s,
+        updatedAt=now_s,
+        expiresAt=now_s + ttl_days * 86400,
+    )
 
 
 class JobStore(Protocol):
@@ -197,8 +217,11 @@ class DynamoJobStore:
                 UpdateExpression="SET progress = :p, #u = :now",
                 ConditionExpression="#s = :processing AND progress < :p",
                 ExpressionAttributeNames={"#s": "status", "#u": "updatedAt"},
-                ExpressionAttributeValues={":p": progress, ":processing": JobStatus.PROCESSING.value,
-                                           ":now": self._now()},
+                ExpressionAttributeValues={
+                    ":p": progress,
+                    ":processing": JobStatus.PROCESSING.value,
+                    ":now": self._now(),
+                },
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
@@ -211,8 +234,11 @@ class DynamoJobStore:
                 UpdateExpression="SET #r = :result, #u = :now",
                 ConditionExpression="#s = :processing",
                 ExpressionAttributeNames={"#s": "status", "#u": "updatedAt", "#r": "result"},
-                ExpressionAttributeValues={":result": _dynamo(result), ":processing": JobStatus.PROCESSING.value,
-                                           ":now": self._now()},
+                ExpressionAttributeValues={
+                    ":result": _dynamo(result),
+                    ":processing": JobStatus.PROCESSING.value,
+                    ":now": self._now(),
+                },
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             current = self.get(job_id)

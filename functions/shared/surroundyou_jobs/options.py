@@ -3,6 +3,7 @@
 Plain Python (no numpy) so the API Lambda can validate a request without the DSP engine; the engine
 turns the validated dict into its RenderOptions (surroundyou.job_options).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,21 +19,66 @@ from .keys import OUTPUT_FORMATS
 #   reverb               0-1 wet amount; 0 turns the reverb off entirely
 #   crossover_hz         below this the bass stays centred and untouched
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "classic": ("One turn every 8 seconds with a touch of room.",
-                dict(period_s=8.0, direction="clockwise", width_deg=60.0, elevation_wobble_deg=10.0,
-                     intensity=1.0, reverb=0.2, crossover_hz=120.0)),
-    "slow": ("A lazy orbit, one turn every 16 seconds.",
-             dict(period_s=16.0, direction="clockwise", width_deg=60.0, elevation_wobble_deg=8.0,
-                  intensity=1.0, reverb=0.25, crossover_hz=120.0)),
-    "fast": ("A quick spin, one turn every 4 seconds.",
-             dict(period_s=4.0, direction="clockwise", width_deg=50.0, elevation_wobble_deg=0.0,
-                  intensity=1.0, reverb=0.15, crossover_hz=120.0)),
-    "subtle": ("Gentle movement that keeps the mix's own width.",
-               dict(period_s=10.0, direction="clockwise", width_deg=90.0, elevation_wobble_deg=0.0,
-                    intensity=0.6, reverb=0.15, crossover_hz=150.0)),
-    "concert": ("A wide orbit in a bigger room.",
-                dict(period_s=12.0, direction="counterclockwise", width_deg=80.0,
-                     elevation_wobble_deg=12.0, intensity=1.0, reverb=0.45, crossover_hz=120.0)),
+    "classic": (
+        "One turn every 8 seconds with a touch of room.",
+        dict(
+            period_s=8.0,
+            direction="clockwise",
+            width_deg=60.0,
+            elevation_wobble_deg=10.0,
+            intensity=1.0,
+            reverb=0.2,
+            crossover_hz=120.0,
+        ),
+    ),
+    "slow": (
+        "A lazy orbit, one turn every 16 seconds.",
+        dict(
+            period_s=16.0,
+            direction="clockwise",
+            width_deg=60.0,
+            elevation_wobble_deg=8.0,
+            intensity=1.0,
+            reverb=0.25,
+            crossover_hz=120.0,
+        ),
+    ),
+    "fast": (
+        "A quick spin, one turn every 4 seconds.",
+        dict(
+            period_s=4.0,
+            direction="clockwise",
+            width_deg=50.0,
+            elevation_wobble_deg=0.0,
+            intensity=1.0,
+            reverb=0.15,
+            crossover_hz=120.0,
+        ),
+    ),
+    "subtle": (
+        "Gentle movement that keeps the mix's own width.",
+        dict(
+            period_s=10.0,
+            direction="clockwise",
+            width_deg=90.0,
+            elevation_wobble_deg=0.0,
+            intensity=0.6,
+            reverb=0.15,
+            crossover_hz=150.0,
+        ),
+    ),
+    "concert": (
+        "A wide orbit in a bigger room.",
+        dict(
+            period_s=12.0,
+            direction="counterclockwise",
+            width_deg=80.0,
+            elevation_wobble_deg=12.0,
+            intensity=1.0,
+            reverb=0.45,
+            crossover_hz=120.0,
+        ),
+    ),
 }
 DEFAULT_PRESET = "classic"
 MODES = ("spherical", "hrtf")
@@ -61,8 +107,10 @@ def _camel_case(name: str) -> str:
 
 def preset_catalog() -> list[dict[str, Any]]:
     """The presets as the API and the web app list them, parameters named as the job options are."""
-    return [{"name": name, "description": text, **{_camel_case(k): v for k, v in params.items()}}
-            for name, (text, params) in PRESETS.items()]
+    return [
+        {"name": name, "description": text, **{_camel_case(k): v for k, v in params.items()}}
+        for name, (text, params) in PRESETS.items()
+    ]
 
 
 def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:

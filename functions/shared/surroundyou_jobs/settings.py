@@ -1,4 +1,5 @@
 """Settings every component reads from its environment (the template and the local stack set them)."""
+
 from __future__ import annotations
 
 import os

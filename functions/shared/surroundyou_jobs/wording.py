@@ -1,4 +1,5 @@
 """Sizes and durations in the words the messages to people use (API errors, refused uploads)."""
+
 from __future__ import annotations
 
 
