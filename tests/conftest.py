@@ -39,6 +39,9 @@ LAMBDA_ENVIRONMENT = {
     "DOWNLOAD_URL_EXPIRES_S": "3600",
     "JOB_TTL_DAYS": "7",
     "ALLOWED_ORIGINS": "https://surroundyou.example,http://localhost:5173",
+    "LIMITS_TABLE": "surroundyou-limits",
+    "JOBS_PER_HOUR_PER_CLIENT": "30",
+    "OPEN_JOBS_PER_CLIENT": "3",
     "POWERTOOLS_SERVICE_NAME": "surroundyou",
     "POWERTOOLS_METRICS_NAMESPACE": "SurroundYou",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -136,6 +139,17 @@ def jobs_table(moto_aws, boto_session, settings, jobs_table_properties):
 
     create_table(boto_session.client("dynamodb"), settings.jobs_table, jobs_table_properties)
     return boto_session.resource("dynamodb").Table(settings.jobs_table)
+
+
+@pytest.fixture
+def limits_table(moto_aws, boto_session, settings):
+    """The limits table as template.yaml defines it; a boto3 Table resource."""
+    from surroundyou_local.provision import create_table
+    from surroundyou_local.template import load_template
+
+    properties = load_template(TEMPLATE)["Resources"]["LimitsTable"]["Properties"]
+    create_table(boto_session.client("dynamodb"), settings.limits_table, properties)
+    return boto_session.resource("dynamodb").Table(settings.limits_table)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""Jobs for tests: an in-memory JobStore that keeps the same rules as DynamoJobStore
-(tests/integration/test_job_store.py holds both to one contract), Links that record what the API
-asked for, and a job walked to any status in either store."""
+"""Jobs for tests: an in-memory JobStore and ClientLimits that keep the same rules as the DynamoDB
+ones (tests/integration/test_job_store.py and test_client_limits.py hold both to one contract),
+Links that record what the API asked for, and a job walked to any status in either store."""
 
 from __future__ import annotations
 
@@ -9,6 +9,14 @@ from typing import Any
 
 from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.keys import input_key, output_key
+from surroundyou_jobs.limits import (
+    HOUR_S,
+    OPEN_JOB_LIFETIME_S,
+    OPEN_LIMIT_RETRY_AFTER_S,
+    LimitExceeded,
+    hourly_limit_message,
+    open_limit_message,
+)
 from surroundyou_jobs.model import (
     ENTERED_FROM,
     Job,
@@ -126,3 +134,32 @@ def job_in_status(
             )
         store.transition(job_id, step, error=FAILED_ERROR if step is JobStatus.FAILED else None)
     return store.get(job_id)
+
+
+class InMemoryClientLimits:
+    """limits.ClientLimits in memory, with DynamoClientLimits' rules (tests/integration/test_client_limits.py)."""
+
+    def __init__(self, jobs_per_hour: int, open_jobs: int, clock=lambda: 1_700_000_000.0):
+        self.jobs_per_hour = jobs_per_hour
+        self.open_jobs = open_jobs
+        self.clock = clock
+        self.hours: dict[tuple[str, int], int] = {}
+        self.open: dict[str, dict[str, int]] = {}
+
+    def admit(self, client: str, job_id: str) -> None:
+        now_s = int(self.clock())
+        live = {job: deadline for job, deadline in self.open.get(client, {}).items() if deadline > now_s}
+        if len(live) >= self.open_jobs:
+            raise LimitExceeded(
+                ErrorCode.TOO_MANY_OPEN_JOBS, open_limit_message(self.open_jobs), OPEN_LIMIT_RETRY_AFTER_S
+            )
+        hour_start_s = now_s - now_s % HOUR_S
+        if self.hours.get((client, hour_start_s), 0) >= self.jobs_per_hour:
+            retry_after_s = hour_start_s + HOUR_S - now_s
+            message = hourly_limit_message(self.jobs_per_hour, retry_after_s)
+            raise LimitExceeded(ErrorCode.TOO_MANY_JOBS, message, retry_after_s)
+        self.hours[(client, hour_start_s)] = self.hours.get((client, hour_start_s), 0) + 1
+        self.open[client] = {**live, job_id: now_s + OPEN_JOB_LIFETIME_S}
+
+    def close(self, client: str, job_id: str) -> None:
+        self.open.get(client, {}).pop(job_id, None)

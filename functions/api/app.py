@@ -20,6 +20,7 @@ from jobs_api import ApiError, CreateJobRequest, JobsApi, bad_request_from
 from s3_links import S3Links
 
 from surroundyou_jobs.errors import ErrorCode
+from surroundyou_jobs.limits import DynamoClientLimits, client_id
 from surroundyou_jobs.model import DynamoJobStore
 from surroundyou_jobs.options import preset_catalog
 from surroundyou_jobs.settings import Settings
@@ -53,22 +54,31 @@ def s3_client() -> Any:
     return boto3.client("s3", config=Config(signature_version="s3v4"))
 
 
+@cache
+def client_limits() -> DynamoClientLimits:
+    return DynamoClientLimits.from_settings(Settings())
+
+
 def jobs_api() -> JobsApi:
     settings = Settings()
-    return JobsApi(job_store(), S3Links(s3_client(), settings.bucket), settings)
+    return JobsApi(job_store(), S3Links(s3_client(), settings.bucket), settings, client_limits())
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response[dict]:
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict]:
     # answers carry presigned URLs and live job states: never cached
     return Response(
-        status_code=status, content_type="application/json", body=body, headers={"Cache-Control": "no-store"}
+        status_code=status,
+        content_type="application/json",
+        body=body,
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
 @app.post("/jobs")
 @tracer.capture_method
 def create_job(request: CreateJobRequest) -> Response[dict]:
-    created = jobs_api().create_job(request)
+    # API Gateway's own view of the caller's address: a client cannot set it (X-Forwarded-For it can)
+    created = jobs_api().create_job(request, client_id(app.current_event.request_context.http.source_ip))
     logger.append_keys(job_id=created["jobId"])
     logger.info("job created", extra={"user_filename": request.filename, "size_bytes": request.size})
     metrics.add_metric(name="JobsCreated", unit=MetricUnit.Count, value=1)
@@ -97,7 +107,10 @@ def api_error(exc: ApiError) -> Response[dict]:
     logger.info("request refused", extra={"code": exc.code, "reason": exc.message})
     if exc.status == HTTPStatus.BAD_REQUEST:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
-    return json_response(exc.status, exc.body())
+    if exc.status == HTTPStatus.TOO_MANY_REQUESTS:
+        metrics.add_metric(name="ClientLimitHit", unit=MetricUnit.Count, value=1)
+    retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+    return json_response(exc.status, exc.body(), retry)
 
 
 @app.exception_handler(RequestValidationError)

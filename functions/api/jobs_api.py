@@ -4,20 +4,31 @@ upload form, and shows a job with its download link. app.py adapts it to API Gat
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
-from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 from pydantic import BaseModel, StrictInt, StrictStr
 
 from surroundyou_jobs.errors import FILE_FAULTS, ErrorCode
-from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, OUTPUT_FORMATS, extension_of, input_key, is_job_id, new_job_id
+from surroundyou_jobs.keys import (
+    INPUT_CONTENT_TYPES,
+    OUTPUT_FORMATS,
+    download_name,
+    extension_of,
+    input_key,
+    is_job_id,
+    new_job_id,
+)
+from surroundyou_jobs.limits import ClientLimits, LimitExceeded
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, new_job, public_view
 from surroundyou_jobs.options import DEFAULT_OPTIONS, MODES, InvalidOptions, parse_job_options, preset_catalog
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size
 
 MAX_FILENAME_CHARS = 255
+# Invisible characters that change how a name reads (Trojan Source, CVE-2021-42574) or end a header line.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class CreateJobRequest(BaseModel):
@@ -40,13 +51,15 @@ FIELD_HINTS = {
 
 
 class ApiError(Exception):
-    """An answer other than success: HTTP status plus {"error": {"code", "message"}}."""
+    """An answer other than success: HTTP status plus {"error": {"code", "message"}}, and for a 429
+    the seconds after which to try again (the Retry-After header)."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str):
+    def __init__(self, status: int, code: ErrorCode, message: str, retry_after_s: int | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code.value, "message": self.message}}
@@ -74,6 +87,15 @@ def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[s
     if not filename or len(filename) > MAX_FILENAME_CHARS:
         raise ApiError(
             400, ErrorCode.INVALID_FILENAME, f"The file name must have 1 to {MAX_FILENAME_CHARS} characters."
+        )
+    hidden = next((char for char in filename if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS), None)
+    if hidden is not None:
+        name = unicodedata.name(hidden, "CONTROL CHARACTER")
+        raise ApiError(
+            400,
+            ErrorCode.INVALID_FILENAME,
+            f"The file name contains an invisible control character (U+{ord(hidden):04X} {name}); "
+            "please rename the file and try again.",
         )
     ext = extension_of(filename)
     if not ext:
@@ -117,10 +139,18 @@ class Links(Protocol):
 
 
 class JobsApi:
-    def __init__(self, store: JobStore, links: Links, settings: Settings, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: JobStore,
+        links: Links,
+        settings: Settings,
+        limits: ClientLimits,
+        clock: Callable[[], float] = time.time,
+    ):
         self.store = store
         self.links = links
         self.settings = settings
+        self.limits = limits
         self.clock = clock
 
     def config(self) -> dict[str, Any]:
@@ -138,8 +168,9 @@ class JobsApi:
             "fileErrorCodes": [code.value for code in FILE_FAULTS],
         }
 
-    def create_job(self, request: CreateJobRequest) -> dict[str, Any]:
-        """A new AWAITING_UPLOAD job and the form that uploads its song (POST /jobs -> 201)."""
+    def create_job(self, request: CreateJobRequest, client: str) -> dict[str, Any]:
+        """A new AWAITING_UPLOAD job of ``client`` (limits.client_id) and the form that uploads its
+        song (POST /jobs -> 201); 429 when the client is at one of its limits."""
         ext, content_type = _checked_upload(request, self.settings.max_upload_bytes)
         try:
             options = parse_job_options(request.options)
@@ -147,19 +178,23 @@ class JobsApi:
             message = str(exc)
             raise ApiError(400, ErrorCode.INVALID_OPTIONS, message[:1].upper() + message[1:] + ".") from None
         job_id = new_job_id()
+        try:
+            self.limits.admit(client, job_id)
+        except LimitExceeded as exc:
+            raise ApiError(429, exc.code, exc.message, exc.retry_after_s) from None
         key = input_key(job_id, ext)
-        self.store.create(
-            new_job(
-                job_id,
-                filename=request.filename.strip(),
-                size=request.size,
-                content_type=content_type,
-                options=options,
-                input_key=key,
-                now_s=int(self.clock()),
-                ttl_days=self.settings.job_ttl_days,
-            )
+        job = new_job(
+            job_id,
+            filename=request.filename.strip(),
+            size=request.size,
+            content_type=content_type,
+            options=options,
+            input_key=key,
+            now_s=int(self.clock()),
+            ttl_days=self.settings.job_ttl_days,
         )
+        job["clientId"] = client
+        self.store.create(job)
         expires_s = self.settings.upload_url_expires_s
         form = self.links.upload_form(key, content_type, self.settings.max_upload_bytes, expires_s)
         return {"jobId": job_id, "upload": form, "expiresIn": expires_s}
@@ -177,7 +212,6 @@ class JobsApi:
         if view["status"] == JobStatus.READY.value and "result" in view:
             key = view["result"]["outputKey"]
             expires_s = self.settings.download_url_expires_s
-            # the key's last part is already the name to save as: "<stem>.8d.<ext>"
-            url = self.links.download_url(key, PurePosixPath(key).name, expires_s)
+            url = self.links.download_url(key, download_name(item["filename"], view["result"]["format"]), expires_s)
             view["download"] = {"url": url, "expiresIn": expires_s}
         return view

@@ -3,7 +3,9 @@ Lambda never handles audio bytes."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 
 class S3Links:
@@ -33,7 +35,14 @@ class S3Links:
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": content_disposition(filename, PurePosixPath(key).name),
             },
             ExpiresIn=expires_s,
         )
+
+
+def content_disposition(filename: str, ascii_fallback: str) -> str:
+    """``attachment`` with the name as RFC 6266 has it: an ASCII ``filename`` for old clients and
+    ``filename*`` (RFC 8187: UTF-8, percent-encoded) that every current browser prefers."""
+    fallback = "".join(c for c in ascii_fallback if c.isascii() and c.isprintable() and c not in '"\\')
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

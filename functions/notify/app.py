@@ -18,7 +18,8 @@ from job_outcome import failure_reason, mark_failed, mark_ready
 from pydantic import BaseModel, Field
 
 from surroundyou_jobs.keys import parse_input_key
-from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobStatus
+from surroundyou_jobs.limits import DynamoClientLimits
+from surroundyou_jobs.model import DynamoJobStore, Job, JobNotFound, JobStatus
 from surroundyou_jobs.settings import Settings
 
 logger = Logger()
@@ -55,8 +56,20 @@ def job_store() -> DynamoJobStore:
     return DynamoJobStore.from_settings(Settings())
 
 
+@cache
+def client_limits() -> DynamoClientLimits:
+    return DynamoClientLimits.from_settings(Settings())
+
+
+def close_for_its_client(job: Job) -> None:
+    """The job is READY or FAILED: it no longer counts against its client's unfinished jobs."""
+    if "clientId" in job:
+        client_limits().close(job["clientId"], job["jobId"])
+
+
 def job_ready(event: ReadyEvent) -> dict[str, Any]:
     job = mark_ready(job_store(), event.jobId)
+    close_for_its_client(job)
     logger.info("job ready", extra={"result": job.get("result")})
     metrics.add_metric(name="JobsReady", unit=MetricUnit.Count, value=1)
     return {"jobId": event.jobId, "status": job["status"]}
@@ -78,6 +91,7 @@ def job_failed(event: FailedEvent) -> dict[str, Any]:
     except JobNotFound:
         logger.warning("no job to mark failed: unknown job id")
         return {"jobId": job_id, "status": None}
+    close_for_its_client(job)
     if job.get("error") != reason.to_item():
         logger.info("job kept as it was", extra={"status": job["status"], "job_error": job.get("error")})
     if job["status"] == JobStatus.FAILED.value:

@@ -1,9 +1,10 @@
 """Create the template's resources on the local AWS endpoint, from the template's own properties.
 
-Bucket (CORS, EventBridge notifications), jobs table, the functions (registered in moto and in the
-in-process Lambda runtime), the ECS cluster and task definition, the state machine from its ASL
-file with DefinitionSubstitutions filled, and its EventBridge rule. Resources the local run does
-not need (log groups, alarms, KMS, ECR, IAM roles) are skipped: moto does not enforce IAM.
+The roles (as SAM expands them, see iam), bucket (CORS, EventBridge notifications), every table,
+the functions (registered in moto and in the local Lambda runtime, each with its role's
+credentials), the ECS cluster and task definition (with its roles), the state machine from its
+ASL file with DefinitionSubstitutions filled and its role, and its EventBridge rule with the
+rule's role. Resources the local run does not need (log groups, alarms, KMS, ECR) are skipped.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from botocore.session import get_session
 
 from . import moto_compat
 from .api_gateway import Route, routes_of
+from .iam import LocalIam
 from .lambda_runtime import LocalLambdaRuntime
 from .template import LocalTemplate, TemplateError
 
-LOCAL_ROLE_NAME = "surroundyou-local"  # moto wants an existing role wherever AWS passes one
+JOBS_TABLE_ID = "JobsTable"  # the table the terminal's job log follows
 
 
 @dataclass(frozen=True)
@@ -77,16 +79,17 @@ def _cast(value: Any, shape: Any) -> Any:
     return value
 
 
-def provision(template: LocalTemplate, runtime: LocalLambdaRuntime, client: Callable[[str], Any]) -> LocalResources:
-    """Create everything with ``client(service_name)``: boto3 clients of the local endpoint."""
-    role_arn = client("iam").create_role(
-        RoleName=LOCAL_ROLE_NAME, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
-    )["Role"]["Arn"]
+def provision(
+    template: LocalTemplate, runtime: LocalLambdaRuntime, client: Callable[[str], Any], iam: LocalIam
+) -> LocalResources:
+    """Create everything with ``client(service_name)``: boto3 clients of the local endpoint (the
+    administrator's); ``iam`` holds the template's roles, already created."""
+    roles = iam.roles.components
     bucket = _create_bucket(template, client("s3"))
     table = _create_table(template, client("dynamodb"))
-    api = _create_functions(template, runtime, role_arn, client("lambda"))
-    _create_render_task(template, client("ecs"))
-    state_machine_arn = _create_state_machine(template, role_arn, client("stepfunctions"), client("events"))
+    api = _create_functions(template, runtime, roles, iam, client("lambda"))
+    _create_render_task(template, client("ecs"), iam)
+    state_machine_arn = _create_state_machine(template, roles, client("stepfunctions"), client("events"))
     return LocalResources(bucket=bucket, table=table, state_machine_arn=state_machine_arn, api=api)
 
 
@@ -124,12 +127,17 @@ def _create_bucket(template: LocalTemplate, s3: Any) -> str:
     return name
 
 
+JOBS_TABLE_ID = "JobsTable"
+
+
 def _create_table(template: LocalTemplate, dynamodb: Any) -> str:
-    logical_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
-    name = template.name(logical_id)
-    # The stream is the local stack's own addition: the terminal's job log reads it.
-    create_table(dynamodb, name, template.properties(logical_id), stream=True)
-    return name
+    """Every table of the template; returns the jobs table's name."""
+    for logical_id in template.resources_of_type("AWS::DynamoDB::Table"):
+        # The jobs table's stream is the local stack's own addition: the terminal's job log reads it.
+        create_table(
+            dynamodb, template.name(logical_id), template.properties(logical_id), stream=logical_id == JOBS_TABLE_ID
+        )
+    return template.name(JOBS_TABLE_ID)
 
 
 def create_table(dynamodb: Any, name: str, properties: dict[str, Any], *, stream: bool = False) -> None:
@@ -167,9 +175,11 @@ def create_table(dynamodb: Any, name: str, properties: dict[str, Any], *, stream
         )
 
 
-def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role_arn: str, lambda_: Any) -> ApiFunction:
-    """Every SAM function, in moto (for lambda:Invoke) and in the in-process runtime. Returns the
-    API function: the one with HttpApi events."""
+def _create_functions(
+    template: LocalTemplate, runtime: LocalLambdaRuntime, roles: dict[str, str], iam: LocalIam, lambda_: Any
+) -> ApiFunction:
+    """Every SAM function, in moto (for lambda:Invoke) and in the local runtime, which runs it
+    with its role's credentials. Returns the API function: the one with HttpApi events."""
     api: ApiFunction | None = None
     empty_zip = io.BytesIO()
     zipfile.ZipFile(empty_zip, "w").close()
@@ -181,7 +191,7 @@ def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role
         lambda_.create_function(
             FunctionName=name,
             Runtime=props.get("Runtime", "python3.12"),
-            Role=role_arn,
+            Role=roles[logical_id],
             Handler=props["Handler"],
             Code={"ZipFile": empty_zip.getvalue()},
             Timeout=int(props.get("Timeout", 3)),
@@ -192,7 +202,7 @@ def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role
             name,
             template.root / props["CodeUri"],
             props["Handler"],
-            environment,
+            {**environment, **iam.credentials(roles[logical_id])},
             memory_mb=int(props.get("MemorySize", 128)),
             timeout_s=float(props.get("Timeout", 3)),
         )
@@ -206,7 +216,7 @@ def _create_functions(template: LocalTemplate, runtime: LocalLambdaRuntime, role
     return api
 
 
-def _create_render_task(template: LocalTemplate, ecs: Any) -> None:
+def _create_render_task(template: LocalTemplate, ecs: Any, iam: LocalIam) -> None:
     cluster_id, _ = template.one_resource_of_type("AWS::ECS::Cluster")
     cluster = api_request("ecs", "CreateCluster", template.properties(cluster_id))
     ecs.create_cluster(**{**cluster, "clusterName": template.name(cluster_id)})
@@ -221,9 +231,11 @@ def _create_render_task(template: LocalTemplate, ecs: Any) -> None:
     arn = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
     if arn != template.arn(definition_id):
         raise TemplateError(f"task definition registered as {arn}, expected {template.arn(definition_id)}")
+    # RunTask passes these roles to ECS: the caller needs iam:PassRole on each.
+    iam.task_definition_roles[arn] = [request[key] for key in ("taskRoleArn", "executionRoleArn") if key in request]
 
 
-def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions: Any, events: Any) -> str:
+def _create_state_machine(template: LocalTemplate, roles: dict[str, str], stepfunctions: Any, events: Any) -> str:
     logical_id, _ = template.one_resource_of_type("AWS::Serverless::StateMachine")
     props = template.properties(logical_id)
     if "DefinitionUri" not in props:
@@ -233,7 +245,10 @@ def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions:
         r"\$\{(\w+)\}", lambda m: substitutions.get(m[1], m[0]), (template.root / props["DefinitionUri"]).read_text()
     )
     arn = stepfunctions.create_state_machine(
-        name=template.name(logical_id), definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
+        name=template.name(logical_id),
+        definition=definition,
+        roleArn=roles[logical_id],
+        type=props.get("Type", "STANDARD"),
     )["stateMachineArn"]
 
     for event_id, event in (props.get("Events") or {}).items():
@@ -245,7 +260,9 @@ def _create_state_machine(template: LocalTemplate, role_arn: str, stepfunctions:
         events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED", EventBusName=bus)
         if {"Input", "InputPath", "InputTransformer"} & set(rule):
             raise TemplateError(f"{logical_id} event {event_id}: the local stack delivers whole events only")
-        target = {"Id": "StateMachine", "Arn": arn, "RoleArn": role_arn}
+        # SAM names the rule {machine}{event} and its target {rule}StepFunctionsTarget.
+        target_id = f"{logical_id}{event_id}StepFunctionsTarget"
+        target = {"Id": target_id, "Arn": arn, "RoleArn": roles[f"{logical_id}{event_id}.{target_id}"]}
         target.update({key: rule[key] for key in ("RetryPolicy", "DeadLetterConfig") if key in rule})
         events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
     return arn

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3EventNotificationEventBridgeModel,
 )
 from job_fakes import KNOWN_JOB, job_in_status
+from werkzeug.http import parse_options_header
 
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
 from surroundyou_jobs.model import JobStatus
@@ -27,7 +28,7 @@ ALLOWED_ORIGIN = "https://surroundyou.example"
 
 
 @pytest.fixture
-def call(handlers, bucket, jobs_table, lambda_context):
+def call(handlers, bucket, jobs_table, limits_table, lambda_context):
     """call(event) -> (status, headers, parsed JSON body) from the API handler."""
 
     def invoke(event: dict):
@@ -237,12 +238,36 @@ def test_get_ready_job_gives_a_download_link_that_saves_as_the_8d_name(call, sam
     }
     assert body["download"]["expiresIn"] == 3600
     query = parse_qs(urlparse(body["download"]["url"]).query)
-    assert query["response-content-disposition"] == ['attachment; filename="My Song.8d.mp3"']
+    disposition = "attachment; filename=\"My Song.8d.mp3\"; filename*=UTF-8''My%20Song.8d.mp3"
+    assert query["response-content-disposition"] == [disposition]
     assert query["X-Amz-Expires"] == ["3600"]
     downloaded = requests.get(body["download"]["url"], timeout=10)
     assert downloaded.status_code == 200
     assert downloaded.content == b"8d audio!!!"
-    assert downloaded.headers["Content-Disposition"] == 'attachment; filename="My Song.8d.mp3"'
+    assert downloaded.headers["Content-Disposition"] == disposition
+
+
+@pytest.mark.parametrize(
+    "filename, saved_as",
+    [
+        ("Café del Mar.mp3", "Café del Mar.8d.mp3"),
+        ('東京 "live" (2024).mp3', "東京 live (2024).8d.mp3"),
+        ("..\\..\\Ωmega.mp3", "Ωmega.8d.mp3"),
+    ],
+)
+def test_a_unicode_name_is_saved_as_itself_with_an_ascii_fallback(
+    call, sample_event, job_store, s3, bucket, filename, saved_as
+):
+    """RFC 6266: filename* (RFC 8187) carries the name, filename an ASCII fallback; werkzeug's
+    parser (an implementation independent of ours, which prefers filename* as browsers do) reads it."""
+    job = job_in_status(job_store, JobStatus.READY, filename=filename)
+    s3.put_object(Bucket=bucket, Key=job["result"]["outputKey"], Body=b"8d")
+    _, _, body = call(sample_event("api_get_job"))
+    header = requests.get(body["download"]["url"], timeout=10).headers["Content-Disposition"]
+    disposition, params = parse_options_header(header)
+    assert (disposition, params["filename"]) == ("attachment", saved_as)
+    fallback = header.split('filename="', 1)[1].split('"', 1)[0]
+    assert fallback.isascii() and fallback.endswith(".8d.mp3")
 
 
 @pytest.mark.parametrize("job_status", [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED, JobStatus.PROCESSING])
@@ -381,3 +406,23 @@ def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(hand
     for path in events:
         parse(json.loads(path.read_text()), model=models[path.stem.split("_")[0]])
         assert f'sample_event("{path.stem}")' in test_sources, f"no test feeds events/{path.name}"
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_a_client_over_its_open_jobs_gets_429_with_retry_after(call, sample_event, jobs_table, emitted_metrics):
+    """OPEN_JOBS_PER_CLIENT is 3 in the test environment; the client is API Gateway's source IP."""
+    for _ in range(3):
+        assert call(sample_event("api_create_job"))[0] == 201
+    emitted_metrics()  # the creates' metrics
+    status, headers, body = call(sample_event("api_create_job"))
+    assert status == 429
+    assert headers["Retry-After"] == "60"
+    assert body["error"]["code"] == "TooManyOpenJobs"
+    assert body["error"]["message"].startswith("You already have 3 songs being converted")
+    assert len(jobs_table.scan()["Items"]) == 3
+    assert emitted_metrics() == {"ClientLimitHit": 1}
+    other = sample_event("api_create_job")
+    other["requestContext"]["http"]["sourceIp"] = "198.51.100.9"
+    assert call(other)[0] == 201  # another client is not held back

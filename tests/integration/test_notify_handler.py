@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.keys import input_key
+from surroundyou_jobs.limits import DynamoClientLimits
 from surroundyou_jobs.model import JobResult, JobStatus, new_job
 
 # ignored notifications publish no metric, and Powertools warns about an empty flush
@@ -30,7 +31,7 @@ TASK_REASON = JobError(ErrorCode.DECODE_FAILED, "lyrics.mp3: the audio stops aft
 
 
 @pytest.fixture
-def notify(handlers, jobs_table, lambda_context):
+def notify(handlers, jobs_table, limits_table, lambda_context):
     return lambda event: handlers.notify.lambda_handler(event, lambda_context)
 
 
@@ -211,3 +212,15 @@ def test_failed_for_a_key_that_is_no_upload_is_ignored(notify, sample_event, job
 def test_payloads_of_another_shape_are_parse_errors(notify, event):
     with pytest.raises(ValidationError):
         notify(event)
+
+
+@pytest.mark.parametrize("event_name", ["notify_ready", "notify_failed_task"])
+def test_a_finished_job_frees_its_clients_place(notify, sample_event, job_store, limits_table, event_name):
+    limits = DynamoClientLimits(limits_table, jobs_per_hour=30, open_jobs=3)
+    limits.admit("client-1", JOB)
+    make_job(job_store, JobStatus.PROCESSING)
+    job_store.table.update_item(
+        Key={"jobId": JOB}, UpdateExpression="SET clientId = :c", ExpressionAttributeValues={":c": "client-1"}
+    )
+    notify(sample_event(event_name))
+    assert limits_table.get_item(Key={"key": "open#client-1"}, ConsistentRead=True)["Item"]["jobs"] == {}

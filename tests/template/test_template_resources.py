@@ -57,6 +57,7 @@ def statement_for(role: dict, action: str) -> dict:
 UPLOADS = sub("${MediaBucket.Arn}/uploads/*")
 RESULTS = sub("${MediaBucket.Arn}/processed/*")
 TABLE = arn_of("JobsTable")
+LIMITS = arn_of("LimitsTable")
 
 
 # ---------------------------------------------------------------- the upload event
@@ -186,6 +187,8 @@ def test_state_machine_role_other_grants_are_the_sync_rule_logs_and_xray(cfn_res
     }
     assert role["Properties"]["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]
     assert not [a for a, _ in grants(role) if a.endswith("*")]
+    # the render semaphore, and no other table
+    assert {(a, r) for a, r in grants(role) if a.startswith("dynamodb:")} == pairs((["dynamodb:UpdateItem"], LIMITS))
 
 
 # ---------------------------------------------------------------- the render task
@@ -310,10 +313,12 @@ def test_http_api_routes_and_throttling(cfn_resources):
                 (["dynamodb:PutItem", "dynamodb:GetItem"], TABLE),
                 (["s3:PutObject"], UPLOADS),
                 (["s3:GetObject"], RESULTS),
+                (["dynamodb:GetItem", "dynamodb:UpdateItem"], LIMITS),  # per-client counters
             ],
         ),
         ("ValidateFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], UPLOADS)]),
-        ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE)]),  # no S3: the task wrote the result
+        # no S3 (the task wrote the result); the limits table to free the client's place
+        ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["dynamodb:UpdateItem"], LIMITS)]),
     ],
 )
 def test_function_roles_are_least_privilege(cfn_resources, function, expected):
@@ -384,6 +389,33 @@ def test_jobs_table_is_on_demand_with_ttl_pitr_and_encryption(cfn_resources):
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_limits_table_is_on_demand_with_ttl_and_the_limits_are_parameters(cfn_resources, sam_template):
+    table = cfn_resources["LimitsTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    parameters = sam_template["Parameters"]
+    defaults = {
+        name: parameters[name]["Default"]
+        for name in ("JobsPerHourPerClient", "OpenJobsPerClient", "MaxConcurrentRenders")
+    }
+    assert defaults == {"JobsPerHourPerClient": 30, "OpenJobsPerClient": 3, "MaxConcurrentRenders": 50}
+    environment = sam_template["Globals"]["Function"]["Environment"]["Variables"]
+    assert (environment["JOBS_PER_HOUR_PER_CLIENT"], environment["OPEN_JOBS_PER_CLIENT"]) == (
+        ref("JobsPerHourPerClient"),
+        ref("OpenJobsPerClient"),
+    )
+    substitutions = cfn_resources["ConvertStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["MaxConcurrentRenders"] == ref("MaxConcurrentRenders")
+
+
+def test_an_alarm_watches_clients_hitting_their_limits(cfn_resources):
+    alarm = cfn_resources["ClientLimitAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("SurroundYou", "ClientLimitHit")  # the API's metric
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "surroundyou"}]  # Powertools' service dimension
 
 
 def test_alarms_watch_failed_executions_and_the_dead_letter_queue(cfn_resources):

@@ -7,7 +7,7 @@ import io
 import wave
 
 import pytest
-from job_fakes import KNOWN_JOB, InMemoryJobStore, RecordingLinks, job_in_status
+from job_fakes import KNOWN_JOB, InMemoryClientLimits, InMemoryJobStore, RecordingLinks, job_in_status
 from job_outcome import GENERIC_MESSAGE, failure_reason, mark_failed, mark_ready
 from jobs_api import ApiError, CreateJobRequest, JobsApi
 from upload_check import InvalidUpload, validate_upload
@@ -38,7 +38,12 @@ def wav_bytes(seconds: float, sample_rate: int = 8000) -> bytes:
 @pytest.fixture
 def api():
     store, links = InMemoryJobStore(), RecordingLinks()
-    return JobsApi(store, links, SETTINGS, clock=lambda: 1_700_000_000.0), store, links
+    limits = InMemoryClientLimits(jobs_per_hour=30, open_jobs=3)
+    return JobsApi(store, links, SETTINGS, limits, clock=lambda: 1_700_000_000.0), store, links
+
+
+def request(filename="song.mp3", size=1000, content_type="audio/mpeg") -> CreateJobRequest:
+    return CreateJobRequest(filename=filename, size=size, contentType=content_type)
 
 
 # ---------------------------------------------------------------- the API
@@ -47,7 +52,8 @@ def api():
 def test_a_new_job_waits_for_its_upload_under_a_key_the_server_made(api):
     jobs, store, links = api
     created = jobs.create_job(
-        CreateJobRequest(filename=" ../../My Song.MP3 ", size=7_340_032, contentType="Audio/MPEG; charset=binary")
+        CreateJobRequest(filename=" ../../My Song.MP3 ", size=7_340_032, contentType="Audio/MPEG; charset=binary"),
+        "client-1",
     )
     item = store.get(created["jobId"])
     assert item["status"] == "AWAITING_UPLOAD"
@@ -57,6 +63,53 @@ def test_a_new_job_waits_for_its_upload_under_a_key_the_server_made(api):
         {"key": item["inputKey"], "content_type": "audio/mpeg", "max_bytes": 200_000_000, "expires_s": 900}
     ]
     assert created["expiresIn"] == 900
+    assert item["clientId"] == "client-1"  # notify frees the client's place when the job ends
+
+
+def test_a_client_at_its_limits_gets_429_with_when_to_retry_and_no_job(api):
+    jobs, store, links = api
+    for _ in range(3):
+        jobs.create_job(request(), "busy")
+    with pytest.raises(ApiError) as refused:
+        jobs.create_job(request(), "busy")
+    assert (refused.value.status, refused.value.code, refused.value.retry_after_s) == (
+        429,
+        ErrorCode.TOO_MANY_OPEN_JOBS,
+        60,
+    )
+    assert "wait until one is done" in refused.value.message
+    assert len(store.items) == 3 and len(links.forms) == 3
+    jobs.limits.jobs_per_hour = 3
+    jobs.limits.open_jobs = 10
+    with pytest.raises(ApiError) as hourly:
+        jobs.create_job(request(), "busy")
+    assert (hourly.value.status, hourly.value.code) == (429, ErrorCode.TOO_MANY_JOBS)
+    assert hourly.value.retry_after_s == 3600 - 1_700_000_000 % 3600
+
+
+@pytest.mark.parametrize(
+    "filename, named",
+    [
+        ("song\x00.mp3", "U+0000 CONTROL CHARACTER"),
+        ("my\nsong.mp3", "U+000A CONTROL CHARACTER"),
+        ("evil\u202egnp.mp3", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("a\u2066b.mp3", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ],
+)
+def test_a_file_name_with_control_characters_is_refused_saying_which(api, filename, named):
+    jobs, store, _ = api
+    with pytest.raises(ApiError) as refused:
+        jobs.create_job(request(filename=filename), "client-1")
+    assert (refused.value.status, refused.value.code) == (400, ErrorCode.INVALID_FILENAME)
+    assert named in refused.value.message and "rename" in refused.value.message
+    assert store.items == {}
+
+
+def test_the_download_keeps_the_users_own_script(api):
+    jobs, store, links = api
+    job_in_status(store, JobStatus.READY, filename="Ça plane pour moi — 東京.mp3")
+    jobs.get_job(KNOWN_JOB)
+    assert links.downloads[0]["filename"] == "Ça plane pour moi — 東京.8d.mp3"
 
 
 @pytest.mark.parametrize("size, allowed", [(200_000_000, True), (200_000_001, False), (195_000_000, True)])
@@ -64,10 +117,10 @@ def test_the_size_limit_is_decimal_and_worded_as_the_page_words_it(api, size, al
     jobs, _, _ = api
     request = CreateJobRequest(filename="a.wav", size=size, contentType="audio/wav")
     if allowed:
-        jobs.create_job(request)
+        jobs.create_job(request, "client-1")
         return
     with pytest.raises(ApiError) as refused:
-        jobs.create_job(request)
+        jobs.create_job(request, "client-1")
     assert (refused.value.code, refused.value.message) == (
         ErrorCode.FILE_TOO_LARGE,
         "The file is 200 MB; the limit is 200 MB.",
@@ -81,7 +134,8 @@ def test_config_is_what_create_job_enforces(api):
     assert config["defaults"] == {"preset": "classic", "format": "mp3", "mode": "spherical"}
     for entry in config["inputFormats"]:
         for content_type in entry["contentTypes"]:
-            jobs.create_job(CreateJobRequest(filename=f"x.{entry['extension']}", size=1, contentType=content_type))
+            upload = CreateJobRequest(filename=f"x.{entry['extension']}", size=1, contentType=content_type)
+            jobs.create_job(upload, f"{entry['extension']} {content_type}")
     assert set(config["fileErrorCodes"]) == {ErrorCode.INVALID_UPLOAD, ErrorCode.DECODE_FAILED}
     assert all(set(preset) >= {"name", "description", "periodS", "widthDeg"} for preset in config["presets"])
 

@@ -19,6 +19,8 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "FileTooLarge"
     INVALID_OPTIONS = "InvalidOptions"
     JOB_NOT_FOUND = "JobNotFound"
+    TOO_MANY_JOBS = "TooManyJobs"  # JobsPerHourPerClient reached (HTTP 429)
+    TOO_MANY_OPEN_JOBS = "TooManyOpenJobs"  # OpenJobsPerClient reached (HTTP 429)
     NOT_FOUND = "NotFound"
     # a job that ends FAILED
     INVALID_UPLOAD = "InvalidUpload"  # validate refused the file (also the Lambda error's name)

@@ -68,5 +68,13 @@ def output_stem(filename: str) -> str:
     return stem or "song"
 
 
+def download_name(filename: str, fmt: str) -> str:
+    """The name the download saves as, in the user's own script: "Café del Mar.8d.mp3" (path parts,
+    quotes and control characters dropped; the key's ASCII stem is the fallback for old clients)."""
+    stem = unicodedata.normalize("NFC", PurePosixPath(filename.replace("\\", "/")).stem)
+    stem = "".join(c for c in stem if c not in '"/' and unicodedata.category(c)[0] != "C").strip(" .")[:100]
+    return f"{stem or 'song'}.8d.{fmt}"
+
+
 def output_key(job_id: str, filename: str, fmt: str) -> str:
     return f"{OUTPUT_PREFIX}{job_id}/{output_stem(filename)}.8d.{fmt}"

@@ -69,6 +69,7 @@ class Job(TypedDict):
     createdAt: int
     updatedAt: int
     expiresAt: int  # TTL
+    clientId: NotRequired[str]  # limits.client_id of who created it (a hash, not the address)
     result: NotRequired[JobResult]
     error: NotRequired[dict[str, str]]  # {"code": ErrorCode value, "message"}
 

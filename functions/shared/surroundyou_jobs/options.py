@@ -16,7 +16,10 @@ from .keys import OUTPUT_FORMATS
 #   width_deg            angle on the orbit between the left- and right-channel sources
 #   elevation_wobble_deg peak up/down excursion of the orbit (0 = flat)
 #   intensity            0-1, how strong the head cues are (1 = a real head)
-#   reverb               0-1 wet amount; 0 turns the reverb off entirely
+#   reverb               0-1 level of the room: direct-to-reverberant ratio -20 log10(reverb) dB
+#                        (pink noise: 14 dB at 0.2); 0 turns the room off entirely
+#   room                 the room around the head: "none", "small" (~0.2 s), "medium" (~0.7 s),
+#                        "hall" (~2 s): early reflections through the head and a diffuse tail
 #   crossover_hz         below this the bass stays centred and untouched
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "classic": (
@@ -29,6 +32,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             intensity=1.0,
             reverb=0.2,
             crossover_hz=120.0,
+            room="small",
         ),
     ),
     "slow": (
@@ -41,6 +45,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             intensity=1.0,
             reverb=0.25,
             crossover_hz=120.0,
+            room="medium",
         ),
     ),
     "fast": (
@@ -53,6 +58,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             intensity=1.0,
             reverb=0.15,
             crossover_hz=120.0,
+            room="small",
         ),
     ),
     "subtle": (
@@ -65,6 +71,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             intensity=0.6,
             reverb=0.15,
             crossover_hz=150.0,
+            room="small",
         ),
     ),
     "concert": (
@@ -77,6 +84,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             intensity=1.0,
             reverb=0.45,
             crossover_hz=120.0,
+            room="hall",
         ),
     ),
 }

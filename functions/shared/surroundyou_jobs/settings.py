@@ -20,3 +20,6 @@ class Settings:
     download_url_expires_s: int = field(default_factory=lambda: int(os.environ.get("DOWNLOAD_URL_EXPIRES_S", 3600)))
     job_ttl_days: int = field(default_factory=lambda: int(os.environ.get("JOB_TTL_DAYS", 7)))
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: _csv(os.environ.get("ALLOWED_ORIGINS", "")))
+    limits_table: str = field(default_factory=lambda: os.environ.get("LIMITS_TABLE", "surroundyou-limits"))
+    jobs_per_hour_per_client: int = field(default_factory=lambda: int(os.environ.get("JOBS_PER_HOUR_PER_CLIENT", 30)))
+    open_jobs_per_client: int = field(default_factory=lambda: int(os.environ.get("OPEN_JOBS_PER_CLIENT", 3)))
