@@ -20,6 +20,9 @@ ECS_API_ERROR_PREFIX = "ECS."
 TIMEOUT_MESSAGE = "Rendering took too long and was stopped. Please try a shorter song, or try again later."
 CONVERTER_STOPPED_MESSAGE = "The converter stopped unexpectedly. Please try again in a few minutes."
 NO_CONVERTER_MESSAGE = "No converter could be started right now. Please try again in a few minutes."
+BUSY_MESSAGE = "Too many songs are being converted right now and yours waited too long. Please try again later."
+# AcquireRenderSlot gave up waiting for a free render slot (MaxConcurrentRenders)
+NO_RENDER_SLOT = "DynamoDB.ConditionalCheckFailedException"
 GENERIC_MESSAGE = "Something went wrong while converting your song. Please try again."
 
 
@@ -44,6 +47,8 @@ def failure_reason(error_name: str, cause: str | None) -> JobError:
         # a Lambda error's Cause is {"errorMessage", "errorType", "stackTrace", ...}
         message = (cause_json or {}).get("errorMessage") or "This file can't be converted."
         return JobError(ErrorCode.INVALID_UPLOAD, message)
+    if error_name == NO_RENDER_SLOT:
+        return JobError(ErrorCode.CONVERTER_UNAVAILABLE, BUSY_MESSAGE)
     if error_name in TIMEOUTS:
         return JobError(ErrorCode.TIMEOUT, TIMEOUT_MESSAGE)
     if cause_json is not None and _is_ecs_task(cause_json):

@@ -136,19 +136,61 @@ def test_every_state_has_a_comment():
         assert len(state.get("Comment", "")) > 10, name
 
 
+SLOT_RELEASES = {"ReleaseRenderSlot", "ReleaseRenderSlotAfterFailure"}
+
+
 def test_every_task_catches_everything_into_mark_failed():
-    tasks = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
-    assert set(tasks) == {"ValidateUpload", "RenderAudio", "NotifyReady", "MarkFailed"}
+    tasks = {name: state for name, state in STATES.items() if state["Type"] == "Task" and name not in SLOT_RELEASES}
+    assert set(tasks) == {"ValidateUpload", "AcquireRenderSlot", "RenderAudio", "NotifyReady", "MarkFailed"}
     for name, task in tasks.items():
         last = task["Catch"][-1]
         assert last["ErrorEquals"] == ["States.ALL"], name
         expected = "ConversionFailed" if name == "MarkFailed" else "MarkFailed"
-        assert last["Next"] == expected, name
+        # a render gives its slot back first, then its failure is examined
+        assert last["Next"] == ("ReleaseRenderSlotAfterFailure" if name == "RenderAudio" else expected), name
         assert name == "MarkFailed" or last["ResultPath"] == "$.error"
         # Earlier catchers only route to an inspection that itself ends in MarkFailed.
         for catcher in task["Catch"]:
             assert expected in reachable(catcher["Next"]), (name, catcher)
     assert STATES["MarkFailed"]["Next"] == "ConversionFailed"
+
+
+def test_giving_a_render_slot_back_never_fails_the_job():
+    for name in SLOT_RELEASES:
+        (catcher,) = STATES[name]["Catch"]
+        assert catcher == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.releaseError", "Next": STATES[name]["Next"]}
+        assert STATES[name]["ResultPath"] is None
+
+
+def test_every_render_holds_a_slot_and_every_way_out_gives_it_back():
+    """The render semaphore (MaxConcurrentRenders): AcquireRenderSlot is the only way into RenderAudio,
+    and no path from RenderAudio reaches NotifyReady, MarkFailed or another acquire without a release."""
+    into_render = [name for name, state in STATES.items() if "RenderAudio" in transitions(state)]
+    assert into_render == ["AcquireRenderSlot"]
+    edges = {name: transitions(state) for name, state in STATES.items()}
+    edges.update({name: [] for name in SLOT_RELEASES})  # a path that released the slot ends here
+    assert not {"NotifyReady", "MarkFailed", "AcquireRenderSlot"} & reachable("RenderAudio", edges)
+    assert reachable("RenderAudio") >= SLOT_RELEASES | {"NotifyReady", "MarkFailed", "AcquireRenderSlot"}
+
+
+def test_the_slot_is_held_in_the_limits_table_by_the_job_and_capped_by_the_parameter():
+    acquire, release = STATES["AcquireRenderSlot"], STATES["ReleaseRenderSlot"]
+    for task in (acquire, release, STATES["ReleaseRenderSlotAfterFailure"]):
+        assert task["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+        parameters = task["Parameters"]
+        assert (parameters["TableName"], parameters["Key"]) == ("sub:LimitsTableName", {"key": {"S": "renders"}})
+        assert parameters["ExpressionAttributeNames"] == {"#running": "running", "#holder.$": "$.validation.jobId"}
+    assert acquire["Parameters"]["ExpressionAttributeValues"][":max"] == {"N": "sub:MaxConcurrentRenders"}
+    assert "#running < :max" in acquire["Parameters"]["ConditionExpression"]
+    assert "attribute_not_exists(#holder)" in acquire["Parameters"]["ConditionExpression"]
+    assert release["Parameters"]["ConditionExpression"] == "attribute_exists(#holder)"  # given back once
+    (wait,) = [r for r in acquire["Retry"] if r["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]]
+    # a full house waits (the job stays QUEUED) for about three hours before it gives up
+    waited_s, delay_s = 0.0, float(wait["IntervalSeconds"])
+    for _ in range(wait["MaxAttempts"]):
+        waited_s += min(delay_s, wait["MaxDelaySeconds"])
+        delay_s *= wait["BackoffRate"]
+    assert 2 * 3600 <= waited_s <= 5 * 3600 and wait["JitterStrategy"] == "FULL"
 
 
 def test_lambda_tasks_invoke_with_payload_and_retry_transient_errors_with_jitter():
@@ -174,8 +216,10 @@ def test_render_task_runs_fargate_sync_with_timeout_and_retries_ecs_errors():
     (retry,) = render["Retry"]
     assert retry["ErrorEquals"] == ["ECS.AmazonECSException"]  # API errors, capacity unavailable included
     assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 3 and retry["JitterStrategy"] == "FULL"
-    # States.TaskFailed goes to the failure inspection before States.ALL goes to MarkFailed.
-    assert [c["ErrorEquals"] for c in render["Catch"]] == [["States.TaskFailed"], ["States.ALL"]]
+    # every failure gives the slot back, then IsStoppedTaskReport tells a stopped task from the rest
+    assert render["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ReleaseRenderSlotAfterFailure"}
+    ]
     assert render["Parameters"]["CapacityProviderStrategy"] == [
         {"CapacityProvider": "sub:CapacityProvider", "Weight": 1}
     ]
@@ -188,7 +232,12 @@ class StatesRuntime(Exception):
     """What Step Functions raises for a path that does not exist (uncatchable: the execution fails)."""
 
 
+CONTEXT = {"Execution": {"Id": "arn:aws:states:us-east-1:123456789012:execution:convert:run-1"}}
+
+
 def get_path(data, path: str):
+    if path.startswith("$$."):
+        data, path = CONTEXT, path[1:]
     if path == "$":
         return data
     assert path.startswith("$."), path
@@ -324,7 +373,10 @@ def run(data: dict, outcomes: dict, start: str = DEFINITION["StartAt"], max_step
         elif kind == "Task":
             parameters = build(state["Parameters"], data)
             calls.append((name, parameters))
-            outcome = outcomes[name].popleft()
+            # the render slot's updates succeed unless a test scripts them
+            outcome = (
+                outcomes[name].popleft() if name in outcomes else ({} if "dynamodb" in state["Resource"] else None)
+            )
             if isinstance(outcome, TaskError):
                 catcher = next(c for c in state["Catch"] if _catches(outcome.error, c["ErrorEquals"]))
                 data = set_path(data, catcher.get("ResultPath", "$"), {"Error": outcome.error, "Cause": outcome.cause})
@@ -374,17 +426,25 @@ EXIT_1 = stopped_task("EssentialContainerExited", "Essential container in task e
 def test_happy_path_renders_with_the_job_id_and_notifies_ready():
     final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [{}], "NotifyReady": [{}]})
     assert final == "Done"
-    assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "NotifyReady"]
+    assert [task for task, _ in calls] == [
+        "ValidateUpload",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlot",
+        "NotifyReady",
+    ]
     assert calls[0][1]["Payload"] == EVENT
     assert output["validation"] == {"jobId": JOB_ID, "duplicate": False}
-    render = calls[1][1]
+    assert calls[1][1]["ExpressionAttributeNames"]["#holder"] == JOB_ID
+    assert calls[1][1]["ExpressionAttributeValues"][":execution"] == {"S": CONTEXT["Execution"]["Id"]}
+    render = calls[2][1]
     (override,) = render["Overrides"]["ContainerOverrides"]
     assert override["Name"] == "sub:ContainerName"
     # the task reads everything else from the job item, BUCKET and JOBS_TABLE from its definition
     assert override["Environment"] == [{"Name": "JOB_ID", "Value": JOB_ID}]
     network = render["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert (network["Subnets"], network["SecurityGroups"]) == (["subnet-a", "subnet-b"], ["sg-1"])
-    assert calls[2][1]["Payload"] == {"action": "ready", "jobId": JOB_ID}
+    assert calls[4][1]["Payload"] == {"action": "ready", "jobId": JOB_ID}
 
 
 def test_whatever_else_validate_returns_stays_out_of_the_execution():
@@ -424,7 +484,13 @@ def test_invalid_upload_marks_the_job_failed_with_the_error():
 def test_task_exit_code_1_goes_straight_to_mark_failed():
     final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [EXIT_1], "MarkFailed": [{}]})
     assert final == "ConversionFailed"
-    assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "MarkFailed"]
+    assert [task for task, _ in calls] == [
+        "ValidateUpload",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlotAfterFailure",
+        "MarkFailed",
+    ]
     assert calls[-1][1]["Payload"]["error"] == {"Error": "States.TaskFailed", "Cause": EXIT_1.cause}
     assert output["renderFailure"]["task"]["StopCode"] == "EssentialContainerExited"
 
@@ -434,7 +500,16 @@ def test_resource_initialization_error_is_retried_then_succeeds():
         EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE, {}], "NotifyReady": [{}]}
     )
     assert final == "Done"
-    assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "RenderAudio", "NotifyReady"]
+    assert [task for task, _ in calls] == [
+        "ValidateUpload",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlotAfterFailure",
+        "AcquireRenderSlot",  # the retry waits for a slot like any render
+        "RenderAudio",
+        "ReleaseRenderSlot",
+        "NotifyReady",
+    ]
     assert output["render"] == {"startRetries": 1}
 
 
@@ -460,7 +535,13 @@ def test_resource_initialization_error_is_retried_at_most_twice():
 def test_other_render_errors_go_to_mark_failed_without_retry(error):
     final, _, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [error], "MarkFailed": [{}]})
     assert final == "ConversionFailed"
-    assert [task for task, _ in calls] == ["ValidateUpload", "RenderAudio", "MarkFailed"]
+    assert [task for task, _ in calls] == [
+        "ValidateUpload",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlotAfterFailure",
+        "MarkFailed",
+    ]
     assert calls[-1][1]["Payload"]["error"] == {"Error": error.error, "Cause": error.cause}
 
 
@@ -484,3 +565,21 @@ def test_notify_failure_and_mark_failed_failure_still_end_in_fail():
     )
     assert final == "ConversionFailed"
     assert [task for task, _ in calls][-2:] == ["NotifyReady", "MarkFailed"]
+
+
+def test_a_job_that_never_gets_a_render_slot_is_marked_failed_and_never_rendered():
+    full = TaskError("DynamoDB.ConditionalCheckFailedException", "The conditional request failed")
+    final, _, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "AcquireRenderSlot": [full], "MarkFailed": [{}]})
+    assert final == "ConversionFailed"
+    assert [task for task, _ in calls] == ["ValidateUpload", "AcquireRenderSlot", "MarkFailed"]
+    assert calls[-1][1]["Payload"]["error"]["Error"] == "DynamoDB.ConditionalCheckFailedException"
+
+
+def test_a_slot_that_cannot_be_given_back_does_not_fail_the_job():
+    lost = TaskError("DynamoDB.AmazonDynamoDBException", "service unavailable")
+    final, output, calls = run(
+        EVENT,
+        {"ValidateUpload": [VALIDATED], "RenderAudio": [{}], "ReleaseRenderSlot": [lost], "NotifyReady": [{}]},
+    )
+    assert final == "Done"
+    assert output["releaseError"]["Error"] == "DynamoDB.AmazonDynamoDBException"

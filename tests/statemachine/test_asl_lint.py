@@ -21,6 +21,8 @@ SUBSTITUTIONS = {
     "SubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
     "SecurityGroupIds": "sg-0123456789abcdef0",
     "AssignPublicIp": "ENABLED",
+    "LimitsTableName": "surroundyou-limits",
+    "MaxConcurrentRenders": "50",
 }
 
 
