@@ -94,6 +94,7 @@ def test_catalog_names_each_parameter_as_the_job_options_do():
         "intensity": 1.0,
         "reverb": 0.2,
         "crossoverHz": 120.0,
+        "room": "small",
     }
     # every user override is spelled as in the catalog
     overrides = options.parse_job_options({"periodS": 5, "widthDeg": 30, "intensity": 0.5, "reverb": 0.1})

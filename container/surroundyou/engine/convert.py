@@ -1,7 +1,7 @@
 """Convert one song to 8D audio, streaming, in two passes over the audio.
 
 Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
-        (dry spatial render) -> pedalboard Reverb -> a raw float32 spill file (each block as
+        (dry spatial render) + the room (``room``) -> a raw float32 spill file (each block as
         it is, channel after channel); meanwhile two streaming BS.1770 meters measure the
         input and the rendered song.
 Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak limiter (so
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pedalboard
 
 from .decode import BLOCK_FRAMES, AudioSource, open_audio, resampled
 from .encode import (
@@ -44,6 +43,7 @@ from .limiter import TruePeakLimiter
 from .loudness import LoudnessMeter
 from .options import RenderOptions
 from .render import OrbitRenderer
+from .room import room_for
 from .tags import copy_tags
 
 CEILING_DBTP = -1.0
@@ -94,20 +94,6 @@ def limiter_ceiling_dbtp(fmt: str, mp3_quality: str | int = DEFAULT_MP3_QUALITY)
     quality = check_mp3_quality(mp3_quality)
     kbps = int(quality) if quality.isdigit() else 192  # VBR levels behave like ~192 kbps here
     return CEILING_DBTP - (1.2 if kbps >= 256 else 2.0 if kbps >= 160 else 3.0)
-
-
-def room_reverb(amount: float) -> pedalboard.Reverb | None:
-    """The static room around the orbit; ``None`` (dry, no reverb at all) when ``amount`` is 0.
-
-    pedalboard's Reverb is JUCE's Freeverb: dry gain = 2 x dry_level, so 0.5 is unity. Wet
-    level 0.5 x amount and room size 0.3 + 0.5 x amount give a reverb-to-direct energy ratio of
-    about -15 dB at amount 0.2 (classic), -8 dB at 0.45 (concert), +1.5 dB at 1 (pink noise).
-    """
-    if amount <= 0:
-        return None
-    return pedalboard.Reverb(
-        room_size=0.3 + 0.5 * amount, damping=0.5, wet_level=0.5 * amount, dry_level=0.5, width=1.0
-    )
 
 
 def convert_file(
@@ -193,10 +179,10 @@ class _Rendered:
 def _render_pass(
     source: AudioSource, sample_rate: int, options: RenderOptions, spill: io.BufferedRandom, progress: Progress
 ) -> _Rendered:
-    """Pass 1: decode, render, reverb; measure input and result; spill the result (float32 blocks)."""
+    """Pass 1: decode, render, add the room; measure input and result; spill the result (float32 blocks)."""
     info = source.info
     renderer = OrbitRenderer(sample_rate, info.channels, options)
-    reverb = room_reverb(options.reverb)
+    room = room_for(options, sample_rate, renderer.orbit)
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     expected_frames = max(1, round(info.frames * sample_rate / info.sample_rate))
@@ -206,8 +192,8 @@ def _render_pass(
         for block in resampled(source.blocks(BLOCK_FRAMES), info.sample_rate, sample_rate, info.channels):
             input_meter.add(block)
             stereo = renderer.process(block)
-            if reverb is not None:
-                stereo = reverb.process(stereo, sample_rate, reset=False)
+            if room is not None:
+                stereo += room.process(block)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")
             rendered_meter.add(stereo)
             spill.write(stereo.data)

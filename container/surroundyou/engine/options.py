@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 DIRECTIONS = ("clockwise", "counterclockwise")
 MODES = ("spherical", "hrtf")
+ROOMS = ("none", "small", "medium", "hall")
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,9 @@ class RenderOptions:
     width_deg            angle on the orbit between the left- and right-channel sources
     elevation_wobble_deg peak up/down excursion of the orbit, degrees (0 = flat)
     intensity            0-1, strength of the head cues (1 = a real head, 0 = no cues)
-    reverb               0-1 wet amount for the pipeline's reverb (0 = off); the dry renderer
-                         ignores it
+    reverb               0-1 level of the room: direct-to-reverberant ratio -20 log10(reverb) dB
+                         (0 = dry, no room at all); the dry renderer ignores it
+    room                 the room around the head (``room``): "none", "small", "medium", "hall"
     crossover_hz         below this the bass stays centred and untouched
     mode                 "spherical" (Brown-Duda spherical head) or "hrtf" (MIT KEMAR)
     """
@@ -36,6 +38,7 @@ class RenderOptions:
     reverb: float = 0.2
     crossover_hz: float = 120.0
     mode: str = "spherical"
+    room: str = "small"
 
     def __post_init__(self) -> None:
         checks = (
@@ -50,6 +53,7 @@ class RenderOptions:
             (0 <= self.reverb <= 1, f"reverb must be 0-1, got {self.reverb!r}"),
             (self.crossover_hz > 0, f"crossover_hz must be positive, got {self.crossover_hz!r}"),
             (self.mode in MODES, f"mode must be one of {', '.join(MODES)}, got {self.mode!r}"),
+            (self.room in ROOMS, f"room must be one of {', '.join(ROOMS)}, got {self.room!r}"),
         )
         for ok, message in checks:
             if not ok:
