@@ -36,7 +36,8 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
     origins = [origin for origin in allowed_origins if origin != "*"]
     if not origins:
         return None
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600)
+    # Retry-After is exposed: the page tells a client at its limit when to try again
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600, expose_headers=["Retry-After"])
 
 
 app = APIGatewayHttpResolver(cors=cors_config(Settings().allowed_origins), enable_validation=True)

@@ -2,12 +2,13 @@
 import { ConversionError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
 import { fetchJson, joinUrl, serverError } from "./http.js";
-import { FAILED_JOB_ACTION, SMALLER_FILE_ACTION, otherFileAction } from "./wording.js";
+import { FAILED_JOB_ACTION, SMALLER_FILE_ACTION, otherFileAction, retryLaterAction } from "./wording.js";
 
 /**
  * POST {api}/jobs for `file` with the chosen preset, in the API's default format and mode.
  * Returns {jobId, upload: {url, fields}, expiresIn}. A 400 carries the API's own message (an
- * unsupported file type, a file too large), shown as is.
+ * unsupported file type, a file too large), shown as is; so does a 429 (this browser's address is
+ * at its limit of jobs an hour or at once), with the wait from its Retry-After header.
  */
 export async function createJob(config, { file, preset }, { fetchFn = fetch } = {}) {
   const what = "starting the conversion";
@@ -31,6 +32,14 @@ export async function createJob(config, { file, preset }, { fetchFn = fetch } = 
       body?.error?.message ?? "SurroundYou cannot convert this file.",
       tooLarge ? SMALLER_FILE_ACTION : otherFileAction(config.inputFormats),
       { code, status: 400 },
+    );
+  }
+  if (response.status === 429) {
+    throw new ConversionError(
+      "limited",
+      body?.error?.message ?? "You have started too many conversions for now.",
+      retryLaterAction(Number(response.headers.get("Retry-After"))),
+      { code: body?.error?.code ?? null, status: 429 },
     );
   }
   if (!response.ok || !body?.jobId || !body?.upload?.url) throw serverError(response.status, body, what);

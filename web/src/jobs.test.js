@@ -52,6 +52,20 @@ describe("createJob", () => {
     expect(error.action).toMatch(/smaller file/);
   });
 
+  it("shows a client's limit in the API's words, with when to try again", async () => {
+    const message = "You already have 3 songs being converted, the most at once. Please wait until one is done.";
+    const limited = jsonResponse(429, { error: { code: "TooManyOpenJobs", message } });
+    limited.headers.set("Retry-After", "60");
+    const hourly = jsonResponse(429, { error: { code: "TooManyJobs", message: "You have started 30 conversions this hour." } });
+    hourly.headers.set("Retry-After", "1500");
+    const { fetchFn } = scriptedFetch([limited, hourly]);
+    const open = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    expect([open.kind, open.status, open.code, open.message]).toEqual(["limited", 429, "TooManyOpenJobs", message]);
+    expect(open.action).toBe("Try again in a minute.");
+    const perHour = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    expect(perHour.action).toBe("Try again in about 25 minutes.");
+  });
+
   it("reports a network failure as one", async () => {
     const { fetchFn } = scriptedFetch([new TypeError("Failed to fetch")]);
     const error = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);

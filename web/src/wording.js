@@ -9,6 +9,12 @@ export const WAIT_ACTION = "Wait a moment, then press Try again.";
 export const SMALLER_FILE_ACTION = "Choose a smaller file: a shorter song, or a compressed format such as MP3.";
 export const FAILED_JOB_ACTION = "Press Try again, then Convert once more; if it fails again, wait a few minutes.";
 
+/** After a 429: when to try again, from the API's Retry-After seconds (a minute when it gave none). */
+export function retryLaterAction(retryAfterS) {
+  const minutes = Number.isFinite(retryAfterS) && retryAfterS > 0 ? Math.ceil(retryAfterS / 60) : 1;
+  return minutes === 1 ? "Try again in a minute." : `Try again in about ${minutes} minutes.`;
+}
+
 /** When the file itself is the problem: another one, in a format the API reads. */
 export function otherFileAction(inputFormats) {
   return `Choose another song (${formatNames(inputFormats)}) and try again.`;
