@@ -23,9 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+try:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+except ImportError as error:  # the task image has no `cli` extra
+    raise SystemExit("the surroundyou command line needs its extra: pip install 'surroundyou[cli]'") from error
 
 from surroundyou.allocator import keep_freed_memory
 from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
