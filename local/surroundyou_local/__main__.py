@@ -1,8 +1,9 @@
 """`python -m surroundyou_local`: run SurroundYou on this machine (what `make run` starts).
 
-Prints where the local AWS endpoint and the logs are, then one line
-"SurroundYou is running at http://127.0.0.1:PORT/" once it answers, then one line per job
-transition. Ctrl-C or SIGTERM stops everything it started.
+Prints where the local AWS endpoint is, a line an owner pastes into a shell to use it as the
+account's administrator (`export AWS_ENDPOINT_URL=... AWS_ACCESS_KEY_ID=...`), where the logs are,
+then one line "SurroundYou is running at http://127.0.0.1:PORT/" once it answers, then one line
+per job transition. Ctrl-C or SIGTERM stops everything it started.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gc
 import logging
 import os
 import select
+import shlex
 import signal
 import socket
 import sys
@@ -23,6 +25,12 @@ from .stack import REPOSITORY_ROOT, LocalStack, StackOptions
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m surroundyou_local", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=None,
+        help="the SAM template to run (default template.yaml); CodeUri and DefinitionUri are relative to it",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8000, help="port of the web app and API (default 8000; 0 = any free port)"
@@ -46,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--log-dir", type=Path, default=None, help="where task and function logs go (default .local-stack/logs/<port>)"
     )
     return parser.parse_args(argv)
+
+
+def owner_line(environment: dict[str, str]) -> str:
+    """One line to paste into a shell: the local AWS, as the account's administrator."""
+    names = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    return "export " + " ".join(f"{name}={shlex.quote(environment[name])}" for name in names)
 
 
 def _log_to(stream: TextIO) -> None:
@@ -93,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             web_dist=args.web_dist,
             max_upload_mb=args.max_upload_mb,
             log_dir=args.log_dir,
+            template=args.template,
         ),
         console=console,
     )
@@ -105,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = log
         _log_to(log)
         url = stack.start()
-        print(
-            f"Local AWS endpoint: {stack.aws_endpoint_url}  (AWS_ENDPOINT_URL for boto3 or the aws CLI)", file=console
-        )
+        print(f"Local AWS endpoint: {stack.aws_endpoint_url}  (as the account's admin, for the aws CLI:)", file=console)
+        print(owner_line(stack.aws.owner_environment()), file=console)
         print(f"Logs: {log_dir}", file=console)
         print(f"SurroundYou is running at {url}", file=console, flush=True)
         _wait_for_a_signal()

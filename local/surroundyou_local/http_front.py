@@ -91,11 +91,11 @@ class ApiFront:
 class S3Front:
     """Browser requests to S3 (presigned URLs made against .../s3), passed to the local endpoint."""
 
-    def __init__(self, endpoint_url: str, access_key_id: str, secret_access_key: str, max_upload_bytes: int):
+    def __init__(self, endpoint_url: str, secret_of: Callable[[str], str | None], max_upload_bytes: int):
+        """``secret_of``: the secret key behind an access key (the signer's), None if unknown."""
         endpoint = urlsplit(endpoint_url)
         self.host, self.port = endpoint.hostname, endpoint.port
-        self.access_key_id = access_key_id
-        self.secret_access_key = secret_access_key
+        self.secret_of = secret_of
         self.max_body_bytes = max_upload_bytes + FORM_FIELDS_MAX_BYTES
 
     def __call__(self, request: Request) -> Response:
@@ -158,13 +158,21 @@ class S3Front:
         if upload is None:
             raise UploadRefused(400, "InvalidArgument", "POST requires exactly one file upload per request.")
         upload.stream.seek(0, 2)
+        fields = {name.lower(): value for name, value in form.to_dict().items()}
+        # The signer's key: SigV4 names it in x-amz-credential, SigV2 in AWSAccessKeyId.
+        access_key_id = fields.get("x-amz-credential", "").split("/")[0] or fields.get("awsaccesskeyid", "")
+        secret_access_key = self.secret_of(access_key_id)
+        if secret_access_key is None:
+            raise UploadRefused(
+                403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+            )
         check_post_upload(
             form.to_dict(),
             bucket=bucket,
             file_size=upload.stream.tell(),
             filename=upload.filename or "",
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
         )
 
     def _bucket_cors_headers(self, bucket: str, origin: str, method: str) -> list[tuple[str, str]]:

@@ -1,86 +1,58 @@
-"""A Lambda runtime in this process: the template's Python functions, run as AWS would run them.
+"""A Lambda runtime on this machine: the template's Python functions, each in a process of its own.
 
-Like `sam local start-lambda`, without Docker: the handler module is imported from the function's
-CodeUri, called with the event and a context object, and whatever escapes it becomes an Unhandled
-function error ({"errorMessage", "errorType", "stackTrace"}), so a state machine's Catch sees the
-exception's class name (e.g. "InvalidUpload") just as on AWS.
-
-Each function has one execution environment: it serves one invocation at a time, as a Lambda
-environment does, so handler module state (Powertools' logger keys, cached boto3 resources) is
-never shared by two requests at once. All functions share this process's environment variables
-and its module table: registering two functions that need different values for one variable, or
-that ship modules of the same name, is refused rather than silently mixed.
+Like `sam local start-lambda`, without Docker: each function gets one execution environment, a
+worker process (lambda_worker) started with the function's environment variables and its role's
+credentials, as Lambda starts one, so every AWS call a handler makes is signed as its own role.
+The worker imports the handler from the function's CodeUri once and serves one invocation at a
+time; whatever escapes the handler becomes an Unhandled function error ({"errorMessage",
+"errorType", "stackTrace"}), so a state machine's Catch sees the exception's class name (e.g.
+"InvalidUpload") just as on AWS. An invocation that outlives the function's timeout is stopped
+with the worker, which starts again for the next one, as Lambda does.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
+import select
+import subprocess
 import sys
 import threading
-import time
-import traceback
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
-
-from .template import ACCOUNT_ID, REGION
+from typing import IO
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class LambdaContext:
-    """The attributes of the Python runtime's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_s: float
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    _started_s: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self._started_s)) * 1000))
+# What a Lambda execution environment has beside the function's own variables.
+_HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+_START_TIMEOUT_S = 60.0  # an init phase longer than this is reported as the invocation's error
 
 
 @dataclass
 class LocalFunction:
     name: str
-    handler: Callable[[Any, LambdaContext], Any]
-    memory_mb: int
+    command: list[str]
+    environment: dict[str, str]
     timeout_s: float
+    log_path: Path
     execution_environment: threading.Lock = field(default_factory=threading.Lock)
-
-
-class ConflictingFunctions(RuntimeError):
-    """Two in-process functions need different values for one environment variable, or bring
-    modules of the same name."""
+    process: subprocess.Popen | None = None
+    ready: bool = False
 
 
 class LocalLambdaRuntime:
-    def __init__(self) -> None:
+    """``environment``: what every function's environment holds (endpoint, region); ``log_dir``:
+    where each function's log goes (function-<name>.log)."""
+
+    def __init__(self, environment: dict[str, str] | None = None, log_dir: Path | None = None) -> None:
         self._functions: dict[str, LocalFunction] = {}
-        self._environment: dict[str, tuple[str, str]] = {}  # variable -> (value, function)
-        self._modules: dict[str, str] = {}  # top-level module name -> function
-        self._import_lock = threading.Lock()
+        self.environment = {
+            **{v: os.environ[v] for v in _HOST_VARIABLES if v in os.environ},
+            **(environment or {}),
+        }
+        self.log_dir = log_dir
 
     def register(
         self,
@@ -91,50 +63,37 @@ class LocalLambdaRuntime:
         memory_mb: int = 128,
         timeout_s: float = 3.0,
     ) -> None:
-        """Make ``name`` invocable: set its environment, import its handler ("module.function")."""
-        for variable, value in environment.items():
-            value = str(value)
-            known = self._environment.get(variable)
-            if known is not None and known[0] != value:
-                raise ConflictingFunctions(
-                    f"{name} needs {variable}={value!r} but {known[1]} needs {known[0]!r}; "
-                    "the local stack runs every function in one process"
-                )
-            self._environment[variable] = (value, name)
-            os.environ[variable] = value
-        module_name, function_name = handler.rsplit(".", 1)
-        self._claim_modules(name, code_dir, handler_module=module_name)
-        module = self._import(name, code_dir, module_name)
-        self._functions[name] = LocalFunction(name, getattr(module, function_name), memory_mb, timeout_s)
+        """Make ``name`` invocable and start its execution environment (its init runs meanwhile)."""
+        function = LocalFunction(
+            name,
+            [sys.executable, "-m", "surroundyou_local.lambda_worker", str(code_dir), handler, name]
+            + [str(memory_mb), str(timeout_s)],
+            {
+                **self.environment,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+                **{variable: str(value) for variable, value in environment.items()},
+            },
+            timeout_s,
+            self.log_dir / f"function-{name}.log" if self.log_dir else Path(os.devnull),
+        )
+        self._functions[name] = function
+        self._start(function)
 
-    def _claim_modules(self, function: str, code_dir: Path, handler_module: str) -> None:
-        """The handler's siblings load under their own names (``import jobs_api``): one module
-        name may belong to one function only. The handler module gets a name of its own."""
-        names = {path.stem for path in code_dir.glob("*.py")} | {
-            path.parent.name for path in code_dir.glob("*/__init__.py")
-        }
-        for module in sorted(names - {handler_module}):
-            owner = self._modules.setdefault(module, function)
-            if owner != function:
-                raise ConflictingFunctions(f"{function} and {owner} both bring a module named {module!r}")
-
-    def _import(self, function: str, code_dir: Path, module_name: str) -> ModuleType:
-        """Import ``module_name`` from ``code_dir`` under a name of its own, as Lambda would with
-        the code directory as its root (siblings importable while the module loads)."""
-        source = code_dir / f"{module_name.replace('.', '/')}.py"
-        unique_name = f"surroundyou_local_functions.{function}.{module_name}"
-        spec = importlib.util.spec_from_file_location(unique_name, source)
-        if spec is None or spec.loader is None:
-            raise FileNotFoundError(f"{function}: no handler module {source}")
-        module = importlib.util.module_from_spec(spec)
-        with self._import_lock:
-            sys.path.insert(0, str(code_dir))
-            try:
-                sys.modules[unique_name] = module
-                spec.loader.exec_module(module)
-            finally:
-                sys.path.remove(str(code_dir))
-        return module
+    def _start(self, function: LocalFunction) -> None:
+        log = function.log_path.open("ab")
+        try:
+            function.process = subprocess.Popen(
+                function.command,
+                env=function.environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        finally:
+            log.close()
+        function.ready = False
 
     def handles(self, function_name: str) -> bool:
         return function_name in self._functions
@@ -145,19 +104,57 @@ class LocalLambdaRuntime:
         with function.execution_environment:
             return self._run(function, payload)
 
+    def _run(self, function: LocalFunction, payload: bytes) -> tuple[bytes, bool]:
+        process = function.process
+        if process is None or process.poll() is not None:
+            self._start(function)
+            process = function.process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        if not function.ready:
+            started = _read_line(process.stdout, _START_TIMEOUT_S)
+            if started is None:
+                return self._timed_out(function, _START_TIMEOUT_S)
+            function.ready = True
+        process.stdin.write(json.dumps({"payload": payload.decode() if payload else "{}"}) + "\n")
+        process.stdin.flush()
+        answer = _read_line(process.stdout, function.timeout_s + 1.0)
+        if answer is None:
+            return self._timed_out(function, function.timeout_s)
+        result = json.loads(answer)
+        return result["payload"].encode(), result["failed"]
+
+    def _timed_out(self, function: LocalFunction, after_s: float) -> tuple[bytes, bool]:
+        """Lambda stops an invocation at its timeout (or a dead runtime) and starts afresh."""
+        self._stop(function)
+        logger.info("%s timed out after %.0f s", function.name, after_s)
+        error = {"errorMessage": f"Task timed out after {after_s:.2f} seconds", "errorType": "Sandbox.Timedout"}
+        return json.dumps(error).encode(), True
+
     @staticmethod
-    def _run(function: LocalFunction, payload: bytes) -> tuple[bytes, bool]:
-        context = LambdaContext(function.name, function.memory_mb, function.timeout_s)
-        try:
-            event = json.loads(payload or b"{}")
-            result = function.handler(event, context)
-            return json.dumps(result).encode(), False
-        except Exception as exc:  # noqa: BLE001 - whatever escapes a handler is the function's error
-            logger.info("%s raised %s: %s", function.name, type(exc).__name__, exc)
-            error = {
-                "errorMessage": str(exc),
-                "errorType": type(exc).__name__,
-                "requestId": context.aws_request_id,
-                "stackTrace": traceback.format_tb(exc.__traceback__),
-            }
-            return json.dumps(error).encode(), True
+    def _stop(function: LocalFunction) -> None:
+        process = function.process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        function.process, function.ready = None, False
+
+    def stop(self) -> None:
+        """End every execution environment."""
+        for function in self._functions.values():
+            with function.execution_environment:
+                if function.process is not None and function.process.stdin is not None:
+                    function.process.stdin.close()
+                    try:
+                        function.process.wait(5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                self._stop(function)
+
+
+def _read_line(stream: IO[str], timeout_s: float) -> str | None:
+    """A line from the worker within ``timeout_s``, or None (silent, or ended)."""
+    ready, _, _ = select.select([stream], [], [], timeout_s)
+    if not ready:
+        return None
+    line = stream.readline()
+    return line or None

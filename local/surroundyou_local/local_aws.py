@@ -1,7 +1,9 @@
 """The local AWS endpoint: a moto server on 127.0.0.1, configured to execute state machines.
 
-Everything AWS-side of the local stack (the in-process functions, the state machine's service
-calls, the task processes, boto3 in a terminal) talks to this one endpoint.
+Everything AWS-side of the local stack (the functions, the state machine's service calls, the
+task processes, boto3 in a terminal) talks to this one endpoint. Each signs as its own role; the
+stack itself and the owner use the account's administrator (ACCESS_KEY_ID), a user allowed
+everything, as an owner's own key would be.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from .moto_compat import create_task_network
 from .template import REGION
 
-# moto accepts any credentials; fixed ones let the S3 front door check POST policy signatures.
+# The administrator's key: fixed, so the owner's shell line stays the same from run to run.
 ACCESS_KEY_ID = "AKIASURROUNDYOULOCAL"
 SECRET_ACCESS_KEY = "surroundyou-local-secret"
 CREDENTIALS = {
@@ -76,8 +78,13 @@ class LocalAws:
         )
 
     def process_environment(self) -> dict[str, str]:
-        """What a process outside this one needs to reach the local AWS (a task, a terminal)."""
-        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint_url}
+        """Where a process outside this one finds the local AWS (a function, a task): endpoint and
+        region. Its credentials are its role's, given by whoever starts it."""
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+
+    def owner_environment(self) -> dict[str, str]:
+        """The administrator's environment, for the aws CLI or boto3 in the owner's shell."""
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}
 
     def create_task_network(self) -> dict[str, str]:
         """A VPC, subnet and security group for awsvpc tasks (the template's network parameters)."""

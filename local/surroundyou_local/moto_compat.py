@@ -18,19 +18,30 @@ once upstream behaves like AWS.
   6. An awsvpc task needs its subnet's VPC to have DNS hostnames on (moto names the ENI from them).
   7. The ecs:runTask integration silently drops CapacityProviderStrategy, which Step Functions
      passes on (aws/aws-cdk#20013); without it moto looks for EC2 container instances.
+  8. IAM: moto authenticates SigV4 requests (a key it issued, the signature) but authorizes
+     DynamoDB, Lambda, ECS, Step Functions... against the resource "*", so a policy that names a
+     table or a function allows nothing; it evaluates no ecs:cluster or iam:PassedToService
+     condition and checks no iam:PassRole on RunTask; and it cannot authenticate a presigned
+     S3 URL or POST (no Authorization header). With `iam` installed, moto still checks key and
+     signature; the call is then described as IAM sees it and decided by surroundyou_local.iam.
+  9. The Step Functions interpreter signs every service call with fixed keys ("ak"/"sk"), not
+     the execution role's: it now signs with that role's credentials from sts:AssumeRole.
 
 Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
 `install()` makes
   - lambda:Invoke call `LocalLambdaRuntime.invoke` (the real handler, in-process, as
     `sam local start-lambda` does without Docker) for the functions it knows;
-  - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process)
-    and keep moto's task record in step with that process.
+  - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process,
+    with its task role's credentials) and keep moto's task record in step with that process;
+  - an EventBridge rule deliver to a state machine only if its target's role may
+    states:StartExecution on it (moto never asks).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import importlib
 import itertools
 import json
 import logging
@@ -38,15 +49,19 @@ import uuid
 import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 import moto
 from botocore.session import get_session
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.events.models import Rule, events_backends
 from moto.moto_api import state_manager
 from moto.s3 import notifications as s3_notifications
+from moto.s3.exceptions import S3AccessDeniedError, S3InvalidAccessKeyIdError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -61,6 +76,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
@@ -77,6 +93,8 @@ ORIGINAL = {
     "rule_send_to_targets": Rule.send_to_targets,
     "lambda_invoke": LambdaSimpleBackend.invoke,
     "ecs_run_task": EC2ContainerServiceBackend.run_task,
+    "authenticate_and_authorize": ActionAuthenticatorMixin._authenticate_and_authorize_action,
+    "sfn_boto_client_for": sfn_boto_client.boto_client_for,
 }
 
 
@@ -223,6 +241,11 @@ def _rule_send_to_targets(self: Rule, original_event: dict, transform_input: boo
     for target in filter(_is_state_machine, self.targets):
         arn = target["Arn"]
         _, _, _, region, account, *_ = arn.split(":")
+        iam: Iam | None = _hooks["iam"]
+        if iam is not None:  # EventBridge starts the execution as the target's role
+            from .iam import Call
+
+            iam.authorize(target.get("RoleArn", ""), [Call("", "states:StartExecution", arn)])
         # AWS names these executions itself; a name also keeps moto from treating two different
         # events as one idempotent start.
         stepfunctions_backend(account, region).start_execution(
@@ -269,7 +292,155 @@ class TaskRunner(Protocol):
     ) -> None: ...
 
 
-_hooks: dict[str, Any] = {"lambda": None, "ecs": None}
+class Iam(Protocol):
+    """surroundyou_local.iam.LocalIam, as the patches use it."""
+
+    task_definition_roles: dict[str, list[str]]
+
+    def principal_of(self, access_key_id: str) -> str | None: ...
+    def credentials(self, role_arn: str) -> dict[str, str]: ...
+    def authorize(self, principal: str, calls: Any) -> None: ...
+
+
+_hooks: dict[str, Any] = {"lambda": None, "ecs": None, "iam": None}
+
+
+# ---------------------------------------------------------------- 8. IAM: who calls, and may they
+_JSON_ERRORS = {"lambda": 403}  # services answering AccessDeniedException in JSON, and its status
+
+
+def _request_service_and_key(response: Any) -> tuple[str, str, str]:
+    """(service, access key id, session token) of a request: from its Authorization header, or
+    from a presigned URL's query or a POST upload's form (moto puts both in ``querystring``)."""
+    authorization = response.headers.get("Authorization") or ""
+    if "Credential=" in authorization:
+        credential = authorization.partition("Credential=")[2].partition(",")[0]
+        token = response.headers.get("X-Amz-Security-Token") or ""
+    else:
+        fields = {name.lower(): values[0] for name, values in response.querystring.items() if values}
+        credential = fields.get("x-amz-credential", "")
+        token = fields.get("x-amz-security-token", "")
+    key_id, _, scope = credential.partition("/")
+    parts = scope.split("/")
+    return (parts[2] if len(parts) > 2 else ""), key_id, token
+
+
+def _request_params(response: Any) -> dict[str, Any]:
+    raw = response.raw_body or b""
+    if raw[:1] in (b"{", "{"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return {name: values[0] for name, values in (response.querystring or {}).items() if values}
+
+
+def _request_operation(response: Any, service: str) -> str:
+    if service == "s3":
+        return response.data.get("Action", "")
+    target = response.headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    try:
+        return response._get_action() or ""
+    except Exception:  # noqa: BLE001 - a REST path moto cannot name: the describer uses the path
+        return ""
+
+
+def _access_denied(response: Any, service: str, message: str) -> Exception:
+    if service == "s3":
+        return S3AccessDeniedError()
+    target = response.headers.get("X-Amz-Target")
+    if target or service in _JSON_ERRORS:
+        error = JsonRESTError("AccessDeniedException", message)
+        error.code = _JSON_ERRORS.get(service, 400)
+        return error
+    error = AccessDeniedError(user_arn="", action="")
+    error.message = message
+    return error
+
+
+def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    """moto's authentication, then the request as IAM sees it, decided by the installed IAM."""
+    iam: Iam | None = _hooks["iam"]
+    if iam is None:
+        return ORIGINAL["authenticate_and_authorize"](self, iam_request_cls, resource)
+    from .iam import AccessDenied, describe_request
+
+    service, key_id, token = _request_service_and_key(self)
+    if "Credential=" in (self.headers.get("Authorization") or ""):
+        path = self.raw_path + (f"?{urlparse(self.uri).query}" if urlparse(self.uri).query else "")
+        iam_request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=path,
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )  # an unknown key or a wrong token is refused here, as AWS would
+        iam_request.check_signature()
+    principal = iam.principal_of(key_id)
+    if principal is None or (token and iam.credentials(principal).get("AWS_SESSION_TOKEN") != token):
+        if service == "s3":
+            raise S3InvalidAccessKeyIdError()
+        raise JsonRESTError("UnrecognizedClientException", "The security token included in the request is invalid.")
+    params = _request_params(self)
+    operation = _request_operation(self, service)
+    if service == "s3" and operation == "PutObject" and resource.count("/") == 0 and "key" in params:
+        resource = f"{resource}/{params['key']}"  # a POST upload names its key in the form
+    calls = describe_request(service, operation, params, self.raw_path, resource, iam.task_definition_roles)
+    try:
+        iam.authorize(principal, calls)
+    except AccessDenied as denied:
+        raise _access_denied(
+            self,
+            service,
+            f"User: {principal} is not authorized to perform: "
+            f"{denied.call.action} on resource: {denied.call.resource} because no "
+            "identity-based policy allows it",
+        ) from None
+
+
+# ---------------------------------------------------------------- 9. the execution role's credentials
+def _sfn_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    iam: Iam | None = _hooks["iam"]
+    client = ORIGINAL["sfn_boto_client_for"](region=region, service=service, state_credentials=state_credentials)
+    if iam is None or state_credentials is None:
+        return client
+    credentials = iam.credentials(state_credentials.role_arn)
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    )
+
+
+_STATE_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
+# The interpreter's modules that import boto_client_for by name (the Lambda and service tasks).
+INTERPRETER_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.utils.boto_client",
+    f"{_STATE_TASK}.lambda_eval_utils",
+    *(
+        f"{_STATE_TASK}.service.state_task_service_{service}"
+        for service in ("dynamodb", "ecs", "events", "sqs", "sns", "sfn", "aws_sdk", "batch", "glue", "unsupported")
+    ),
+)
+
+
+def _interpreter_modules() -> list[Any]:
+    return [importlib.import_module(name) for name in INTERPRETER_CLIENT_MODULES]
+
+
+def _set_boto_client_for(function: Any) -> None:
+    for module in _interpreter_modules():
+        module.boto_client_for = function
 
 
 def _lambda_invoke(
@@ -333,12 +504,19 @@ def _ecs_run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -
             task.last_status = task.containers[0].last_status = "PENDING"
             task.containers[0].exitCode = None  # moto starts containers at 0: not exited yet
             definition = self.describe_task_definition(task.task_definition_arn)
-            runner.submit(task.id, task_environment(task, definition), _follow_process(task))
+            environ = task_environment(task, definition)
+            iam: Iam | None = _hooks["iam"]
+            if iam is not None and definition.task_role_arn:  # as the container credentials endpoint would
+                environ.update(iam.credentials(definition.task_role_arn))
+            runner.submit(task.id, environ, _follow_process(task))
     return tasks
 
 
-def install(lambda_runtime: LambdaRuntime | None = None, task_runner: TaskRunner | None = None) -> None:
-    """Apply the gap fixes (idempotent) and route Lambda invokes / ECS tasks to the given hooks."""
+def install(
+    lambda_runtime: LambdaRuntime | None = None, task_runner: TaskRunner | None = None, iam: Iam | None = None
+) -> None:
+    """Apply the gap fixes (idempotent) and route Lambda invokes / ECS tasks to the given hooks;
+    with ``iam``, every request is authenticated and authorized by it."""
     check_version()
     StateTaskServiceEcs._normalise_parameters = _ecs_normalise_parameters
     StateTaskServiceEcs._normalise_response = _ecs_normalise_response
@@ -348,10 +526,13 @@ def install(lambda_runtime: LambdaRuntime | None = None, task_runner: TaskRunner
     Rule.send_to_targets = _rule_send_to_targets
     LambdaSimpleBackend.invoke = _lambda_invoke
     EC2ContainerServiceBackend.run_task = _ecs_run_task
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize
+    _set_boto_client_for(_sfn_boto_client_for)
     # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 2**62})
     _hooks["lambda"] = lambda_runtime
     _hooks["ecs"] = task_runner
+    _hooks["iam"] = iam
 
 
 def uninstall() -> None:
@@ -364,5 +545,7 @@ def uninstall() -> None:
     Rule.send_to_targets = ORIGINAL["rule_send_to_targets"]
     LambdaSimpleBackend.invoke = ORIGINAL["lambda_invoke"]
     EC2ContainerServiceBackend.run_task = ORIGINAL["ecs_run_task"]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = ORIGINAL["authenticate_and_authorize"]
+    _set_boto_client_for(ORIGINAL["sfn_boto_client_for"])
     state_manager.unset_transition(model_name="ecs::task")
-    _hooks["lambda"] = _hooks["ecs"] = None
+    _hooks["lambda"] = _hooks["ecs"] = _hooks["iam"] = None

@@ -25,8 +25,6 @@ from .iam import LocalIam
 from .lambda_runtime import LocalLambdaRuntime
 from .template import LocalTemplate, TemplateError
 
-JOBS_TABLE_ID = "JobsTable"  # the table the terminal's job log follows
-
 
 @dataclass(frozen=True)
 class ApiFunction:
@@ -80,14 +78,19 @@ def _cast(value: Any, shape: Any) -> Any:
 
 
 def provision(
-    template: LocalTemplate, runtime: LocalLambdaRuntime, client: Callable[[str], Any], iam: LocalIam
+    template: LocalTemplate,
+    runtime: LocalLambdaRuntime,
+    client: Callable[[str], Any],
+    iam: LocalIam,
+    presign_endpoint: str | None = None,
 ) -> LocalResources:
     """Create everything with ``client(service_name)``: boto3 clients of the local endpoint (the
-    administrator's); ``iam`` holds the template's roles, already created."""
+    administrator's); ``iam`` holds the template's roles, already created; ``presign_endpoint``
+    is where the API function's presigned URLs point."""
     roles = iam.roles.components
     bucket = _create_bucket(template, client("s3"))
     table = _create_table(template, client("dynamodb"))
-    api = _create_functions(template, runtime, roles, iam, client("lambda"))
+    api = _create_functions(template, runtime, roles, iam, client("lambda"), presign_endpoint)
     _create_render_task(template, client("ecs"), iam)
     state_machine_arn = _create_state_machine(template, roles, client("stepfunctions"), client("events"))
     return LocalResources(bucket=bucket, table=table, state_machine_arn=state_machine_arn, api=api)
@@ -176,10 +179,16 @@ def create_table(dynamodb: Any, name: str, properties: dict[str, Any], *, stream
 
 
 def _create_functions(
-    template: LocalTemplate, runtime: LocalLambdaRuntime, roles: dict[str, str], iam: LocalIam, lambda_: Any
+    template: LocalTemplate,
+    runtime: LocalLambdaRuntime,
+    roles: dict[str, str],
+    iam: LocalIam,
+    lambda_: Any,
+    presign_endpoint: str | None,
 ) -> ApiFunction:
     """Every SAM function, in moto (for lambda:Invoke) and in the local runtime, which runs it
-    with its role's credentials. Returns the API function: the one with HttpApi events."""
+    with its role's credentials. Returns the API function: the one with HttpApi events, whose
+    presigned URLs name ``presign_endpoint`` (the browser's way to S3) when given."""
     api: ApiFunction | None = None
     empty_zip = io.BytesIO()
     zipfile.ZipFile(empty_zip, "w").close()
@@ -198,15 +207,18 @@ def _create_functions(
             MemorySize=int(props.get("MemorySize", 128)),
             Environment={"Variables": environment},
         )
+        routes = routes_of(props)
+        # Only the presigning function's S3 endpoint is the front door: a request signed for a
+        # path under it would not match at the endpoint, as a signature covers the path.
+        local = {"AWS_ENDPOINT_URL_S3": presign_endpoint} if routes and presign_endpoint else {}
         runtime.register(
             name,
             template.root / props["CodeUri"],
             props["Handler"],
-            {**environment, **iam.credentials(roles[logical_id])},
+            {**environment, **local, **iam.credentials(roles[logical_id])},
             memory_mb=int(props.get("MemorySize", 128)),
             timeout_s=float(props.get("Timeout", 3)),
         )
-        routes = routes_of(props)
         if routes:
             if api is not None:
                 raise TemplateError("the local stack serves one API function; found two with HttpApi events")

@@ -3,7 +3,8 @@
     LocalStack(StackOptions(port=8000)).start() -> "http://127.0.0.1:8000/"
 
 Only AWS is replaced: the API, validation and notification handlers, the state machine definition,
-the task entrypoint and the engine are the ones deployed to AWS.
+the task entrypoint and the engine are the ones deployed to AWS, each running as the role the
+template gives it, and the local AWS refuses what that role may not do (see iam).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from . import moto_compat
 from .http_front import S3_PREFIX, ApiFront, Front, S3Front, StaticFront
+from .iam import LocalIam, template_roles
 from .job_log import JobLog, stream_arn_of
 from .lambda_runtime import LocalLambdaRuntime
 from .local_aws import ACCESS_KEY_ID, SECRET_ACCESS_KEY, LocalAws
@@ -40,6 +42,7 @@ class StackOptions:
     web_dist: Path | None = None  # default: <root>/web/dist
     max_upload_mb: int | None = None  # default: the template's MaxUploadMB
     root: Path = REPOSITORY_ROOT  # where template.yaml, functions/ and statemachine/ are
+    template: Path | None = None  # default: <root>/template.yaml; code paths are relative to its folder
     log_dir: Path | None = None  # default: <root>/.local-stack/logs/<port>
     task_command: Sequence[str] = TASK_ENTRYPOINT
 
@@ -86,6 +89,8 @@ class LocalStack:
         self.url = ""
         self.log_dir = Path()
         self.resources: LocalResources | None = None
+        self.iam: LocalIam | None = None
+        self._runtime: LocalLambdaRuntime | None = None
         self._app = _LateApp()
         self._server: BaseWSGIServer | None = None
         self._runner: LocalTaskRunner | None = None
@@ -114,7 +119,16 @@ class LocalStack:
         if self._server is None:
             self.bind()
         self.aws.start()
-        template_path = options.root / "template.yaml"
+        # From here every call is authenticated and authorized: the stack's own as the administrator.
+        self.iam = iam = LocalIam(calls_path=self.log_dir / "iam-calls.jsonl")
+        iam.calls_path.unlink(missing_ok=True)
+        iam.create_admin(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        self._runtime = runtime = LocalLambdaRuntime(self.aws.process_environment(), self.log_dir)
+        self._runner = LocalTaskRunner(
+            self.aws.process_environment(), options.workers, self.log_dir, options.task_command
+        )
+        moto_compat.install(runtime, self._runner, iam)
+
         origins = sorted(
             {
                 self.url.rstrip("/"),
@@ -122,16 +136,12 @@ class LocalStack:
             }
         )
         parameters = local_parameters(origins, self.aws.create_task_network(), options.max_upload_mb)
-        template = LocalTemplate(template_path, parameters)
-        # Presigned URLs the in-process functions make must reach S3 through this front door.
-        os.environ["AWS_ENDPOINT_URL_S3"] = self.url.rstrip("/") + S3_PREFIX
-
-        runtime = LocalLambdaRuntime()
-        self._runner = LocalTaskRunner(
-            self.aws.process_environment(), options.workers, self.log_dir, options.task_command
+        template = LocalTemplate(options.template or options.root / "template.yaml", parameters)
+        iam.create_roles(template_roles(template))
+        # Presigned URLs the API function makes must reach S3 through this front door.
+        self.resources = resources = provision(
+            template, runtime, self.aws.client, iam, presign_endpoint=self.url.rstrip("/") + S3_PREFIX
         )
-        moto_compat.install(runtime, self._runner)
-        self.resources = resources = provision(template, runtime, self.aws.client)
 
         self._job_log = JobLog(
             stream_arn_of(resources.table, self.aws.client("dynamodb")),
@@ -142,7 +152,7 @@ class LocalStack:
         web_dist = options.web_dist or options.root / "web" / "dist"
         self._app.front = Front(
             api=ApiFront(lambda payload: runtime.invoke(resources.api.name, payload), resources.api.routes),
-            s3=S3Front(self.aws.endpoint_url, ACCESS_KEY_ID, SECRET_ACCESS_KEY, resources.max_upload_bytes),
+            s3=S3Front(self.aws.endpoint_url, iam.secret_of, resources.max_upload_bytes),
             static=StaticFront(web_dist, {"apiBaseUrl": "/api"}),
         )
         self._serving = threading.Thread(target=self._server.serve_forever, name="front", daemon=True)
@@ -157,6 +167,8 @@ class LocalStack:
             self._server.server_close()
         if self._runner is not None:
             self._runner.stop()
+        if self._runtime is not None:
+            self._runtime.stop()
         if self._job_log is not None:
             self._job_log.stop()
         self.aws.stop()

@@ -45,6 +45,7 @@ _NAMED_TYPES: dict[str, tuple[str, str]] = {
     "AWS::SQS::Queue": ("QueueName", "arn:aws:sqs:{region}:{account}:{name}"),
     "AWS::IAM::Role": ("RoleName", "arn:aws:iam::{account}:role/{name}"),
     "AWS::Logs::LogGroup": ("LogGroupName", "arn:aws:logs:{region}:{account}:log-group:{name}"),
+    "AWS::ECR::Repository": ("RepositoryName", "arn:aws:ecr:{region}:{account}:repository/{name}"),
 }
 # resource types whose Ref is the ARN rather than the name
 _REF_IS_ARN = {"AWS::ECS::TaskDefinition", "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"}
@@ -73,6 +74,15 @@ class LocalTemplate:
     def __post_init__(self) -> None:
         self.raw = load_template(self.path)
         self.parameters = self._parameters()
+
+    @classmethod
+    def from_dict(cls, path: Path, raw: dict[str, Any], parameter_values: dict[str, Any]) -> LocalTemplate:
+        """A template already loaded (e.g. after the SAM transform); ``path`` places its code."""
+        template = cls.__new__(cls)
+        template.path, template.parameter_values, template._resolved_names = path, parameter_values, {}
+        template.raw = raw
+        template.parameters = template._parameters()
+        return template
 
     # ------------------------------------------------------------ what the template declares
     @property
