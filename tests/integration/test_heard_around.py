@@ -1,0 +1,68 @@
+"""Heard around the head: the listener model (tests/listener_model.py) hears the orbit go all the way round.
+
+Dry renders (classic preset, reverb 0, period 8 s, two turns) of mono (L = R) pink noise and of a
+left-only pink noise, in both modes. The instrument is checked first on renders whose answer is
+known: a plain left-right panner (a swing through the front: ~0 deg per turn) and an ideal render
+through the measured set itself (~360). Needs the KEMAR SOFA file of Debian's libmysofa1
+(fetched once with apt-get download; see listener_model.kemar_sofa_path).
+"""
+
+import listener_model
+import numpy as np
+import pytest
+import scipy.signal
+
+from surroundyou.engine.render import render
+from surroundyou.job_options import render_options_for
+
+SR = 44100
+PERIOD_S = 8.0
+TURNS = 2
+
+
+@pytest.fixture(scope="module")
+def pink(signals) -> np.ndarray:
+    return signals.pink_noise(TURNS * PERIOD_S, SR, seed=21)
+
+
+def diffuse_field_equalised(mono: np.ndarray) -> np.ndarray:
+    """``mono`` through the inverse of the set's horizontal diffuse field (1/3-octave smoothed, minimum phase)."""
+    kemar = listener_model.kemar_horizontal(SR)
+    fft_len = 4096
+    freqs_hz = np.fft.rfftfreq(fft_len, 1 / SR)
+    power = (np.abs(np.fft.rfft(kemar.irs, fft_len, axis=-1)) ** 2).mean(axis=(0, 1))
+    smoothed = np.array(
+        [
+            power[(freqs_hz >= f * 2 ** (-1 / 6)) & (freqs_hz <= f * 2 ** (1 / 6))].mean()
+            for f in np.maximum(freqs_hz, freqs_hz[1])
+        ]
+    )
+    cepstrum = np.fft.irfft(-0.5 * np.log(smoothed))
+    fold = np.concatenate([[1.0], 2 * np.ones(fft_len // 2 - 1), [1.0], np.zeros(fft_len // 2 - 1)])
+    inverse = np.fft.irfft(np.exp(np.fft.rfft(cepstrum * fold)))[: fft_len // 2]
+    return scipy.signal.fftconvolve(mono.reshape(-1), inverse)[: mono.size]
+
+
+def test_the_model_hears_a_panner_swing_through_the_front(pink):
+    heard = listener_model.heard(listener_model.panner_render(pink, SR, PERIOD_S), pink, SR)
+    assert abs(heard.net_rotation_deg_per_turn(PERIOD_S)) <= 60.0
+
+
+@pytest.mark.parametrize("headphones", ["none", "diffuse-field"])
+def test_the_model_hears_an_ideal_kemar_render_go_round(pink, headphones):
+    """Raw set, heard as the eardrum signal; diffuse-field equalised set, heard through such headphones."""
+    source = pink if headphones == "none" else diffuse_field_equalised(pink)
+    ears = listener_model.kemar_render(source, SR, PERIOD_S)
+    heard = listener_model.heard(ears, pink, SR, headphones)
+    assert heard.net_rotation_deg_per_turn(PERIOD_S) >= 340.0
+    assert 0.35 <= heard.behind_fraction <= 0.65
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+@pytest.mark.parametrize("signal", ["L=R", "left only"])
+def test_the_orbit_is_heard_all_the_way_round(pink, mode, signal):
+    source = np.concatenate([pink, pink if signal == "L=R" else np.zeros_like(pink)])
+    options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": PERIOD_S})
+    heard = listener_model.heard(render(source, SR, options), source, SR)
+    rotation = heard.net_rotation_deg_per_turn(PERIOD_S)
+    assert rotation >= 300.0, (rotation, heard.behind_fraction, heard.azimuth_deg[::10])
