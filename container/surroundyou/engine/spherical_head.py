@@ -34,7 +34,22 @@ Two choices of ours on top of the paper, for headphone music:
 - a gentle rear high-frequency cut (the pinna shades sounds from behind; Blauert, *Spatial
   Hearing*, 1997, sec. 2.3): the treble weight of both ears is scaled by
   ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, so front and back differ
-  (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD).
+  (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD);
+- the pinna's directional bands (Blauert, *Spatial Hearing*, 1997, sec. 2.3.1: narrow bands boosted
+  for sounds from the front, ~3-5 kHz, and from behind, ~1 kHz, and the pinna's front notch;
+  Brown & Duda 1998 model the same pinna with echoes): the treble of each ear passes
+  ``1 + fb D``, ``D = sum_k a_k BP_k`` a fixed bank of band-passes (``PINNA_BANDS``) and ``fb``
+  the orbit centre's front/back cosine, so in front the ear gets ``1 + D`` (the 3-5 kHz band up,
+  ~1.2 kHz and a 7.6 kHz notch down, >10 kHz up) and behind ``1 - D`` (the reverse). The bands
+  and their depths are those of KEMAR's horizontal-plane responses relative to their mean
+  (Gardner & Martin 1994), which agree with Blauert's bands. Fixed filters and a gain that
+  moves: no click; the loudness change is divided out (``pinna_loudness_terms``). Without it
+  a listener model matched to KEMAR hears the spherical head's back half in front.
+
+The stereo pair: each source's shadow is taken *relative* to the sources' geometric mean, per
+ear, times the orbit centre's own shadow. Summing the sources' absolute shadows instead makes an
+L = R pair behind the ears (sources 60 deg apart) as little lateral as a single source at 25 deg,
+and a listener model matched to KEMAR then hears it in front (tests/listener_model.py).
 """
 
 from __future__ import annotations
@@ -55,6 +70,8 @@ SPEED_OF_SOUND_M_S = 343.0
 ALPHA_MIN = 0.1
 THETA_MIN_DEG = 150.0
 REAR_CUT_DB = 6.0
+# Directional bands of the pinna (see pinna_sos): (centre Hz, Q, amplitude of the band-pass in D)
+PINNA_BANDS = ((1200.0, 1.4, -0.25), (4000.0, 1.2, 0.3), (7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
 # Width of the smooth hand-over of the delay between the ears as the source crosses the median
 # plane (see ear_delays_s).
 DELAY_HANDOVER_S = 5e-5
@@ -96,6 +113,34 @@ def shadow_lowpass_ba(
     corner_rad_s = 2 * speed_of_sound_m_s / radius_m
     warped = 2 * sample_rate * np.tan(corner_rad_s / (2 * sample_rate))
     return scipy.signal.bilinear([warped], [1.0, warped], fs=sample_rate)
+
+
+def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
+    """One second-order section: a band-pass of 0 dB peak at ``centre_hz`` (RBJ Audio EQ Cookbook)."""
+    w0 = 2 * np.pi * centre_hz / sample_rate
+    alpha = np.sin(w0) / (2 * q)
+    return np.array([[alpha, 0.0, -alpha, 1 + alpha, -2 * np.cos(w0), 1 - alpha]]) / (1 + alpha)
+
+
+def pinna_loudness_terms(
+    sample_rate: int, crossover_hz: float, bands: list[tuple[float, float, float]]
+) -> tuple[float, float]:
+    """``(b, c)``: a music-weighted loudness of ``1 + 2 b fb + c fb^2`` times the flat ear's
+    when the treble ``HP`` passes ``1 + fb D`` (``D`` the directional bands)."""
+    freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
+    _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
+    _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
+    _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
+    weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
+    bands_response = sum(
+        amplitude * scipy.signal.sosfreqz(pinna_band_sos(centre_hz, q, sample_rate), worN=freqs_hz, fs=sample_rate)[1]
+        for centre_hz, q, amplitude in bands
+    )
+    deviation = (1 - lowpass) * bands_response
+    flat = float(weight.sum())
+    return float((weight * np.real(np.conj(deviation))).sum() / flat), float(
+        (weight * np.abs(deviation) ** 2).sum() / flat
+    )
 
 
 def rear_treble_gain(front_back: np.ndarray, intensity: float, rear_cut_db: float = REAR_CUT_DB) -> np.ndarray:
@@ -194,9 +239,12 @@ class SphericalHeadShadow:
     which moves without interference. Gains and weights are computed on the control grid and
     ramped per sample (``control_rate``).
 
-    ``relative=True`` (HRTF mode, where measured filters follow) keeps only the sources'
-    shadows relative to each other: each ear's weights are divided by their geometric mean over
-    the sources, so one channel passes unshadowed and a stereo pair is only told apart.
+    The sources' shadows are relative to each other: each ear's weights are divided by their
+    geometric mean over the sources, and (spherical mode) multiplied by the orbit centre's own
+    shadow weight, so an L = R pair is as lateral as its centre. Then each ear's treble passes
+    the pinna's directional bands, ``1 + fb_centre D`` (module doc), one fixed bank per ear.
+    ``relative=True`` (HRTF mode, where measured filters follow) keeps only the relative part
+    and no pinna: one channel passes unshadowed and a stereo pair is only told apart.
     ``ear_terms(sample_index)`` gives ``ShadowLoudness`` the loudness terms of what follows
     each ear at the control points, when that is not flat.
     """
@@ -218,6 +266,7 @@ class SphericalHeadShadow:
         self.intensity = intensity
         self.control_step = control_step
         self.relative = relative
+        self.centre_intensity = intensity
         self.ear_terms = ear_terms
         self.loudness = ShadowLoudness(sample_rate, crossover_hz)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
@@ -225,6 +274,16 @@ class SphericalHeadShadow:
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
         self._low = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(lowpass_b, lowpass_a)]), 1)
         self._high = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(highpass_b, lowpass_a)]), 2)
+        bands = [band for band in PINNA_BANDS if band[0] < 0.45 * sample_rate]
+        self._pinna = (
+            []
+            if relative
+            else [
+                (amplitude, StreamingSos(pinna_band_sos(centre_hz, q, sample_rate), 2))
+                for centre_hz, q, amplitude in bands
+            ]
+        )
+        self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz, bands) if self._pinna else (0.0, 0.0)
 
     def mix_weights(self, first_sample: int, frames: int) -> np.ndarray:
         """``(3, sources, frames)`` float32 per-sample weights of the low row and the two ears' high rows."""
@@ -234,12 +293,23 @@ class SphericalHeadShadow:
         w_left, w_right = treble_weights(
             rounded_lateral_angle_rad(azimuth, elevation), front_back_cosine(azimuth, elevation), self.intensity
         )
-        if self.relative:  # divide out the sources' geometric mean, per ear
-            w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
-            w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
+        # the sources relative to each other: each ear's weights over their geometric mean
+        w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
+        w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
+        if not self.relative:  # ... around the orbit centre's own shadow
+            centre_azimuth = self.orbit.azimuth_rad(sample_index)
+            centre_left, centre_right = treble_weights(
+                rounded_lateral_angle_rad(centre_azimuth, elevation),
+                front_back_cosine(centre_azimuth, elevation),
+                self.centre_intensity,
+            )
+            w_left, w_right = w_left * centre_left, w_right * centre_right
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
         )
+        if self._pinna:  # the directional bands keep the loudness: divide by sqrt(1 + 2 b fb + c fb^2)
+            fb = self.intensity * front_back_cosine(self.orbit.azimuth_rad(sample_index), elevation)
+            gain = gain / np.sqrt(1 + 2 * self._pinna_loudness[0] * fb + self._pinna_loudness[1] * fb**2)
         controls = np.stack([gain, gain * w_left, gain * w_right])
         return segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
 
@@ -250,5 +320,15 @@ class SphericalHeadShadow:
         for source in range(1, len(block)):
             rows += weights[:, source] * block[source]
         ears = self._high(rows[1:])
+        if self._pinna:
+            bands = sum(amplitude * band(ears) for amplitude, band in self._pinna)
+            ears += self.pinna_weights(first_sample, block.shape[-1]) * bands
         ears += self._low(rows[:1])
         return ears
+
+    def pinna_weights(self, first_sample: int, frames: int) -> np.ndarray:
+        """Per-sample weight of the pinna's directional bands: the orbit centre's front/back cosine."""
+        sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
+        front_back = front_back_cosine(self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index))
+        fb = self.intensity * front_back
+        return segment_ramps(fb[:-1], fb[1:], first_sample, frames, self.control_step)
