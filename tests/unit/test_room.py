@@ -1,0 +1,130 @@
+"""The room's mechanics: image sources, reflections from their own directions, streaming, options.
+
+Its measured qualities (coherence of the tail, direct-to-reverberant ratio, the orbit and the
+timbre with the room) are in tests/integration/test_room.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from surroundyou.engine.options import RenderOptions
+from surroundyou.engine.orbit import Orbit
+from surroundyou.engine.room import (
+    SHOEBOXES,
+    EarlyReflections,
+    RoomRenderer,
+    SphericalHeadResponses,
+    image_sources,
+    room_for,
+)
+from surroundyou.engine.spherical_head import SPEED_OF_SOUND_M_S
+
+SR = 44100
+
+
+class DirectionsHead:
+    """A head that only records the directions it is asked about and answers with a unit impulse."""
+
+    radius_m = 0.0875
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.asked.append((azimuth_rad, elevation_rad))
+        kernels = np.zeros((len(azimuth_rad), 2, 1))
+        kernels[..., 0] = 1.0
+        return kernels, np.zeros((len(azimuth_rad), 2))
+
+
+def test_image_sources_of_order_one_and_two():
+    room = SHOEBOXES["small"]
+    source = np.array([3.3, 1.75, 1.2])
+    positions, orders = image_sources(room, source)
+    assert sorted(np.bincount(orders)[1:]) == [6, 18]
+    first = {tuple(np.round(p, 6)) for p in positions[orders == 1]}
+    x, y, z = room.size_m
+    mirrors = {
+        (-3.3, 1.75, 1.2),
+        (2 * x - 3.3, 1.75, 1.2),
+        (3.3, -1.75, 1.2),
+        (3.3, 2 * y - 1.75, 1.2),
+        (3.3, 1.75, -1.2),
+        (3.3, 1.75, 2 * z - 1.2),
+    }  # the source mirrored in each of the six walls
+    assert first == {tuple(np.round(m, 6)) for m in mirrors}
+
+
+def test_each_reflection_arrives_from_its_image_when_and_as_loud_as_the_geometry_says():
+    room = SHOEBOXES["small"]
+    head = DirectionsHead()
+    early = EarlyReflections(SR, Orbit(8.0, SR), room, head)
+    response = early.responses(np.array([0.0]))[0]  # the source straight ahead of the listener
+    listener = np.asarray(room.listener_m)
+    source = listener + [room.source_distance_m, 0.0, 0.0]
+    positions, orders = image_sources(room, source)
+    relative = positions - listener
+    distance = np.linalg.norm(relative, axis=-1)
+    azimuth, elevation = head.asked[-1]
+    np.testing.assert_allclose(azimuth, np.arctan2(relative[:, 1], relative[:, 0]))
+    np.testing.assert_allclose(elevation, np.arcsin(relative[:, 2] / distance))
+    expected = np.zeros(early.taps)
+    delay_samples = (distance - room.source_distance_m) / SPEED_OF_SOUND_M_S * SR
+    amplitudes = room.reflection_coefficient**orders * room.source_distance_m / distance
+    for delay, amplitude in zip(delay_samples, amplitudes, strict=True):
+        expected[int(round(delay))] += amplitude
+    # the fractional delays spread each arrival over four taps: compare 1 ms sums
+    blocks = early.taps // 44 * 44
+    for ear in response:
+        np.testing.assert_allclose(
+            ear[:blocks].reshape(-1, 44).sum(axis=1), expected[:blocks].reshape(-1, 44).sum(axis=1), atol=0.02
+        )
+
+
+def test_reflections_move_with_the_source():
+    head = DirectionsHead()
+    early = EarlyReflections(SR, Orbit(8.0, SR), SHOEBOXES["medium"], head)
+    early.responses(np.array([0.0, 2.0 * SR]))  # front, then a quarter turn later: the right
+    azimuth = head.asked[-1][0].reshape(2, -1)
+    turned_deg = np.degrees(np.abs(np.angle(np.exp(1j * (azimuth[1] - azimuth[0])))))
+    _, orders = image_sources(SHOEBOXES["medium"], np.zeros(3))
+    assert np.all(turned_deg[orders == 1] > 10) and np.median(turned_deg) > 10, np.round(turned_deg)
+
+
+def stream(room: RoomRenderer, audio: np.ndarray, block: int) -> np.ndarray:
+    return np.concatenate([room.process(audio[:, i : i + block]) for i in range(0, audio.shape[1], block)], axis=1)
+
+
+def make_room(name: str = "small") -> RoomRenderer:
+    return RoomRenderer(SR, Orbit(4.0, SR, True, 10.0), name, 0.3, SphericalHeadResponses(SR, 1.0), 120.0)
+
+
+def test_blocks_of_any_size_give_the_same_room_and_the_same_input_the_same_bytes(signals):
+    audio = signals.pink_noise(1.5, SR, seed=3, channels=2)
+    whole = stream(make_room(), audio, audio.shape[1])
+    assert whole.shape == (2, audio.shape[1]) and whole.dtype == np.float32
+    for block in (65536, 10007, 3001):
+        np.testing.assert_allclose(stream(make_room(), audio, block), whole, atol=1e-6 * np.abs(whole).max())
+    assert stream(make_room(), audio, 10007).tobytes() == stream(make_room(), audio, 10007).tobytes()
+
+
+def test_silence_stays_silent_and_an_impulse_rings_on():
+    impulse = np.zeros((1, SR), dtype=np.float32)
+    impulse[0, 100] = 1.0
+    ringing = stream(make_room(), impulse, 16384)
+    assert np.max(np.abs(ringing[:, :100])) < 1e-6  # the FFTs' rounding only
+    energy = np.cumsum(np.sum(ringing**2, axis=0))
+    later = 1 - energy[100 + np.array([int(0.03 * SR), int(0.2 * SR)])] / energy[-1]
+    assert later[0] > 0.05 and later[1] < 0.01, later  # the small room rings on for ~0.2 s
+    assert not np.any(stream(make_room(), np.zeros((2, 5000), dtype=np.float32), 2500))
+
+
+def test_no_room_or_level_zero_is_dry_and_unknown_rooms_are_refused():
+    orbit = Orbit(8.0, SR)
+    assert room_for(RenderOptions(room="none"), SR, orbit) is None
+    assert room_for(RenderOptions(reverb=0.0), SR, orbit) is None
+    assert isinstance(room_for(RenderOptions(room="hall", reverb=0.3), SR, orbit), RoomRenderer)
+    with pytest.raises(ValueError, match="room must be one of none, small, medium, hall"):
+        RenderOptions(room="cathedral")
