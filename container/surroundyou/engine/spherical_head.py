@@ -122,9 +122,26 @@ def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
     return np.array([[alpha, 0.0, -alpha, 1 + alpha, -2 * np.cos(w0), 1 - alpha]]) / (1 + alpha)
 
 
-def pinna_loudness_terms(
-    sample_rate: int, crossover_hz: float, bands: list[tuple[float, float, float]]
-) -> tuple[float, float]:
+def pinna_sos(sample_rate: int) -> np.ndarray:
+    """``D = sum_k a_k BP_k`` as one cascade of second-order sections (one filter call per block).
+
+    The parallel sum over a common denominator, ``N = sum_k a_k B_k prod_(j!=k) A_j``,
+    ``A = prod_k A_k`` (coefficients in powers of ``z^-1``, so products are convolutions). Bands
+    above 0.45 of the sample rate are left out.
+    """
+    numerator, denominator = np.zeros(1), np.ones(1)
+    for centre_hz, q, amplitude in PINNA_BANDS:
+        if centre_hz >= 0.45 * sample_rate:
+            continue
+        section = pinna_band_sos(centre_hz, q, sample_rate)[0]
+        through_this = np.convolve(numerator, section[3:])
+        this_band = np.convolve(amplitude * section[:3], denominator)
+        numerator = np.pad(through_this, (0, len(this_band) - len(through_this))) + this_band
+        denominator = np.convolve(denominator, section[3:])
+    return scipy.signal.tf2sos(numerator, denominator)
+
+
+def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[float, float]:
     """``(b, c)``: a music-weighted loudness of ``1 + 2 b fb + c fb^2`` times the flat ear's
     when the treble ``HP`` passes ``1 + fb D`` (``D`` the directional bands)."""
     freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
@@ -132,10 +149,7 @@ def pinna_loudness_terms(
     _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
     _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
     weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
-    bands_response = sum(
-        amplitude * scipy.signal.sosfreqz(pinna_band_sos(centre_hz, q, sample_rate), worN=freqs_hz, fs=sample_rate)[1]
-        for centre_hz, q, amplitude in bands
-    )
+    _, bands_response = scipy.signal.sosfreqz(pinna_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
     deviation = (1 - lowpass) * bands_response
     flat = float(weight.sum())
     return float((weight * np.real(np.conj(deviation))).sum() / flat), float(
@@ -274,16 +288,10 @@ class SphericalHeadShadow:
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
         self._low = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(lowpass_b, lowpass_a)]), 1)
         self._high = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(highpass_b, lowpass_a)]), 2)
-        bands = [band for band in PINNA_BANDS if band[0] < 0.45 * sample_rate]
-        self._pinna = (
-            []
-            if relative
-            else [
-                (amplitude, StreamingSos(pinna_band_sos(centre_hz, q, sample_rate), 2))
-                for centre_hz, q, amplitude in bands
-            ]
+        self._pinna = None if relative else StreamingSos(pinna_sos(sample_rate), 2)
+        self._pinna_loudness = (
+            pinna_loudness_terms(sample_rate, crossover_hz) if self._pinna is not None else (0.0, 0.0)
         )
-        self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz, bands) if self._pinna else (0.0, 0.0)
 
     def mix_weights(self, first_sample: int, frames: int) -> np.ndarray:
         """``(3, sources, frames)`` float32 per-sample weights of the low row and the two ears' high rows."""
@@ -307,7 +315,7 @@ class SphericalHeadShadow:
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
         )
-        if self._pinna:  # the directional bands keep the loudness: divide by sqrt(1 + 2 b fb + c fb^2)
+        if self._pinna is not None:  # the directional bands keep the loudness: divide by sqrt(1 + 2 b fb + c fb^2)
             fb = self.intensity * front_back_cosine(self.orbit.azimuth_rad(sample_index), elevation)
             gain = gain / np.sqrt(1 + 2 * self._pinna_loudness[0] * fb + self._pinna_loudness[1] * fb**2)
         controls = np.stack([gain, gain * w_left, gain * w_right])
@@ -320,9 +328,8 @@ class SphericalHeadShadow:
         for source in range(1, len(block)):
             rows += weights[:, source] * block[source]
         ears = self._high(rows[1:])
-        if self._pinna:
-            bands = sum(amplitude * band(ears) for amplitude, band in self._pinna)
-            ears += self.pinna_weights(first_sample, block.shape[-1]) * bands
+        if self._pinna is not None:
+            ears += self.pinna_weights(first_sample, block.shape[-1]) * self._pinna(ears)
         ears += self._low(rows[:1])
         return ears
 
