@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from . import moto_compat
 from .template import ACCOUNT_ID, REGION, LocalTemplate, load_template
 
 ADMIN_USER = "surroundyou-local-admin"
@@ -82,13 +83,6 @@ def translated_template(path: Path) -> dict[str, Any]:
     return transform(_packaged(load_template(path)), {}, _BundledManagedPolicies())
 
 
-def managed_policy_document(arn: str) -> dict[str, Any]:
-    """An AWS managed policy's document (moto's copy of them)."""
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    return json.loads(aws_managed_policies_data)[arn.rsplit("/", 1)[-1]]["Document"]
-
-
 def template_roles(template: LocalTemplate) -> TemplateRoles:
     """The roles of ``template`` (parameters as given to it) and which component runs as which."""
     translated = LocalTemplate.from_dict(template.path, translated_template(template.path), template.parameter_values)
@@ -96,7 +90,9 @@ def template_roles(template: LocalTemplate) -> TemplateRoles:
     for logical_id in translated.resources_of_type("AWS::IAM::Role"):
         props = translated.properties(logical_id)
         policies = [(p["PolicyName"], p["PolicyDocument"]) for p in props.get("Policies") or []]
-        policies += [(arn, managed_policy_document(arn)) for arn in props.get("ManagedPolicyArns") or []]
+        policies += [
+            (arn, moto_compat.aws_managed_policy_document(arn)) for arn in props.get("ManagedPolicyArns") or []
+        ]
         arn = translated.arn(logical_id)
         roles[arn] = Role(
             logical_id, translated.name(logical_id), arn, props["AssumeRolePolicyDocument"], tuple(policies)
@@ -296,15 +292,9 @@ class LocalIam:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     decisions: list[tuple[Call, bool]] = field(default_factory=list)
 
-    @staticmethod
-    def _iam_backend() -> Any:
-        from moto.iam.models import iam_backends
-
-        return iam_backends[ACCOUNT_ID]["global"]
-
     def create_admin(self, access_key_id: str, secret_access_key: str) -> None:
         """The account's administrator, a user allowed everything, with the given keys."""
-        iam = self._iam_backend()
+        iam = moto_compat.iam_backend(ACCOUNT_ID)
         iam.create_user(REGION, ADMIN_USER)
         iam.put_user_policy(ADMIN_USER, "AdministratorAccess", json.dumps(ADMIN_POLICY))
         key = iam.create_access_key(ADMIN_USER)
@@ -314,7 +304,7 @@ class LocalIam:
 
     def create_roles(self, roles: TemplateRoles) -> None:
         """The template's roles with their inline policies (CloudFormation's part)."""
-        iam = self._iam_backend()
+        iam = moto_compat.iam_backend(ACCOUNT_ID)
         self.roles = roles
         for role in roles.roles.values():
             iam.create_role(
@@ -335,18 +325,9 @@ class LocalIam:
     def credentials(self, role_arn: str) -> dict[str, str]:
         """The role's temporary credentials as environment variables (sts:AssumeRole by the
         service that runs the component)."""
-        from moto.sts.models import sts_backends
-
         with self._lock:
             if role_arn not in self._credentials:
-                assumed = sts_backends[ACCOUNT_ID]["aws"].assume_role(
-                    region_name=REGION,
-                    role_session_name="surroundyou-local",
-                    role_arn=role_arn,
-                    policy="",
-                    duration=SESSION_S,
-                    external_id="",
-                )
+                assumed = moto_compat.assume_role(ACCOUNT_ID, REGION, role_arn, "surroundyou-local", SESSION_S)
                 self._principals[assumed.access_key_id] = role_arn
                 self._credentials[role_arn] = {
                     "AWS_ACCESS_KEY_ID": assumed.access_key_id,

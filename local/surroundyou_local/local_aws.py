@@ -17,7 +17,7 @@ import boto3
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from .moto_compat import create_task_network
+from .moto_compat import create_task_network, reset_backends
 from .template import REGION
 
 # The administrator's key: fixed, so the owner's shell line stays the same from run to run.
@@ -56,6 +56,7 @@ class LocalAws:
         """Start moto and point this process's boto3 (and so the in-process functions) at it."""
         for chatty in ("werkzeug", "botocore", "boto3", "urllib3"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+        reset_backends()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -68,8 +69,18 @@ class LocalAws:
         self._config.start()
 
     def client(self, service: str) -> Any:
-        """A boto3 client of the local endpoint, whatever the environment says."""
+        """A boto3 client of the local endpoint as the administrator, whatever the environment says."""
         return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+        )
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource of the local endpoint, as the administrator."""
+        return boto3.resource(
             service,
             endpoint_url=self.endpoint_url,
             region_name=REGION,

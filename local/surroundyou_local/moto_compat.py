@@ -80,6 +80,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+from werkzeug.exceptions import HTTPException
 
 MOTO_VERSION = "5.2.5"
 logger = logging.getLogger(__name__)
@@ -360,6 +361,27 @@ def _access_denied(response: Any, service: str, message: str) -> Exception:
     return error
 
 
+_JSON_AUTH_ERRORS = {
+    "InvalidClientTokenId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+}
+
+
+def _check_signature(self: Any, iam_request_cls: type) -> None:
+    """moto's own authentication: a key it issued (and its session token), a right signature."""
+    query = urlparse(self.uri).query
+    iam_request = iam_request_cls(
+        account_id=self.current_account,
+        method=self.method,
+        path=self.raw_path + (f"?{query}" if query else ""),
+        data=self.data,
+        body=self.raw_body,
+        headers=self.headers,
+        action=self._get_action(),
+    )
+    iam_request.check_signature()
+
+
 def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     """moto's authentication, then the request as IAM sees it, decided by the installed IAM."""
     iam: Iam | None = _hooks["iam"]
@@ -369,17 +391,15 @@ def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str 
 
     service, key_id, token = _request_service_and_key(self)
     if "Credential=" in (self.headers.get("Authorization") or ""):
-        path = self.raw_path + (f"?{urlparse(self.uri).query}" if urlparse(self.uri).query else "")
-        iam_request = iam_request_cls(
-            account_id=self.current_account,
-            method=self.method,
-            path=path,
-            data=self.data,
-            body=self.raw_body,
-            headers=self.headers,
-            action=self._get_action(),
-        )  # an unknown key or a wrong token is refused here, as AWS would
-        iam_request.check_signature()
+        try:
+            _check_signature(self, iam_request_cls)
+        except HTTPException as refused:  # moto answers in XML; JSON services answer in JSON
+            if self.headers.get("X-Amz-Target") or service in _JSON_ERRORS:
+                raise JsonRESTError(
+                    _JSON_AUTH_ERRORS.get(getattr(refused, "error_type", ""), "UnrecognizedClientException"),
+                    getattr(refused, "message", str(refused)),
+                ) from None
+            raise
     principal = iam.principal_of(key_id)
     if principal is None or (token and iam.credentials(principal).get("AWS_SESSION_TOKEN") != token):
         if service == "s3":
@@ -510,6 +530,44 @@ def _ecs_run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -
                 environ.update(iam.credentials(definition.task_role_arn))
             runner.submit(task.id, environ, _follow_process(task))
     return tasks
+
+
+# ---------------------------------------------------------------- moto's state, in this process
+def reset_backends() -> None:
+    """Forget every resource, user and role: each local stack starts with an empty account, even
+    after another one ran in this process."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def iam_backend(account_id: str) -> Any:
+    """moto's IAM of ``account_id``: where the stack creates its administrator and the roles."""
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["global"]
+
+
+def assume_role(account_id: str, region: str, role_arn: str, session_name: str, duration_s: int) -> Any:
+    """sts:AssumeRole as the service that runs a component does it (not a caller of the
+    endpoint: moto would check the trust policy's Service principal against a user's ARN)."""
+    from moto.sts.models import sts_backends
+
+    return sts_backends[account_id]["aws"].assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=duration_s,
+        external_id="",
+    )
+
+
+def aws_managed_policy_document(arn: str) -> dict[str, Any]:
+    """An AWS managed policy's document, from the copy moto ships."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)[arn.rsplit("/", 1)[-1]]["Document"]
 
 
 def install(

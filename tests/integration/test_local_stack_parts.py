@@ -16,7 +16,7 @@ import pytest
 
 from surroundyou_local.api_gateway import Route, find_route, http_api_event, http_response, routes_of
 from surroundyou_local.job_log import transition_line
-from surroundyou_local.lambda_runtime import ConflictingFunctions, LocalLambdaRuntime
+from surroundyou_local.lambda_runtime import LocalLambdaRuntime
 from surroundyou_local.stack import local_parameters
 from surroundyou_local.task_runner import LocalTaskRunner
 from surroundyou_local.template import LocalTemplate, TemplateError
@@ -39,7 +39,7 @@ def test_functions_get_the_template_environment_with_local_values(template):
         if "HttpApi" in json.dumps(r["Properties"].get("Events", {}))
     ]
     variables = template.properties(api_id)["Environment"]["Variables"]
-    table_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
+    table_id = "JobsTable"
     bucket_id, _ = template.one_resource_of_type("AWS::S3::Bucket")
     assert variables["JOBS_TABLE"] == template.name(table_id)
     assert variables["BUCKET"] == template.name(bucket_id)
@@ -52,7 +52,7 @@ def test_the_task_definition_names_the_local_bucket_and_table(template):
     definition_id, _ = template.one_resource_of_type("AWS::ECS::TaskDefinition")
     (container,) = template.properties(definition_id)["ContainerDefinitions"]
     variables = {e["Name"]: e["Value"] for e in container["Environment"]}
-    table_id, _ = template.one_resource_of_type("AWS::DynamoDB::Table")
+    table_id = "JobsTable"
     bucket_id, _ = template.one_resource_of_type("AWS::S3::Bucket")
     assert variables["JOBS_TABLE"] == template.name(table_id)
     assert variables["BUCKET"] == template.name(bucket_id)
@@ -282,25 +282,46 @@ def test_stopping_the_runner_stops_a_running_task_as_ecs_does(tmp_path):
     assert ("queued", "STOPPED", None, "the local stack is stopping") in changes
 
 
-# ---------------------------------------------------------------- the in-process Lambda runtime
-def function_dir(root: Path, name: str, *modules: str) -> Path:
+# ---------------------------------------------------------------- the Lambda runtime
+HANDLER = """\
+import os, time
+print("a handler's print goes to its log")
+def lambda_handler(event, context):
+    time.sleep(event.get("sleep_s", 0))
+    return {"x": os.environ.get("SURROUNDYOU_TEST_X"), "function": context.function_name}
+"""
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    runtime = LocalLambdaRuntime(log_dir=tmp_path)
+    yield runtime
+    runtime.stop()
+
+
+def function_dir(root: Path, name: str) -> Path:
     folder = root / name
     folder.mkdir()
-    (folder / "app.py").write_text("def lambda_handler(event, context):\n    return event\n")
-    for module in modules:
-        (folder / f"{module}.py").write_text("")
+    (folder / "app.py").write_text(HANDLER)
     return folder
 
 
-def test_functions_needing_different_values_of_one_variable_are_refused(tmp_path):
-    runtime = LocalLambdaRuntime()
+def invoke(runtime: LocalLambdaRuntime, name: str, event: dict) -> tuple[dict, bool]:
+    payload, failed = runtime.invoke(name, json.dumps(event).encode())
+    return json.loads(payload), failed
+
+
+def test_each_function_runs_in_its_own_environment(runtime, tmp_path):
+    # one variable, two values: each execution environment has its own (its role's keys, too)
     runtime.register("a", function_dir(tmp_path, "a"), "app.lambda_handler", {"SURROUNDYOU_TEST_X": "1"})
-    with pytest.raises(ConflictingFunctions, match="SURROUNDYOU_TEST_X"):
-        runtime.register("b", function_dir(tmp_path, "b"), "app.lambda_handler", {"SURROUNDYOU_TEST_X": "2"})
+    runtime.register("b", function_dir(tmp_path, "b"), "app.lambda_handler", {"SURROUNDYOU_TEST_X": "2"})
+    assert invoke(runtime, "a", {}) == ({"x": "1", "function": "a"}, False)
+    assert invoke(runtime, "b", {}) == ({"x": "2", "function": "b"}, False)
+    assert "a handler's print goes to its log" in (tmp_path / "function-a.log").read_text()
 
 
-def test_functions_bringing_modules_of_one_name_are_refused(tmp_path):
-    runtime = LocalLambdaRuntime()
-    runtime.register("a", function_dir(tmp_path, "a", "helpers_for_test"), "app.lambda_handler", {})
-    with pytest.raises(ConflictingFunctions, match="helpers_for_test"):
-        runtime.register("b", function_dir(tmp_path, "b", "helpers_for_test"), "app.lambda_handler", {})
+def test_an_invocation_past_the_timeout_is_stopped_and_the_next_runs(runtime, tmp_path):
+    runtime.register("slow", function_dir(tmp_path, "slow"), "app.lambda_handler", {}, timeout_s=0.5)
+    error, failed = invoke(runtime, "slow", {"sleep_s": 30})
+    assert failed and error["errorType"] == "Sandbox.Timedout" and "timed out" in error["errorMessage"]
+    assert invoke(runtime, "slow", {}) == ({"x": None, "function": "slow"}, False)

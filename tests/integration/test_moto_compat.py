@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -379,7 +380,7 @@ def test_each_matching_upload_starts_one_execution_with_the_event(aws):
 
 # ---------------------------------------------------------------- hook: Lambda runs the real handler
 @pytest.fixture
-def local_function(tmp_path) -> LocalLambdaRuntime:
+def local_function(tmp_path) -> Iterator[LocalLambdaRuntime]:
     code = tmp_path / "function"
     code.mkdir()
     (code / "app.py").write_text(
@@ -390,7 +391,8 @@ def local_function(tmp_path) -> LocalLambdaRuntime:
     )
     runtime = LocalLambdaRuntime()
     runtime.register("checker", code, "app.lambda_handler", {})
-    return runtime
+    yield runtime
+    runtime.stop()
 
 
 def create_function(aws) -> None:
