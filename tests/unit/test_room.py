@@ -1,7 +1,7 @@
 """The room's mechanics: image sources, reflections from their own directions, streaming, options.
 
 Its measured qualities (coherence of the tail, direct-to-reverberant ratio, the orbit and the
-timbre with the room) are in tests/integration/test_room.py.
+timbre with the room) are in tests/integration/test_room_quality.py.
 """
 
 from __future__ import annotations

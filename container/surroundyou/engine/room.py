@@ -23,7 +23,9 @@ geometrical room acoustics", Appl. Acoust. 38, 1993): Gaussian noise whose power
 ``4 pi c r^2 / V * exp(-13.8 t / T60(f))`` relative to the direct sound (the image sources'
 mean energy density), faded in where the second-order images arrive. ``T60`` is Eyring's for
 the room, shorter at high frequencies (``T60(f) = T60 / (1 + (f / 8 kHz)^2)``, our choice, as
-air and soft furnishings absorb the treble). The two ears are made from two independent noises,
+air and soft furnishings absorb the treble); the treble starts louder by ``T60 / T60(f)`` so
+that every frequency carries the same energy and the tail does not darken the mix (the room's
+timbre stays the song's; only the treble dies away sooner). The two ears are made from two independent noises,
 ``L = a n1 + b n2``, ``R = a n1 - b n2`` per frequency with ``a^2 - b^2 = gamma(f)``,
 ``a^2 + b^2 = 1``, so their coherence is that of a diffuse field at two points ``d`` apart:
 
@@ -82,6 +84,9 @@ TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
 TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
 SHADOW_TAPS = 48  # the shadow low-pass's impulse response, truncated at 1e-4 of its start
+# the room's timbre: low, middle and high bands, evened out by shelves at these corners
+TIMBRE_BANDS_HZ = ((120.0, 350.0), (500.0, 2000.0), (4000.0, 12500.0))
+SHELF_HZ = (350.0, 4000.0)
 # the level's calibration: pink noise over the audible band
 CALIBRATION_BAND_HZ = (20.0, 20000.0)
 
@@ -245,7 +250,8 @@ def late_tail(room_name: str, sample_rate: int, radius_m: float = HEAD_RADIUS_M)
     stft_freqs, times, spectra = scipy.signal.stft(noise, sample_rate, nperseg=segment, noverlap=segment * 3 // 4)
     rt60 = room.rt60_s / (1 + (stft_freqs / TAIL_HIGH_DECAY_HZ) ** 2)
     power = 4 * np.pi * SPEED_OF_SOUND_M_S * room.source_distance_m**2 / room.volume_m3
-    envelope = np.sqrt(power / sample_rate * np.exp(-13.8 * times[np.newaxis, :] / rt60[:, np.newaxis]))
+    decay = np.exp(-13.8 * times[np.newaxis, :] / rt60[:, np.newaxis])
+    envelope = np.sqrt(power / sample_rate * (room.rt60_s / rt60)[:, np.newaxis] * decay)
     ramp = np.clip((times - fade_in_s) / (full_s - fade_in_s), 0.0, 1.0)
     envelope *= np.sin(np.pi / 2 * ramp)
     coherence = diffuse_field_coherence(stft_freqs, ear_distance_m(radius_m))[:, np.newaxis]
@@ -270,6 +276,38 @@ def pink_weights(freqs_hz: np.ndarray) -> np.ndarray:
     inside = (freqs_hz >= low) & (freqs_hz <= high)
     weights = np.where(inside, 1 / np.maximum(freqs_hz, low), 0.0)
     return weights / weights.sum()
+
+
+def first_order_shelf_sos(corner_hz: float, low_gain: float, high_gain: float, sample_rate: int) -> np.ndarray:
+    """``H(s) = (high s + low w) / (s + w)``: ``low_gain`` at DC, ``high_gain`` at high frequencies,
+    the geometric mean at ``corner_hz`` (bilinear transform, corner pre-warped)."""
+    warped = 2 * sample_rate * np.tan(np.pi * corner_hz / sample_rate)
+    b, a = scipy.signal.bilinear([high_gain, low_gain * warped], [1.0, warped], fs=sample_rate)
+    return scipy.signal.tf2sos(b, a)
+
+
+def timbre_shelves(freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Two first-order shelves that even out the room's mean power response: a low shelf at
+    ``SHELF_HZ[0]`` brings the low band up or down to the middle band, a high shelf at
+    ``SHELF_HZ[1]`` the high band (``TIMBRE_BANDS_HZ``, pink-weighted; at most +-6 dB each).
+
+    The reflections add up in phase at low frequencies (the room's bass build-up) and the head
+    shades the treble of those from behind; evened out, the room keeps the song's timbre.
+    """
+    weights = pink_weights(freqs_hz)
+
+    def band_power(band: tuple[float, float]) -> float:
+        inside = (freqs_hz >= band[0]) & (freqs_hz < band[1])
+        return float(weights[inside] @ power[inside] / weights[inside].sum())
+
+    low, middle, high = (band_power(band) for band in TIMBRE_BANDS_HZ)
+    low_gain, high_gain = (float(np.clip(np.sqrt(middle / band), 0.5, 2.0)) for band in (low, high))
+    return np.vstack(
+        [
+            first_order_shelf_sos(SHELF_HZ[0], low_gain, 1.0, sample_rate),
+            first_order_shelf_sos(SHELF_HZ[1], 1.0, high_gain, sample_rate),
+        ]
+    )
 
 
 class _OverlapAdd:
@@ -410,31 +448,32 @@ class RoomRenderer:
             raise ValueError(f"room must be one of {', '.join(SHOEBOXES)}, got {room_name!r}")
         self.sample_rate = int(sample_rate)
         room = SHOEBOXES[room_name]
-        _, highpass = linkwitz_riley4_sos(crossover_hz, self.sample_rate)
-        self._highpass = StreamingSos(highpass, 1, np.float32)  # its -97 dB of rounding noise: in the reverb
         self.early = EarlyReflections(self.sample_rate, orbit, room, head)
         tail = late_tail(room_name, self.sample_rate, head.radius_m)
-        gain = level * 10 ** (DRY_POWER_GAIN_DB / 20) / np.sqrt(self._unit_level_energy(tail))
+        freqs_hz, power = self._power_spectrum(tail)
+        _, highpass = linkwitz_riley4_sos(crossover_hz, self.sample_rate)
+        sos = np.vstack([highpass, timbre_shelves(freqs_hz, power, self.sample_rate)])
+        self._input_filter = StreamingSos(sos, 1, np.float32)  # its -97 dB of rounding noise: in the reverb
+        _, response = scipy.signal.sosfreqz(sos, worN=freqs_hz, fs=self.sample_rate)
+        # a sinusoid's power through a filter h is |H|^2 times its own; pink noise weights the bins
+        energy = float(pink_weights(freqs_hz) @ (power * np.abs(response) ** 2))
+        gain = level * 10 ** (DRY_POWER_GAIN_DB / 20) / np.sqrt(energy)
         self.early.gain = gain
         self.late = LateTail(tail * gain)
 
-    def _unit_level_energy(self, tail: np.ndarray) -> float:
-        """Energy (both ears) of the room's response, unscaled, for pink noise, averaged over one turn."""
+    def _power_spectrum(self, tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(freqs_hz, power)``: the unscaled room's power response, both ears, averaged over one turn."""
         orbit = self.early.orbit
         responses = self.early.responses(np.arange(24) * orbit.period_s * self.sample_rate / 24)
         fft_size = scipy.fft.next_fast_len(max(responses.shape[-1], tail.shape[-1]))
-        freqs_hz = np.fft.rfftfreq(fft_size, 1 / self.sample_rate)
         early = np.abs(np.fft.rfft(responses, fft_size, axis=-1)) ** 2
         late = np.abs(np.fft.rfft(tail, fft_size, axis=-1)) ** 2
-        # a sinusoid's power through a filter h is |H|^2 times its own; pink noise weights the bins
-        _, highpass = scipy.signal.sosfreqz(self._highpass.sos, worN=freqs_hz, fs=self.sample_rate)
-        weights = pink_weights(freqs_hz) * np.abs(highpass) ** 2
-        return float((early.sum(axis=1).mean(axis=0) @ weights) + (late.sum(axis=0) @ weights))
+        return np.fft.rfftfreq(fft_size, 1 / self.sample_rate), early.sum(axis=1).mean(axis=0) + late.sum(axis=0)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """The room's ``(2, frames)`` float32 output for a ``(channels, frames)`` float32 block."""
         block = np.asarray(block, dtype=np.float32)
-        source = self._highpass(block.sum(axis=0, keepdims=True) * np.float32(1 / np.sqrt(len(block))))[0]
+        source = self._input_filter(block.sum(axis=0, keepdims=True) * np.float32(1 / np.sqrt(len(block))))[0]
         output = self.early.process(source)
         output += self.late.process(source)
         return output
