@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import boto3
 import moto
 import pytest
+import requests
 from moto import mock_aws
 from moto.events.models import events_backends
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs
@@ -59,7 +60,7 @@ def aws(released_moto, monkeypatch):
         yield SimpleNamespace(
             **{
                 ("lambda_" if name == "lambda" else name): session.client(name)
-                for name in ("ec2", "ecs", "s3", "sqs", "events", "stepfunctions", "lambda", "iam")
+                for name in ("ec2", "ecs", "s3", "sqs", "events", "stepfunctions", "lambda", "iam", "dynamodb")
             }
         )
 
@@ -433,3 +434,112 @@ def test_the_patches_are_confined_to_one_module():
         and "moto.moto_server" not in path.read_text()
     )
     assert reaching_in == []
+
+
+# ---------------------------------------------------------------- 8. IAM: moto's own authorization
+TABLE_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:*:*:table/jobs"}],
+}
+
+
+def create_table(aws, name: str) -> None:
+    aws.dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_moto_still_refuses_a_call_that_a_grant_on_its_table_allows(aws):
+    create_table(aws, "jobs")
+    aws.iam.create_user(UserName="writer")
+    aws.iam.put_user_policy(UserName="writer", PolicyName="p", PolicyDocument=json.dumps(TABLE_ONLY))
+    key = aws.iam.create_access_key(UserName="writer")["AccessKey"]
+    writer = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    with moto.core.enable_iam_authentication():
+        with pytest.raises(writer.exceptions.ClientError, match="AccessDenied"):  # AWS allows it
+            writer.put_item(TableName="jobs", Item={"jobId": {"S": "1"}})
+
+
+def test_with_iam_installed_a_role_may_do_what_its_policies_allow_and_nothing_else(aws):
+    from surroundyou_local.iam import LocalIam, Role, TemplateRoles
+
+    create_table(aws, "jobs")
+    create_table(aws, "other")
+    role_arn = "arn:aws:iam::123456789012:role/writer"
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam = LocalIam()
+    iam.create_admin("AKIAADMINFORTESTS", "admin-secret")
+    iam.create_roles(TemplateRoles({role_arn: Role("Writer", "writer", role_arn, trust, (("p", TABLE_ONLY),))}, {}))
+    moto_compat.install(iam=iam)
+    credentials = iam.credentials(role_arn)
+    writer = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    )
+    writer.put_item(TableName="jobs", Item={"jobId": {"S": "1"}})
+    with pytest.raises(writer.exceptions.ClientError, match="AccessDeniedException.*dynamodb:PutItem"):
+        writer.put_item(TableName="other", Item={"jobId": {"S": "1"}})
+    with pytest.raises(writer.exceptions.ClientError, match="AccessDeniedException.*dynamodb:GetItem"):
+        writer.get_item(TableName="jobs", Key={"jobId": {"S": "1"}})
+    assert [(call.action, call.resource.rsplit("/", 1)[-1], ok) for call, ok in iam.decisions] == [
+        ("dynamodb:PutItem", "jobs", True),
+        ("dynamodb:PutItem", "other", False),
+        ("dynamodb:GetItem", "jobs", False),
+    ]
+    stranger = boto3.client("dynamodb", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    with pytest.raises(stranger.exceptions.ClientError, match="UnrecognizedClientException"):
+        stranger.list_tables()
+
+
+# ---------------------------------------------------------------- 9. the execution role's credentials
+def test_moto_still_signs_state_machine_calls_with_fixed_keys(released_moto):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import boto_client_for
+
+    client = boto_client_for(REGION, "lambda", StateCredentials(role_arn="arn:aws:iam::123456789012:role/machine"))
+    assert client._request_signer._credentials.access_key == "ak"
+
+
+def test_state_machine_calls_are_signed_as_the_execution_role(released_moto):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    role_keys = {"AWS_ACCESS_KEY_ID": "ASIAMACHINE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}
+    iam = SimpleNamespace(credentials=lambda role_arn: role_keys if role_arn.endswith("/machine") else {})
+    moto_compat.install(iam=iam)
+    for module in moto_compat._interpreter_modules():
+        assert module.boto_client_for is moto_compat._sfn_boto_client_for
+    client = lambda_eval_utils.boto_client_for(
+        REGION, "lambda", StateCredentials(role_arn="arn:aws:iam::123456789012:role/machine")
+    )
+    credentials = client._request_signer._credentials
+    assert (credentials.access_key, credentials.token) == ("ASIAMACHINE", "t")
+
+
+def test_moto_still_cannot_authenticate_a_presigned_url(aws):
+    aws.s3.create_bucket(Bucket="media")
+    aws.s3.put_object(Bucket="media", Key="song.mp3", Body=b"song")
+    aws.iam.create_user(UserName="reader")
+    reader_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    aws.iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps(reader_policy))
+    key = aws.iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = boto3.client(
+        "s3", region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    url = reader.generate_presigned_url("get_object", Params={"Bucket": "media", "Key": "song.mp3"})
+    with moto.core.enable_iam_authentication(), pytest.raises(KeyError, match="AUTHORIZATION"):
+        requests.get(url, timeout=10)  # AWS answers 200 with the object
