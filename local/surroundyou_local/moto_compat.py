@@ -21,8 +21,9 @@ once upstream behaves like AWS.
   8. IAM: moto authenticates SigV4 requests (a key it issued, the signature) but authorizes
      DynamoDB, Lambda, ECS, Step Functions... against the resource "*", so a policy that names a
      table or a function allows nothing; it evaluates no ecs:cluster or iam:PassedToService
-     condition and checks no iam:PassRole on RunTask; and it cannot authenticate a presigned
-     S3 URL or POST (no Authorization header). With `iam` installed, moto still checks key and
+     condition and checks no iam:PassRole on RunTask; it cannot authenticate a presigned S3
+     URL or POST (no Authorization header), and it refuses a CORS preflight (which carries no
+     credentials on AWS either). With `iam` installed, moto still checks key and
      signature; the call is then described as IAM sees it and decided by surroundyou_local.iam.
   9. The Step Functions interpreter signs every service call with fixed keys ("ak"/"sk"), not
      the execution role's: it now signs with that role's credentials from sts:AssumeRole.
@@ -389,6 +390,8 @@ def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str 
         return ORIGINAL["authenticate_and_authorize"](self, iam_request_cls, resource)
     from .iam import AccessDenied, describe_request
 
+    if self.method == "OPTIONS":  # a CORS preflight carries no credentials: S3 answers it by the bucket's rules
+        return None
     service, key_id, token = _request_service_and_key(self)
     if "Credential=" in (self.headers.get("Authorization") or ""):
         try:

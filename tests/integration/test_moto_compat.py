@@ -543,3 +543,12 @@ def test_moto_still_cannot_authenticate_a_presigned_url(aws):
     url = reader.generate_presigned_url("get_object", Params={"Bucket": "media", "Key": "song.mp3"})
     with moto.core.enable_iam_authentication(), pytest.raises(KeyError, match="AUTHORIZATION"):
         requests.get(url, timeout=10)  # AWS answers 200 with the object
+
+
+def test_moto_still_refuses_an_anonymous_cors_preflight(aws):
+    aws.s3.create_bucket(Bucket="media")
+    cors = {"CORSRules": [{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["POST"]}]}
+    aws.s3.put_bucket_cors(Bucket="media", CORSConfiguration=cors)
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    with moto.core.enable_iam_authentication(), pytest.raises(KeyError, match="AUTHORIZATION"):
+        requests.options("https://media.s3.amazonaws.com/", headers=preflight, timeout=10)  # AWS: 200
