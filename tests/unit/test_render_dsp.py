@@ -88,7 +88,9 @@ def test_treble_weights_keep_brown_duda_ild_and_constant_treble_power():
     w_left, w_right = treble_weights(lateral, front_back, 1.0)
     assert np.allclose(w_left / w_right, brown_duda_alpha(np.pi / 2 + lateral) / brown_duda_alpha(np.pi / 2 - lateral))
     assert np.allclose((w_left**2 + w_right**2) / 2, rear_treble_gain(front_back, 1.0) ** 2)
-    assert 20 * np.log10(rear_treble_gain(-1.0, 1.0)) == pytest.approx(-6.0)  # the rear cut, straight behind
+    # the rear cut: 6 dB from front to back, its power over a turn 1 (the long-term treble is kept)
+    assert 20 * np.log10(rear_treble_gain(1.0, 1.0) / rear_treble_gain(-1.0, 1.0)) == pytest.approx(6.0)
+    assert np.mean(rear_treble_gain(np.cos(np.radians(np.arange(360))), 1.0) ** 2) == pytest.approx(1.0, abs=1e-6)
     assert treble_weights(lateral, front_back, 0.0)[0] == pytest.approx(
         np.ones_like(lateral) * rear_treble_gain(front_back, 0.0)
     )  # intensity 0: no cues

@@ -26,16 +26,24 @@ How the set is used:
    the interaural time difference is put back by the renderer's per-ear fractional delay,
    Woodworth's formula with the head radius that gives KEMAR's own delay at the sides
    (``kemar_head_radius_m``).
-3. Timbre and loudness evened out per direction: both ears' responses are divided by the same
-   smooth curve, the one-octave-smoothed mean power of the two ears. The interaural level
-   differences and the pinna's fine spectral detail stay; the broad brightening of a lateral
-   source does not, so every direction is equally loud and the mix keeps its tone. The exact
-   loudness of the panned pairs is kept even too (``KemarHead._pan_gain``).
-4. The rear cut of ``spherical_head`` as a first-order treble shelf at ``REAR_SHELF_HZ`` makes
-   front and back differ more than KEMAR's evened-out response does.
-5. The stereo image: all sources share the orbit centre's loudspeakers (and delay) and differ
+3. Diffuse-field equalisation (Moller, "Fundamentals of binaural technology", Applied
+   Acoustics 36, 1992; the method of Larcher, Jot & Vandernoot, "Equalization methods in
+   binaural technology", AES 105th Convention, preprint 4858, 1998): every filter is divided by
+   one curve, the power response averaged over the directions the orbit uses (the ring's
+   loudspeakers) and both ears, smoothed to 1/3 octave (``DIFFUSE_FIELD_OCTAVES``). What all
+   directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
+   long-term timbre is the input's; what tells one direction from another stays: the
+   interaural level differences and each direction's own colour, front and back included (a
+   listener model matched to KEMAR hears the orbit all the way round; evening out each
+   direction's broad colour, as this mode once did, removed part of those cues). The rear cut
+   of ``spherical_head``, as a first-order treble shelf at ``REAR_SHELF_HZ``, is applied before
+   the average (so it costs no timbre): on its own KEMAR's treble tilt peaks at the sides, with
+   it the tilt swings once per turn, front bright, back dark. ``intensity`` scales each
+   direction's departure from the curve in dB. The loudness of the panned pairs is kept even
+   (``KemarHead._pan_gain``).
+4. The stereo image: all sources share the orbit centre's loudspeakers (and delay) and differ
    by a smooth relative shadow, so correlated channels do not comb-filter (``KemarHead``).
-6. Other sample rates: the responses are resampled (``scipy.signal.resample_poly``) first.
+5. Other sample rates: the responses are resampled (``scipy.signal.resample_poly``) first.
 """
 
 from __future__ import annotations
@@ -63,8 +71,8 @@ from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadSha
 KEMAR_SAMPLE_RATE = 44100
 KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
 FILTER_TAPS_AT_44K = 256  # 5.8 ms
+DIFFUSE_FIELD_OCTAVES = 1.0 / 6.0
 REAR_SHELF_HZ = 3000.0
-SMOOTHING_OCTAVES = 1.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
 SPEAKER_SPACING_DEG = 15.0
@@ -175,7 +183,7 @@ def minimum_phase(magnitude: np.ndarray, taps: int) -> np.ndarray:
     return response
 
 
-def octave_smoothed(power: np.ndarray, freqs_hz: np.ndarray, octaves: float = SMOOTHING_OCTAVES) -> np.ndarray:
+def octave_smoothed(power: np.ndarray, freqs_hz: np.ndarray, octaves: float) -> np.ndarray:
     """Mean of ``power`` over ``+-octaves/2`` around every frequency (last axis; DC copies the lowest bin)."""
     cumulative = np.concatenate([np.zeros(power.shape[:-1] + (1,)), np.cumsum(power, axis=-1)], axis=-1)
     bin_width = freqs_hz[1]
@@ -192,7 +200,7 @@ def speaker_azimuths_rad() -> np.ndarray:
 
 @functools.cache
 def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
-    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-4)."""
+    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-3)."""
     kemar = load_kemar()
     azimuth_deg = np.degrees(speaker_azimuths_rad())
     horizontal = kemar.elevation_deg == 0
@@ -208,10 +216,17 @@ def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
     design_size = max(DESIGN_FFT_SIZE, 8 * taps)
     freqs_hz = np.fft.rfftfreq(design_size, 1.0 / sample_rate)
     power = np.abs(np.fft.rfft(responses, design_size, axis=1)) ** 2  # (speakers, bins, ears)
-    timbre = octave_smoothed(power.mean(axis=2), freqs_hz)
-    rear_gain = rear_treble_gain(np.cos(np.radians(azimuth_deg)), intensity)[:, np.newaxis]
-    shelf = np.abs((1 + rear_gain * 1j * freqs_hz / REAR_SHELF_HZ) / (1 + 1j * freqs_hz / REAR_SHELF_HZ))
-    magnitude = np.sqrt(power / timbre[:, :, np.newaxis]) * shelf[:, :, np.newaxis]
+    rear_gain = rear_treble_gain(np.cos(np.radians(azimuth_deg)), intensity)[:, np.newaxis, np.newaxis]
+    power = (
+        power
+        * np.abs(
+            (1 + rear_gain * 1j * freqs_hz[:, np.newaxis] / REAR_SHELF_HZ)
+            / (1 + 1j * freqs_hz[:, np.newaxis] / REAR_SHELF_HZ)
+        )
+        ** 2
+    )
+    diffuse_field = octave_smoothed(power.mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES)
+    magnitude = (power / diffuse_field[:, np.newaxis]) ** (intensity / 2)
     return minimum_phase(np.moveaxis(magnitude, 2, 1), taps)
 
 

@@ -33,7 +33,8 @@ Two choices of ours on top of the paper, for headphone music:
   spectrum, not only the one the gains were computed for;
 - a gentle rear high-frequency cut (the pinna shades sounds from behind; Blauert, *Spatial
   Hearing*, 1997, sec. 2.3): the treble weight of both ears is scaled by
-  ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, so front and back differ
+  ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, over its mean over a turn
+  (so the long-term treble is the input's), so front and back differ
   (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD);
 - the pinna's directional bands (Blauert, *Spatial Hearing*, 1997, sec. 2.3.1: narrow bands boosted
   for sounds from the front, ~3-5 kHz, and from behind, ~1 kHz, and the pinna's front notch;
@@ -54,6 +55,7 @@ and a listener model matched to KEMAR then hears it in front (tests/listener_mod
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -158,8 +160,18 @@ def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[float, 
 
 
 def rear_treble_gain(front_back: np.ndarray, intensity: float, rear_cut_db: float = REAR_CUT_DB) -> np.ndarray:
-    """Treble gain of the rear cut: ``10^(-intensity * rear_cut_db/20 * (1 - fb)/2)``, 1 in front."""
-    return 10 ** (-intensity * rear_cut_db / 20 * (1 - front_back) / 2)
+    """Treble gain of the rear cut: ``10^(-intensity * rear_cut_db/20 * (1 - fb)/2) / k``.
+
+    ``k`` is the cut's root-mean-square over a horizontal turn, so the orbit's long-term treble
+    stays the input's (for a 6 dB cut: +2.9 dB in front, -3.1 dB behind).
+    """
+    return 10 ** (-intensity * rear_cut_db / 20 * (1 - front_back) / 2) / _rear_cut_rms(intensity * rear_cut_db)
+
+
+@functools.cache
+def _rear_cut_rms(cut_db: float) -> float:
+    front_back = np.cos(np.linspace(0, 2 * np.pi, 720, endpoint=False))
+    return float(np.sqrt(np.mean(10 ** (-cut_db / 10 * (1 - front_back) / 2))))
 
 
 def treble_weights(lateral_rad: np.ndarray, front_back: np.ndarray, intensity: float) -> tuple[np.ndarray, np.ndarray]:
