@@ -215,6 +215,16 @@ def distances(frames: Features, directions: Features) -> np.ndarray:
     return total
 
 
+def spectral_dips_db(ears: np.ndarray, source: np.ndarray, sample_rate: int) -> np.ndarray:
+    """How far each frame's, ear's and band's transfer ``T_E(b)`` dips below its half-octave
+    smoothed curve (the power mean of the band and its two 1/6-octave neighbours), dB, shape
+    ``(frames, ears, bands - 2)``: notches a moving render digs into the input's spectrum."""
+    _, features = render_features(ears, source, sample_rate)
+    power = 10 ** (features.ears_db / 10)
+    smoothed = (power[..., :-2] + power[..., 1:-1] + power[..., 2:]) / 3
+    return 10 * np.log10(smoothed / power[..., 1:-1])
+
+
 @dataclass(frozen=True)
 class Heard:
     """What the model heard: ``times_s`` and ``azimuth_deg`` per frame (engine convention)."""
