@@ -23,6 +23,13 @@ from typing import TextIO
 from .stack import REPOSITORY_ROOT, LocalStack, StackOptions
 
 
+def template_parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m surroundyou_local", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -48,7 +55,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="built web app to serve (default web/dist)",
     )
     parser.add_argument(
-        "--max-upload-mb", type=int, default=None, help="largest upload in MB (default: the template's MaxUploadMB)"
+        "--parameter",
+        action="append",
+        default=[],
+        type=template_parameter,
+        metavar="NAME=VALUE",
+        help="a template parameter for this run, e.g. MaxUploadMB=5 or OpenJobsPerClient=10 (repeatable)",
     )
     parser.add_argument(
         "--log-dir", type=Path, default=None, help="where task and function logs go (default .local-stack/logs/<port>)"
@@ -105,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             workers=args.workers,
             web_dist=args.web_dist,
-            max_upload_mb=args.max_upload_mb,
+            parameters=dict(args.parameter),
             log_dir=args.log_dir,
             template=args.template,
         ),

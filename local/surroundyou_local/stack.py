@@ -40,25 +40,23 @@ class StackOptions:
     port: int = 8000  # 0 picks a free port
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     web_dist: Path | None = None  # default: <root>/web/dist
-    max_upload_mb: int | None = None  # default: the template's MaxUploadMB
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides (NAME -> value)
     root: Path = REPOSITORY_ROOT  # where template.yaml, functions/ and statemachine/ are
     template: Path | None = None  # default: <root>/template.yaml; code paths are relative to its folder
     log_dir: Path | None = None  # default: <root>/.local-stack/logs/<port>
     task_command: Sequence[str] = TASK_ENTRYPOINT
 
 
-def local_parameters(origins: list[str], network: dict[str, str], max_upload_mb: int | None) -> dict[str, Any]:
+def local_parameters(origins: list[str], network: dict[str, str], overrides: dict[str, Any]) -> dict[str, Any]:
     """Template parameter values for the local run: the web app's origins, the local network's
-    subnet and security group, and the upload limit when one is asked for."""
+    subnet and security group, and the overrides asked for (e.g. MaxUploadMB, OpenJobsPerClient)."""
     # Given subnets and group: the stack then builds no network of its own (CreateTaskNetwork is false).
     values: dict[str, Any] = {
         "AllowedOrigins": ",".join(origins),
         "SubnetIds": network["subnet"],
         "SecurityGroupIds": network["security_group"],
     }
-    if max_upload_mb is not None:
-        values["MaxUploadMB"] = max_upload_mb
-    return values
+    return {**values, **overrides}
 
 
 def browser_host(host: str) -> str:
@@ -135,7 +133,7 @@ class LocalStack:
                 *(f"http://{name}:{self._server.server_port}" for name in ("127.0.0.1", "localhost")),
             }
         )
-        parameters = local_parameters(origins, self.aws.create_task_network(), options.max_upload_mb)
+        parameters = local_parameters(origins, self.aws.create_task_network(), options.parameters)
         template = LocalTemplate(options.template or options.root / "template.yaml", parameters)
         iam.create_roles(template_roles(template))
         # Presigned URLs the API function makes must reach S3 through this front door.

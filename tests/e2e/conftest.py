@@ -10,7 +10,7 @@ tested with a small file. The web app served is the stack's default, web/dist (`
 from __future__ import annotations
 
 import pytest
-from stack_process import E2E_MAX_UPLOAD_MB, LocalStackProcess, start_local_stack, stop_local_stack
+from stack_process import E2E_MAX_UPLOAD_MB, E2E_OPEN_JOBS, LocalStackProcess, start_local_stack, stop_local_stack
 
 E2E_WORKERS = 2  # parallel renders, as on a 2-core machine (the five-at-once test queues some)
 
@@ -19,8 +19,10 @@ E2E_WORKERS = 2  # parallel renders, as on a 2-core machine (the five-at-once te
 def local_stack_process(tmp_path_factory) -> LocalStackProcess:
     """The stack's task and function logs go to pytest's temporary folder (kept for a few runs)."""
     arguments = [
-        "--max-upload-mb",
-        str(E2E_MAX_UPLOAD_MB),
+        "--parameter",
+        f"MaxUploadMB={E2E_MAX_UPLOAD_MB}",
+        "--parameter",
+        f"OpenJobsPerClient={E2E_OPEN_JOBS}",
         "--workers",
         str(E2E_WORKERS),
         "--log-dir",

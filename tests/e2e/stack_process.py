@@ -18,7 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0
-E2E_MAX_UPLOAD_MB = 5  # the shared stack's --max-upload-mb (conftest): small, so the limit is tested cheaply
+E2E_MAX_UPLOAD_MB = 5  # the shared stack's MaxUploadMB (conftest): small, so the limit is tested cheaply
+E2E_OPEN_JOBS = 8  # OpenJobsPerClient: the tests start five songs at once from one address
 STOP_TIMEOUT_S = 60.0
 _READY = re.compile(r"SurroundYou is running at (http://\S+/)")
 _AWS_ENDPOINT = re.compile(r"Local AWS endpoint: (http://\S+)")

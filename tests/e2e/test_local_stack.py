@@ -187,7 +187,7 @@ def test_five_uploads_at_once_each_become_their_own_8d_song(local_stack, tmp_pat
 def test_the_web_app_finds_its_api_in_config_json_and_the_rules_at_get_config(local_stack):
     assert requests.get(f"{local_stack}config.json", timeout=10).json() == {"apiBaseUrl": "/api"}
     config = get_config(local_stack)
-    assert config["maxUploadBytes"] == E2E_MAX_UPLOAD_MB * 1_000_000  # the stack's --max-upload-mb, decimal
+    assert config["maxUploadBytes"] == E2E_MAX_UPLOAD_MB * 1_000_000  # the stack's MaxUploadMB, decimal
     assert {preset["name"] for preset in config["presets"]} == set(PRESETS)
     assert config["defaults"]["preset"] in PRESETS and config["defaults"]["format"] in config["outputFormats"]
     assert "mp3" in {input_format["extension"] for input_format in config["inputFormats"]}

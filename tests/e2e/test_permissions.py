@@ -74,7 +74,7 @@ def stack_line(stack, pattern: re.Pattern) -> re.Match:
 def grants() -> list[tuple[str, str, dict]]:
     """Every Allow of every role, one (action, resource) pair each: (role, policy name, statement)."""
     network = {"vpc": "vpc-1", "subnet": "subnet-1", "security_group": "sg-1"}
-    template = LocalTemplate(REPO / "template.yaml", local_parameters(["http://127.0.0.1"], network, None))
+    template = LocalTemplate(REPO / "template.yaml", local_parameters(["http://127.0.0.1"], network, {}))
     found = []
     for role in template_roles(template).roles.values():
         for name, document in role.policies:

@@ -103,7 +103,9 @@ def test_an_invoke_names_the_function_however_the_caller_wrote_it():
 @pytest.fixture(scope="module")
 def roles():
     network = {"vpc": "vpc-1", "subnet": "subnet-1", "security_group": "sg-1"}
-    template = LocalTemplate(REPO / "template.yaml", local_parameters(["http://127.0.0.1:8000"], network, 5))
+    template = LocalTemplate(
+        REPO / "template.yaml", local_parameters(["http://127.0.0.1:8000"], network, {"MaxUploadMB": 5})
+    )
     return template_roles(template)
 
 

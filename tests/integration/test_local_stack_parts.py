@@ -28,7 +28,7 @@ ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
 @pytest.fixture(scope="module")
 def template() -> LocalTemplate:
-    return LocalTemplate(REPO / "template.yaml", local_parameters(ORIGINS, NETWORK, max_upload_mb=5))
+    return LocalTemplate(REPO / "template.yaml", local_parameters(ORIGINS, NETWORK, {"MaxUploadMB": 5}))
 
 
 # ---------------------------------------------------------------- template.yaml, locally

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pytest
 import requests
@@ -46,13 +45,7 @@ class Pipeline:
         self.crash_list = crash_list
         self.s3 = stack.aws.client("s3")
         self.sfn = stack.aws.client("stepfunctions")
-        self.table = boto3.resource(
-            "dynamodb",
-            endpoint_url=stack.aws_endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        ).Table(stack.resources.table)
+        self.table = stack.aws.resource("dynamodb").Table(stack.resources.table)
 
     def create_job(self, filename: str, size: int) -> dict:
         answer = requests.post(
