@@ -24,7 +24,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from .api_gateway import INTERNAL_ERROR, NOT_FOUND, HttpResponse, Route, find_route, http_api_event, http_response
-from .upload_policy import UploadRefused, check_post_upload
+from .upload_policy import UploadRefused, check_post_upload, check_presigned_url
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,14 @@ class S3Front:
         is_upload = request.method == "POST" and bucket and not key and request.mimetype == "multipart/form-data"
         if is_upload:
             response = self._upload(request, bucket, path)
+        elif "X-Amz-Signature" in request.args:  # a presigned URL (a download): its signature first
+            try:
+                check_presigned_url(request.method, raw_target, request.host, self.secret_of)
+            except UploadRefused as refusal:
+                logger.info("presigned %s of %s refused: %s", request.method, path, refusal)
+                response = Response(refusal.to_xml(), status=refusal.status, mimetype="application/xml")
+            else:
+                response = self._forward(request, path, request.stream, request.content_length or 0)
         else:
             response = self._forward(request, path, request.stream, request.content_length or 0)
         return self._with_bucket_cors(request, bucket, response)

@@ -1,4 +1,5 @@
-"""S3's checks on a browser upload made with a presigned POST, which moto does not make.
+"""S3's checks on a browser upload made with a presigned POST, and on a presigned URL's
+signature, which moto does not make.
 
 The API pins the key, the Content-Type and a content-length-range in the POST policy; on AWS, S3
 refuses an upload that breaks any of them. The local stack's S3 front door runs these checks
@@ -17,10 +18,11 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote
 from xml.sax.saxutils import escape
 
 # Form fields that sign the policy rather than being covered by it.
@@ -162,3 +164,62 @@ def check_post_upload(
     )
     if extra:
         raise _denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
+
+
+def _uri_encode(text: str) -> str:
+    return quote(text, safe="-_.~")
+
+
+def check_presigned_url(
+    method: str,
+    raw_target: str,
+    host: str,
+    secret_of: Callable[[str], str | None],
+    now: datetime | None = None,
+) -> None:
+    """Raise UploadRefused unless S3 would accept this presigned (SigV4 query) request.
+
+    ``raw_target`` is the path and query as the client sent them (the signature covers the path
+    under the front door's prefix), ``secret_of`` gives the signer's secret for an access key.
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+    """
+    path, _, query = raw_target.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    params = dict(pairs)
+    try:
+        key_id, date, region, service, terminator = params["X-Amz-Credential"].split("/")
+        signed_at = datetime.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        expires_s = int(params["X-Amz-Expires"])
+        signed_headers = params["X-Amz-SignedHeaders"]
+    except (KeyError, ValueError):
+        raise UploadRefused(
+            400, "AuthorizationQueryParametersError", "Query-string authentication is malformed."
+        ) from None
+    secret = secret_of(key_id)
+    if secret is None:
+        raise UploadRefused(
+            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        )
+    if (now or datetime.now(UTC)).timestamp() > signed_at.timestamp() + expires_s:
+        raise _denied("Request has expired")
+    canonical_query = "&".join(sorted(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in pairs if k != "X-Amz-Signature"))
+    headers = {"host": host}
+    canonical_headers = "".join(f"{name}:{headers.get(name, '')}\n" for name in signed_headers.split(";"))
+    canonical_request = "\n".join(
+        [method, path, canonical_query, canonical_headers, signed_headers, "UNSIGNED-PAYLOAD"]
+    )
+    scope = f"{date}/{region}/{service}/{terminator}"
+    string_to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", params["X-Amz-Date"], scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+    )
+    signing_key = _hmac(f"AWS4{secret}".encode(), date)
+    for part in (region, service, terminator):
+        signing_key = _hmac(signing_key, part)
+    expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, params.get("X-Amz-Signature", "")):
+        raise UploadRefused(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and "
+            "signing method.",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
 
 from surroundyou_local.iam import Call, UnsupportedCondition, describe_request, evaluate, template_roles
@@ -133,3 +134,38 @@ def test_sam_policies_expand_as_samtranslator_expands_them(roles):
     bucket_arn = "arn:aws:s3:::surroundyou-local-mediabucket"
     assert evaluate([d for _, d in table.policies], Call("", "s3:GetObject", f"{bucket_arn}/uploads/1/source.wav"))
     assert not evaluate([d for _, d in table.policies], Call("", "s3:GetObject", f"{bucket_arn}/processed/1/a.mp3"))
+
+
+# ---------------------------------------------------------------- a presigned URL's signature
+def test_a_presigned_url_is_accepted_only_as_signed_and_until_it_expires():
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import urlsplit
+
+    from botocore.config import Config
+
+    from surroundyou_local.upload_policy import UploadRefused, check_presigned_url
+
+    secrets = {"ASIAROLE": "role-secret"}
+    s3 = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:8000/s3",
+        region_name="us-east-1",
+        aws_access_key_id="ASIAROLE",
+        aws_secret_access_key="role-secret",
+        aws_session_token="token",
+        config=Config(signature_version="s3v4"),
+    )
+    params = {"Bucket": "media", "Key": "processed/1/My Song.8d.mp3", "ResponseContentDisposition": "attachment"}
+    url = urlsplit(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60))
+    target = f"{url.path}?{url.query}"
+    check_presigned_url("GET", target, url.netloc, secrets.get)
+    for method, changed, code in [
+        ("GET", target.replace("processed/1", "processed/2"), "SignatureDoesNotMatch"),
+        ("PUT", target, "SignatureDoesNotMatch"),
+        ("GET", target.replace("ASIAROLE", "ASIAOTHER"), "InvalidAccessKeyId"),
+    ]:
+        with pytest.raises(UploadRefused) as refused:
+            check_presigned_url(method, changed, url.netloc, secrets.get)
+        assert refused.value.code == code
+    with pytest.raises(UploadRefused, match="expired"):
+        check_presigned_url("GET", target, url.netloc, secrets.get, now=datetime.now(UTC) + timedelta(seconds=61))
