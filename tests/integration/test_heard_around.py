@@ -7,6 +7,8 @@ through the measured set itself (~360). Needs the KEMAR SOFA file of Debian's li
 (fetched once with apt-get download; see listener_model.kemar_sofa_path).
 """
 
+import dataclasses
+
 import listener_model
 import numpy as np
 import pytest
@@ -66,3 +68,15 @@ def test_the_orbit_is_heard_all_the_way_round(pink, mode, signal):
     heard = listener_model.heard(render(source, SR, options), source, SR)
     rotation = heard.net_rotation_deg_per_turn(PERIOD_S)
     assert rotation >= 300.0, (rotation, heard.behind_fraction, heard.azimuth_deg[::10])
+
+
+def test_the_libmysofa_kemar_file_renders_like_the_bundled_set(pink):
+    """``--hrtf FILE.sofa`` with Debian's MIT KEMAR file: the same head as the bundled one, heard around."""
+    from surroundyou.engine.hrtf import speaker_filters
+
+    path = str(listener_model.kemar_sofa_path())
+    assert np.allclose(speaker_filters(SR, 1.0, path), speaker_filters(SR, 1.0), atol=1e-3)
+    source = np.concatenate([pink, pink])
+    options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": "hrtf", "periodS": PERIOD_S})
+    ears = render(source, SR, dataclasses.replace(options, hrtf_path=path))
+    assert listener_model.heard(ears, source, SR).net_rotation_deg_per_turn(PERIOD_S) >= 300.0

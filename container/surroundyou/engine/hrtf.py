@@ -56,7 +56,6 @@ import importlib.metadata
 # pickle only ever reads the fixed KEMAR data file packaged in the slab wheel, through an
 # Unpickler restricted to plain data (_KemarUnpickler): the file cannot run code.
 import pickle  # nosec B403
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -66,6 +65,7 @@ import scipy.signal
 from .control_rate import control_indices, segment_ramps
 from .orbit import Orbit
 from .peaks import parabolic_peak_offset
+from .sofa import HrirSet, read_sofa
 from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
 
 KEMAR_SAMPLE_RATE = 44100
@@ -84,15 +84,6 @@ FFT_FRAME = 16384
 # right-only input 76 deg apart on a 60 deg wide orbit; 0.72 puts them ``width`` apart (59 deg),
 # as in spherical mode.
 SOURCE_SHADING = 0.72
-
-
-@dataclass(frozen=True)
-class KemarSet:
-    """The measured set: azimuth (counter-clockwise, deg), elevation (deg), impulse responses (n, taps, 2)."""
-
-    azimuth_deg: np.ndarray
-    elevation_deg: np.ndarray
-    impulse_responses: np.ndarray
 
 
 class _Record:
@@ -125,7 +116,7 @@ def _numpy_reconstruct():
 
 
 @functools.cache
-def load_kemar() -> KemarSet:
+def load_kemar() -> HrirSet:
     """The KEMAR set from the installed `slab` wheel (read once per process, ~1.5 s)."""
     try:
         path = importlib.metadata.distribution("slab").locate_file(KEMAR_FILE)
@@ -137,12 +128,32 @@ def load_kemar() -> KemarSet:
         raise RuntimeError(f"unexpected KEMAR sample rate {record.samplerate}")
     sources = np.asarray(record.sources, dtype=np.float64)
     responses = np.stack([np.asarray(item.data, dtype=np.float64) for item in record.data])
-    return KemarSet(azimuth_deg=sources[:, 0], elevation_deg=sources[:, 1], impulse_responses=responses)
+    return HrirSet(
+        azimuth_deg=sources[:, 0],
+        elevation_deg=sources[:, 1],
+        impulse_responses=responses,
+        sample_rate=KEMAR_SAMPLE_RATE,
+    )
+
+
+def head_set(hrtf_path: str | None = None) -> HrirSet:
+    """The bundled KEMAR set, or the AES69 SOFA file at ``hrtf_path`` (``sofa.SofaError`` if it is not one)."""
+    return load_kemar() if hrtf_path is None else read_sofa(hrtf_path)
+
+
+def nearest_directions(head: HrirSet, azimuth_deg: np.ndarray) -> np.ndarray:
+    """Index of the measured direction nearest (great circle) to each horizontal ``azimuth_deg``
+    (counter-clockwise, as the set counts), so a set measured off the 15 deg grid still fills the ring."""
+    azimuth, elevation = np.radians(head.azimuth_deg), np.radians(head.elevation_deg)
+    measured = np.stack([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+    wanted = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
+    return np.argmax(np.stack([np.cos(wanted), np.sin(wanted), np.zeros_like(wanted)], axis=-1) @ measured, axis=-1)
 
 
 @functools.cache
-def kemar_head_radius_m() -> float:
-    """Head radius that gives Woodworth's ITD the value KEMAR has at the sides: ``r = c ITD_90 / (pi/2 + 1)``.
+def kemar_head_radius_m(hrtf_path: str | None = None) -> float:
+    """Head radius that gives Woodworth's ITD the value KEMAR (or the set in ``hrtf_path``) has at the
+    sides: ``r = c ITD_90 / (pi/2 + 1)``.
 
     KEMAR's delay is the lag of the peak of the cross-correlation of the two ears' responses at
     azimuth +-90 deg (elevation 0) below 1.5 kHz, refined by a parabola through the peak: 0.703 ms,
@@ -150,16 +161,16 @@ def kemar_head_radius_m() -> float:
     0.07 ms short around 60 deg; a least-squares fit over all azimuths would overshoot the
     sides (0.75 ms) instead, and the sides set the orbit's swing.
     """
-    kemar = load_kemar()
-    sides = np.flatnonzero((kemar.elevation_deg == 0) & np.isin(kemar.azimuth_deg, (90.0, 270.0)))
-    lowpass = scipy.signal.butter(4, 1500, fs=KEMAR_SAMPLE_RATE, output="sos")
+    kemar = head_set(hrtf_path)
+    sides = nearest_directions(kemar, np.array([90.0, 270.0]))
+    lowpass = scipy.signal.butter(4, 1500, fs=kemar.sample_rate, output="sos")
     left, right = np.moveaxis(scipy.signal.sosfiltfilt(lowpass, kemar.impulse_responses[sides], axis=1), 2, 0)
     size = 2 * left.shape[1]
     correlation = np.fft.fftshift(np.fft.irfft(np.fft.rfft(left, size) * np.conj(np.fft.rfft(right, size))), axes=-1)
     peak = np.argmax(correlation, axis=-1)
     rows = np.arange(len(peak))
     lag_samples = peak + parabolic_peak_offset(*(correlation[rows, peak + shift] for shift in (-1, 0, 1))) - size // 2
-    itd_at_side_s = float(np.mean(np.abs(lag_samples))) / KEMAR_SAMPLE_RATE
+    itd_at_side_s = float(np.mean(np.abs(lag_samples))) / kemar.sample_rate
     return SPEED_OF_SOUND_M_S * itd_at_side_s / (np.pi / 2 + 1)
 
 
@@ -199,18 +210,14 @@ def speaker_azimuths_rad() -> np.ndarray:
 
 
 @functools.cache
-def speaker_filters(sample_rate: int, intensity: float) -> np.ndarray:
-    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-3)."""
-    kemar = load_kemar()
+def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = None) -> np.ndarray:
+    """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-3),
+    from KEMAR or from the SOFA file at ``hrtf_path``."""
+    kemar = head_set(hrtf_path)
     azimuth_deg = np.degrees(speaker_azimuths_rad())
-    horizontal = kemar.elevation_deg == 0
-    measured = [
-        int(np.flatnonzero(horizontal & np.isclose(kemar.azimuth_deg, np.mod(-azimuth, 360.0)))[0])
-        for azimuth in azimuth_deg
-    ]  # KEMAR counts counter-clockwise
-    responses = kemar.impulse_responses[measured]
-    if sample_rate != KEMAR_SAMPLE_RATE:
-        ratio = Fraction(sample_rate, KEMAR_SAMPLE_RATE).limit_denominator(1000)
+    responses = kemar.impulse_responses[nearest_directions(kemar, -azimuth_deg)]  # the set counts counter-clockwise
+    if sample_rate != kemar.sample_rate:
+        ratio = Fraction(sample_rate, kemar.sample_rate).limit_denominator(1000)
         responses = scipy.signal.resample_poly(responses, ratio.numerator, ratio.denominator, axis=1)
     taps = int(round(FILTER_TAPS_AT_44K * sample_rate / KEMAR_SAMPLE_RATE))
     design_size = max(DESIGN_FFT_SIZE, 8 * taps)
@@ -294,12 +301,13 @@ class KemarHead:
         intensity: float,
         crossover_hz: float,
         control_step: int,
+        hrtf_path: str | None = None,
     ):
         self.orbit = orbit
         self.intensity = intensity
         self.control_step = control_step
-        self.radius_m = kemar_head_radius_m()
-        self.filters = speaker_filters(sample_rate, intensity)  # (speakers, ears, taps)
+        self.radius_m = kemar_head_radius_m(hrtf_path)
+        self.filters = speaker_filters(sample_rate, intensity, hrtf_path)  # (speakers, ears, taps)
         self.taps = self.filters.shape[-1]
         self.hop_frames = FFT_FRAME - (self.taps - 1)
         self._history = np.zeros(self.filters.shape[:2] + (self.taps - 1,), dtype=np.float32)

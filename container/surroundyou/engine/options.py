@@ -28,6 +28,8 @@ class RenderOptions:
     room                 the room around the head (``room``): "none", "small", "medium", "hall"
     crossover_hz         below this the bass stays centred and untouched
     mode                 "spherical" (Brown-Duda spherical head) or "hrtf" (MIT KEMAR)
+    hrtf_path            HRTF mode's head: an AES69 SOFA file (SimpleFreeFieldHRIR) instead of
+                         the bundled KEMAR set (``sofa``); only with mode "hrtf"
     """
 
     period_s: float = 8.0
@@ -39,6 +41,7 @@ class RenderOptions:
     crossover_hz: float = 120.0
     mode: str = "spherical"
     room: str = "small"
+    hrtf_path: str | None = None
 
     def __post_init__(self) -> None:
         checks = (
@@ -54,6 +57,7 @@ class RenderOptions:
             (self.crossover_hz > 0, f"crossover_hz must be positive, got {self.crossover_hz!r}"),
             (self.mode in MODES, f"mode must be one of {', '.join(MODES)}, got {self.mode!r}"),
             (self.room in ROOMS, f"room must be one of {', '.join(ROOMS)}, got {self.room!r}"),
+            (self.hrtf_path is None or self.mode == "hrtf", "hrtf_path (a SOFA file) needs mode 'hrtf'"),
         )
         for ok, message in checks:
             if not ok:

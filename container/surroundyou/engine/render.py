@@ -80,6 +80,7 @@ class OrbitRenderer:
                 options.intensity,
                 options.crossover_hz,
                 CONTROL_STEP,
+                options.hrtf_path,
             )
             self.head_radius_m = self.head.radius_m
         else:

@@ -1,0 +1,92 @@
+"""Your own head: an AES69 SOFA file (SimpleFreeFieldHRIR) in HRTF mode, and clear errors for anything else.
+
+The test writes its own SOFA file with ``sofar``: a rigid-sphere head (Brown & Duda's one-pole
+shadow per ear and Woodworth's delay, the model of ``spherical_head``), measured every 5 deg on
+the horizontal plane at 48 kHz, so the engine must resample it to the song's rate.
+"""
+
+import h5py
+import numpy as np
+import pytest
+import sofar
+
+from surroundyou.engine.hrtf import kemar_head_radius_m, speaker_azimuths_rad, speaker_filters
+from surroundyou.engine.options import RenderOptions
+from surroundyou.engine.render import render
+from surroundyou.engine.sofa import SofaError, read_sofa
+from surroundyou.engine.spherical_head import HEAD_RADIUS_M, SPEED_OF_SOUND_M_S, brown_duda_alpha, woodworth_itd_s
+
+SOFA_RATE = 48000
+TAPS = 256
+
+
+def rigid_sphere_hrirs(azimuth_deg: np.ndarray) -> np.ndarray:
+    """``(directions, 2, TAPS)``: per ear ``(1 + j alpha w/2w0) / (1 + j w/2w0)`` and the Woodworth delay
+    (azimuth counter-clockwise: +90 deg is the left side)."""
+    freqs_hz = np.fft.rfftfreq(TAPS, 1 / SOFA_RATE)
+    w_over = 2 * np.pi * freqs_hz / (2 * SPEED_OF_SOUND_M_S / HEAD_RADIUS_M)
+    lateral_left = np.radians(azimuth_deg)  # towards the left ear
+    responses = []
+    for sign in (1, -1):  # left ear, right ear
+        angle_to_ear = np.pi / 2 - sign * lateral_left
+        alpha = brown_duda_alpha(np.arccos(np.clip(np.cos(angle_to_ear), -1, 1)))
+        delay_s = 0.5e-3 + woodworth_itd_s(np.arcsin(np.sin(-sign * lateral_left))) / 2
+        shadow = (1 + 1j * alpha[:, None] * w_over) / (1 + 1j * w_over)
+        responses.append(np.fft.irfft(shadow * np.exp(-2j * np.pi * freqs_hz * delay_s[:, None]), TAPS))
+    return np.stack(responses, axis=1)
+
+
+@pytest.fixture(scope="module")
+def sphere_sofa(tmp_path_factory) -> str:
+    azimuth_deg = np.arange(0.0, 360.0, 5.0)
+    sofa = sofar.Sofa("SimpleFreeFieldHRIR")
+    sofa.Data_IR = rigid_sphere_hrirs(azimuth_deg)
+    sofa.Data_SamplingRate = float(SOFA_RATE)
+    sofa.SourcePosition = np.stack([azimuth_deg, np.zeros_like(azimuth_deg), np.full_like(azimuth_deg, 1.5)], -1)
+    sofa.GLOBAL_ListenerShortName = "rigid sphere"
+    path = tmp_path_factory.mktemp("heads") / "sphere.sofa"
+    sofar.write_sofa(str(path), sofa)
+    return str(path)
+
+
+def test_a_sofa_file_is_read_in_the_sets_own_convention(sphere_sofa):
+    head = read_sofa(sphere_sofa)
+    assert head.impulse_responses.shape == (72, TAPS, 2) and head.sample_rate == SOFA_RATE
+    left_side = int(np.flatnonzero(head.azimuth_deg == 90.0)[0])
+    left, right = head.impulse_responses[left_side].T
+    assert np.sum(left**2) > 2 * np.sum(right**2)
+
+
+def test_the_engine_resamples_equalises_and_places_the_file_like_the_bundled_set(sphere_sofa):
+    filters = speaker_filters(44100, 1.0, sphere_sofa)
+    assert filters.shape == (24, 2, 256) and np.isfinite(filters).all()
+    right = int(np.flatnonzero(np.isclose(np.degrees(speaker_azimuths_rad()), 90.0))[0])
+    assert np.sum(filters[right, 1] ** 2) > 2 * np.sum(filters[right, 0] ** 2)  # our right is the right
+    # its own time difference: Woodworth's at 8.75 cm plus the far ear's shadow phase (~0.06 ms) -> ~10 cm
+    assert HEAD_RADIUS_M <= kemar_head_radius_m(sphere_sofa) <= 1.2 * HEAD_RADIUS_M
+
+
+def test_a_render_through_the_file_goes_round(sphere_sofa, signals):
+    options = RenderOptions(period_s=2.0, reverb=0.0, mode="hrtf", hrtf_path=sphere_sofa)
+    pink = signals.pink_noise(2.0, 44100, seed=5)
+    ears = render(pink, 44100, options).astype(np.float64)
+    quarter = 22050 // 2  # the orbit is at the right side 0.5 s in
+    around_right = ears[:, quarter - 2205 : quarter + 2205]
+    assert np.sum(around_right[1] ** 2) > 2 * np.sum(around_right[0] ** 2)
+
+
+def test_what_is_not_such_a_sofa_file_gets_a_clear_error(tmp_path):
+    text = tmp_path / "notes.sofa"
+    text.write_text("not a SOFA file")
+    with pytest.raises(SofaError, match="is not a SOFA file"):
+        read_sofa(str(text))
+    other = tmp_path / "room.sofa"
+    with h5py.File(other, "w") as file:
+        file.attrs["Conventions"] = "SOFA"
+        file.attrs["SOFAConventions"] = "GeneralFIR"
+    with pytest.raises(SofaError, match="GeneralFIR.*SimpleFreeFieldHRIR"):
+        read_sofa(str(other))
+    with pytest.raises(SofaError, match="no such file"):
+        read_sofa(str(tmp_path / "missing.sofa"))
+    with pytest.raises(ValueError, match="needs mode 'hrtf'"):
+        RenderOptions(hrtf_path=str(text))
