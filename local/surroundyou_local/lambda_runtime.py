@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from .template import ACCOUNT_ID, REGION
+
 logger = logging.getLogger(__name__)
 
 # What a Lambda execution environment has beside the function's own variables.
@@ -67,7 +69,7 @@ class LocalLambdaRuntime:
         function = LocalFunction(
             name,
             [sys.executable, "-m", "surroundyou_local.lambda_worker", str(code_dir), handler, name]
-            + [str(memory_mb), str(timeout_s)],
+            + [f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}", str(memory_mb), str(timeout_s)],
             {
                 **self.environment,
                 "AWS_LAMBDA_FUNCTION_NAME": name,

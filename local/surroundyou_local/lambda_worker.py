@@ -1,5 +1,5 @@
 """One function's execution environment: `python -m surroundyou_local.lambda_worker CODE_DIR HANDLER
-NAME MEMORY_MB TIMEOUT_S`, started by lambda_runtime with the function's environment (its
+NAME ARN MEMORY_MB TIMEOUT_S`, started by lambda_runtime with the function's environment (its
 variables and its role's credentials), as Lambda starts a runtime.
 
 The handler module is imported from CODE_DIR (the function's root, like /var/task) once; then each
@@ -20,23 +20,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .template import ACCOUNT_ID, REGION
-
 
 @dataclass
 class LambdaContext:
     """The attributes of the Python runtime's context object that handlers and Powertools read."""
 
     function_name: str
+    invoked_function_arn: str
     memory_limit_in_mb: int
     timeout_s: float
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     _started_s: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     @property
     def log_group_name(self) -> str:
@@ -67,7 +62,7 @@ def run(handler: Any, context: LambdaContext, payload: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    code_dir, handler_name, function_name, memory_mb, timeout_s = argv
+    code_dir, handler_name, function_name, function_arn, memory_mb, timeout_s = argv
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the handler's prints and logs go to the function's log
     sys.stdout = sys.stderr
@@ -84,7 +79,7 @@ def main(argv: list[str]) -> int:
         if handler is None:
             answer = {"payload": json.dumps(failure), "failed": True}
         else:
-            context = LambdaContext(function_name, int(memory_mb), float(timeout_s))
+            context = LambdaContext(function_name, function_arn, int(memory_mb), float(timeout_s))
             answer = run(handler, context, json.loads(line)["payload"])
         answers.write(json.dumps(answer) + "\n")
     return 0

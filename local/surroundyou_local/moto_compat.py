@@ -4,7 +4,7 @@ moto stands in for S3, DynamoDB, Lambda, ECS, EventBridge and Step Functions. Tw
 live here, and nowhere else:
 
 Gaps: moto 5.2.5 behaves unlike AWS in a way the product depends on. Each has a test in
-tests/unit/test_moto_compat.py that runs moto's own code and fails, asking for the patch to go,
+tests/integration/test_moto_compat.py that runs moto's own code and fails, asking for the patch to go,
 once upstream behaves like AWS.
   1. Step Functions' ecs:runTask integration neither converts the ASL's PascalCase parameters
      to the ECS API's camelCase nor the ECS answer back (its normalisation methods are stubs),
@@ -105,7 +105,7 @@ def check_version() -> None:
     if moto.__version__ != MOTO_VERSION:
         warnings.warn(
             f"surroundyou_local.moto_compat is written for moto {MOTO_VERSION}, found "
-            f"{moto.__version__}: run tests/unit/test_moto_compat.py",
+            f"{moto.__version__}: run tests/integration/test_moto_compat.py",
             RuntimeWarning,
             stacklevel=2,
         )
