@@ -383,12 +383,22 @@ def _check_signature(self: Any, iam_request_cls: type) -> None:
     iam_request.check_signature()
 
 
+def _s3_object_exists(account_id: str, resource: str) -> bool:
+    from moto.s3.models import s3_backends
+
+    bucket, _, key = resource.removeprefix("arn:aws:s3:::").partition("/")
+    try:
+        return s3_backends[account_id]["aws"].get_object(bucket, key) is not None
+    except Exception:  # noqa: BLE001 - no such bucket: nothing there either
+        return False
+
+
 def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     """moto's authentication, then the request as IAM sees it, decided by the installed IAM."""
     iam: Iam | None = _hooks["iam"]
     if iam is None:
         return ORIGINAL["authenticate_and_authorize"](self, iam_request_cls, resource)
-    from .iam import AccessDenied, describe_request
+    from .iam import AccessDenied, Call, describe_request
 
     if self.method == "OPTIONS":  # a CORS preflight carries no credentials: S3 answers it by the bucket's rules
         return None
@@ -413,6 +423,9 @@ def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str 
     if service == "s3" and operation == "PutObject" and resource.count("/") == 0 and "key" in params:
         resource = f"{resource}/{params['key']}"  # a POST upload names its key in the form
     calls = describe_request(service, operation, params, self.raw_path, resource, iam.task_definition_roles)
+    if service == "s3" and operation == "GetObject" and not _s3_object_exists(self.current_account, resource):
+        # S3 tells a missing key (404) only to a caller who may list the bucket; others get 403
+        calls.append(Call("", "s3:ListBucket", resource.split("/", 1)[0]))
     try:
         iam.authorize(principal, calls)
     except AccessDenied as denied:

@@ -552,3 +552,35 @@ def test_moto_still_refuses_an_anonymous_cors_preflight(aws):
     preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
     with moto.core.enable_iam_authentication(), pytest.raises(KeyError, match="AUTHORIZATION"):
         requests.options("https://media.s3.amazonaws.com/", headers=preflight, timeout=10)  # AWS: 200
+
+
+def test_with_iam_installed_a_missing_object_is_404_only_to_a_role_that_may_list(aws):
+    from surroundyou_local.iam import LocalIam, Role, TemplateRoles
+
+    aws.s3.create_bucket(Bucket="media")
+    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::media/*"}
+    listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::media"}
+    roles = {
+        f"arn:aws:iam::123456789012:role/{name}": Role(
+            name, name, f"arn:aws:iam::123456789012:role/{name}", {"Statement": []}, (("p", {"Statement": grants}),)
+        )
+        for name, grants in (("reader", [read]), ("lister", [read, listing]))
+    }
+    iam = LocalIam()
+    iam.create_admin("AKIAADMINFORTESTS", "admin-secret")
+    iam.create_roles(TemplateRoles(roles, {}))
+    moto_compat.install(iam=iam)
+    codes = {}
+    for arn, role in roles.items():
+        credentials = iam.credentials(arn)
+        s3 = boto3.client(
+            "s3",
+            region_name=REGION,
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        )
+        with pytest.raises(s3.exceptions.ClientError) as missing:
+            s3.head_object(Bucket="media", Key="gone.mp3")
+        codes[role.name] = missing.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert codes == {"reader": 403, "lister": 404}
