@@ -6,7 +6,7 @@ PORT ?= 8000
 # sam build needs a python3.12 on PATH (the Lambda runtime); pyenv provides it beside 3.11.
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: run test test-fast lint setup tools web chromium bench clean
+.PHONY: run test test-fast lint setup tools web chromium bench clean image image-test
 
 setup: $(VENV)/.installed
 
@@ -81,11 +81,24 @@ lint: setup web/node_modules/.installed
 test-fast: setup
 	$(BIN)/python -m pytest -q tests/unit
 
-test: setup tools web chromium lint
+test: setup tools web chromium lint image-test
 	cd web && npm test
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 	$(BIN)/bandit -r container functions local -q -ll
 	$(BIN)/python -m pytest -q
+
+# ---- the Fargate task image -- image helper
+# Built with docker where an engine answers, else buildah (Debian's; installed when missing), from a
+# Debian base of its own where no registry answers; caches in container/image/.cache. image-test runs
+# it as ECS would (container/image/run.sh) against a moto server; its last line is the image's size.
+IMAGE ?= localhost/surroundyou-task:latest
+
+image:
+	IMAGE=$(IMAGE) container/image/build.sh
+
+image-test: setup image
+	SURROUNDYOU_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q tests/image
+	container/image/size.sh $(IMAGE)
 
 bench: setup
 	$(BIN)/python bench/run_all.py
