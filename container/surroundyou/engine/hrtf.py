@@ -30,7 +30,7 @@ How the set is used:
    Acoustics 36, 1992; the method of Larcher, Jot & Vandernoot, "Equalization methods in
    binaural technology", AES 105th Convention, preprint 4858, 1998): every filter is divided by
    one curve, the power response averaged over the directions the orbit uses (the ring's
-   loudspeakers) and both ears, smoothed to 1/3 octave (``DIFFUSE_FIELD_OCTAVES``). What all
+   loudspeakers) and both ears, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``). What all
    directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
    long-term timbre is the input's; what tells one direction from another stays: the
    interaural level differences and each direction's own colour, front and back included (a
