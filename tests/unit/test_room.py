@@ -42,7 +42,7 @@ class DirectionsHead:
 def test_image_sources_of_order_one_and_two():
     room = SHOEBOXES["small"]
     source = np.array([3.3, 1.75, 1.2])
-    positions, orders = image_sources(room, source)
+    positions, orders, reflectances = image_sources(room, source)
     assert sorted(np.bincount(orders)[1:]) == [6, 18]
     first = {tuple(np.round(p, 6)) for p in positions[orders == 1]}
     x, y, z = room.size_m
@@ -55,6 +55,11 @@ def test_image_sources_of_order_one_and_two():
         (3.3, 1.75, 2 * z - 1.2),
     }  # the source mirrored in each of the six walls
     assert first == {tuple(np.round(m, 6)) for m in mirrors}
+    floor = positions[:, 2] == -1.2
+    assert reflectances[orders == 1 & floor] == pytest.approx(room.floor_coefficient)
+    assert reflectances[(orders == 2) & floor & (positions[:, 0] < 0)] == pytest.approx(
+        room.floor_coefficient * room.wall_coefficient
+    )
 
 
 def test_each_reflection_arrives_from_its_image_when_and_as_loud_as_the_geometry_says():
@@ -64,7 +69,7 @@ def test_each_reflection_arrives_from_its_image_when_and_as_loud_as_the_geometry
     response = early.responses(np.array([0.0]))[0]  # the source straight ahead of the listener
     listener = np.asarray(room.listener_m)
     source = listener + [room.source_distance_m, 0.0, 0.0]
-    positions, orders = image_sources(room, source)
+    positions, _, reflectances = image_sources(room, source)
     relative = positions - listener
     distance = np.linalg.norm(relative, axis=-1)
     azimuth, elevation = head.asked[-1]
@@ -72,7 +77,7 @@ def test_each_reflection_arrives_from_its_image_when_and_as_loud_as_the_geometry
     np.testing.assert_allclose(elevation, np.arcsin(relative[:, 2] / distance))
     expected = np.zeros(early.taps)
     delay_samples = (distance - room.source_distance_m) / SPEED_OF_SOUND_M_S * SR
-    amplitudes = room.reflection_coefficient**orders * room.source_distance_m / distance
+    amplitudes = reflectances * room.source_distance_m / distance
     for delay, amplitude in zip(delay_samples, amplitudes, strict=True):
         expected[int(round(delay))] += amplitude
     # the fractional delays spread each arrival over four taps: compare 1 ms sums
@@ -89,7 +94,7 @@ def test_reflections_move_with_the_source():
     early.responses(np.array([0.0, 2.0 * SR]))  # front, then a quarter turn later: the right
     azimuth = head.asked[-1][0].reshape(2, -1)
     turned_deg = np.degrees(np.abs(np.angle(np.exp(1j * (azimuth[1] - azimuth[0])))))
-    _, orders = image_sources(SHOEBOXES["medium"], np.zeros(3))
+    _, orders, _ = image_sources(SHOEBOXES["medium"], np.zeros(3))
     assert np.all(turned_deg[orders == 1] > 10) and np.median(turned_deg) > 10, np.round(turned_deg)
 
 

@@ -10,8 +10,8 @@ Early reflections (image sources; Allen & Berkley, "Image method for efficiently
 small-room acoustics", J. Acoust. Soc. Am. 65(4), 1979). The listener stands in a shoebox room;
 the source orbits them at ``source_distance_m`` with the orbit's azimuth and elevation. Every
 image of order 1 and 2 (24 of them) is a copy of the source, arriving ``(d - r)/c`` after the
-direct sound with the amplitude ``beta^order * r / d`` (``d`` its distance, ``r`` the source's,
-``beta`` the walls' pressure reflection coefficient) from its own direction, through the same
+direct sound with the amplitude ``beta * r / d`` (``d`` its distance, ``r`` the source's,
+``beta`` the product of the pressure reflection coefficients on its path) from its own direction, through the same
 head model as the direct sound (``HeadResponses``: the spherical head's Woodworth time
 difference and Brown & Duda shadow, or KEMAR's loudspeaker filters and time difference). The
 images move as the source orbits: their directions, delays and levels are recomputed every hop
@@ -99,12 +99,21 @@ CALIBRATION_BAND_HZ = (20.0, 20000.0)
 @dataclass(frozen=True)
 class ShoeboxRoom:
     """A rectangular room: size (front-back, left-right, height), the listener's ear position in it,
-    the orbit's radius, and the walls' pressure reflection coefficient (the same for all six)."""
+    the orbit's radius, and the pressure reflection coefficients of the four walls, the floor and
+    the ceiling.
+
+    The floor and the ceiling absorb more than the walls (carpet, acoustic tiles): the source orbits
+    at a constant height, so their reflections keep the same delay all the way round, and a strong
+    one would comb-filter the mix (the "floor bounce": a notch at ``c / (2 (d - r))``, 116 Hz in the
+    small room) instead of averaging out like the walls' reflections, whose delays change.
+    """
 
     size_m: tuple[float, float, float]
     listener_m: tuple[float, float, float]
     source_distance_m: float
-    reflection_coefficient: float
+    wall_coefficient: float
+    floor_coefficient: float
+    ceiling_coefficient: float
 
     @property
     def volume_m3(self) -> float:
@@ -115,48 +124,63 @@ class ShoeboxRoom:
         x, y, z = self.size_m
         return 2 * (x * y + x * z + y * z)
 
+    def coefficients(self) -> tuple[tuple[float, float], ...]:
+        """Per axis, the coefficients of the wall at 0 and of the wall at the room's length."""
+        wall = (self.wall_coefficient, self.wall_coefficient)
+        return wall, wall, (self.floor_coefficient, self.ceiling_coefficient)
+
     @property
     def rt60_s(self) -> float:
-        """Eyring: ``T60 = 0.161 V / (-S ln(1 - alpha))``, ``1 - alpha = beta^2``."""
-        return 0.161 * self.volume_m3 / (-self.surface_m2 * np.log(self.reflection_coefficient**2))
+        """Eyring: ``T60 = 0.161 V / (-S ln(1 - alpha))``, ``alpha`` the area-weighted mean of ``1 - beta^2``."""
+        x, y, z = self.size_m
+        areas = (y * z, x * z, x * y)  # of each axis's two walls
+        absorbed = sum(
+            area * (2 - low**2 - high**2) for area, (low, high) in zip(areas, self.coefficients(), strict=True)
+        )
+        return 0.161 * self.volume_m3 / (-self.surface_m2 * np.log(1 - absorbed / self.surface_m2))
 
 
 SHOEBOXES: dict[str, ShoeboxRoom] = {
     # a small living room, T60 0.21 s
-    "small": ShoeboxRoom((4.5, 3.8, 2.6), (2.1, 1.75, 1.2), 1.2, 0.8),
+    "small": ShoeboxRoom((4.5, 3.8, 2.6), (2.1, 1.75, 1.2), 1.2, 0.9, 0.55, 0.75),
     # a studio or a club, T60 0.71 s
-    "medium": ShoeboxRoom((9.0, 7.0, 3.5), (4.2, 3.3, 1.3), 2.0, 0.9),
+    "medium": ShoeboxRoom((9.0, 7.0, 3.5), (4.2, 3.3, 1.3), 2.0, 0.96, 0.75, 0.85),
     # a concert hall, T60 2.07 s
-    "hall": ShoeboxRoom((26.0, 18.0, 11.0), (11.0, 8.6, 1.5), 4.0, 0.9),
+    "hall": ShoeboxRoom((26.0, 18.0, 11.0), (11.0, 8.6, 1.5), 4.0, 0.94, 0.8, 0.9),
 }
 
 
-def image_sources(room: ShoeboxRoom, source_m: np.ndarray, max_order: int = MAX_ORDER) -> tuple[np.ndarray, np.ndarray]:
-    """Image positions ``(..., images, 3)`` of sources at ``source_m`` ``(..., 3)`` and their orders.
+def image_sources(
+    room: ShoeboxRoom, source_m: np.ndarray, max_order: int = MAX_ORDER
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image positions ``(..., images, 3)`` of sources at ``source_m`` ``(..., 3)``, their orders and
+    reflectances (the product of the coefficients of the walls on their paths).
 
     Allen & Berkley 1979, eq. 8: along each axis of length ``L`` an image sits at
-    ``(1 - 2q) x + 2 m L`` (``q`` in {0, 1}, ``m`` an integer) after ``|m - q| + |m|`` reflections.
-    All images of order 1..``max_order`` (the source itself, order 0, is the direct sound).
+    ``(1 - 2q) x + 2 m L`` (``q`` in {0, 1}, ``m`` an integer) after ``|m - q|`` reflections off
+    the wall at 0 and ``|m|`` off the wall at ``L``. All images of order 1..``max_order`` (the
+    source itself, order 0, is the direct sound).
     """
-    axis_images = []  # per axis: (sign, offset, order) of the 1-D images of order <= max_order
-    for length in room.size_m:
+    axis_images = []  # per axis: (sign, offset, order, reflectance) of the 1-D images of order <= max_order
+    for length, (low, high) in zip(room.size_m, room.coefficients(), strict=True):
         axis = [
-            (1 - 2 * q, 2 * m * length, abs(m - q) + abs(m))
+            (1 - 2 * q, 2 * m * length, abs(m - q) + abs(m), low ** abs(m - q) * high ** abs(m))
             for m in range(-max_order, max_order + 1)
             for q in (0, 1)
             if abs(m - q) + abs(m) <= max_order
         ]
         axis_images.append(axis)
-    signs, offsets, orders = [], [], []
-    for sx, ox, nx in axis_images[0]:
-        for sy, oy, ny in axis_images[1]:
-            for sz, oz, nz in axis_images[2]:
+    signs, offsets, orders, reflectances = [], [], [], []
+    for sx, ox, nx, bx in axis_images[0]:
+        for sy, oy, ny, by in axis_images[1]:
+            for sz, oz, nz, bz in axis_images[2]:
                 if 1 <= nx + ny + nz <= max_order:
                     signs.append((sx, sy, sz))
                     offsets.append((ox, oy, oz))
                     orders.append(nx + ny + nz)
+                    reflectances.append(bx * by * bz)
     positions = np.asarray(source_m)[..., np.newaxis, :] * np.asarray(signs, dtype=float) + np.asarray(offsets)
-    return positions, np.asarray(orders)
+    return positions, np.asarray(orders), np.asarray(reflectances)
 
 
 class HeadResponses(Protocol):
@@ -235,7 +259,7 @@ def tail_window_s(room: ShoeboxRoom) -> tuple[float, float]:
     source = np.asarray(room.listener_m) + room.source_distance_m * np.stack(
         [np.cos(azimuth), np.sin(azimuth), np.zeros_like(azimuth)], -1
     )
-    positions, orders = image_sources(room, source)
+    positions, orders, _ = image_sources(room, source)
     delays = (np.linalg.norm(positions - room.listener_m, axis=-1) - room.source_distance_m) / SPEED_OF_SOUND_M_S
     second = delays[:, orders == MAX_ORDER]
     return float(second.min()), float(second.max())
@@ -370,7 +394,7 @@ class EarlyReflections:
         direction = np.stack(
             [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)], -1
         )
-        positions, orders = image_sources(self.room, listener + r * direction)
+        positions, _, reflectances = image_sources(self.room, listener + r * direction)
         relative = positions - listener  # (n, images, 3)
         distance = np.linalg.norm(relative, axis=-1)
         image_azimuth = np.arctan2(relative[..., 1], relative[..., 0])
@@ -378,7 +402,7 @@ class EarlyReflections:
         kernels, ear_delays = self.head.responses(image_azimuth.ravel(), image_elevation.ravel())
         n, images = distance.shape
         taps = kernels.shape[-1]
-        amplitude = (self.gain * self.room.reflection_coefficient**orders * r / distance).ravel()
+        amplitude = (self.gain * reflectances * r / distance).ravel()
         delay = ((distance - r) / SPEED_OF_SOUND_M_S).ravel()[:, np.newaxis] + ear_delays  # (n*images, 2)
         delay_samples = delay * self.sample_rate
         integer = np.floor(delay_samples).astype(np.int64)
