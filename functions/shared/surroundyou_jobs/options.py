@@ -18,7 +18,7 @@ from .keys import OUTPUT_FORMATS
 #   intensity            0-1, how strong the head cues are (1 = a real head)
 #   reverb               0-1 level of the room: direct-to-reverberant ratio -20 log10(reverb) dB
 #                        (pink noise: 14 dB at 0.2); 0 turns the room off entirely
-#   room                 the room around the head: "none", "small" (~0.2 s), "medium" (~0.7 s),
+#   room                 the room around the head: "none", "small" (~0.2 s), "medium" (~0.6 s),
 #                        "hall" (~2 s): early reflections through the head and a diffuse tail
 #   crossover_hz         below this the bass stays centred and untouched
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
