@@ -51,8 +51,8 @@ if ! ls "$source_dir"/ffmpeg_*.orig.tar.* >/dev/null 2>&1; then
     echo "[make image] downloading Debian's ffmpeg source ($SUITE)" >&2
     apt-get "${apt_options[@]}" -qq update >&2
     # only the upstream tarball is used: a mirror that lags on the Debian parts (.dsc) is fine
-    (cd "$source_dir" && apt-get "${apt_options[@]}" -qq source --download-only ffmpeg >&2) \
-        || ls "$source_dir"/ffmpeg_*.orig.tar.* >/dev/null
+    (cd "$source_dir" && apt-get "${apt_options[@]}" -qq source --download-only ffmpeg >"$cache/ffmpeg-source.log" 2>&1) \
+        || ls "$source_dir"/ffmpeg_*.orig.tar.* >/dev/null 2>&1 || { cat "$cache/ffmpeg-source.log" >&2; exit 1; }
 fi
 tarball=$(ls "$source_dir"/ffmpeg_*.orig.tar.* | head -1)
 binary=$cache/bin-ffmpeg-$(printf '%s %s %s' "${tarball##*/}" "$(uname -m)" "${CONFIGURE[*]}" | sha256sum | cut -c1-12)
