@@ -32,6 +32,7 @@ from stack_process import E2E_MAX_UPLOAD_MB, start_local_stack, stop_local_stack
 from surroundyou.engine.analysis import measure_orbit
 from surroundyou_jobs.keys import output_key
 from surroundyou_jobs.options import PRESETS
+from surroundyou_local.local_aws import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,9 @@ def test_a_song_becomes_8d_audio_that_downloads(converted_song):
 
     answer = download(final["download"]["url"])
     assert answer.status_code == 200
-    assert answer.headers["Content-Disposition"] == 'attachment; filename="Evening Walk.8d.mp3"'
+    assert answer.headers["Content-Disposition"] == (
+        "attachment; filename=\"Evening Walk.8d.mp3\"; filename*=UTF-8''Evening%20Walk.8d.mp3"
+    )
     assert len(answer.content) == final["result"]["sizeBytes"]
     result = read_audio(answer.content, converted_song["folder"] / "result.mp3")
     original = converted_song["input"]
@@ -106,8 +109,8 @@ def test_the_execution_history_shows_the_states_of_the_asl_in_order(converted_so
         "stepfunctions",
         endpoint_url=local_stack_process.aws_endpoint_url,
         region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=ACCESS_KEY_ID,  # the account's administrator, as the owner's shell has it
+        aws_secret_access_key=SECRET_ACCESS_KEY,
     )
     (machine,) = sfn.list_state_machines()["stateMachines"]
     upload_key = converted_song["job"]["upload"]["fields"]["key"]

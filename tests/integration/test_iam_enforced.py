@@ -107,16 +107,21 @@ def refused(stack: LocalStack) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("sid", "action", "resource_part"),
+    ("sid", "action", "resource_part", "code"),
     [
-        ("ReadUploads", "s3:GetObject", "/uploads/"),  # the render cannot read the song
-        ("UpdateJob", "dynamodb:UpdateItem", ":table/"),  # the render cannot claim the job
+        # the render cannot read the song: the task says it is a setup problem, not worth a retry
+        ("ReadUploads", "s3:GetObject", "/uploads/", "NotPermitted"),
+        # the render cannot even claim the job: the state machine's MarkFailed explains the stopped task
+        ("UpdateJob", "dynamodb:UpdateItem", ":table/", "ConverterStopped"),
     ],
 )
-def test_a_task_role_without_a_grant_fails_the_job_with_a_readable_reason(stack_without, sid, action, resource_part):
+def test_a_task_role_without_a_grant_fails_the_job_with_a_readable_reason(
+    stack_without, sid, action, resource_part, code
+):
     stack = stack_without(sid)
     job = run_job(stack.url, wav_song())
     assert job["status"] == "FAILED", job
+    assert job["error"]["code"] == code
     message = job["error"]["message"]
     assert message and not any(word in message for word in ("States.", "AccessDenied", "arn:", "Traceback")), message
     denials = refused(stack)

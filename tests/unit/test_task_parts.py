@@ -14,7 +14,7 @@ from pedalboard.io import AudioFile
 
 from surroundyou.task.__main__ import environment_problem
 from surroundyou.task.progress import CONVERTED_PROGRESS, UPLOADED_PROGRESS, ProgressReporter
-from surroundyou.task.run import JobFailed, run_job
+from surroundyou.task.run import JobFailed, job_error, run_job
 from surroundyou_jobs.model import JobNotFound, JobStatus, TransitionRejected
 
 GOOD_ENVIRONMENT = {"JOB_ID": "a" * 32, "BUCKET": "media", "JOBS_TABLE": "jobs"}
@@ -136,3 +136,13 @@ def test_progress_that_cannot_be_written_does_not_stop_the_job():
     clock.now_s = 5.0
     reporter.conversion(0.5)
     assert reporter.written == 0
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException", "403"])
+def test_a_refusal_by_iam_is_a_setup_problem_not_a_render_failure(code):
+    from botocore.exceptions import ClientError
+
+    refused = ClientError({"Error": {"Code": code, "Message": "denied"}}, "GetObject")
+    assert job_error(refused).code == "NotPermitted"
+    assert "trying again will not help" in job_error(refused).message
+    assert job_error(ClientError({"Error": {"Code": "SlowDown"}}, "GetObject")).code == "RenderFailed"

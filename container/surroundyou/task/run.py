@@ -19,6 +19,12 @@ from .interruption import Interrupted
 from .progress import CONVERTED_PROGRESS, UPLOADED_PROGRESS, ProgressReporter
 
 RENDER_FAILED_MESSAGE = "Something went wrong while rendering; please try again."
+NOT_PERMITTED_MESSAGE = (
+    "The converter is not allowed to read your song or store the result. This is a problem with how this "
+    "site is set up, so trying again will not help until its owner fixes it."
+)
+# What AWS answers a request its policies refuse (S3, DynamoDB, STS).
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnrecognizedClientException"})
 INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
 
 
@@ -91,7 +97,18 @@ def job_error(exc: BaseException) -> JobError:
         return JobError(ErrorCode.DECODE_FAILED, _as_sentence(exc.reason))
     if isinstance(exc, Interrupted):
         return JobError(ErrorCode.INTERRUPTED, INTERRUPTED_MESSAGE)
+    if _access_denied(exc):
+        return JobError(ErrorCode.NOT_PERMITTED, NOT_PERMITTED_MESSAGE)
     return JobError(ErrorCode.RENDER_FAILED, RENDER_FAILED_MESSAGE)
+
+
+def _access_denied(exc: BaseException) -> bool:
+    """A refusal by IAM: a botocore ClientError with a denial code (403 on a download has none)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    error = response.get("Error", {})
+    return error.get("Code") in ACCESS_DENIED_CODES or str(error.get("Code")) == "403"
 
 
 def _as_sentence(reason: str) -> str:

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     INVALID_UPLOAD = "InvalidUpload"  # validate refused the file (also the Lambda error's name)
     DECODE_FAILED = "DecodeFailed"  # the task could not read the audio
     RENDER_FAILED = "RenderFailed"
+    NOT_PERMITTED = "NotPermitted"  # the task's role may not read the upload or write the result (setup)
     INTERRUPTED = "Interrupted"  # the task was stopped (SIGTERM) before it finished
     TIMEOUT = "Timeout"
     CONVERTER_STOPPED = "ConverterStopped"  # the task stopped without saying why
