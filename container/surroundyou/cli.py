@@ -148,6 +148,12 @@ def _convert_command(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         if outcome.error:
             errors.print(f"[red]error:[/red] {outcome.error}", highlight=False)
+        elif outcome.report is not None and outcome.report.non_finite_samples:
+            errors.print(
+                f"[yellow]warning:[/yellow] {outcome.job.src.name}: {outcome.report.non_finite_samples} samples "
+                "were NaN or infinite; they were converted as silence",
+                highlight=False,
+            )
     console.print(_summary(outcomes))
     failed = sum(1 for outcome in outcomes if outcome.error)
     console.print(f"{len(outcomes) - failed} converted, {failed} failed", highlight=False)

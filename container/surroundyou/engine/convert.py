@@ -58,7 +58,9 @@ class ConversionReport:
 
     ``output_lufs`` is measured on the samples handed to the encoder; ``true_peak_dbtp`` too
     (4x oversampled, at the limiter's output): a lossy encoder raises peaks a little, which the
-    limiter's ceiling leaves room for (``limiter_ceiling_dbtp``).
+    limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
+    samples that were NaN or infinite, converted as silence (the decoder repairs them, see
+    ``decode``); 0 for a sound file.
     """
 
     duration_s: float
@@ -68,6 +70,7 @@ class ConversionReport:
     output_lufs: float
     true_peak_dbtp: float | None
     output_bytes: int
+    non_finite_samples: int = 0
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -156,6 +159,7 @@ def convert_file(
         output_lufs=output_meter.integrated_lufs(),
         true_peak_dbtp=20 * math.log10(true_peak) if true_peak > 0 else -math.inf,
         output_bytes=dst.stat().st_size,
+        non_finite_samples=source.non_finite_samples,
     )
 
 

@@ -11,6 +11,12 @@
   (``surroundyou_formats.cut_short``, which the upload check shares), a FLAC's MD5 signature.
 - pedalboard's MP3 reader returns the encoder delay and padding as audio; the LAME/Info tag
   says how much there is, and it is trimmed so a decoded MP3 has exactly the encoded frames.
+- A float file can hold NaN or infinite samples, which no filter survives (one NaN spreads
+  through every recursive filter after it: a WAV of NaNs, or a near-silent MP3). They are
+  repaired here, for the command line and the task alike: each is replaced by 0 (silence) and
+  counted in :attr:`AudioSource.non_finite_samples`, which the conversion report carries.
+  Repairing rather than refusing keeps the rest of the song, and the upload check need not
+  decode samples to find them.
 """
 
 from __future__ import annotations
@@ -67,15 +73,29 @@ class AudioInfo:
 
 
 class AudioSource:
-    """A decoded stream: :attr:`info`, then :meth:`blocks` of float32 ``(channels, frames)``."""
+    """A decoded stream: :attr:`info`, then :meth:`blocks` of float32 ``(channels, frames)``.
+
+    Every block is finite: NaN and infinite samples are replaced by 0, and
+    :attr:`non_finite_samples` counts them (channel samples, so far delivered).
+    """
 
     info: AudioInfo
+    non_finite_samples: int = 0
 
     def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
         raise NotImplementedError
 
     def close(self) -> None:
         """Release the decoder (also done when :meth:`blocks` is exhausted or closed)."""
+
+    def _finite(self, block: np.ndarray) -> np.ndarray:
+        """``block`` with its NaN and infinite samples replaced by 0, counted in :attr:`non_finite_samples`."""
+        bad = ~np.isfinite(block)
+        count = int(np.count_nonzero(bad))
+        if count == 0:
+            return block
+        self.non_finite_samples += count
+        return np.where(bad, np.float32(0.0), block)
 
     def __enter__(self) -> AudioSource:
         return self
@@ -146,7 +166,7 @@ class _PedalboardSource(AudioSource):
                 delivered += block.shape[1]
                 if signature is not None:
                     digest.update(_flac_md5_bytes(block, signature[1]))
-                yield block
+                yield self._finite(block)
             if delivered == 0:
                 raise AudioInputError(self._path, "the file contains no audio")
             if signature is not None and int.from_bytes(digest.digest(), "big") != signature[0]:
@@ -212,7 +232,7 @@ class _FfmpegSource(AudioSource):
                         break
                     block = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels).T
                     delivered += block.shape[1]
-                    yield np.ascontiguousarray(block, dtype=np.float32)
+                    yield self._finite(np.ascontiguousarray(block, dtype=np.float32))
                 if process.wait() != 0:
                     errors.seek(0)
                     lines = errors.read().decode("utf-8", "replace").strip().splitlines()

@@ -82,6 +82,10 @@ class AudioWriter:
         self._file = AudioFile(str(path), "w", sample_rate, channels, bit_depth=bit_depth or 16, quality=quality)
 
     def write(self, block: np.ndarray) -> None:
+        # the decoder repairs NaN/inf input (decode.AudioSource); one here is a bug upstream, and
+        # writing it would make a broken file (a WAV of NaNs, a near-silent MP3): refuse instead
+        if not np.isfinite(block).all():
+            raise ValueError("non-finite samples reached the encoder")
         if self._dither is not None:
             block = dithered_int16(block, self._dither)
         self._file.write(block)
