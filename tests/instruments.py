@@ -148,3 +148,19 @@ def comb_filter_depth_db(
     trend = np.vander(octaves, 3)
     coefficients, *_ = np.linalg.lstsq(trend, difference_db, rcond=None)
     return float(np.max(np.abs(difference_db - trend @ coefficients)))
+
+
+def true_peak_8x_dbtp(audio: np.ndarray, oversampling: int = 8, taps_per_phase: int = 256) -> float:
+    """True peak in dBTP: ``20*log10(max |x|)`` of the signal oversampled ``oversampling`` times.
+
+    The method of ITU-R BS.1770-4, Annex 2 (oversample, take the largest absolute value), with a
+    much longer interpolator than the Annex's 4x, 48-tap example: a Kaiser-windowed sinc (beta 12)
+    of ``oversampling * taps_per_phase + 1`` taps, by ``scipy.signal.resample_poly``; flat within
+    0.01 dB to 0.476 fs (21 kHz at 44.1 kHz), so content near the Nyquist frequency (a clipped
+    master's) is read, not smoothed away; 8x leaves at most 0.17 dB between points for any tone.
+    Independent of the limiter's detector (``surroundyou.engine.limiter``): another filter,
+    another factor, no peak interpolation. The signal is taken as zero outside its span.
+    """
+    prototype = scipy.signal.firwin(oversampling * taps_per_phase + 1, 1.0 / oversampling, window=("kaiser", 12.0))
+    oversampled = scipy.signal.resample_poly(_as_2d(audio), oversampling, 1, axis=-1, window=prototype)
+    return float(20 * np.log10(np.max(np.abs(oversampled)) + _TINY))
