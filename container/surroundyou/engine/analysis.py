@@ -44,6 +44,8 @@ ITD_UPSAMPLING = 4
 SILENCE_BELOW_MEDIAN_DB = 40.0
 MIN_PERIOD_S = 1.0
 ANALYZE_MAX_S = 180.0
+TRUE_PEAK_CHUNK_FRAMES = 1 << 16
+TRUE_PEAK_CONTEXT_FRAMES = 1 << 12
 _TINY = 1e-20
 
 
@@ -354,14 +356,28 @@ def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def true_peak_dbtp(audio: np.ndarray) -> float:
-    """True peak: ``20*log10(max |x|)`` of the signal oversampled 4x (ITU-R BS.1770-4, Annex 2).
+    """True peak: ``20*log10(max |x|)`` of the signal oversampled 8x (ITU-R BS.1770-4, Annex 2).
 
-    The interpolation filter is a Kaiser-windowed sinc (beta 8: < 0.01 dB error up to 19 kHz
-    at 44.1 kHz). 4x is the Annex's factor at 48 kHz and is used at every rate (more than
-    enough at higher rates), so the sample rate does not enter.
+    The interpolator is the band-limited one itself, to the Nyquist frequency (a clipped
+    master's content up there is read, not smoothed away as by a short FIR): each chunk's
+    spectrum, zero-padded 8x (Nyquist bin split), back to time. Chunks are read with
+    ``TRUE_PEAK_CONTEXT_FRAMES`` on both sides and measured without them, so the FFT's wrap-around
+    stays out of the measure (its ringing there is under 0.002 dB). 8x leaves at most 0.17 dB
+    between points for any tone; the sample rate does not enter.
     """
-    oversampled = scipy.signal.resample_poly(_as_2d(audio), 4, 1, axis=-1, window=("kaiser", 8.0))
-    return float(20 * np.log10(np.max(np.abs(oversampled)) + _TINY))
+    audio = _as_2d(audio)
+    frames = audio.shape[-1]
+    peak = 0.0
+    for start in range(0, frames, TRUE_PEAK_CHUNK_FRAMES):
+        first = max(0, start - TRUE_PEAK_CONTEXT_FRAMES)
+        chunk = audio[:, first : start + TRUE_PEAK_CHUNK_FRAMES + TRUE_PEAK_CONTEXT_FRAMES]
+        size = chunk.shape[-1] + chunk.shape[-1] % 2
+        spectrum = np.fft.rfft(chunk, n=size, axis=-1)
+        spectrum[:, -1] *= 0.5
+        oversampled = np.fft.irfft(spectrum, n=8 * size, axis=-1) * 8
+        own = oversampled[:, 8 * (start - first) : 8 * (start - first + min(TRUE_PEAK_CHUNK_FRAMES, frames - start))]
+        peak = max(peak, float(np.max(np.abs(own))))
+    return float(20 * np.log10(peak + _TINY))
 
 
 # ---------------------------------------------------------------- files
