@@ -62,7 +62,7 @@ def octave_coherence(stereo: np.ndarray, centre_hz: float, segment: int = 8192) 
 
 @pytest.mark.parametrize("room_name", list(SHOEBOXES))
 def test_late_tail_has_the_interaural_coherence_of_a_diffuse_field(room_name):
-    room = RoomRenderer(SR, Orbit(8.0, SR), room_name, 0.3, SphericalHeadResponses(SR, 1.0), 120.0)
+    room = RoomRenderer(SR, Orbit(8.0, SR), room_name, 0.3, SphericalHeadResponses(SR, 1.0, 120.0), 120.0)
     noise = np.random.default_rng(5).standard_normal(30 * SR).astype(np.float32)
     tail = np.concatenate([room.late.process(noise[i : i + BLOCK]) for i in range(0, len(noise), BLOCK)], axis=1)
     figures = {centre: octave_coherence(tail[:, 3 * SR :], centre) for centre in OCTAVES_HZ}

@@ -103,7 +103,7 @@ def stream(room: RoomRenderer, audio: np.ndarray, block: int) -> np.ndarray:
 
 
 def make_room(name: str = "small") -> RoomRenderer:
-    return RoomRenderer(SR, Orbit(4.0, SR, True, 10.0), name, 0.3, SphericalHeadResponses(SR, 1.0), 120.0)
+    return RoomRenderer(SR, Orbit(4.0, SR, True, 10.0), name, 0.3, SphericalHeadResponses(SR, 1.0, 120.0), 120.0)
 
 
 def test_blocks_of_any_size_give_the_same_room_and_the_same_input_the_same_bytes(signals):

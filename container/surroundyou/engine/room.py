@@ -13,7 +13,8 @@ image of order 1 and 2 (24 of them) is a copy of the source, arriving ``(d - r)/
 direct sound with the amplitude ``beta * r / d`` (``d`` its distance, ``r`` the source's,
 ``beta`` the product of the pressure reflection coefficients on its path) from its own direction, through the same
 head model as the direct sound (``HeadResponses``: the spherical head's Woodworth time
-difference and Brown & Duda shadow, or KEMAR's loudspeaker filters and time difference). The
+difference, Brown & Duda shadow, rear cut and pinna bands, or KEMAR's loudspeaker filters and
+time difference). The
 images move as the source orbits: their directions, delays and levels are recomputed every hop
 (``HOP_S``, ~93 ms at 44.1 kHz: 4 degrees of an 8 s orbit) and the binaural response of each
 hop is applied to its frame of the source, windowed so that consecutive responses cross-fade
@@ -75,6 +76,8 @@ from .spherical_head import (
     HEAD_RADIUS_M,
     SPEED_OF_SOUND_M_S,
     ear_delays_s,
+    pinna_loudness_terms,
+    pinna_sos,
     shadow_lowpass_ba,
     treble_weights,
     woodworth_itd_s,
@@ -88,7 +91,7 @@ TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
 TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
-SHADOW_TAPS = 48  # the shadow low-pass's impulse response, truncated at 1e-4 of its start
+HEAD_TAPS = 96  # the spherical head's kernels: the shadow low-pass and the pinna's bands have died out
 # the room's timbre: low, middle and high bands, evened out by shelves at these corners
 TIMBRE_BANDS_HZ = ((120.0, 350.0), (500.0, 2000.0), (4000.0, 12500.0))
 SHELF_HZ = (350.0, 4000.0)
@@ -198,27 +201,40 @@ class HeadResponses(Protocol):
 
 
 class SphericalHeadResponses:
-    """The spherical head (``spherical_head``): Woodworth delays, ``LP + w HP`` shadow, rear cut.
+    """The spherical head (``spherical_head``): Woodworth delays, ``LP + w HP`` shadow with the rear
+    cut, and the pinna's directional bands ``1 + fb D``, as the direct sound gets them.
 
-    ``LP + w HP = w delta + (1 - w) LP``: each ear's kernel is the shadow low-pass's impulse
-    response (``SHADOW_TAPS``) weighted by ``1 - w``, plus ``w`` at tap 0; the treble weights are
+    ``LP + w HP = w delta + (1 - w) LP``, so each ear's kernel is
+    ``(1 - w) (LP + fb LP D) + w (delta + fb D)`` (impulse responses of ``HEAD_TAPS``), with
+    ``fb`` the direction's front/back cosine times the intensity, divided by the bands' loudness
+    ``sqrt(1 + 2 b fb + c fb^2)`` (``pinna_loudness_terms``). The treble weights are
     power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power.
     """
 
-    def __init__(self, sample_rate: int, intensity: float, radius_m: float = HEAD_RADIUS_M):
+    def __init__(self, sample_rate: int, intensity: float, crossover_hz: float, radius_m: float = HEAD_RADIUS_M):
         self.intensity = intensity
         self.radius_m = radius_m
-        impulse = np.zeros(SHADOW_TAPS)
+        impulse = np.zeros(HEAD_TAPS)
         impulse[0] = 1.0
-        self._lowpass = scipy.signal.lfilter(*shadow_lowpass_ba(sample_rate), impulse)
+        lowpass = scipy.signal.lfilter(*shadow_lowpass_ba(sample_rate), impulse)
+        bands = pinna_sos(sample_rate)
+        # (low row, its directional part), (direct row, its directional part)
+        self._rows = np.stack(
+            [lowpass, scipy.signal.sosfilt(bands, lowpass), impulse, scipy.signal.sosfilt(bands, impulse)]
+        )
+        self._bands_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
     def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
-        weights = np.stack(treble_weights(lateral, front_back_cosine(azimuth_rad, elevation_rad), self.intensity), -1)
-        kernels = (1 - weights)[..., np.newaxis] * self._lowpass
-        kernels[..., 0] += weights
+        front_back = front_back_cosine(azimuth_rad, elevation_rad)
+        weights = np.stack(treble_weights(lateral, front_back, self.intensity), -1)[..., np.newaxis]  # (n, 2, 1)
+        fb = (self.intensity * front_back)[:, np.newaxis, np.newaxis]
+        low, low_bands, direct, direct_bands = self._rows
+        kernels = (1 - weights) * (low + fb * low_bands) + weights * (direct + fb * direct_bands)
+        b, c = self._bands_loudness
+        kernels /= np.sqrt(2 * (1 + 2 * b * fb + c * fb**2))
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
-        return kernels / np.sqrt(2), delays
+        return kernels, delays
 
 
 class KemarResponses:
@@ -516,5 +532,5 @@ def room_for(options: RenderOptions, sample_rate: int, orbit: Orbit) -> RoomRend
     if options.mode == "hrtf":
         head = KemarResponses(sample_rate, options.intensity)
     else:
-        head = SphericalHeadResponses(sample_rate, options.intensity)
+        head = SphericalHeadResponses(sample_rate, options.intensity, options.crossover_hz)
     return RoomRenderer(sample_rate, orbit, options.room, options.reverb, head, options.crossover_hz)
