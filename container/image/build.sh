@@ -135,6 +135,9 @@ if [ "$ENGINE" = docker ]; then
     docker build "${args[@]}" >"$CACHE/build.log" 2>&1 || { tail -30 "$CACHE/build.log" >&2; exit 1; }
 else
     buildah build --pull=never --layers "${args[@]}" >"$CACHE/build.log" 2>&1 || { tail -30 "$CACHE/build.log" >&2; exit 1; }
+    # Every rebuild leaves the previous image and its build stage untagged (~0.5 GB each): drop
+    # them, so the disk does not fill; the next rebuild reinstalls the wheels (~30 s) instead.
+    buildah rmi --prune >/dev/null 2>&1 || true
 fi
 grep '^prune:' "$CACHE/build.log" >&2 || true
 log "built $IMAGE in $(($(date +%s) - started)) s"
