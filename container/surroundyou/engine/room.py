@@ -69,14 +69,12 @@ import scipy.fft
 import scipy.signal
 
 from .crossover import linkwitz_riley4_sos
-from .fractional_delay import lagrange3_weights
 from .options import RenderOptions
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
 from .spherical_head import (
     HEAD_RADIUS_M,
     SPEED_OF_SOUND_M_S,
     ear_delays_s,
-    pinna_loudness_terms,
     pinna_sos,
     shadow_lowpass_ba,
     treble_weights,
@@ -207,7 +205,7 @@ class SphericalHeadResponses:
     ``LP + w HP = w delta + (1 - w) LP``, so each ear's kernel is
     ``(1 - w) (LP + fb LP D) + w (delta + fb D)`` (impulse responses of ``HEAD_TAPS``), with
     ``fb`` the direction's front/back cosine times the intensity, divided by the bands' loudness
-    ``sqrt(1 + 2 b fb + c fb^2)`` (``pinna_loudness_terms``). The treble weights are
+    ``sqrt(1 + 2 b fb + c fb^2)`` (pink noise above the crossover). The treble weights are
     power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power.
     """
 
@@ -222,7 +220,15 @@ class SphericalHeadResponses:
         self._rows = np.stack(
             [lowpass, scipy.signal.sosfilt(bands, lowpass), impulse, scipy.signal.sosfilt(bands, impulse)]
         )
-        self._bands_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
+        # the bands' loudness, 1 + 2 b fb + c fb^2 for pink noise above the crossover
+        freqs_hz = np.linspace(0, sample_rate / 2, 4097)
+        _, band = scipy.signal.sosfreqz(bands, worN=freqs_hz, fs=sample_rate)
+        _, crossover = scipy.signal.sosfreqz(
+            linkwitz_riley4_sos(crossover_hz, sample_rate)[1], worN=freqs_hz, fs=sample_rate
+        )
+        weights = pink_weights(freqs_hz) * np.abs(crossover) ** 2
+        weights /= weights.sum()
+        self._bands_loudness = (float(weights @ np.real(band)), float(weights @ np.abs(band) ** 2))
 
     def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
@@ -397,7 +403,7 @@ class EarlyReflections:
         kernels, _ = head.responses(np.zeros(1), np.zeros(1))
         # the latest image over a flat orbit, plus what the wobble and the time difference may add
         latest_s += (room.source_distance_m + 2 * HEAD_RADIUS_M) / SPEED_OF_SOUND_M_S
-        self.taps = int(np.ceil(latest_s * self.sample_rate)) + kernels.shape[-1] + 4
+        self.taps = int(np.ceil(latest_s * self.sample_rate)) + kernels.shape[-1] + 1
         self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps)
         self._overlap = _OverlapAdd()
         self.frames_done = 0
@@ -420,14 +426,12 @@ class EarlyReflections:
         taps = kernels.shape[-1]
         amplitude = (self.gain * reflectances * r / distance).ravel()
         delay = ((distance - r) / SPEED_OF_SOUND_M_S).ravel()[:, np.newaxis] + ear_delays  # (n*images, 2)
-        delay_samples = delay * self.sample_rate
-        integer = np.floor(delay_samples).astype(np.int64)
-        lagrange = lagrange3_weights(delay_samples - integer) * amplitude[:, np.newaxis]  # (4, n*images, 2)
-        placed = np.zeros((*kernels.shape[:-1], taps + 3))
-        for tap in range(4):  # the fractional delay's four taps (delays m-1 .. m+2)
-            placed[..., tap : tap + taps] += lagrange[tap][..., np.newaxis] * kernels
+        # to the nearest sample (+-11 us at 44.1 kHz): as the source moves, a reflection's delay changes
+        # by many samples from one hop to the next anyway, and the cross-fade covers both
+        start = np.rint(delay * self.sample_rate).astype(np.int64)
         row = (np.arange(n).repeat(images)[:, np.newaxis] * 2 + np.arange(2)) * self.taps  # (n*images, 2)
-        index = (row + integer - 1)[..., np.newaxis] + np.arange(taps + 3)
+        index = (row + start)[..., np.newaxis] + np.arange(taps)
+        placed = kernels * amplitude[:, np.newaxis, np.newaxis]
         return np.bincount(index.ravel(), placed.ravel(), minlength=n * 2 * self.taps).reshape(n, 2, self.taps)
 
     def process(self, source: np.ndarray) -> np.ndarray:
