@@ -36,16 +36,20 @@ Two choices of ours on top of the paper, for headphone music:
   ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, over its mean over a turn
   (so the long-term treble is the input's), so front and back differ
   (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD);
-- the pinna's directional bands (Blauert, *Spatial Hearing*, 1997, sec. 2.3.1: narrow bands boosted
-  for sounds from the front, ~3-5 kHz, and from behind, ~1 kHz, and the pinna's front notch;
-  Brown & Duda 1998 model the same pinna with echoes): the treble of each ear passes
-  ``1 + fb D``, ``D = sum_k a_k BP_k`` a fixed bank of band-passes (``PINNA_BANDS``) and ``fb``
-  the orbit centre's front/back cosine, so in front the ear gets ``1 + D`` (the 3-5 kHz band up,
-  ~1.2 kHz and a 7.6 kHz notch down, >10 kHz up) and behind ``1 - D`` (the reverse). The bands
-  and their depths are those of KEMAR's horizontal-plane responses relative to their mean
-  (Gardner & Martin 1994), which agree with Blauert's bands. Fixed filters and a gain that
-  moves: no click; the loudness change is divided out (``pinna_loudness_terms``). Without it
-  a listener model matched to KEMAR hears the spherical head's back half in front.
+- the pinna's front/back cues (Hebrank & Wright, "Spectral cues used in the localization of
+  sound sources on the median plane", JASA 56(6), 1974: in front a notch between 4 and 8 kHz
+  and more energy above ~10 kHz, behind a peak instead; Blauert, *Spatial Hearing*, 1997,
+  sec. 2.3.1, directional bands; Brown & Duda 1998 model the notch with pinna echoes). Each
+  ear's treble gets ``fb/2 D`` of both ears' treble on top, ``D = sum_k a_k BP_k`` a fixed pair
+  of band-passes (``PINNA_BANDS``: -0.6 at 7.6 kHz, Q 3; +0.35 at 12 kHz, Q 1) and ``fb`` the
+  orbit centre's front/back cosine: straight ahead the ears get ``1 + D`` (an 8 dB notch at
+  7.6 kHz, +3 dB above 10 kHz), behind ``1 - D`` (the reverse), at the sides nothing. Sharing
+  the band between the ears is exact in front and behind, where the ears' treble is alike,
+  and costs one filter row. The notch's frequency and depth are KEMAR's in front on the
+  horizontal plane (Gardner & Martin 1994, relative to its mean over directions). A fixed
+  filter and a gain that moves: no click; the loudness change is divided out
+  (``pinna_loudness_terms``). Without it a listener model matched to KEMAR
+  (tests/listener_model.py) hears the back half of the orbit in front.
 
 The stereo pair: each source's shadow is taken *relative* to the sources' geometric mean, per
 ear, times the orbit centre's own shadow. Summing the sources' absolute shadows instead makes an
@@ -72,8 +76,13 @@ SPEED_OF_SOUND_M_S = 343.0
 ALPHA_MIN = 0.1
 THETA_MIN_DEG = 150.0
 REAR_CUT_DB = 6.0
-# Directional bands of the pinna (see pinna_sos): (centre Hz, Q, amplitude of the band-pass in D)
-PINNA_BANDS = ((1200.0, 1.4, -0.25), (4000.0, 1.2, 0.3), (7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
+# Strength of the sources' shadows relative to the orbit centre's (an exponent on Brown & Duda's
+# weights, as hrtf.SOURCE_SHADING). Measured on the classic preset (8 s): at full strength a
+# left-only and a right-only input sit 57 deg apart on the 60 deg wide orbit, but an L = R pair's
+# loudness ripples by 1.0 dB around the orbit; at 0.72, 43 deg apart and 0.85 dB.
+SOURCE_SHADING = 0.72
+# The pinna's band-passes (see pinna_sos and the module doc): (centre Hz, Q, amplitude in D)
+PINNA_BANDS = ((7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
 # Width of the smooth hand-over of the delay between the ears as the source crosses the median
 # plane (see ear_delays_s).
 DELAY_HANDOVER_S = 5e-5
@@ -143,20 +152,23 @@ def pinna_sos(sample_rate: int) -> np.ndarray:
     return scipy.signal.tf2sos(numerator, denominator)
 
 
-def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[float, float]:
-    """``(b, c)``: a music-weighted loudness of ``1 + 2 b fb + c fb^2`` times the flat ear's
-    when the treble ``HP`` passes ``1 + fb D`` (``D`` the directional bands)."""
+def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> np.ndarray:
+    """``(b_low, b_high, c)``: music-weighted ``sum W|X|^2 Re(LP* HP D)``, ``sum W|X|^2 |HP|^2 Re(D)`` and
+    ``sum W|X|^2 |HP D|^2`` over the input's ``sum W|X|^2`` (``D`` the pinna band): an ear whose treble
+    weight is ``w`` and which receives ``c_p D HP`` on top has the extra power ``2 c_p (b_low + w b_high) + c_p^2 c``."""
     freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
     _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
     _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
     _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
     weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
-    _, bands_response = scipy.signal.sosfreqz(pinna_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
-    deviation = (1 - lowpass) * bands_response
-    flat = float(weight.sum())
-    return float((weight * np.real(np.conj(deviation))).sum() / flat), float(
-        (weight * np.abs(deviation) ** 2).sum() / flat
-    )
+    _, band = scipy.signal.sosfreqz(pinna_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
+    highpass = 1 - lowpass
+    terms = [
+        np.real(np.conj(lowpass) * highpass * band),
+        np.abs(highpass) ** 2 * np.real(band),
+        np.abs(highpass * band) ** 2,
+    ]
+    return np.array([(weight * term).sum() for term in terms]) / weight.sum()
 
 
 def rear_treble_gain(front_back: np.ndarray, intensity: float, rear_cut_db: float = REAR_CUT_DB) -> np.ndarray:
@@ -267,8 +279,8 @@ class SphericalHeadShadow:
 
     The sources' shadows are relative to each other: each ear's weights are divided by their
     geometric mean over the sources, and (spherical mode) multiplied by the orbit centre's own
-    shadow weight, so an L = R pair is as lateral as its centre. Then each ear's treble passes
-    the pinna's directional bands, ``1 + fb_centre D`` (module doc), one fixed bank per ear.
+    shadow weight (the relative part at ``SOURCE_SHADING``), so an L = R pair is as lateral as
+    its centre. Then the ears' treble gets the pinna band, ``fb_centre/2 D`` of their sum (module doc).
     ``relative=True`` (HRTF mode, where measured filters follow) keeps only the relative part
     and no pinna: one channel passes unshadowed and a stereo pair is only told apart.
     ``ear_terms(sample_index)`` gives ``ShadowLoudness`` the loudness terms of what follows
@@ -290,9 +302,9 @@ class SphericalHeadShadow:
         self.orbit = orbit
         self.source_offsets_rad = source_offsets_rad
         self.intensity = intensity
+        self.source_intensity = intensity if relative else SOURCE_SHADING * intensity
         self.control_step = control_step
         self.relative = relative
-        self.centre_intensity = intensity
         self.ear_terms = ear_terms
         self.loudness = ShadowLoudness(sample_rate, crossover_hz)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
@@ -300,54 +312,58 @@ class SphericalHeadShadow:
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
         self._low = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(lowpass_b, lowpass_a)]), 1)
         self._high = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(highpass_b, lowpass_a)]), 2)
-        self._pinna = None if relative else StreamingSos(pinna_sos(sample_rate), 2)
-        self._pinna_loudness = (
-            pinna_loudness_terms(sample_rate, crossover_hz) if self._pinna is not None else (0.0, 0.0)
-        )
+        # the pinna band: one direct-form filter on one row (lfilter, a little faster than sosfilt there)
+        self._pinna = None if relative else scipy.signal.sos2tf(pinna_sos(sample_rate))
+        self._pinna_state = np.zeros(len(self._pinna[1]) - 1) if self._pinna is not None else np.zeros(0)
+        self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
-    def mix_weights(self, first_sample: int, frames: int) -> np.ndarray:
-        """``(3, sources, frames)`` float32 per-sample weights of the low row and the two ears' high rows."""
+    def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-sample float32 weights: ``(3, sources, frames)`` of the low row and the two ears' high rows,
+        and ``(1, frames)`` of the pinna band, ``fb/2`` of the orbit centre (``None`` without it)."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         elevation = self.orbit.elevation_rad(sample_index)
-        azimuth = self.orbit.azimuth_rad(sample_index) + self.source_offsets_rad[:, np.newaxis]
+        centre_azimuth = self.orbit.azimuth_rad(sample_index)
+        azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
         w_left, w_right = treble_weights(
-            rounded_lateral_angle_rad(azimuth, elevation), front_back_cosine(azimuth, elevation), self.intensity
+            rounded_lateral_angle_rad(azimuth, elevation), front_back_cosine(azimuth, elevation), self.source_intensity
         )
         # the sources relative to each other: each ear's weights over their geometric mean
         w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
         w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
-        if not self.relative:  # ... around the orbit centre's own shadow
-            centre_azimuth = self.orbit.azimuth_rad(sample_index)
+        rows = []
+        if not self.relative:  # ... around the orbit centre's own shadow, and the pinna
+            front_back = front_back_cosine(centre_azimuth, elevation)
             centre_left, centre_right = treble_weights(
-                rounded_lateral_angle_rad(centre_azimuth, elevation),
-                front_back_cosine(centre_azimuth, elevation),
-                self.centre_intensity,
+                rounded_lateral_angle_rad(centre_azimuth, elevation), front_back, self.intensity
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
+            fb = self.intensity * front_back
+            rows = [fb / 2]
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
         )
-        if self._pinna is not None:  # the directional bands keep the loudness: divide by sqrt(1 + 2 b fb + c fb^2)
-            fb = self.intensity * front_back_cosine(self.orbit.azimuth_rad(sample_index), elevation)
-            gain = gain / np.sqrt(1 + 2 * self._pinna_loudness[0] * fb + self._pinna_loudness[1] * fb**2)
-        controls = np.stack([gain, gain * w_left, gain * w_right])
-        return segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
+        if rows:  # the pinna band keeps the loudness: both ears get fb/2 (w_L + w_R) D HP of the source
+            shared = fb / 2 * (centre_left + centre_right)
+            b_low, b_high, c = self._pinna_loudness
+            a0, b0, c0 = self.loudness.flat_ear_terms[:, 0, 0]
+            plain = sum(a0 + 2 * b0 * w + c0 * w**2 for w in (centre_left, centre_right))
+            extra = 2 * shared * (2 * b_low + (centre_left + centre_right) * b_high) + 2 * shared**2 * c
+            gain = gain * np.sqrt(plain / (plain + extra))
+        controls = np.concatenate([gain, gain * w_left, gain * w_right, *(row[np.newaxis] for row in rows)])
+        ramps = segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
+        sources = len(gain)
+        return ramps[: 3 * sources].reshape(3, sources, -1), (ramps[3 * sources :] if rows else None)
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
-        weights = self.mix_weights(first_sample, block.shape[-1])
+        weights, pinna_weights = self.mix_weights(first_sample, block.shape[-1])
         rows = weights[:, 0] * block[0]
         for source in range(1, len(block)):
             rows += weights[:, source] * block[source]
         ears = self._high(rows[1:])
-        if self._pinna is not None:
-            ears += self.pinna_weights(first_sample, block.shape[-1]) * self._pinna(ears)
+        if self._pinna is not None and pinna_weights is not None:
+            band, self._pinna_state = scipy.signal.lfilter(*self._pinna, ears[0] + ears[1], zi=self._pinna_state)
+            pinna_weights *= band
+            ears += pinna_weights  # both ears (broadcast)
         ears += self._low(rows[:1])
         return ears
-
-    def pinna_weights(self, first_sample: int, frames: int) -> np.ndarray:
-        """Per-sample weight of the pinna's directional bands: the orbit centre's front/back cosine."""
-        sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
-        front_back = front_back_cosine(self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index))
-        fb = self.intensity * front_back
-        return segment_ramps(fb[:-1], fb[1:], first_sample, frames, self.control_step)
