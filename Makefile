@@ -85,7 +85,7 @@ test: setup tools web chromium lint image-test
 	cd web && npm test
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 	$(BIN)/bandit -r container functions local -q -ll
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/image  # image-test ran those against the built image
 
 # ---- the Fargate task image -- image helper
 # Built with docker where an engine answers, else buildah (Debian's; installed when missing), from a
