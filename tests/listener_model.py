@@ -64,8 +64,8 @@ def cache_dir() -> Path:
 def kemar_sofa_path() -> Path:
     """The MIT KEMAR SOFA file of Debian's libmysofa1, fetched once into the cache folder.
 
-    ``apt-get download libmysofa1`` (the package lists must exist: ``apt-get update`` once on a
-    fresh machine) then ``dpkg-deb -x``; only the .sofa file is kept.
+    ``apt-get download libmysofa1`` (after ``apt-get update`` when a fresh machine has no package
+    lists) then ``dpkg-deb -x``; only the .sofa file is kept.
     """
     target = cache_dir() / "libmysofa1" / Path(SOFA_MEMBER).name
     if target.exists():
@@ -74,7 +74,11 @@ def kemar_sofa_path() -> Path:
         if shutil.which(tool) is None:
             raise RuntimeError(f"fetching the KEMAR SOFA file needs {tool} (Debian/Ubuntu)")
     with tempfile.TemporaryDirectory() as work:
-        subprocess.run(["apt-get", "download", "libmysofa1"], cwd=work, check=True, capture_output=True)  # nosec B603 B607
+        download = ["apt-get", "download", "libmysofa1"]
+        if subprocess.run(download, cwd=work, capture_output=True).returncode != 0:  # nosec B603 B607
+            # a fresh machine has no package lists yet (the tests run as root, as CI does)
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)  # nosec B603 B607
+            subprocess.run(download, cwd=work, check=True, capture_output=True)  # nosec B603 B607
         package = next(Path(work).glob("libmysofa1_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(package), str(Path(work) / "x")], check=True)  # nosec B603 B607
         target.parent.mkdir(parents=True, exist_ok=True)
