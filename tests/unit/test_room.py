@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from surroundyou.engine import room as room_module
 from surroundyou.engine.options import RenderOptions
 from surroundyou.engine.orbit import Orbit
 from surroundyou.engine.room import (
@@ -129,3 +130,16 @@ def test_no_room_or_level_zero_is_dry_and_unknown_rooms_are_refused():
     assert isinstance(room_for(RenderOptions(room="hall", reverb=0.3), SR, orbit), RoomRenderer)
     with pytest.raises(ValueError, match="room must be one of none, small, medium, hall"):
         RenderOptions(room="cathedral")
+
+
+def test_hrtf_mode_hears_the_room_through_the_chosen_head(monkeypatch):
+    heads = []
+
+    class RecordingHead(DirectionsHead):
+        def __init__(self, sample_rate: int, intensity: float, hrtf_path: str | None = None):
+            super().__init__()
+            heads.append(hrtf_path)
+
+    monkeypatch.setattr(room_module, "KemarResponses", RecordingHead)
+    room_for(RenderOptions(mode="hrtf", hrtf_path="own-head.sofa"), SR, Orbit(8.0, SR))
+    assert heads == ["own-head.sofa"]

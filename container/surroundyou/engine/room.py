@@ -244,17 +244,18 @@ class SphericalHeadResponses:
 
 
 class KemarResponses:
-    """The KEMAR head of HRTF mode (``hrtf``): its loudspeaker filters, panned, and its time difference."""
+    """The measured head of HRTF mode (``hrtf``: KEMAR, or the SOFA file at ``hrtf_path``): its
+    loudspeaker filters, panned, and its time difference."""
 
-    def __init__(self, sample_rate: int, intensity: float):
+    def __init__(self, sample_rate: int, intensity: float, hrtf_path: str | None = None):
         from .hrtf import kemar_head_radius_m, speaker_filters, speaker_pan
 
         self._pan = functools.partial(speaker_pan, intensity=intensity)
-        filters = speaker_filters(sample_rate, intensity)
+        filters = speaker_filters(sample_rate, intensity, hrtf_path)
         # a direction's power summed over the ears, on average over the ring: scaled to 1
         self._filters = filters / np.sqrt(np.mean(np.sum(filters**2, axis=(1, 2))))
         self.intensity = intensity
-        self.radius_m = kemar_head_radius_m()
+        self.radius_m = kemar_head_radius_m(hrtf_path)
 
     def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index, weight = self._pan(azimuth_rad, elevation_rad)
@@ -534,7 +535,7 @@ def room_for(options: RenderOptions, sample_rate: int, orbit: Orbit) -> RoomRend
         return None
     head: HeadResponses
     if options.mode == "hrtf":
-        head = KemarResponses(sample_rate, options.intensity)
+        head = KemarResponses(sample_rate, options.intensity, options.hrtf_path)
     else:
         head = SphericalHeadResponses(sample_rate, options.intensity, options.crossover_hz)
     return RoomRenderer(sample_rate, orbit, options.room, options.reverb, head, options.crossover_hz)
