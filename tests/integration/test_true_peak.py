@@ -1,0 +1,84 @@
+"""True peak of every output format, DECODED, measured by the tests' own meter (8x, 2049-tap
+interpolator: tests/instruments.py), on the signals that make inter-sample peaks: music-like masters
+driven 12-20 dB into hard clipping, full-scale square waves (odd harmonics) and pink noise.
+Loudness still matches the input where the ceiling allows (a mix at a normal level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_files import decode, write_audio
+from instruments import true_peak_8x_dbtp
+
+from surroundyou.engine.analysis import integrated_lufs
+from surroundyou.engine.convert import convert_file
+from surroundyou.job_options import render_options_for
+
+SR = 44100
+SECONDS = 4.0
+CLASSIC = render_options_for({})
+# name: (bit depth of the source, output extension, MP3 quality)
+FORMATS = {
+    "mp3 320k": (16, "mp3", "320"),
+    "mp3 V0": (16, "mp3", "V0"),
+    "flac 16-bit": (16, "flac", "320"),
+    "flac 24-bit": (24, "flac", "320"),
+    "wav 16-bit": (16, "wav", "320"),
+    "wav 24-bit": (24, "wav", "320"),
+    "wav float": (32, "wav", "320"),
+    "ogg": (16, "ogg", "320"),
+}
+
+
+def square_wave(frequency_hz: float) -> np.ndarray:
+    t = np.arange(int(SECONDS * SR)) / SR
+    return np.tile(np.where(np.sin(2 * np.pi * frequency_hz * t + 0.1) >= 0, 1.0, -1.0), (2, 1))
+
+
+def loud_signal(name: str, signals) -> np.ndarray:
+    if name.startswith("music clipped"):
+        music = signals.music_like(SECONDS, SR, seed=4).astype(np.float64)
+        drive_db = float(name.split()[-1].rstrip("dB"))
+        return np.clip(music / np.abs(music).max() * 10 ** (drive_db / 20), -1, 1)
+    if name.startswith("square"):
+        return square_wave(float(name.split()[-1].rstrip("Hz")))
+    pink = signals.pink_noise(SECONDS, SR, seed=7, channels=2, rms=0.5 if name == "pink clipped" else 0.1)
+    return np.clip(pink, -1, 1) if name == "pink clipped" else pink / np.abs(pink).max()
+
+
+SIGNALS = [
+    "music clipped 12dB",
+    "music clipped 18dB",
+    "music clipped 20dB",
+    "square 1000Hz",
+    "square 5512.5Hz",
+    "pink",
+    "pink clipped",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("signal_name", SIGNALS)
+def test_the_decoded_result_stays_at_or_under_minus_1_dbtp(tmp_path, signals, signal_name, fmt):
+    bit_depth, ext, quality = FORMATS[fmt]
+    audio = loud_signal(signal_name, signals).astype(np.float32)
+    assert true_peak_8x_dbtp(audio) > -0.5
+    source = write_audio(tmp_path / "loud.wav", audio, SR, bit_depth=bit_depth)
+    convert_file(source, tmp_path / f"loud.8d.{ext}", CLASSIC, mp3_quality=quality)
+    out, _ = decode(tmp_path / f"loud.8d.{ext}")
+    assert np.isfinite(out).all()
+    assert true_peak_8x_dbtp(out) <= -1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt):
+    bit_depth, ext, quality = FORMATS[fmt]
+    music = signals.music_like(6.0, SR, seed=3)
+    source = write_audio(tmp_path / "song.wav", music, SR, bit_depth=bit_depth)
+    convert_file(source, tmp_path / f"song.8d.{ext}", CLASSIC, mp3_quality=quality)
+    out, _ = decode(tmp_path / f"song.8d.{ext}")
+    assert abs(integrated_lufs(out, SR) - integrated_lufs(music, SR)) <= 1.0
+    assert true_peak_8x_dbtp(out) <= -1.0
