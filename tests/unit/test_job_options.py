@@ -2,8 +2,10 @@
 
 import pytest
 
+from surroundyou.engine import options as engine_options
 from surroundyou.engine.options import RenderOptions
 from surroundyou.job_options import render_options_for
+from surroundyou_jobs import options as job_options
 from surroundyou_jobs.options import PRESETS, parse_job_options
 
 
@@ -47,3 +49,17 @@ def test_job_options_map_onto_render_options():
         "counterclockwise",
         50.0,
     )
+
+
+def test_the_job_model_offers_exactly_the_choices_the_engine_takes():
+    """The API validates without the engine; both keep a list, and they must be the same list."""
+    assert job_options.ROOMS == engine_options.ROOMS
+    assert job_options.MODES == engine_options.MODES
+    assert job_options.DIRECTIONS == engine_options.DIRECTIONS
+
+
+def test_a_room_can_be_chosen_over_the_presets():
+    assert render_options_for(parse_job_options({"preset": "concert", "room": "none"})).room == "none"
+    assert render_options_for(parse_job_options({"preset": "classic", "room": "hall"})).room == "hall"
+    with pytest.raises(job_options.InvalidOptions, match="room must be one of none, small, medium, hall"):
+        parse_job_options({"room": "cathedral"})

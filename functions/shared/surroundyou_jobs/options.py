@@ -93,6 +93,9 @@ MODES = ("spherical", "hrtf")
 # what a job gets for an option it leaves out
 DEFAULT_OPTIONS = {"preset": DEFAULT_PRESET, "format": "mp3", "mode": "spherical"}
 DIRECTIONS = ("clockwise", "counterclockwise")
+ROOMS = ("none", "small", "medium", "hall")
+# user-facing option -> the values it may take (the engine's RenderOptions checks the same lists)
+_CHOICE_OVERRIDES = {"direction": DIRECTIONS, "room": ROOMS}
 
 # user-facing option -> (parameter, minimum, maximum)
 _NUMERIC_OVERRIDES = {
@@ -125,7 +128,7 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
     """Validate the ``options`` of a job request; returns the normalised dict stored on the job.
 
     Shape: {"preset": name, "format": "mp3"|"flac"|"wav"|"ogg", "mode": "spherical"|"hrtf",
-            and optional overrides "periodS", "reverb", "widthDeg", "intensity", "direction"}.
+            and optional overrides "periodS", "reverb", "widthDeg", "intensity", "direction", "room"}.
     """
     if raw is None:
         raw = {}
@@ -139,11 +142,13 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidOptions(f"unknown format {options['format']!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
     if options["mode"] not in MODES:
         raise InvalidOptions(f"unknown mode {options['mode']!r}; choose one of {', '.join(MODES)}")
-    if "direction" in raw:
-        direction = raw.pop("direction")
-        if direction not in DIRECTIONS:
-            raise InvalidOptions(f"direction must be one of {', '.join(DIRECTIONS)}")
-        options["direction"] = direction
+    for name, choices in _CHOICE_OVERRIDES.items():
+        if name not in raw:
+            continue
+        value = raw.pop(name)
+        if value not in choices:
+            raise InvalidOptions(f"{name} must be one of {', '.join(choices)}")
+        options[name] = value
     for name, (_, low, high) in _NUMERIC_OVERRIDES.items():
         if name not in raw:
             continue
@@ -160,8 +165,9 @@ def render_parameters(options: dict[str, Any]) -> dict[str, Any]:
     """The engine parameters for validated job options: the preset's, with the overrides applied."""
     params = dict(PRESETS[options.get("preset", DEFAULT_PRESET)][1])
     params["mode"] = options.get("mode", DEFAULT_OPTIONS["mode"])
-    if "direction" in options:
-        params["direction"] = options["direction"]
+    for name in _CHOICE_OVERRIDES:
+        if name in options:
+            params[name] = options[name]
     for name, (param, _, _) in _NUMERIC_OVERRIDES.items():
         if name in options:
             params[param] = float(options[name])
