@@ -22,6 +22,8 @@ CLASSIC = render_options_for({})
 FORMATS = {
     "mp3 320k": (16, "mp3", "320"),
     "mp3 V0": (16, "mp3", "V0"),
+    "mp3 192k": (16, "mp3", "192"),
+    "mp3 128k": (16, "mp3", "128"),
     "flac 16-bit": (16, "flac", "320"),
     "flac 24-bit": (24, "flac", "320"),
     "wav 16-bit": (16, "wav", "320"),
