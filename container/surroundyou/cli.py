@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -34,7 +35,8 @@ from surroundyou.allocator import keep_freed_memory
 from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
-from surroundyou.engine.options import DIRECTIONS, MODES, RenderOptions
+from surroundyou.engine.options import DIRECTIONS, MODES, ROOMS, RenderOptions
+from surroundyou.engine.sofa import read_sofa
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
 
@@ -88,9 +90,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"bundle of settings (default {DEFAULT_PRESET}; see `surroundyou presets`)",
     )
     convert.add_argument("--period", type=float, metavar="SECONDS", help="seconds per turn around the head")
-    convert.add_argument("--reverb", type=float, metavar="AMOUNT", help="0-1 room reverb; 0 = dry, no reverb")
+    convert.add_argument(
+        "--reverb", type=float, metavar="AMOUNT", help="0-1 level of the room (DRR -20 log10 AMOUNT dB); 0 = dry"
+    )
+    convert.add_argument("--room", choices=ROOMS, help="the room around the head (default: the preset's)")
     convert.add_argument("--direction", choices=DIRECTIONS, help="orbit direction, seen from above")
     convert.add_argument("--mode", choices=MODES, help="spherical head model or measured HRTF (MIT KEMAR)")
+    convert.add_argument(
+        "--hrtf",
+        type=Path,
+        metavar="FILE.sofa",
+        help="render through your own head: an AES69 SOFA file (SimpleFreeFieldHRIR); implies --mode hrtf",
+    )
     convert.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: -o's extension, else mp3)")
     convert.add_argument(
         "--mp3-quality",
@@ -163,6 +174,9 @@ def _convert_command(args: argparse.Namespace) -> int:
 def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
     """One job per input, with its output path; ValueError for a command line that cannot work."""
     options = render_options_for(job_options(args))
+    if args.hrtf is not None:  # a file on this machine: a CLI choice, not a job option
+        read_sofa(str(args.hrtf))  # a SofaError (a ValueError) names what is wrong before any song is read
+        options = dataclasses.replace(options, mode="hrtf", hrtf_path=str(args.hrtf))
     if args.output is not None and len(args.inputs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")
     if args.output is not None:
@@ -186,7 +200,13 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
 
 def job_options(args: argparse.Namespace) -> dict[str, object]:
     """The command line's render choices as a job's options: the preset and the flags given."""
-    flags = (("periodS", args.period), ("reverb", args.reverb), ("direction", args.direction), ("mode", args.mode))
+    flags = (
+        ("periodS", args.period),
+        ("reverb", args.reverb),
+        ("room", args.room),
+        ("direction", args.direction),
+        ("mode", args.mode),
+    )
     return {"preset": args.preset, **{name: value for name, value in flags if value is not None}}
 
 

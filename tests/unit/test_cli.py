@@ -90,3 +90,28 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     for figure in ("period_s", "itd_amplitude_ms", "integrated_lufs", "true_peak_dbtp"):
         assert figure in out
     assert (tmp_path / "orbit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
+    import numpy as np
+    import sofar
+    from test_sofa import SOFA_RATE, rigid_sphere_hrirs
+
+    source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
+    azimuth_deg = np.arange(0.0, 360.0, 10.0)
+    head = sofar.Sofa("SimpleFreeFieldHRIR")
+    head.Data_IR = rigid_sphere_hrirs(azimuth_deg)
+    head.Data_SamplingRate = float(SOFA_RATE)
+    head.SourcePosition = np.stack([azimuth_deg, np.zeros_like(azimuth_deg), np.full_like(azimuth_deg, 1.5)], -1)
+    sofar.write_sofa(str(tmp_path / "mine.sofa"), head)
+
+    arguments = cli._parser().parse_args(
+        ["convert", str(source), "--room", "hall", "--hrtf", str(tmp_path / "mine.sofa")]
+    )
+    (job,) = cli.plan_jobs(arguments)
+    assert (job.options.room, job.options.mode, job.options.hrtf_path) == ("hall", "hrtf", str(tmp_path / "mine.sofa"))
+
+    (tmp_path / "lyrics.sofa").write_text("not a head")
+    assert cli.main(["convert", str(source), "--hrtf", str(tmp_path / "lyrics.sofa")]) == 2
+    assert "lyrics.sofa is not a SOFA file" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
+    assert not list(tmp_path.glob("song.8d.*"))
