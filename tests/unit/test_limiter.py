@@ -36,16 +36,19 @@ def clipped_noise():
     """Broadband noise clipped hard: inter-sample peaks ~6 dB over the samples, the worst case.
     Faded in and out over 10 ms: a stream that starts or stops at full scale rings (Gibbs) around
     its first and last samples, which the limiter does not see (it limits the band-limited signal)."""
-    noise = np.clip(np.random.default_rng(1).standard_normal((2, 4 * SR)), -1, 1)
-    fade = np.clip(np.minimum(np.arange(4 * SR), np.arange(4 * SR)[::-1]) / (0.01 * SR), 0, 1)
+    noise = np.clip(np.random.default_rng(1).standard_normal((2, 2 * SR)), -1, 1)
+    fade = np.clip(np.minimum(np.arange(2 * SR), np.arange(2 * SR)[::-1]) / (0.01 * SR), 0, 1)
     return (noise * fade).astype(np.float32)
 
 
 @pytest.mark.parametrize("block_frames", [65536, 1000, 37])
 def test_ceiling_holds_and_length_is_kept(clipped_noise, block_frames):
     assert true_peak_8x_dbtp(clipped_noise) > 5.0
-    out, limiter = _limit(clipped_noise, block_frames)
-    assert out.shape == clipped_noise.shape
+    noise = clipped_noise
+    if block_frames < 100:  # tiny blocks: the last quarter second, faded in too
+        noise = clipped_noise[:, -SR // 4 :] * np.clip(np.arange(SR // 4) / (0.01 * SR), 0, 1).astype(np.float32)
+    out, limiter = _limit(noise, block_frames)
+    assert out.shape == noise.shape
     assert true_peak_8x_dbtp(out) <= -1.0 + DETECTOR_ERROR_DB
     assert limiter.peak_out <= 10 ** (-1.0 / 20) + 1e-6
 
