@@ -79,7 +79,13 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     progress.write(CONVERTED_PROGRESS, force=True)
     logger.info(
         "converted",
-        extra={"duration_s": report.duration_s, "input_lufs": report.input_lufs, "output_lufs": report.output_lufs},
+        extra={
+            "duration_s": report.duration_s,
+            "input_lufs": report.input_lufs,
+            "output_lufs": report.output_lufs,
+            # NaN/inf samples of the upload, converted as silence (the decoder repairs them)
+            "non_finite_samples": report.non_finite_samples,
+        },
     )
 
     # upload_file switches to a multipart upload above 8 MiB and streams the file from disk.
