@@ -12,19 +12,16 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import boto3
 import pytest
 from audio_files import write_audio
-from moto.server import ThreadedMotoServer
+from task_aws import task_aws
 
 from surroundyou.engine.decode import open_audio
 from surroundyou.task.__main__ import ExitCode
 from surroundyou_jobs.keys import input_key
-from surroundyou_jobs.model import DynamoJobStore, JobStatus, new_job
+from surroundyou_jobs.model import JobStatus, new_job
 from surroundyou_jobs.options import parse_job_options
-from surroundyou_local.provision import create_table
 
 IMAGE = os.environ.get("SURROUNDYOU_IMAGE", "")
 RUN_IMAGE = Path(__file__).resolve().parents[2] / "container" / "image" / "run.sh"
@@ -38,19 +35,8 @@ pytestmark = pytest.mark.skipif(not IMAGE, reason="no image: run `make image-tes
 
 @pytest.fixture(scope="module")
 def aws(jobs_table_properties):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    s3 = session.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=BUCKET)
-    dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
-    create_table(dynamodb.meta.client, JOBS_TABLE, jobs_table_properties)
-    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=DynamoJobStore(dynamodb.Table(JOBS_TABLE)))
-    server.stop()
+    with task_aws(jobs_table_properties, BUCKET, JOBS_TABLE) as made:
+        yield made
 
 
 def queued_job(aws, upload: bytes, ext: str, filename: str, options: dict | None = None) -> str:

@@ -12,22 +12,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import boto3
 import numpy as np
 import pytest
-from moto.server import ThreadedMotoServer
 from pedalboard.io import AudioFile
+from task_aws import task_aws
 
 from surroundyou.engine.decode import open_audio
 from surroundyou.task.__main__ import ExitCode
 from surroundyou.task.progress import UPLOADED_PROGRESS
 from surroundyou.task.run import RENDER_FAILED_MESSAGE, run_job
 from surroundyou_jobs.keys import input_key, output_key
-from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobStatus, new_job
+from surroundyou_jobs.model import JobNotFound, JobStatus, new_job
 from surroundyou_jobs.options import parse_job_options
-from surroundyou_local.provision import create_table
 
 BUCKET = "surroundyou-task-test"
 JOBS_TABLE = "surroundyou-task-test-jobs"
@@ -43,21 +40,8 @@ FAKE_CREDENTIALS = {
 
 @pytest.fixture(scope="module")
 def aws(jobs_table_properties):
-    """A moto server on a free local port with the bucket and the jobs table, and clients for it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    s3 = session.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=BUCKET)
-    dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
-    create_table(dynamodb.meta.client, JOBS_TABLE, jobs_table_properties)
-    table = dynamodb.Table(JOBS_TABLE)
-    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=DynamoJobStore(table))
-    server.stop()
+    with task_aws(jobs_table_properties, BUCKET, JOBS_TABLE) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

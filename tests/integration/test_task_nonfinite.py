@@ -11,20 +11,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import boto3
 import numpy as np
 import pytest
 from audio_files import decode, write_audio
-from moto.server import ThreadedMotoServer
+from task_aws import task_aws
 
 from surroundyou.engine.analysis import integrated_lufs
 from surroundyou.task.__main__ import ExitCode
 from surroundyou_jobs.keys import input_key
-from surroundyou_jobs.model import DynamoJobStore, JobStatus, new_job
+from surroundyou_jobs.model import JobStatus, new_job
 from surroundyou_jobs.options import parse_job_options
-from surroundyou_local.provision import create_table
 
 BUCKET = "surroundyou-nonfinite-test"
 JOBS_TABLE = "surroundyou-nonfinite-test-jobs"
@@ -33,20 +30,8 @@ SR = 44100
 
 @pytest.fixture(scope="module")
 def aws(jobs_table_properties):
-    """A moto server on a free local port with the bucket and the jobs table, and clients for it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    )
-    s3 = session.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=BUCKET)
-    dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
-    create_table(dynamodb.meta.client, JOBS_TABLE, jobs_table_properties)
-    yield SimpleNamespace(endpoint=endpoint, s3=s3, store=DynamoJobStore(dynamodb.Table(JOBS_TABLE)))
-    server.stop()
+    with task_aws(jobs_table_properties, BUCKET, JOBS_TABLE) as made:
+        yield made
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
