@@ -51,6 +51,9 @@ class LocalAws:
         # moto's user configuration, set for as long as the server runs (as mock_aws(config=...) does)
         self._config = patch.dict(default_user_config, MOTO_CONFIG)
         self.endpoint_url = ""
+        self._administrator = boto3.Session(
+            aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION
+        )
 
     def start(self) -> None:
         """Start moto and point this process's boto3 (and so the in-process functions) at it."""
@@ -70,23 +73,11 @@ class LocalAws:
 
     def client(self, service: str) -> Any:
         """A boto3 client of the local endpoint as the administrator, whatever the environment says."""
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-        )
+        return self._administrator.client(service, endpoint_url=self.endpoint_url)
 
     def resource(self, service: str) -> Any:
         """A boto3 resource of the local endpoint, as the administrator."""
-        return boto3.resource(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-        )
+        return self._administrator.resource(service, endpoint_url=self.endpoint_url)
 
     def process_environment(self) -> dict[str, str]:
         """Where a process outside this one finds the local AWS (a function, a task): endpoint and

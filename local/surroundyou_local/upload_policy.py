@@ -56,6 +56,27 @@ def _hmac(key: bytes, message: str, digest=hashlib.sha256) -> bytes:
     return hmac.new(key, message.encode(), digest).digest()
 
 
+def _sigv4_signature(secret: str, date: str, region: str, service: str, terminator: str, string_to_sign: str) -> str:
+    """SigV4's signature of ``string_to_sign`` with the key derived for date/region/service."""
+    signing_key = _hmac(f"AWS4{secret}".encode(), date)
+    for part in (region, service, terminator):
+        signing_key = _hmac(signing_key, part)
+    return hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _unknown_access_key() -> UploadRefused:
+    return UploadRefused(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+
+
+def _signature_mismatch() -> UploadRefused:
+    return UploadRefused(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and "
+        "signing method.",
+    )
+
+
 def _check_signature(fields: Mapping[str, str], access_key_id: str, secret_access_key: str) -> None:
     policy = fields["policy"]
     if "x-amz-signature" in fields:  # Signature Version 4
@@ -65,10 +86,7 @@ def _check_signature(fields: Mapping[str, str], access_key_id: str, secret_acces
             key_id, date, region, service, terminator = fields["x-amz-credential"].split("/")
         except (KeyError, ValueError):
             raise UploadRefused(400, "InvalidArgument", "x-amz-credential is malformed") from None
-        signing_key = _hmac(f"AWS4{secret_access_key}".encode(), date)
-        for part in (region, service, terminator):
-            signing_key = _hmac(signing_key, part)
-        expected = hmac.new(signing_key, policy.encode(), hashlib.sha256).hexdigest()
+        expected = _sigv4_signature(secret_access_key, date, region, service, terminator, policy)
         given = fields["x-amz-signature"]
     elif "signature" in fields:  # Signature Version 2
         key_id = fields.get("awsaccesskeyid", "")
@@ -77,16 +95,9 @@ def _check_signature(fields: Mapping[str, str], access_key_id: str, secret_acces
     else:
         raise _denied("Bucket POST must contain a signature")
     if key_id != access_key_id:
-        raise UploadRefused(
-            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-        )
+        raise _unknown_access_key()
     if not hmac.compare_digest(expected, given):
-        raise UploadRefused(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not "
-            "match the signature you provided. Check your key and signing method.",
-        )
+        raise _signature_mismatch()
 
 
 def _decode_policy(policy: str) -> dict[str, Any]:
@@ -197,9 +208,7 @@ def check_presigned_url(
         ) from None
     secret = secret_of(key_id)
     if secret is None:
-        raise UploadRefused(
-            403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-        )
+        raise _unknown_access_key()
     if (now or datetime.now(UTC)).timestamp() > signed_at.timestamp() + expires_s:
         raise _denied("Request has expired")
     canonical_query = "&".join(sorted(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in pairs if k != "X-Amz-Signature"))
@@ -212,14 +221,6 @@ def check_presigned_url(
     string_to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", params["X-Amz-Date"], scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
     )
-    signing_key = _hmac(f"AWS4{secret}".encode(), date)
-    for part in (region, service, terminator):
-        signing_key = _hmac(signing_key, part)
-    expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    expected = _sigv4_signature(secret, date, region, service, terminator, string_to_sign)
     if not hmac.compare_digest(expected, params.get("X-Amz-Signature", "")):
-        raise UploadRefused(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and "
-            "signing method.",
-        )
+        raise _signature_mismatch()

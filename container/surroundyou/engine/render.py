@@ -69,30 +69,23 @@ class OrbitRenderer:
         )
         offsets = source_offsets_rad(self.channels, options.width_deg)
         self.head: SphericalHeadShadow | KemarHead
+        # both heads take the same arguments (hrtf.KemarHead's docstring: "same contract")
+        head_args = (
+            self.sample_rate,
+            self.channels,
+            self.orbit,
+            offsets,
+            options.intensity,
+            options.crossover_hz,
+            CONTROL_STEP,
+        )
         if options.mode == "hrtf":
             from .hrtf import KemarHead
 
-            self.head = KemarHead(
-                self.sample_rate,
-                self.channels,
-                self.orbit,
-                offsets,
-                options.intensity,
-                options.crossover_hz,
-                CONTROL_STEP,
-                options.hrtf_path,
-            )
+            self.head = KemarHead(*head_args, options.hrtf_path)
             self.head_radius_m = self.head.radius_m
         else:
-            self.head = SphericalHeadShadow(
-                self.sample_rate,
-                self.channels,
-                self.orbit,
-                offsets,
-                options.intensity,
-                options.crossover_hz,
-                CONTROL_STEP,
-            )
+            self.head = SphericalHeadShadow(*head_args)
             self.head_radius_m = HEAD_RADIUS_M
         max_delay = float(LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate)
         self._ear_delays = [FractionalDelayLine(max_delay, CONTROL_STEP) for _ in range(2)]

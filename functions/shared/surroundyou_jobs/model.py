@@ -56,7 +56,7 @@ class JobResult(TypedDict):
 
 
 class Job(TypedDict):
-    """The job item. Who writes which field is in README ("Job lifecycle")."""
+    """The job item. Who writes which field: README, "The job, from the page to the download"."""
 
     jobId: str
     status: str  # a JobStatus value
