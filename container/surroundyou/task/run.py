@@ -23,8 +23,9 @@ NOT_PERMITTED_MESSAGE = (
     "The converter is not allowed to read your song or store the result. This is a problem with how this "
     "site is set up, so trying again will not help until its owner fixes it."
 )
-# What AWS answers a request its policies refuse (S3, DynamoDB, STS).
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnrecognizedClientException"})
+# What AWS answers a request its policies refuse (S3, DynamoDB, STS); a refused HEAD (the start of
+# a download) has no body, so botocore names its error by the status alone.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "403"})
 INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
 
 
@@ -109,12 +110,12 @@ def job_error(exc: BaseException) -> JobError:
 
 
 def _access_denied(exc: BaseException) -> bool:
-    """A refusal by IAM: a botocore ClientError with a denial code (403 on a download has none)."""
+    """A refusal by IAM: a botocore ClientError with a denial code."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
         return False
     error = response.get("Error", {})
-    return error.get("Code") in ACCESS_DENIED_CODES or str(error.get("Code")) == "403"
+    return error.get("Code") in ACCESS_DENIED_CODES
 
 
 def _as_sentence(reason: str) -> str:
