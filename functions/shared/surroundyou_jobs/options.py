@@ -94,8 +94,10 @@ MODES = ("spherical", "hrtf")
 DEFAULT_OPTIONS = {"preset": DEFAULT_PRESET, "format": "mp3", "mode": "spherical"}
 DIRECTIONS = ("clockwise", "counterclockwise")
 ROOMS = ("none", "small", "medium", "hall")
+PATHS = ("circle", "figure8", "wander", "overhead", "arc")
+SYNCS = ("off", "beats")
 # user-facing option -> the values it may take (the engine's RenderOptions checks the same lists)
-_CHOICE_OVERRIDES = {"direction": DIRECTIONS, "room": ROOMS}
+_CHOICE_OVERRIDES = {"direction": DIRECTIONS, "room": ROOMS, "path": PATHS, "sync": SYNCS}
 
 # user-facing option -> (parameter, minimum, maximum)
 _NUMERIC_OVERRIDES = {
@@ -103,11 +105,74 @@ _NUMERIC_OVERRIDES = {
     "reverb": ("reverb", 0.0, 1.0),
     "widthDeg": ("width_deg", 0.0, 180.0),
     "intensity": ("intensity", 0.0, 1.0),
+    "fadeInS": ("fade_in_s", 0.0, 30.0),
+    "fadeOutS": ("fade_out_s", 0.0, 30.0),
 }
+# numeric options that may instead be a breakpoint curve "T:V,T:V,..." (V in the same range)
+CURVE_OPTIONS = ("periodS", "intensity")
+# user-facing whole-number option -> (parameter, minimum, maximum)
+_INTEGER_OVERRIDES = {"beatsPerTurn": ("beats_per_turn", 2, 64)}
+# user-facing on/off options; none of them is a render parameter (preview picks the song's window)
+_BOOLEAN_OPTIONS = ("preview",)
+# a curve's size limit: enough to shape a song, small enough for the job's database item
+MAX_CURVE_POINTS = 64
 
 
 class InvalidOptions(ValueError):
     """An option a person sent is unknown or out of range; the message says which."""
+
+
+def _number_text(value: float) -> str:
+    """30.0 -> "30", 0.25 -> "0.25": the shortest text that reads back as the same float."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def parse_curve(text: str, low: float = float("-inf"), high: float = float("inf")) -> tuple[tuple[float, float], ...]:
+    """A breakpoint curve "T:V,T:V,..." as ((T, V), ...): T seconds into the song, V the value there.
+
+    T >= 0 and strictly ascending (the first T need not be 0: before the first point the first
+    value holds, after the last the last; between points the engine goes smoothly); every V in
+    [low, high], the caller's range. Spaces around numbers are allowed. InvalidOptions says what is
+    wrong and where, e.g. ``point 2 ("30:abc"): abc is not a number``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidOptions('a curve is a list of TIME:VALUE points such as "0:8,60:4"')
+    pieces = text.split(",")
+    if len(pieces) > MAX_CURVE_POINTS:
+        raise InvalidOptions(f"a curve may have at most {MAX_CURVE_POINTS} points, this one has {len(pieces)}")
+    points: list[tuple[float, float]] = []
+    for index, piece in enumerate(pieces, start=1):
+        where = f'point {index} ("{piece.strip()}")'
+        parts = piece.split(":")
+        if len(parts) != 2:
+            raise InvalidOptions(f'{where} must be TIME:VALUE, e.g. "30:4"')
+        numbers = []
+        for part in parts:
+            try:
+                number = float(part)
+            except ValueError:
+                raise InvalidOptions(f"{where}: {part.strip() or 'an empty field'} is not a number") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise InvalidOptions(f"{where}: {part.strip()} is not a finite number")
+            numbers.append(number)
+        time_s, value = numbers
+        if time_s < 0:
+            raise InvalidOptions(f"{where}: the time must be 0 s or later")
+        if points and time_s <= points[-1][0]:
+            raise InvalidOptions(
+                f"{where}: the times must go up, and {_number_text(time_s)} s does not come after "
+                f"{_number_text(points[-1][0])} s"
+            )
+        if not low <= value <= high:
+            raise InvalidOptions(f"{where}: the value must be from {low:g} to {high:g}")
+        points.append((time_s, value))
+    return tuple(points)
+
+
+def curve_text(points: tuple[tuple[float, float], ...]) -> str:
+    """The canonical text of a curve, as stored on a job: parse_curve(curve_text(c)) == c."""
+    return ",".join(f"{_number_text(t)}:{_number_text(v)}" for t, v in points)
 
 
 def _camel_case(name: str) -> str:
@@ -124,11 +189,43 @@ def preset_catalog() -> list[dict[str, Any]]:
     ]
 
 
+def option_ranges() -> dict[str, dict[str, Any]]:
+    """The bounds of every numeric option, for the page's controls (GET /config): {"min", "max",
+    "integer", "curve"} per option; "curve" when the option may also be a breakpoint curve."""
+    ranges = {
+        name: {"min": low, "max": high, "integer": False, "curve": name in CURVE_OPTIONS}
+        for name, (_, low, high) in _NUMERIC_OVERRIDES.items()
+    }
+    for name, (_, low_int, high_int) in _INTEGER_OVERRIDES.items():
+        ranges[name] = {"min": low_int, "max": high_int, "integer": True, "curve": False}
+    return ranges
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parsed_number(name: str, value: Any, low: float, high: float) -> float | str:
+    """A numeric option as stored on the job: a float, or for CURVE_OPTIONS a curve's canonical text."""
+    if name in CURVE_OPTIONS and isinstance(value, str):
+        try:
+            return curve_text(parse_curve(value, low, high))
+        except InvalidOptions as exc:
+            raise InvalidOptions(f"{name} curve: {exc}") from None
+    if not _is_number(value) or not low <= value <= high:
+        also = ' or a curve such as "0:8,60:4"' if name in CURVE_OPTIONS else ""
+        raise InvalidOptions(f"{name} must be a number from {low:g} to {high:g}{also}")
+    return float(value)
+
+
 def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
     """Validate the ``options`` of a job request; returns the normalised dict stored on the job.
 
     Shape: {"preset": name, "format": "mp3"|"flac"|"wav"|"ogg", "mode": "spherical"|"hrtf",
-            and optional overrides "periodS", "reverb", "widthDeg", "intensity", "direction", "room"}.
+            and optional overrides "direction", "room", "path", "sync" (choices), "periodS",
+            "intensity" (a number, or a curve "T:V,..." stored as its canonical text), "reverb",
+            "widthDeg", "fadeInS", "fadeOutS" (numbers), "beatsPerTurn" (a whole number) and
+            "preview" (true: render 30 s from the loudest part of the song)}.
     """
     if raw is None:
         raw = {}
@@ -150,19 +247,32 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
             raise InvalidOptions(f"{name} must be one of {', '.join(choices)}")
         options[name] = value
     for name, (_, low, high) in _NUMERIC_OVERRIDES.items():
+        if name in raw:
+            options[name] = _parsed_number(name, raw.pop(name), low, high)
+    for name, (_, low_int, high_int) in _INTEGER_OVERRIDES.items():
         if name not in raw:
             continue
         value = raw.pop(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise InvalidOptions(f"{name} must be a number from {low:g} to {high:g}")
-        options[name] = float(value)
+        if not _is_number(value) or value != int(value) or not low_int <= value <= high_int:
+            raise InvalidOptions(f"{name} must be a whole number from {low_int} to {high_int}")
+        options[name] = int(value)
+    for name in _BOOLEAN_OPTIONS:
+        if name not in raw:
+            continue
+        value = raw.pop(name)
+        if not isinstance(value, bool):
+            raise InvalidOptions(f"{name} must be true or false")
+        options[name] = value
     if raw:
         raise InvalidOptions(f"unknown option(s): {', '.join(sorted(raw))}")
     return options
 
 
 def render_parameters(options: dict[str, Any]) -> dict[str, Any]:
-    """The engine parameters for validated job options: the preset's, with the overrides applied."""
+    """The engine parameters for validated job options: the preset's, with the overrides applied.
+
+    Curves become ((T, V), ...) tuples; "preview" is not a render parameter (convert_file takes it).
+    """
     params = dict(PRESETS[options.get("preset", DEFAULT_PRESET)][1])
     params["mode"] = options.get("mode", DEFAULT_OPTIONS["mode"])
     for name in _CHOICE_OVERRIDES:
@@ -170,5 +280,9 @@ def render_parameters(options: dict[str, Any]) -> dict[str, Any]:
             params[name] = options[name]
     for name, (param, _, _) in _NUMERIC_OVERRIDES.items():
         if name in options:
-            params[param] = float(options[name])
+            value = options[name]
+            params[param] = parse_curve(value) if isinstance(value, str) else float(value)
+    for name, (param, _, _) in _INTEGER_OVERRIDES.items():
+        if name in options:
+            params[param] = int(options[name])
     return params
