@@ -22,7 +22,18 @@ from surroundyou_jobs.keys import (
 )
 from surroundyou_jobs.limits import ClientLimits, LimitExceeded
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, new_job, public_view
-from surroundyou_jobs.options import DEFAULT_OPTIONS, MODES, InvalidOptions, parse_job_options, preset_catalog
+from surroundyou_jobs.options import (
+    DEFAULT_OPTIONS,
+    MODES,
+    OPTION_NAMES,
+    PREVIEW_S,
+    SYNCS,
+    InvalidOptions,
+    choice_catalog,
+    option_ranges,
+    parse_job_options,
+    preset_catalog,
+)
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size
 
@@ -130,6 +141,14 @@ def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[s
     return ext, content_type
 
 
+def _options_sentence(message: str) -> str:
+    """An InvalidOptions message as a sentence: 'periodS must be ...' -> 'Option periodS must be ....'
+    (an option's name keeps its spelling), 'unknown preset ...' -> 'Unknown preset ....'."""
+    first_word = message.split(" ", 1)[0]
+    sentence = f"Option {message}" if first_word in OPTION_NAMES else message[:1].upper() + message[1:]
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
+
+
 class Links(Protocol):
     """Where the browser sends and fetches bytes (presigned S3 requests in s3_links.py)."""
 
@@ -165,6 +184,12 @@ class JobsApi:
             "modes": list(MODES),
             "presets": preset_catalog(),
             "defaults": dict(DEFAULT_OPTIONS),
+            # the heads (by mode), paths and rooms by name, with words for a person
+            **choice_catalog(),
+            "syncs": list(SYNCS),
+            # bounds of the numeric options (periodS, beatsPerTurn, ...), for the page's controls
+            "optionRanges": option_ranges(),
+            "previewS": PREVIEW_S,
             "fileErrorCodes": [code.value for code in FILE_FAULTS],
         }
 
@@ -175,8 +200,7 @@ class JobsApi:
         try:
             options = parse_job_options(request.options)
         except InvalidOptions as exc:
-            message = str(exc)
-            raise ApiError(400, ErrorCode.INVALID_OPTIONS, message[:1].upper() + message[1:] + ".") from None
+            raise ApiError(400, ErrorCode.INVALID_OPTIONS, _options_sentence(str(exc))) from None
         job_id = new_job_id()
         try:
             self.limits.admit(client, job_id)

@@ -174,7 +174,28 @@ GOOD_REQUEST = {"filename": "My Song.mp3", "size": 1000, "contentType": "audio/m
             "InvalidOptions",
             "Unknown preset 'disco'; choose one of classic, slow, fast, subtle, concert.",
         ),
-        ({**GOOD_REQUEST, "options": {"periodS": 0.1}}, "InvalidOptions", "PeriodS must be a number from 1 to 120."),
+        (
+            {**GOOD_REQUEST, "options": {"periodS": 0.1}},
+            "InvalidOptions",
+            'Option periodS must be a number from 1 to 120 or a curve such as "0:8,60:4".',
+        ),
+        (
+            {**GOOD_REQUEST, "options": {"periodS": "0:8,20:4,10:6"}},
+            "InvalidOptions",
+            'Option periodS curve: point 3 ("10:6"): the times must go up, and 10 s does not come after 20 s.',
+        ),
+        (
+            {**GOOD_REQUEST, "options": {"intensity": "0:0.2,30:2"}},
+            "InvalidOptions",
+            'Option intensity curve: point 2 ("30:2"): the value must be from 0 to 1.',
+        ),
+        ({**GOOD_REQUEST, "options": {"path": "spiral"}}, "InvalidOptions", "Option path must be one of circle, fig"),
+        (
+            {**GOOD_REQUEST, "options": {"beatsPerTurn": 100}},
+            "InvalidOptions",
+            "Option beatsPerTurn must be a whole number from 2 to 64.",
+        ),
+        ({**GOOD_REQUEST, "options": {"preview": "yes"}}, "InvalidOptions", "Option preview must be true or false."),
         ({**GOOD_REQUEST, "options": {"format": "aac"}}, "InvalidOptions", "Unknown format 'aac'"),
         ({**GOOD_REQUEST, "options": {"loudness": 3}}, "InvalidOptions", "Unknown option(s): loudness."),
         ("{not json", "InvalidRequest", "The request body must be a JSON object"),
@@ -327,11 +348,57 @@ def test_config_gives_the_page_the_rules_the_api_enforces(call, sample_event, se
     assert body["presets"] == preset_catalog()
     assert body["defaults"] == {"preset": "classic", "format": "mp3", "mode": "spherical"}
     assert body["fileErrorCodes"] == ["InvalidUpload", "DecodeFailed"]
+    # the heads by mode, the paths and the rooms by name, each with words for a person
+    assert [(head["mode"], bool(head["name"]), bool(head["description"])) for head in body["heads"]] == [
+        ("spherical", True, True),
+        ("hrtf", True, True),
+    ]
+    assert [path["name"] for path in body["paths"]] == ["circle", "figure8", "wander", "overhead", "arc"]
+    assert all(path["description"] for path in body["paths"])
+    assert [room["name"] for room in body["rooms"]] == ["none", "small", "medium", "hall"]
+    assert body["syncs"] == ["off", "beats"]
+    assert body["previewS"] == 30
+    assert body["optionRanges"]["beatsPerTurn"] == {"min": 2, "max": 64, "integer": True, "curve": False}
+    assert body["optionRanges"]["periodS"] == {"min": 1, "max": 120, "integer": False, "curve": True}
     # the limit the page shows is the one POST /jobs enforces, to the byte
     request = {"filename": "a.mp3", "size": body["maxUploadBytes"], "contentType": "audio/mpeg"}
     assert call(with_body(sample_event("api_create_job"), request))[0] == 201
     refused = call(with_body(sample_event("api_create_job"), {**request, "size": body["maxUploadBytes"] + 1}))
     assert (refused[0], refused[2]["error"]["code"]) == (400, "FileTooLarge")
+
+
+def test_every_choice_and_bound_in_config_is_one_post_jobs_accepts(call, sample_event, jobs_table):
+    _, _, config = call(sample_event("api_get_config"))
+    accepted = [{"mode": head["mode"]} for head in config["heads"]]
+    accepted += [{"path": path["name"]} for path in config["paths"]]
+    accepted += [{"room": room["name"]} for room in config["rooms"]]
+    accepted += [{"sync": sync} for sync in config["syncs"]]
+    accepted += [{name: bounds[end]} for name, bounds in config["optionRanges"].items() for end in ("min", "max")]
+    for number, options in enumerate(accepted):
+        event = with_body(sample_event("api_create_job"), {**GOOD_REQUEST, "options": options})
+        event["requestContext"]["http"]["sourceIp"] = f"198.51.100.{number}"  # one client each: no limit hit
+        status, _, body = call(event)
+        assert status == 201, (options, body)
+    stored = [item["options"] for item in scan_jobs(jobs_table)]
+    assert len(stored) == len(accepted)
+
+
+def test_a_preview_job_is_a_job_like_any_other_with_its_motion_options(call, sample_event, jobs_table):
+    options = {"preset": "fast", "path": "figure8", "sync": "beats", "beatsPerTurn": 8, "periodS": "0:6, 30:3"}
+    status, _, body = call(
+        with_body(sample_event("api_create_job"), {**GOOD_REQUEST, "options": {**options, "preview": True}})
+    )
+    assert status == 201 and set(body) == {"jobId", "upload", "expiresIn"}
+    [item] = scan_jobs(jobs_table)
+    assert item["status"] == JobStatus.AWAITING_UPLOAD.value and item["expiresAt"] > item["createdAt"]
+    # stored as sent, the curve as its canonical text
+    assert item["options"] == {
+        **options,
+        "periodS": "0:6,30:3",
+        "preview": True,
+        "format": "mp3",
+        "mode": "spherical",
+    }
 
 
 def test_presets_lists_the_catalog(call, sample_event):

@@ -96,6 +96,30 @@ DIRECTIONS = ("clockwise", "counterclockwise")
 ROOMS = ("none", "small", "medium", "hall")
 PATHS = ("circle", "figure8", "wander", "overhead", "arc")
 SYNCS = ("off", "beats")
+# how the page names each choice to a person (GET /config); the engine's docstrings say exactly
+# what each one does (engine/orbit.py for the paths, engine/room.py for the rooms)
+HEADS = {
+    "spherical": ("Modelled head", "A rigid sphere with ear cues (Brown & Duda's model): clean and light."),
+    "hrtf": (
+        "Measured head (MIT KEMAR)",
+        "Recordings of a dummy head's ears (MIT KEMAR): more natural, a little coloured.",
+    ),
+}
+PATH_DESCRIPTIONS = {
+    "circle": "Round and round your head.",
+    "figure8": "A figure-eight: crosses in front of you, loops around each ear.",
+    "wander": "Drifts around you on a smooth random path.",
+    "overhead": "Circles up over the top of your head and down behind.",
+    "arc": "Swings from side to side in front of you.",
+}
+ROOM_DESCRIPTIONS = {
+    "none": "No room: dry.",
+    "small": "A small room (echoes die in about 0.2 s).",
+    "medium": "A medium room (about 0.6 s).",
+    "hall": "A concert hall (about 2 s).",
+}
+# a preview (option "preview") is this long, cut from the loudest part of the song
+PREVIEW_S = 30.0
 # user-facing option -> the values it may take (the engine's RenderOptions checks the same lists)
 _CHOICE_OVERRIDES = {"direction": DIRECTIONS, "room": ROOMS, "path": PATHS, "sync": SYNCS}
 
@@ -114,6 +138,10 @@ CURVE_OPTIONS = ("periodS", "intensity")
 _INTEGER_OVERRIDES = {"beatsPerTurn": ("beats_per_turn", 2, 64)}
 # user-facing on/off options; none of them is a render parameter (preview picks the song's window)
 _BOOLEAN_OPTIONS = ("preview",)
+# every option a job request may carry
+OPTION_NAMES = frozenset(
+    [*DEFAULT_OPTIONS, *_CHOICE_OVERRIDES, *_NUMERIC_OVERRIDES, *_INTEGER_OVERRIDES, *_BOOLEAN_OPTIONS]
+)
 # a curve's size limit: enough to shape a song, small enough for the job's database item
 MAX_CURVE_POINTS = 64
 
@@ -187,6 +215,16 @@ def preset_catalog() -> list[dict[str, Any]]:
         {"name": name, "description": text, **{_camel_case(k): v for k, v in params.items()}}
         for name, (text, params) in PRESETS.items()
     ]
+
+
+def choice_catalog() -> dict[str, list[dict[str, str]]]:
+    """The heads (by mode), paths and rooms a job may choose, each with a name and a description a
+    person reads (GET /config; the page offers them by these names)."""
+    return {
+        "heads": [{"mode": mode, "name": name, "description": text} for mode, (name, text) in HEADS.items()],
+        "paths": [{"name": name, "description": PATH_DESCRIPTIONS[name]} for name in PATHS],
+        "rooms": [{"name": name, "description": ROOM_DESCRIPTIONS[name]} for name in ROOMS],
+    }
 
 
 def option_ranges() -> dict[str, dict[str, Any]]:
