@@ -1,7 +1,8 @@
 """Heard around the head: the listener model (tests/listener_model.py) hears the orbit go all the way round.
 
 Dry renders (classic preset, reverb 0, period 8 s, two turns) of mono (L = R) pink noise and of a
-left-only pink noise, in both modes. The instrument is checked first on renders whose answer is
+left-only pink noise, in both modes; then every preset (its own period, width and cue strength)
+in both modes. The instrument is checked first on renders whose answer is
 known: a plain left-right panner (a swing through the front: ~0 deg per turn) and an ideal render
 through the measured set itself (~360). Needs the KEMAR SOFA file of Debian's libmysofa1
 (fetched once with apt-get download; see listener_model.kemar_sofa_path).
@@ -16,6 +17,7 @@ import scipy.signal
 
 from surroundyou.engine.render import render
 from surroundyou.job_options import render_options_for
+from surroundyou_jobs.options import PRESETS
 
 SR = 44100
 PERIOD_S = 8.0
@@ -80,3 +82,16 @@ def test_the_libmysofa_kemar_file_renders_like_the_bundled_set(pink):
     options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": "hrtf", "periodS": PERIOD_S})
     ears = render(source, SR, dataclasses.replace(options, hrtf_path=path))
     assert listener_model.heard(ears, source, SR).net_rotation_deg_per_turn(PERIOD_S) >= 300.0
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_is_heard_all_the_way_round(signals, preset, mode):
+    """Two turns at the preset's own period, dry; counter-clockwise presets turn the other way."""
+    options = render_options_for({"preset": preset, "reverb": 0.0, "mode": mode})
+    pink = signals.pink_noise(2 * options.period_s, SR, seed=21)
+    sign = 1.0 if options.direction == "clockwise" else -1.0
+    for source in (np.concatenate([pink, pink]), np.concatenate([pink, np.zeros_like(pink)])):
+        heard = listener_model.heard(render(source, SR, options), source, SR)
+        rotation = sign * heard.net_rotation_deg_per_turn(options.period_s)
+        assert rotation >= 300.0, (preset, mode, rotation, heard.azimuth_deg[::10])

@@ -42,7 +42,7 @@ Two choices of ours on top of the paper, for headphone music:
   sec. 2.3.1, directional bands; Brown & Duda 1998 model the notch with pinna echoes). Each
   ear's treble gets ``fb/2 D`` of both ears' treble on top, ``D = sum_k a_k BP_k`` a fixed pair
   of band-passes (``PINNA_BANDS``: -0.6 at 7.6 kHz, Q 3; +0.35 at 12 kHz, Q 1) and ``fb`` the
-  orbit centre's front/back cosine: straight ahead the ears get ``1 + D`` (an 8 dB notch at
+  orbit centre's front/back cosine (times ``pinna_strength(intensity)``: full from 0.5 up): straight ahead the ears get ``1 + D`` (an 8 dB notch at
   7.6 kHz, +3 dB above 10 kHz), behind ``1 - D`` (the reverse), at the sides nothing. Sharing
   the band between the ears is exact in front and behind, where the ears' treble is alike,
   and costs one filter row. The notch's frequency and depth are KEMAR's in front on the
@@ -169,6 +169,18 @@ def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> np.ndarray:
         np.abs(highpass * band) ** 2,
     ]
     return np.array([(weight * term).sum() for term in terms]) / weight.sum()
+
+
+def pinna_strength(intensity: float) -> float:
+    """Strength of the pinna's front/back bands for a cue ``intensity``: ``min(1, 2 intensity)``.
+
+    ``intensity`` narrows the orbit (weaker time and level differences), but which half of the
+    circle a source is in is told by the pinna alone: scaled with the lateral cues, the bands
+    grow too weak to tell front from back (the ``subtle`` preset, intensity 0.6, was heard
+    swinging through the front by the listener model: 0 deg per turn; at full strength 362).
+    Full strength from intensity 0.5 up; below, the bands fade to none at 0 (no cues at all).
+    """
+    return min(1.0, 2.0 * intensity)
 
 
 def rear_treble_gain(front_back: np.ndarray, intensity: float, rear_cut_db: float = REAR_CUT_DB) -> np.ndarray:
@@ -337,7 +349,7 @@ class SphericalHeadShadow:
                 rounded_lateral_angle_rad(centre_azimuth, elevation), front_back, self.intensity
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
-            fb = self.intensity * front_back
+            fb = pinna_strength(self.intensity) * front_back
             rows = [fb / 2]
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
