@@ -3,11 +3,13 @@ import { loadConfig } from "./config.js";
 import useConversion from "./useConversion.js";
 import DropOverlay from "./components/DropOverlay.jsx";
 import ErrorPanel from "./components/ErrorPanel.jsx";
+import MotionControls from "./components/MotionControls.jsx";
 import OrbitView from "./components/OrbitView.jsx";
 import PresetPicker from "./components/PresetPicker.jsx";
 import ProgressPanel from "./components/ProgressPanel.jsx";
 import ResultPanel from "./components/ResultPanel.jsx";
 import SongPicker from "./components/SongPicker.jsx";
+import { jobOptions, motionOf } from "./settings.js";
 
 /** Loads the settings (config.json, then the API's GET /config); `retry` starts over after a failure. */
 function useSetup() {
@@ -59,19 +61,32 @@ const STATUS_TEXT = {
   ready: "Your 8D song is ready.",
   error: "",
 };
+const PREVIEW_STATUS_TEXT = { ...STATUS_TEXT, rendering: "Your song is uploaded. Making a preview.", ready: "Your preview is ready." };
+const SECONDARY_BUTTON =
+  "w-full rounded-lg border-2 border-violet-300 px-6 py-2.5 text-lg font-semibold text-slate-50 hover:bg-violet-950 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-amber-300 disabled:cursor-not-allowed disabled:border-slate-700 disabled:text-slate-300 sm:w-fit";
 
 export default function App() {
   const setup = useSetup();
   const conversion = useConversion(setup.config);
   const [{ file, url: originalUrl }, chooseSong] = useChosenSong();
   const [presetName, setPresetName] = useState(null);
+  // the controls' values where the person changed the preset's; the head (mode) outlives a preset
+  const [choices, setChoices] = useState({});
   const outcomeHeading = useRef(null);
   const songInput = useRef(null);
 
   const busy = conversion.stage === "uploading" || conversion.stage === "rendering";
-  const presets = setup.config?.presets ?? [];
+  const config = setup.config;
+  const presets = config?.presets ?? [];
   // the one picked, else the API's default
-  const preset = presets.find((p) => p.name === (presetName ?? setup.config?.defaults.preset));
+  const preset = presets.find((p) => p.name === (presetName ?? config?.defaults.preset));
+  const motion = motionOf(preset, choices);
+  const mode = choices.mode ?? config?.defaults.mode;
+  const pickPreset = (name) => {
+    setPresetName(name);
+    setChoices((before) => (before.mode ? { mode: before.mode } : {}));
+  };
+  const choose = (name, value) => setChoices((before) => ({ ...before, [name]: value }));
 
   const resetConversion = conversion.reset;
   const chooseFile = useCallback(
@@ -93,9 +108,11 @@ export default function App() {
     songInput.current?.focus();
   };
 
+  // Convert and "Preview 30 s" both submit the form, so the browser checks the controls' bounds first.
   const submit = (event) => {
     event.preventDefault();
-    if (file && preset) conversion.start(file, preset.name);
+    const preview = event.nativeEvent.submitter?.name === "preview";
+    if (file && preset) conversion.start(file, jobOptions(config, preset, choices, { preview }));
   };
 
   return (
@@ -110,7 +127,7 @@ export default function App() {
 
       <main className="mx-auto max-w-5xl px-4 pb-12 sm:px-6">
         <p role="status" className="sr-only">
-          {STATUS_TEXT[conversion.stage]}
+          {(conversion.preview ? PREVIEW_STATUS_TEXT : STATUS_TEXT)[conversion.stage]}
         </p>
 
         <div className="flex flex-col gap-6 rounded-2xl bg-slate-900/70 p-4 ring-1 ring-slate-800 sm:p-6">
@@ -123,24 +140,45 @@ export default function App() {
               <SongPicker ref={songInput} config={setup.config} file={file} onChoose={chooseFile} disabled={busy} />
               {/* the orbit sits beside the presets on wide screens, right under them on a phone */}
               <div className="grid gap-6 md:grid-cols-[minmax(0,1fr)_16rem]">
-                <PresetPicker presets={presets} selected={preset?.name} onSelect={setPresetName} disabled={busy} />
-                <OrbitView preset={preset} />
+                <div className="flex flex-col gap-6">
+                  <PresetPicker presets={presets} selected={preset?.name} onSelect={pickPreset} disabled={busy} />
+                  {motion && <MotionControls config={config} motion={motion} mode={mode} onChange={choose} disabled={busy} />}
+                </div>
+                <OrbitView motion={motion} />
               </div>
               <div className="flex flex-col gap-2">
-                <button
-                  type="submit"
-                  disabled={!file || busy}
-                  className="w-full rounded-lg bg-violet-600 px-6 py-3 text-lg font-semibold text-white hover:bg-violet-700 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-amber-300 disabled:cursor-not-allowed disabled:bg-slate-700 disabled:text-slate-300 sm:w-fit"
-                >
-                  Convert
-                </button>
-                {!file && <p className="text-sm text-slate-300">Choose a song first.</p>}
+                <div className="flex flex-col gap-3 sm:flex-row">
+                  <button
+                    type="submit"
+                    name="preview"
+                    disabled={!file || busy}
+                    aria-describedby="preview-hint"
+                    className={SECONDARY_BUTTON}
+                  >
+                    Preview {config.previewS} s
+                  </button>
+                  <button
+                    type="submit"
+                    name="convert"
+                    disabled={!file || busy}
+                    className="w-full rounded-lg bg-violet-600 px-6 py-3 text-lg font-semibold text-white hover:bg-violet-700 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-amber-300 disabled:cursor-not-allowed disabled:bg-slate-700 disabled:text-slate-300 sm:w-fit"
+                  >
+                    Convert
+                  </button>
+                </div>
+                <p id="preview-hint" className="text-sm text-slate-300">
+                  {file
+                    ? `The preview makes ${config.previewS} seconds from the loudest part of your song, quickly, to try these settings.`
+                    : "Choose a song first."}
+                </p>
               </div>
             </form>
           )}
 
-          {busy && <ProgressPanel stage={conversion.stage} upload={conversion.upload} job={conversion.job} />}
-          {conversion.stage === "ready" && <ResultPanel ref={outcomeHeading} job={conversion.job} originalUrl={originalUrl} />}
+          {busy && <ProgressPanel stage={conversion.stage} upload={conversion.upload} job={conversion.job} preview={conversion.preview} />}
+          {conversion.stage === "ready" && (
+            <ResultPanel ref={outcomeHeading} job={conversion.job} originalUrl={originalUrl} preview={conversion.preview} />
+          )}
           {conversion.stage === "error" && (
             <ErrorPanel ref={outcomeHeading} error={conversion.error} onTryAgain={tryAgain} />
           )}

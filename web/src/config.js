@@ -3,7 +3,8 @@
  * - config.json, served next to index.html, says only where the API is ({"apiBaseUrl": "/api"}),
  *   so one build serves every environment;
  * - GET {apiBaseUrl}/config gives the rules the API enforces: the upload limit, the formats it
- *   reads, the presets, the defaults and the job error codes that blame the file. The page keeps
+ *   reads, the presets, the defaults, the job error codes that blame the file, the heads, paths
+ *   and rooms by name, the bounds of the numeric options and the preview's length. The page keeps
  *   no copy of them, so it can never disagree with the API.
  */
 import { ConversionError } from "./errors.js";
@@ -43,6 +44,14 @@ function problemWithRules(rules) {
     return "no defaults";
   }
   if (!isStringList(rules.fileErrorCodes)) return "no fileErrorCodes";
+  // the controls beyond the presets: the choices by name, and the bounds of the numbers
+  const named = (list, key = "name") => Array.isArray(list) && list.length > 0 && list.every((item) => isString(item?.[key]));
+  if (!named(rules.heads, "mode")) return "no heads";
+  if (!named(rules.paths)) return "no paths";
+  if (!named(rules.rooms)) return "no rooms";
+  const bounded = (name) => Number.isFinite(rules.optionRanges?.[name]?.min) && Number.isFinite(rules.optionRanges[name].max);
+  if (!bounded("periodS") || !bounded("beatsPerTurn")) return "no optionRanges";
+  if (!Number.isFinite(rules.previewS)) return "no previewS";
   return null;
 }
 
@@ -74,7 +83,9 @@ async function fetchApiRules(fetchFn, apiBaseUrl) {
  * Both parts in one object:
  * {apiBaseUrl, maxUploadBytes, maxDurationS, inputFormats: [{extension, contentTypes}],
  *  outputFormats, modes, presets: [{name, description, periodS, direction, widthDeg, ...}],
- *  defaults: {preset, format, mode}, fileErrorCodes}
+ *  defaults: {preset, format, mode}, fileErrorCodes, heads: [{mode, name, description}],
+ *  paths: [{name, description}], rooms: [{name, description}], syncs,
+ *  optionRanges: {periodS: {min, max, integer, curve}, beatsPerTurn, ...}, previewS}
  */
 export async function loadConfig({ fetchFn = fetch, url = "config.json" } = {}) {
   const apiBaseUrl = await fetchApiBaseUrl(fetchFn, url);

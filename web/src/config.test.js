@@ -21,6 +21,14 @@ describe("loadConfig", () => {
     expect(config.presets[1]).toMatchObject({ periodS: 4, widthDeg: 50, elevationWobbleDeg: 0 });
     expect(config.defaults).toEqual({ preset: "classic", format: "mp3", mode: "spherical" });
     expect(config.fileErrorCodes).toEqual(["InvalidUpload", "DecodeFailed"]);
+    // the controls beyond presets: heads by name, paths, rooms, the numbers' bounds, the preview's length
+    expect(config.heads.map((head) => [head.mode, head.name])).toEqual([
+      ["spherical", "Modelled head"],
+      ["hrtf", "Measured head (MIT KEMAR)"],
+    ]);
+    expect(config.paths.map((path) => path.name)).toEqual(["circle", "figure8", "wander", "overhead", "arc"]);
+    expect(config.optionRanges.beatsPerTurn).toMatchObject({ min: 2, max: 64 });
+    expect(config.previewS).toBe(30);
   });
 
   it("takes the upload limit from the API, never from config.json", async () => {
@@ -69,6 +77,11 @@ describe("loadConfig", () => {
       [{ ...API_RULES, inputFormats: [] }, "no inputFormats"],
       [{ ...API_RULES, presets: [] }, "no presets"],
       [{ ...API_RULES, defaults: { preset: "missing", format: "mp3" } }, "no defaults"],
+      [{ ...API_RULES, heads: [{ name: "KEMAR" }] }, "no heads"],
+      [{ ...API_RULES, paths: undefined }, "no paths"],
+      [{ ...API_RULES, rooms: [] }, "no rooms"],
+      [{ ...API_RULES, optionRanges: { periodS: { min: 1, max: 120 } } }, "no optionRanges"],
+      [{ ...API_RULES, previewS: "30 s" }, "no previewS"],
     ]) {
       const { fetchFn } = scriptedFetch([jsonResponse(200, { apiBaseUrl: "/api" }), jsonResponse(200, rules)]);
       const error = await loadConfig({ fetchFn }).catch((e) => e);

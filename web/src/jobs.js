@@ -2,21 +2,22 @@
 import { ConversionError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
 import { fetchJson, joinUrl, serverError } from "./http.js";
-import { FAILED_JOB_ACTION, SMALLER_FILE_ACTION, otherFileAction, retryLaterAction } from "./wording.js";
+import { CHANGE_SETTING_ACTION, FAILED_JOB_ACTION, SMALLER_FILE_ACTION, otherFileAction, retryLaterAction } from "./wording.js";
 
 /**
- * POST {api}/jobs for `file` with the chosen preset, in the API's default format and mode.
- * Returns {jobId, upload: {url, fields}, expiresIn}. A 400 carries the API's own message (an
- * unsupported file type, a file too large), shown as is; so does a 429 (this browser's address is
- * at its limit of jobs an hour or at once), with the wait from its Retry-After header.
+ * POST {api}/jobs for `file` with the job's `options` (settings.jobOptions: the preset, format,
+ * head and the person's choices). Returns {jobId, upload: {url, fields}, expiresIn}. A 400 carries
+ * the API's own message (an unsupported file type, a file too large, a setting out of range),
+ * shown as is; so does a 429 (this browser's address is at its limit of jobs an hour or at once),
+ * with the wait from its Retry-After header.
  */
-export async function createJob(config, { file, preset }, { fetchFn = fetch } = {}) {
+export async function createJob(config, { file, options }, { fetchFn = fetch } = {}) {
   const what = "starting the conversion";
   const request = {
     filename: file.name,
     size: file.size,
     contentType: contentTypeOf(file, config.inputFormats),
-    options: { preset, format: config.defaults.format, mode: config.defaults.mode },
+    options,
   };
   const { response, body } = await fetchJson(
     fetchFn,
@@ -27,10 +28,11 @@ export async function createJob(config, { file, preset }, { fetchFn = fetch } = 
   if (response.status === 400) {
     const code = body?.error?.code ?? null;
     const tooLarge = code === "FileTooLarge";
+    const badSetting = code === "InvalidOptions";
     throw new ConversionError(
       tooLarge ? "too-large" : "rejected",
       body?.error?.message ?? "SurroundYou cannot convert this file.",
-      tooLarge ? SMALLER_FILE_ACTION : otherFileAction(config.inputFormats),
+      tooLarge ? SMALLER_FILE_ACTION : badSetting ? CHANGE_SETTING_ACTION : otherFileAction(config.inputFormats),
       { code, status: 400 },
     );
   }

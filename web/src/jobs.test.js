@@ -9,9 +9,9 @@ describe("createJob", () => {
     expiresIn: 900,
   };
 
-  it("posts the file's name, size, type and the chosen preset, in the API's default format and mode", async () => {
+  it("posts the file's name, size, type and the job's options as given", async () => {
     const { fetchFn, calls } = scriptedFetch([jsonResponse(201, created)]);
-    const job = await createJob(CONFIG, { file: song(2048), preset: "fast" }, { fetchFn });
+    const job = await createJob(CONFIG, { file: song(2048), options: { preset: "fast", format: "mp3", mode: "spherical" } }, { fetchFn });
     expect(job).toEqual(created);
     expect(calls[0].url).toBe("https://api.example.test/prod/jobs");
     expect(calls[0].init.method).toBe("POST");
@@ -25,8 +25,8 @@ describe("createJob", () => {
 
   it("announces the API's content type for the extension when the browser gives none", async () => {
     const { fetchFn, calls } = scriptedFetch([jsonResponse(201, created)]);
-    const defaults = { preset: "classic", format: "flac", mode: "hrtf" };
-    await createJob({ ...CONFIG, defaults }, { file: song(10, "take.m4a", ""), preset: "classic" }, { fetchFn });
+    const options = { preset: "classic", format: "flac", mode: "hrtf" };
+    await createJob(CONFIG, { file: song(10, "take.m4a", ""), options }, { fetchFn });
     const request = JSON.parse(calls[0].init.body);
     expect(request.contentType).toBe("audio/mp4");
     expect(request.options).toEqual({ preset: "classic", format: "flac", mode: "hrtf" });
@@ -36,7 +36,7 @@ describe("createJob", () => {
     const { fetchFn } = scriptedFetch([
       jsonResponse(400, { error: { code: "UnsupportedFileType", message: "notes.txt: only audio files can be converted" } }),
     ]);
-    const error = await createJob(CONFIG, { file: song(10, "notes.txt", "text/plain"), preset: "classic" }, { fetchFn }).catch((e) => e);
+    const error = await createJob(CONFIG, { file: song(10, "notes.txt", "text/plain"), options: { preset: "classic" } }, { fetchFn }).catch((e) => e);
     expect(error.kind).toBe("rejected");
     expect(error.status).toBe(400);
     expect(error.code).toBe("UnsupportedFileType");
@@ -44,9 +44,18 @@ describe("createJob", () => {
     expect(error.action).toBe("Choose another song (MP3, WAV, FLAC, OGG or M4A) and try again.");
   });
 
+  it("asks to change a setting when the API refuses the options", async () => {
+    const message = "Option beatsPerTurn must be a whole number from 2 to 64.";
+    const { fetchFn } = scriptedFetch([jsonResponse(400, { error: { code: "InvalidOptions", message } })]);
+    const options = { preset: "classic", sync: "beats", beatsPerTurn: 65 };
+    const error = await createJob(CONFIG, { file: song(), options }, { fetchFn }).catch((e) => e);
+    expect([error.kind, error.code, error.message]).toEqual(["rejected", "InvalidOptions", message]);
+    expect(error.action).toBe("Press Try again, change the setting it names, and convert once more.");
+  });
+
   it("recognises a size refusal from its code", async () => {
     const { fetchFn } = scriptedFetch([jsonResponse(400, { error: { code: "FileTooLarge", message: "The file is 204 MB; the limit is 200 MB." } })]);
-    const error = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    const error = await createJob(CONFIG, { file: song(), options: { preset: "classic" } }, { fetchFn }).catch((e) => e);
     expect(error.kind).toBe("too-large");
     expect(error.message).toBe("The file is 204 MB; the limit is 200 MB.");
     expect(error.action).toMatch(/smaller file/);
@@ -59,16 +68,16 @@ describe("createJob", () => {
     const hourly = jsonResponse(429, { error: { code: "TooManyJobs", message: "You have started 30 conversions this hour." } });
     hourly.headers.set("Retry-After", "1500");
     const { fetchFn } = scriptedFetch([limited, hourly]);
-    const open = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    const open = await createJob(CONFIG, { file: song(), options: { preset: "classic" } }, { fetchFn }).catch((e) => e);
     expect([open.kind, open.status, open.code, open.message]).toEqual(["limited", 429, "TooManyOpenJobs", message]);
     expect(open.action).toBe("Try again in a minute.");
-    const perHour = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    const perHour = await createJob(CONFIG, { file: song(), options: { preset: "classic" } }, { fetchFn }).catch((e) => e);
     expect(perHour.action).toBe("Try again in about 25 minutes.");
   });
 
   it("reports a network failure as one", async () => {
     const { fetchFn } = scriptedFetch([new TypeError("Failed to fetch")]);
-    const error = await createJob(CONFIG, { file: song(), preset: "classic" }, { fetchFn }).catch((e) => e);
+    const error = await createJob(CONFIG, { file: song(), options: { preset: "classic" } }, { fetchFn }).catch((e) => e);
     expect(error.kind).toBe("network");
     expect(error.action).toMatch(/internet connection/);
   });

@@ -31,6 +31,12 @@ export const API_RULES = {
       intensity: 1.0,
       reverb: 0.2,
       crossoverHz: 120.0,
+      room: "small",
+      path: "circle",
+      sync: "off",
+      beatsPerTurn: 16,
+      fadeInS: 3.0,
+      fadeOutS: 3.0,
     },
     {
       name: "fast",
@@ -42,10 +48,29 @@ export const API_RULES = {
       intensity: 1.0,
       reverb: 0.15,
       crossoverHz: 120.0,
+      room: "small",
+      path: "circle",
+      sync: "off",
+      beatsPerTurn: 16,
+      fadeInS: 3.0,
+      fadeOutS: 3.0,
     },
   ],
   defaults: { preset: "classic", format: "mp3", mode: "spherical" },
   fileErrorCodes: ["InvalidUpload", "DecodeFailed"],
+  heads: [
+    { mode: "spherical", name: "Modelled head", description: "A rigid sphere with ear cues." },
+    { mode: "hrtf", name: "Measured head (MIT KEMAR)", description: "Recordings of a dummy head's ears." },
+  ],
+  paths: ["circle", "figure8", "wander", "overhead", "arc"].map((name) => ({ name, description: `The ${name} path.` })),
+  rooms: ["none", "small", "medium", "hall"].map((name) => ({ name, description: `The ${name} room.` })),
+  syncs: ["off", "beats"],
+  optionRanges: {
+    periodS: { min: 1, max: 120, integer: false, curve: true },
+    beatsPerTurn: { min: 2, max: 64, integer: true, curve: false },
+    fadeInS: { min: 0, max: 30, integer: false, curve: false },
+  },
+  previewS: 30,
 };
 
 /** loadConfig()'s result for an API at API with those rules. */

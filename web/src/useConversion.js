@@ -6,14 +6,15 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
 /**
  * One conversion at a time: idle -> uploading -> rendering -> ready, or -> error from any step.
  * reset() cancels whatever is under way (upload or polling) and goes back to idle.
- * `config` is loadConfig()'s: the API's URL and its rules.
+ * `config` is loadConfig()'s: the API's URL and its rules. start(file, options) sends the job's
+ * options as they are (settings.jobOptions); `preview` tells whether it is a preview.
  */
-const IDLE = { stage: "idle", upload: null, job: null, error: null };
+const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false };
 
 function reducer(state, action) {
   switch (action.type) {
     case "upload-progress":
-      return { ...IDLE, stage: "uploading", upload: action.progress };
+      return { ...IDLE, stage: "uploading", upload: action.progress, preview: action.preview };
     case "job-update":
       return { ...state, stage: "rendering", job: action.job };
     case "ready":
@@ -38,18 +39,19 @@ export default function useConversion(config) {
   }, []);
 
   const start = useCallback(
-    async (file, preset) => {
+    async (file, options) => {
       controller.current?.abort();
       const current = new AbortController();
       controller.current = current;
       const { signal } = current;
-      dispatch({ type: "upload-progress", progress: { loadedBytes: 0, totalBytes: file.size } });
+      const preview = options.preview === true;
+      dispatch({ type: "upload-progress", progress: { loadedBytes: 0, totalBytes: file.size }, preview });
       try {
         checkFileBeforeUpload(file, config);
-        const job = await createJob(config, { file, preset });
+        const job = await createJob(config, { file, options });
         await uploadFile(job.upload, file, {
           signal,
-          onProgress: (progress) => dispatch({ type: "upload-progress", progress }),
+          onProgress: (progress) => dispatch({ type: "upload-progress", progress, preview }),
         });
         dispatch({ type: "job-update", job: { jobId: job.jobId, status: "AWAITING_UPLOAD", progress: 0 } });
         const done = await pollJob(config, job.jobId, {

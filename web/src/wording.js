@@ -7,6 +7,7 @@ import { formatNames } from "./formats.js";
 export const CONNECTION_ACTION = "Check your internet connection, then press Try again.";
 export const WAIT_ACTION = "Wait a moment, then press Try again.";
 export const SMALLER_FILE_ACTION = "Choose a smaller file: a shorter song, or a compressed format such as MP3.";
+export const CHANGE_SETTING_ACTION = "Press Try again, change the setting it names, and convert once more.";
 export const FAILED_JOB_ACTION = "Press Try again, then Convert once more; if it fails again, wait a few minutes.";
 
 /** After a 429: when to try again, from the API's Retry-After seconds (a minute when it gave none). */

@@ -1,7 +1,7 @@
 import { fileSize } from "../wording.js";
 
 /** What is happening now, in words and as a bar: the upload's bytes, then the job's progress. */
-export function progressOf(stage, upload, job) {
+export function progressOf(stage, upload, job, preview = false) {
   if (stage === "uploading") {
     const percent = upload.totalBytes ? Math.floor((upload.loadedBytes / upload.totalBytes) * 100) : 0;
     return {
@@ -11,7 +11,7 @@ export function progressOf(stage, upload, job) {
     };
   }
   if (job?.status === "PROCESSING") {
-    return { title: "Making it 8D", detail: `${job.progress}% rendered`, percent: job.progress };
+    return { title: preview ? "Making the preview" : "Making it 8D", detail: `${job.progress}% rendered`, percent: job.progress };
   }
   if (job?.status === "QUEUED") {
     return { title: "Waiting for a free worker", detail: "Your song is checked and in line.", percent: 0 };
@@ -19,8 +19,8 @@ export function progressOf(stage, upload, job) {
   return { title: "Checking your song", detail: "Uploaded. Making sure it is audio SurroundYou can read.", percent: 0 };
 }
 
-export default function ProgressPanel({ stage, upload, job }) {
-  const { title, detail, percent } = progressOf(stage, upload, job);
+export default function ProgressPanel({ stage, upload, job, preview }) {
+  const { title, detail, percent } = progressOf(stage, upload, job, preview);
   return (
     <section aria-labelledby="progress-title" className="flex flex-col gap-3">
       <h2 id="progress-title" className="text-lg font-semibold text-slate-50">
