@@ -2,6 +2,8 @@
 
     surroundyou convert song.mp3 other.flac --out-dir 8d/ --preset slow -j 2
     surroundyou convert song.m4a -o song-8d.flac --reverb 0        (dry, lossless)
+    surroundyou convert song.mp3 --path figure8 --period 0:8,60:4 --fade-in 5
+    surroundyou convert song.mp3 --sync beats --beats-per-turn 8 --preview
     surroundyou presets
     surroundyou analyze song.8d.mp3 --plot orbit.png
 
@@ -35,7 +37,15 @@ from surroundyou.allocator import keep_freed_memory
 from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
-from surroundyou.engine.options import DIRECTIONS, MODES, ROOMS, RenderOptions
+from surroundyou.engine.options import (
+    BEATS_PER_TURN_RANGE,
+    DIRECTIONS,
+    MODES,
+    PATHS,
+    ROOMS,
+    SYNCS,
+    RenderOptions,
+)
 from surroundyou.engine.sofa import read_sofa
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
@@ -51,6 +61,7 @@ class ConversionJob:
     fmt: str
     options: RenderOptions
     mp3_quality: str
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,40 @@ def _parser() -> argparse.ArgumentParser:
         choices=list(PRESETS),
         help=f"bundle of settings (default {DEFAULT_PRESET}; see `surroundyou presets`)",
     )
-    convert.add_argument("--period", type=float, metavar="SECONDS", help="seconds per turn around the head")
+    convert.add_argument(
+        "--period",
+        type=_number_or_curve,
+        metavar="SECONDS|CURVE",
+        help="seconds per turn around the head (1-120), or a curve T:V,T:V,... (seconds into the song: "
+        "seconds per turn), e.g. 0:8,60:4 speeds up over the first minute",
+    )
+    convert.add_argument(
+        "--intensity",
+        type=_number_or_curve,
+        metavar="AMOUNT|CURVE",
+        help="0-1 strength of the effect, or a curve T:V,... (e.g. 0:0.5,30:1)",
+    )
+    convert.add_argument("--path", choices=PATHS, help="the orbit's path (default: the preset's, circle)")
+    convert.add_argument(
+        "--sync", choices=SYNCS, help="beats: one turn every --beats-per-turn beats of the song, starting on a beat"
+    )
+    convert.add_argument(
+        "--beats-per-turn",
+        type=int,
+        metavar="N",
+        help=f"beats per turn with --sync beats ({BEATS_PER_TURN_RANGE[0]}-{BEATS_PER_TURN_RANGE[1]}, default 16)",
+    )
+    convert.add_argument(
+        "--fade-in", type=float, metavar="SECONDS", help="the effect fades in from the original over these (default 3)"
+    )
+    convert.add_argument(
+        "--fade-out", type=float, metavar="SECONDS", help="... and out to it over the song's last seconds (default 3)"
+    )
+    convert.add_argument(
+        "--preview",
+        action="store_true",
+        help="only 30 s, from the song's loudest part (named {stem}.preview.8d.{format})",
+    )
     convert.add_argument(
         "--reverb", type=float, metavar="AMOUNT", help="0-1 level of the room (DRR -20 log10 AMOUNT dB); 0 = dry"
     )
@@ -141,6 +185,14 @@ def _mp3_quality(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _number_or_curve(text: str) -> float | str:
+    """A number, or a breakpoint curve's text (checked when the options are built)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -165,10 +217,42 @@ def _convert_command(args: argparse.Namespace) -> int:
                 "were NaN or infinite; they were converted as silence",
                 highlight=False,
             )
+        for line in _motion_notes(outcome):
+            console.print(line, highlight=False)
     console.print(_summary(outcomes))
     failed = sum(1 for outcome in outcomes if outcome.error)
     console.print(f"{len(outcomes) - failed} converted, {failed} failed", highlight=False)
     return 1 if failed else 0
+
+
+def _motion_notes(outcome: Outcome) -> list[str]:
+    """What a conversion's beat sync and preview did, in a line each."""
+    report, name = outcome.report, outcome.job.src.name
+    if report is None:
+        return []
+    notes = []
+    if report.sync == "beats" and report.tempo_bpm is not None:
+        beats = outcome.job.options.beats_per_turn
+        notes.append(
+            f"{name}: beat sync: {report.tempo_bpm:.1f} BPM, one turn every {beats} beats "
+            f"({60 * beats / report.tempo_bpm:.2f} s)"
+        )
+    elif report.sync == "no clear beat":
+        notes.append(
+            f"[yellow]{name}: no clear beat found; the orbit kept the period "
+            f"({_describe(outcome.job.options.period_s)} s)[/yellow]"
+        )
+    if report.preview_start_s is not None:
+        start = report.preview_start_s
+        notes.append(f"{name}: preview of {report.duration_s:.0f} s from {int(start // 60)}:{start % 60:04.1f}")
+    return notes
+
+
+def _describe(value: float | tuple[tuple[float, float], ...]) -> str:
+    """A number as ``8``, a curve as ``0:8,60:4``."""
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return ",".join(f"{t:g}:{v:g}" for t, v in value)
 
 
 def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
@@ -188,13 +272,14 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
     jobs: list[ConversionJob] = []
     seen: dict[Path, Path] = {}
     for index, src in enumerate(args.inputs):
-        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}.8d.{fmt}"
+        infix = ".preview" if args.preview else ""
+        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}{infix}.8d.{fmt}"
         if dst.resolve() == src.resolve():
             raise ValueError(f"{src}: the output would overwrite the input")
         if dst.resolve() in seen:
             raise ValueError(f"{src} and {seen[dst.resolve()]} would both be written to {dst}")
         seen[dst.resolve()] = src
-        jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality))
+        jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality, args.preview))
     return jobs
 
 
@@ -206,6 +291,12 @@ def job_options(args: argparse.Namespace) -> dict[str, object]:
         ("room", args.room),
         ("direction", args.direction),
         ("mode", args.mode),
+        ("intensity", args.intensity),
+        ("path", args.path),
+        ("sync", args.sync),
+        ("beatsPerTurn", args.beats_per_turn),
+        ("fadeInS", args.fade_in),
+        ("fadeOutS", args.fade_out),
     )
     return {"preset": args.preset, **{name: value for name, value in flags if value is not None}}
 
@@ -264,7 +355,13 @@ def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcom
     """Convert one file; any failure becomes the outcome's message (the batch goes on)."""
     try:
         report = convert_file(
-            job.src, job.dst, job.options, output_format=job.fmt, progress=progress, mp3_quality=job.mp3_quality
+            job.src,
+            job.dst,
+            job.options,
+            output_format=job.fmt,
+            progress=progress,
+            mp3_quality=job.mp3_quality,
+            preview=job.preview,
         )
     except AudioInputError as error:
         return Outcome(job, error=str(error))
@@ -338,10 +435,14 @@ def _presets_command(args: argparse.Namespace) -> int:
     for name, (description, params) in PRESETS.items():
         default = " (default)" if name == DEFAULT_PRESET else ""
         console.print(f"[bold]{name}[/bold]{default}  {description}", highlight=False)
+        options = RenderOptions(**params)
+        sync = f", beat sync ({options.beats_per_turn} beats per turn)" if options.sync == "beats" else ""
         console.print(
-            f"    period {params['period_s']:g} s, {params['direction']}, width {params['width_deg']:g}°, "
-            f"elevation wobble {params['elevation_wobble_deg']:g}°, intensity {params['intensity']:g}, "
-            f"reverb {params['reverb']:g}, bass centred below {params['crossover_hz']:g} Hz",
+            f"    period {_describe(options.period_s)} s, {options.path} path, {options.direction}, "
+            f"width {options.width_deg:g}°, elevation wobble {options.elevation_wobble_deg:g}°, "
+            f"intensity {_describe(options.intensity_curve or options.intensity)}, reverb {options.reverb:g} "
+            f"({options.room} room), fades {options.fade_in_s:g} s in / {options.fade_out_s:g} s out{sync}, "
+            f"bass centred below {options.crossover_hz:g} Hz",
             highlight=False,
         )
     return 0

@@ -53,7 +53,7 @@ def test_default_output_sits_beside_the_input_in_the_chosen_format(tmp_path, mus
     [
         (["-o", "x.mp3", "--format", "flac"], "does not match"),
         (["-o", "x.aac"], "unknown output format"),
-        (["--period", "0"], "period_s must be positive"),
+        (["--period", "0"], "period_s must be 1-120 seconds"),
         (["--reverb", "2"], "reverb must be 0-1"),
     ],
 )

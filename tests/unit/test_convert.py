@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from audio_files import decode, tiny_png, write_audio
+from instruments import true_peak_8x_dbtp
 from pedalboard.io import AudioFile
 
 from surroundyou.engine.analysis import integrated_lufs, true_peak_dbtp
@@ -55,7 +56,9 @@ def test_true_peak_stays_under_minus_one_dbtp_for_a_loud_clipped_master(tmp_path
     source = write_audio(tmp_path / "loud.wav", loud_master, SR)
     report = convert_file(source, tmp_path / f"loud.8d.{fmt}", CLASSIC)
     out, _ = decode(tmp_path / f"loud.8d.{fmt}")
-    assert true_peak_dbtp(out) <= -1.0
+    # the tests' own meter (a long interpolator over the whole signal, silence around it): the
+    # product's chunked meter reads a song that starts loud high in its first chunk (no context)
+    assert true_peak_8x_dbtp(out) <= -1.0
     assert report.true_peak_dbtp <= limiter_ceiling_dbtp(fmt) + 0.01
 
 
@@ -79,7 +82,8 @@ def test_reverb_zero_is_dry(tmp_path, signals):
     source = write_audio(tmp_path / "burst.wav", burst, SR, bit_depth=32)  # float: no dither floor
     tails = {}
     for reverb in (0.0, CLASSIC.reverb):
-        convert_file(source, tmp_path / f"burst-{reverb}.wav", render_options_for({"reverb": reverb}))
+        options = render_options_for({"reverb": reverb, "fadeInS": 0})  # the room from the first note
+        convert_file(source, tmp_path / f"burst-{reverb}.wav", options)
         out, _ = decode(tmp_path / f"burst-{reverb}.wav")
         burst_energy = np.mean(out[:, : SR // 2] ** 2)
         tail_energy = np.mean(out[:, SR // 2 + SR // 20 : SR] ** 2)  # 50-500 ms after the burst (small room: 0.2 s)

@@ -1,9 +1,14 @@
 """Convert one song to 8D audio, streaming, in two passes over the audio.
 
+Pass 0 (only for beat sync or a preview): decode once for analysis, keeping only low-rate
+        tracks: the onset envelope (``beats``: tempo and beat grid, which the orbit follows)
+        and the short-term loudness (``preview``: the loudest 30 s), and the song's exact length.
 Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
-        (dry spatial render) + the room (``room``) -> a raw float32 spill file (each block as
-        it is, channel after channel); meanwhile two streaming BS.1770 meters measure the
-        input and the rendered song.
+        (dry spatial render) + the room (``room``) -> the effect envelope (``curves``: fades
+        from and to the original stereo, an intensity curve) -> a raw float32 spill file (each
+        block as it is, channel after channel); meanwhile two streaming BS.1770 meters measure
+        the input and the rendered song. A preview renders only its window (the orbit where
+        the whole song's would be there), with 50 ms ramps at its edges.
 Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak limiter (its
         output band-limited to 0.44 fs; the decoded result stays at or under -1 dBTP, see
         ``limiter_ceiling_dbtp``) ->
@@ -31,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .beats import OnsetEnvelope, beat_grid
+from .curves import BeatGridPhase, EffectEnvelope
 from .decode import BLOCK_FRAMES, AudioSource, open_audio, resampled
 from .encode import (
     DEFAULT_MP3_QUALITY,
@@ -43,7 +50,8 @@ from .encode import (
 from .limiter import DETECTOR_ERROR_DB, TruePeakLimiter
 from .loudness import LoudnessMeter
 from .options import RenderOptions
-from .render import OrbitRenderer
+from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
+from .render import LATENCY_SAMPLES, OrbitRenderer
 from .room import room_for
 from .tags import copy_tags
 
@@ -61,7 +69,10 @@ class ConversionReport:
     (the limiter's detector, at its output): a lossy encoder raises peaks a little, which the
     limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
-    ``decode``); 0 for a sound file.
+    ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
+    beats, ``tempo_bpm`` their median tempo) or "no clear beat" (asked for, but the song has no
+    clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
+    preview was cut from (``None``: the whole song).
     """
 
     duration_s: float
@@ -72,6 +83,9 @@ class ConversionReport:
     true_peak_dbtp: float | None
     output_bytes: int
     non_finite_samples: int = 0
+    sync: str = "off"
+    tempo_bpm: float | None = None
+    preview_start_s: float | None = None
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -114,10 +128,12 @@ def convert_file(
     output_format: str | None = None,
     progress: Progress | None = None,
     mp3_quality: str | int = DEFAULT_MP3_QUALITY,
+    preview: bool = False,
 ) -> ConversionReport:
     """Render ``src`` as 8D audio into ``dst`` (see the module docstring for the pipeline).
 
-    ``mp3_quality``: CBR kbps (320 default) or LAME VBR "V0".."V9". Raises
+    ``mp3_quality``: CBR kbps (320 default) or LAME VBR "V0".."V9". ``preview``: only
+    ``preview.PREVIEW_S`` seconds, from the song's loudest part. Raises
     :class:`~surroundyou.engine.decode.AudioInputError` for input that cannot be converted; on any
     error no output (not even a partial one) is left behind.
     """
@@ -130,9 +146,13 @@ def convert_file(
     os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
     try:
         with tempfile.TemporaryFile() as spill:
+            scan = _scan_pass(src, options, preview, report_progress) if options.sync == "beats" or preview else None
+            if scan is not None:
+                report_progress = _after(report_progress, SCAN_SHARE)
             source = open_audio(src)
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
-            rendered = _render_pass(source, sample_rate, options, spill, report_progress)
+            plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate)
+            rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
             gain_db = rendered.gain_db()
             writer = AudioWriter(
                 temp_path,
@@ -167,7 +187,77 @@ def convert_file(
         true_peak_dbtp=20 * math.log10(true_peak) if true_peak > 0 else -math.inf,
         output_bytes=dst.stat().st_size,
         non_finite_samples=source.non_finite_samples,
+        sync=plan.sync,
+        tempo_bpm=plan.tempo_bpm,
+        preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
     )
+
+
+SCAN_SHARE = 0.1  # of the progress bar, for the analysis pass
+
+
+def _after(progress: Progress, done: float) -> Progress:
+    """``progress`` for what follows a step that took the first ``done`` of the bar."""
+    return lambda fraction: progress(done + (1 - done) * fraction)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What the analysis pass found: the song's length (source frames), beats and loudness track."""
+
+    frames: int
+    sample_rate: int
+    onsets: OnsetEnvelope | None
+    loudness: LoudnessTrack | None
+
+
+def _scan_pass(src: Path, options: RenderOptions, preview: bool, progress: Progress) -> _Scan:
+    """Pass 0: decode once, keeping only the onset envelope and/or the short-term loudness track."""
+    source = open_audio(src)
+    info = source.info
+    onsets = OnsetEnvelope(info.sample_rate) if options.sync == "beats" else None
+    loudness = LoudnessTrack(info.sample_rate, info.channels) if preview else None
+    frames = 0
+    with source:
+        for block in source.blocks(BLOCK_FRAMES):
+            if onsets is not None:
+                onsets.add(block)
+            if loudness is not None:
+                loudness.add(block)
+            frames += block.shape[1]
+            progress(SCAN_SHARE * min(1.0, frames / max(1, info.frames)))
+    return _Scan(frames, info.sample_rate, onsets, loudness)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How pass 1 renders: the orbit's beat grid, the song's length and the preview's window
+    (first frame, frames), all at the output rate."""
+
+    timing: BeatGridPhase | None
+    total_frames: int
+    window: tuple[int, int] | None
+    sync: str
+    tempo_bpm: float | None
+
+
+def _plan(scan: _Scan | None, options: RenderOptions, source_frames: int, source_rate: int, sample_rate: int) -> _Plan:
+    if scan is not None:
+        source_frames, source_rate = scan.frames, scan.sample_rate
+    total_frames = max(1, round(source_frames * sample_rate / source_rate))
+    timing, sync, tempo_bpm = None, "off", None
+    if scan is not None and scan.onsets is not None:
+        grid = beat_grid(scan.onsets)
+        if grid.clear:
+            timing = BeatGridPhase(grid.beats_s, options.beats_per_turn, sample_rate)
+            sync, tempo_bpm = "beats", grid.tempo_bpm
+        else:
+            sync = "no clear beat"
+    window = None
+    if scan is not None and scan.loudness is not None:
+        start = round(loudest_window_s(scan.loudness.hop_energies()) * sample_rate)
+        window = (start, min(round(PREVIEW_S * sample_rate), total_frames - start))
+    return _Plan(timing, total_frames, window, sync, tempo_bpm)
 
 
 @dataclass(frozen=True)
@@ -188,23 +278,54 @@ class _Rendered:
 
 
 def _render_pass(
-    source: AudioSource, sample_rate: int, options: RenderOptions, spill: io.BufferedRandom, progress: Progress
+    source: AudioSource,
+    sample_rate: int,
+    options: RenderOptions,
+    spill: io.BufferedRandom,
+    progress: Progress,
+    plan: _Plan,
 ) -> _Rendered:
-    """Pass 1: decode, render, add the room; measure input and result; spill the result (float32 blocks)."""
+    """Pass 1: decode, render, add the room, apply the envelope; measure input and result; spill the
+    result (float32 blocks). A preview renders only ``plan.window``."""
     info = source.info
-    renderer = OrbitRenderer(sample_rate, info.channels, options)
+    first, wanted = plan.window if plan.window is not None else (0, None)
+    renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first)
     room = room_for(options, sample_rate, renderer.orbit)
+    if room is not None:
+        room.early.frames_done = first  # its reflections follow the orbit from the window's start
+    envelope = EffectEnvelope(
+        sample_rate,
+        plan.total_frames,
+        options.fade_in_s,
+        options.fade_out_s,
+        options.intensity_curve or options.intensity,
+        LATENCY_SAMPLES,
+    )
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    expected_frames = max(1, round(info.frames * sample_rate / info.sample_rate))
+    expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
     block_frames: list[int] = []
     frames = 0
+    position = 0  # absolute frame of the next decoded block
     with source:
-        for block in resampled(source.blocks(BLOCK_FRAMES), info.sample_rate, sample_rate, info.channels):
+        for decoded in resampled(source.blocks(BLOCK_FRAMES), info.sample_rate, sample_rate, info.channels):
+            start, position = position, position + decoded.shape[1]
+            if wanted is None:
+                block = decoded
+            elif position <= first:
+                continue
+            else:
+                block = decoded[:, max(0, first - start) : max(0, first + wanted - start)]
+                start = max(start, first)
+            if block.shape[1] == 0:
+                break
             input_meter.add(block)
             stereo = renderer.process(block)
             if room is not None:
                 stereo += room.process(block)
+            stereo = envelope.mix(stereo, block, start)
+            if wanted is not None:
+                stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")
             rendered_meter.add(stereo)
             spill.write(stereo.data)

@@ -30,6 +30,8 @@ over the last ``fade_out_s``, both smoothstep, and an intensity curve scales it 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 Curve = tuple[tuple[float, float], ...]
@@ -41,9 +43,14 @@ def smoothstep(fraction: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def check_curve(curve: Curve, name: str, low: float, high: float) -> Curve:
+def check_curve(curve: Any, name: str, low: float, high: float) -> Curve:
     """``curve`` as a tuple of float pairs; ValueError naming ``name`` if it is not a valid breakpoint curve."""
-    points = tuple((float(t), float(v)) for t, v in curve)
+    try:
+        if isinstance(curve, (str, bytes)):
+            raise TypeError
+        points = tuple((float(t), float(v)) for t, v in curve)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a curve of (seconds, value) points, got {curve!r}") from None
     if not points:
         raise ValueError(f"{name} curve needs at least one point")
     times = [t for t, _ in points]
@@ -92,18 +99,15 @@ class SpeedCurvePhase:
     def turns(self, sample_index: np.ndarray) -> np.ndarray:
         t = np.asarray(sample_index, dtype=np.float64) / self.sample_rate
         knots, rates = self.knots_s, self.rates
-        before = t < knots[0]
         segment = np.clip(np.searchsorted(knots, t, side="right") - 1, 0, len(knots) - 1)
         following = np.minimum(segment + 1, len(knots) - 1)
-        span = np.where(following > segment, knots[following] - knots[segment], np.inf)
-        elapsed = np.maximum(t - knots[segment], 0.0)
-        x = np.where(np.isinf(span), 0.0, np.minimum(elapsed / np.where(np.isinf(span), 1.0, span), 1.0))
-        within = np.where(
-            np.isinf(span),
-            rates[segment] * elapsed,
-            span * (rates[segment] * x + (rates[following] - rates[segment]) * (x**3 - x**4 / 2)),
-        )
-        return np.where(before, rates[0] * t, self.knot_turns[segment] + within)
+        last = following == segment  # after the last knot the last speed holds
+        span = np.where(last, 1.0, knots[following] - knots[segment])
+        elapsed = t - knots[segment]
+        x = np.clip(elapsed / span, 0.0, 1.0)
+        within = span * (rates[segment] * x + (rates[following] - rates[segment]) * (x**3 - x**4 / 2))
+        within = np.where(last, rates[segment] * elapsed, within)
+        return np.where(t < knots[0], rates[0] * t, self.knot_turns[segment] + within)
 
     def period_at(self, sample_index: np.ndarray) -> np.ndarray:
         """Seconds per turn at the sample indices (``1/speed``)."""

@@ -36,9 +36,10 @@ import numpy as np
 
 from .control_rate import control_indices
 from .crossover import linkwitz_riley4_sos
+from .curves import SpeedCurvePhase
 from .fractional_delay import FractionalDelayLine
 from .options import RenderOptions
-from .orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
+from .orbit import Orbit, PhaseLaw, rounded_lateral_angle_rad, source_offsets_rad
 from .spherical_head import HEAD_RADIUS_M, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
 from .streaming_sos import StreamingSos
 
@@ -52,10 +53,38 @@ LATENCY_SAMPLES = 1
 PIECE_FRAMES = 65536
 
 
-class OrbitRenderer:
-    """Streaming dry 8D renderer: ``process(block)`` repeatedly, state carried between calls."""
+def orbit_for(options: RenderOptions, sample_rate: int, timing: PhaseLaw | None = None) -> Orbit:
+    """The orbit of ``options``: its path, direction and wobble, at a fixed period, under a period
+    curve (``curves.SpeedCurvePhase``), or under ``timing`` (a beat grid) when given."""
+    if timing is None and not isinstance(options.period_s, (int, float)):
+        timing = SpeedCurvePhase(options.period_s, sample_rate)
+    nominal_s = getattr(timing, "mean_period_s", options.nominal_period_s)
+    return Orbit(
+        nominal_s,
+        sample_rate,
+        options.direction == "clockwise",
+        options.elevation_wobble_deg,
+        options.path,
+        timing,
+    )
 
-    def __init__(self, sample_rate: int, channels: int, options: RenderOptions):
+
+class OrbitRenderer:
+    """Streaming dry 8D renderer: ``process(block)`` repeatedly, state carried between calls.
+
+    ``timing``: the orbit's phase law when it follows the song's beats (``curves.BeatGridPhase``);
+    ``first_sample``: the absolute index of the first frame it is given (a preview starts mid-song
+    and moves as the whole song does there).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        options: RenderOptions,
+        timing: PhaseLaw | None = None,
+        first_sample: int = 0,
+    ):
         if channels < 1:
             raise ValueError(f"need at least one input channel, got {channels}")
         self.sample_rate = int(sample_rate)
@@ -64,9 +93,8 @@ class OrbitRenderer:
         bass_sos, _ = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
         self._bass_filter = StreamingSos(bass_sos, 1)
         self._bass_history = np.zeros(LATENCY_SAMPLES)
-        self.orbit = Orbit(
-            options.period_s, self.sample_rate, options.direction == "clockwise", options.elevation_wobble_deg
-        )
+        self.orbit = orbit_for(options, self.sample_rate, timing)
+        self.intensity = options.intensity
         offsets = source_offsets_rad(self.channels, options.width_deg)
         self.head: SphericalHeadShadow | KemarHead
         # both heads take the same arguments (hrtf.KemarHead's docstring: "same contract")
@@ -75,7 +103,7 @@ class OrbitRenderer:
             self.channels,
             self.orbit,
             offsets,
-            options.intensity,
+            self.intensity,
             options.crossover_hz,
             CONTROL_STEP,
         )
@@ -89,7 +117,7 @@ class OrbitRenderer:
             self.head_radius_m = HEAD_RADIUS_M
         max_delay = float(LATENCY_SAMPLES + 1 + 1.2 * woodworth_itd_s(np.pi / 2, self.head_radius_m) * self.sample_rate)
         self._ear_delays = [FractionalDelayLine(max_delay, CONTROL_STEP) for _ in range(2)]
-        self.frames_done = 0
+        self.frames_done = int(first_sample)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Render ``block`` (``(channels, frames)`` float32) to ``(2, frames)`` float32 ear signals."""
@@ -124,7 +152,7 @@ class OrbitRenderer:
         lateral = rounded_lateral_angle_rad(
             self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index)
         )
-        left_s, right_s = ear_delays_s(self.options.intensity * woodworth_itd_s(lateral, self.head_radius_m))
+        left_s, right_s = ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.head_radius_m))
         return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
 
 
