@@ -68,7 +68,7 @@ run: setup web
 
 # Each Lambda is deployed from its own folder (its modules import each other by plain name), so mypy
 # checks each folder on its own, with the layer's packages beside it.
-MYPY_FUNCTIONS := functions/shared functions/api functions/validate functions/notify
+MYPY_FUNCTIONS := functions/shared functions/api functions/validate functions/notify functions/batch
 
 lint: setup web/node_modules/.installed
 	$(BIN)/ruff check .

@@ -34,6 +34,7 @@ except ImportError as error:  # the task image has no `cli` extra
     raise SystemExit("the surroundyou command line needs its extra: pip install 'surroundyou[cli]'") from error
 
 from surroundyou.allocator import keep_freed_memory
+from surroundyou.batch import add_batch_command
 from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("file", type=Path, metavar="FILE")
     analyze.add_argument("--plot", type=Path, metavar="PNG", help="also draw the orbit into this PNG")
     analyze.set_defaults(command=_analyze_command)
+    add_batch_command(commands)  # surroundyou batch start|status (surroundyou/batch.py)
     return parser
 
 

@@ -74,6 +74,14 @@ def owner_line(environment: dict[str, str]) -> str:
     return "export " + " ".join(f"{name}={shlex.quote(environment[name])}" for name in names)
 
 
+def batch_hint(bucket: str, prefix: str) -> str:
+    """How the owner converts a library folder on this stack (after pasting the export line)."""
+    return (
+        f"Convert a library: aws s3 cp --recursive SONGS/ s3://{bucket}/{prefix}albums/ && "
+        ".venv/bin/surroundyou batch start --prefix albums/ --wait"
+    )
+
+
 def _log_to(stream: TextIO) -> None:
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     for logger in (logging.getLogger(), logging.getLogger("surroundyou_local")):
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Local AWS endpoint: {stack.aws_endpoint_url}  (as the account's admin, for the aws CLI:)", file=console)
         print(owner_line(stack.aws.owner_environment()), file=console)
         print(f"Logs: {log_dir}", file=console)
+        if stack.library is not None:
+            print(batch_hint(*stack.library), file=console)
         print(f"SurroundYou is running at {url}", file=console, flush=True)
         _wait_for_a_signal()
     except KeyboardInterrupt:

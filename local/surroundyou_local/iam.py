@@ -239,6 +239,8 @@ def describe_request(
     action = f"{service}:{operation}"
     if service == "dynamodb" and "TableName" in params:
         return [Call("", action, _arn("dynamodb", f"table/{params['TableName']}"))]
+    if service == "s3" and operation == "ListBucket":  # ListObjects(V2): the prefix is a condition key
+        return [Call("", action, resource, (("s3:prefix", str(params.get("prefix", ""))),))]
     if service == "s3":
         return [Call("", action, resource)]
     if service == "lambda" and path.rstrip("/").endswith("/invocations"):

@@ -27,6 +27,16 @@ once upstream behaves like AWS.
      signature; the call is then described as IAM sees it and decided by surroundyou_local.iam.
   9. The Step Functions interpreter signs every service call with fixed keys ("ak"/"sk"), not
      the execution role's: it now signs with that role's credentials from sts:AssumeRole.
+ 10. A Distributed Map's ItemReader (s3:listObjectsV2) reads only the first page of keys (1000),
+     fails on a prefix with no object, and hands out boto3's item shape (ETag, a datetime) instead
+     of the documented {Etag, Key, LastModified (epoch seconds), Size, StorageClass}.
+ 11. ToleratedFailurePercentage and ToleratedFailureCount are read but never applied: a map run
+     whose child workflows fail still succeeds. AWS fails it with
+     States.ExceedToleratedFailureThreshold and stops the children still running.
+ 12. ResultWriter evaluates its Parameters against the map's results instead of the state's input,
+     and writes a manifest that lists no result files (and writes none).
+ 13. Child workflow executions start without the execution role being asked for
+     states:StartExecution on its own state machine, which AWS requires.
 
 Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
 `install()` makes
@@ -46,11 +56,12 @@ import importlib
 import itertools
 import json
 import logging
+import threading
 import uuid
 import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import moto
 from botocore.session import get_session
@@ -63,7 +74,7 @@ from moto.events.models import Rule, events_backends
 from moto.moto_api import state_manager
 from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import S3AccessDeniedError, S3InvalidAccessKeyIdError
-from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -72,11 +83,19 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3 import (
+    ResourceEvalS3 as ItemReaderS3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: E501
+    DistributedItemProcessorWorker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.utils import camel_to_snake_case
@@ -97,6 +116,9 @@ ORIGINAL = {
     "ecs_run_task": EC2ContainerServiceBackend.run_task,
     "authenticate_and_authorize": ActionAuthenticatorMixin._authenticate_and_authorize_action,
     "sfn_boto_client_for": sfn_boto_client.boto_client_for,
+    "item_reader_list_objects_v2": ItemReaderS3._handle_list_objects_v2,
+    "distributed_eval_job": DistributedItemProcessorWorker._eval_job,
+    "result_writer_eval_body": ResultWriter._eval_body,
 }
 
 
@@ -282,6 +304,163 @@ RUN_TASK_PARAMETERS = state_task_service_ecs._SUPPORTED_API_PARAM_BINDINGS["runt
 MISSING_RUN_TASK_PARAMETERS = {"CapacityProviderStrategy"}
 
 
+# ---------------------------------------------------------------- 10. Distributed Map: the S3 item reader
+def listed_item(obj: dict[str, Any]) -> dict[str, Any]:
+    """One ListObjectsV2 entry as the map's ItemReader hands it to a child workflow (AWS's shape)."""
+    return {
+        "Etag": obj["ETag"],
+        "Key": obj["Key"],
+        "LastModified": int(obj["LastModified"].timestamp()),
+        "Size": obj["Size"],
+        "StorageClass": obj.get("StorageClass", "STANDARD"),
+    }
+
+
+def _item_reader_list_objects_v2(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+    s3 = _sfn_boto_client_for(resource_runtime_part.region, "s3", state_credentials)
+    parameters = env.stack.pop()
+    pages = s3.get_paginator("list_objects_v2").paginate(**parameters)
+    env.stack.append([listed_item(obj) for page in pages for obj in page.get("Contents", [])])
+
+
+# ---------------------------------------------------------------- 11-13. Distributed Map: the map run
+class MapRunResults:
+    """What AWS keeps about one map run's child executions: each one's outcome, for the failure
+    budget and for ResultWriter's result files."""
+
+    def __init__(self, record: Any, items: int) -> None:
+        self.record = record
+        self.items = items
+        self.lock = threading.Lock()
+        self.results: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+        self.running: set[Any] = set()  # the job frames of children in flight
+        self.exceeded = False
+
+    def failure_budget_exceeded(self) -> bool:
+        """AWS: more failed than ToleratedFailureCount, or a larger share of all items than
+        ToleratedFailurePercentage; with neither given, any failure."""
+        failed = len(self.results["FAILED"])
+        count, percentage = self.record.tolerated_failure_count, self.record.tolerated_failure_percentage
+        if not count and not percentage:
+            return failed > 0
+        return bool(count and failed > count) or bool(percentage and failed * 100.0 / self.items > percentage)
+
+
+_map_runs: dict[str, MapRunResults] = {}
+
+
+def map_run_results(map_run_arn: str) -> MapRunResults | None:
+    return _map_runs.get(map_run_arn)
+
+
+def _exceeded_failure_budget(env: Any) -> FailureEventException:
+    name = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+    cause = "The specified tolerated failure threshold was exceeded"
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=name, cause=cause)),
+        )
+    )
+
+
+def _child_execution(record: Any, job: Any, started: datetime.datetime) -> dict[str, Any]:
+    name = uuid.uuid4().hex
+    return {
+        "ExecutionArn": f"{record.map_state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}",
+        "Name": name,
+        "StateMachineArn": record.map_state_machine_arn,
+        "Input": json.dumps(job.job_input),
+        "InputDetails": {"Included": True},
+        "StartDate": started.isoformat(),
+    }
+
+
+def _distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: Any) -> None:
+    record = self._map_run_record
+    with _lock:
+        run = _map_runs.setdefault(record.map_run_arn, MapRunResults(record, self._job_pool._jobs_number))
+    iam: Iam | None = _hooks["iam"]
+    if iam is not None:  # the map starts each child as an execution of its own state machine
+        from .iam import Call
+
+        machine = env.states.context_object.context_object_data["StateMachine"]["Id"]
+        iam.authorize(env.aws_execution_details.role_arn, [Call("", "states:StartExecution", machine)])
+    execution = _child_execution(record, job, datetime.datetime.now(datetime.UTC))
+    with run.lock:
+        run.running.add(env)
+    try:
+        ORIGINAL["distributed_eval_job"](self, env, job)
+    finally:
+        with run.lock:
+            run.running.discard(env)
+    execution["StopDate"] = datetime.datetime.now(datetime.UTC).isoformat()
+    state = env.program_state()
+    if isinstance(state, ProgramStopped):
+        execution.update(Status="ABORTED")
+        outcome = "PENDING"  # AWS lists the children it stopped among the unfinished ones
+    elif isinstance(state, ProgramError) or job.job_output is None:
+        error = (state.error or {}) if isinstance(state, ProgramError) else {}
+        execution.update(Status="FAILED", Error=error.get("error", ""), Cause=error.get("cause", ""))
+        outcome = "FAILED"
+    else:
+        execution.update(Status="SUCCEEDED", Output=json.dumps(job.job_output), OutputDetails={"Included": True})
+        outcome = "SUCCEEDED"
+    with run.lock:
+        run.results[outcome].append(execution)
+        if outcome != "FAILED" or run.exceeded or not run.failure_budget_exceeded():
+            return
+        run.exceeded = True
+        in_flight = list(run.running)
+    for frame in in_flight:  # AWS stops the children still running
+        frame.set_stop(datetime.datetime.now(datetime.UTC), cause="the map run failed", error="States.Aborted")
+    pool = self._job_pool
+    with pool._mutex:
+        pool._worker_exception = _exceeded_failure_budget(env)  # no further child starts
+    pool._notify_on_termination()
+
+
+def result_files(prefix: str, map_run_arn: str, run: MapRunResults | None) -> dict[str, list[dict[str, Any]]]:
+    """The result files AWS writes under ResultWriter's prefix: key -> child executions."""
+    folder = (
+        f"{prefix.rstrip('/')}/{map_run_arn.rsplit(':', 1)[-1]}/" if prefix else f"{map_run_arn.rsplit(':', 1)[-1]}/"
+    )
+    results = run.results if run is not None else {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+    return {f"{folder}{outcome}_0.json": executions for outcome, executions in results.items() if executions}
+
+
+def _result_writer_eval_body(self: ResultWriter, env: Any) -> None:
+    env.stack.pop()  # the children's outputs: AWS writes them to the files instead
+    env.stack.append(env.states.get_input())  # the Parameters' paths read the Map state's input
+    self.parargs.eval(env=env)
+    parameters = env.stack.pop()
+    env.stack.pop()
+    self.resource.eval(env=env)
+    runtime_part = env.stack.pop()
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    s3 = _sfn_boto_client_for(runtime_part.region, "s3", StateCredentials(role_arn=env.aws_execution_details.role_arn))
+    record = env.map_run_record_pool_manager.get_all()[-1]
+    bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
+    manifest: dict[str, Any] = {
+        "DestinationBucket": bucket,
+        "MapRunArn": record.map_run_arn,
+        "ResultFiles": {"FAILED": [], "PENDING": [], "SUCCEEDED": []},
+    }
+    for key, executions in result_files(prefix, record.map_run_arn, map_run_results(record.map_run_arn)).items():
+        body = json.dumps(executions).encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        manifest["ResultFiles"][key.rsplit("/", 1)[-1].split("_")[0]].append({"Key": key, "Size": len(body)})
+    folder = next(iter(result_files(prefix, record.map_run_arn, None)), None) or (
+        f"{prefix.rstrip('/')}/{record.map_run_arn.rsplit(':', 1)[-1]}/"
+    )
+    key = f"{folder}manifest.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest, indent=2).encode())
+    env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": key}})
+
+
 # ---------------------------------------------------------------- hooks: Lambda and ECS
 class LambdaRuntime(Protocol):
     def handles(self, function_name: str) -> bool: ...
@@ -305,6 +484,7 @@ class Iam(Protocol):
 
 
 _hooks: dict[str, Any] = {"lambda": None, "ecs": None, "iam": None}
+_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------- 8. IAM: who calls, and may they
@@ -426,6 +606,10 @@ def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str 
     if service == "s3" and operation == "GetObject" and not _s3_object_exists(self.current_account, resource):
         # S3 tells a missing key (404) only to a caller who may list the bucket; others get 403
         calls.append(Call("", "s3:ListBucket", resource.split("/", 1)[0]))
+    copy_source = self.headers.get("x-amz-copy-source") if service == "s3" and operation == "PutObject" else None
+    if copy_source:  # CopyObject reads its source as the caller
+        source = unquote(copy_source).lstrip("/").split("?versionId=", 1)[0]
+        calls.append(Call("", "s3:GetObject", f"arn:aws:s3:::{source}"))
     try:
         iam.authorize(principal, calls)
     except AccessDenied as denied:
@@ -459,10 +643,13 @@ def _sfn_boto_client_for(region: str, service: str, state_credentials: Any = Non
 
 
 _STATE_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
+_STATE_MAP = "moto.stepfunctions.parser.asl.component.state.exec.state_map"
 # The interpreter's modules that import boto_client_for by name (the Lambda and service tasks).
 INTERPRETER_CLIENT_MODULES = (
     "moto.stepfunctions.parser.asl.utils.boto_client",
     f"{_STATE_TASK}.lambda_eval_utils",
+    f"{_STATE_MAP}.item_reader.eval.resource_eval_s3",
+    f"{_STATE_MAP}.result_writer.resource_eval.resource_eval_s3",
     *(
         f"{_STATE_TASK}.service.state_task_service_{service}"
         for service in ("dynamodb", "ecs", "events", "sqs", "sns", "sfn", "aws_sdk", "batch", "glue", "unsupported")
@@ -602,6 +789,9 @@ def install(
     EC2ContainerServiceBackend.run_task = _ecs_run_task
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize
     _set_boto_client_for(_sfn_boto_client_for)
+    ItemReaderS3._handle_list_objects_v2 = staticmethod(_item_reader_list_objects_v2)
+    DistributedItemProcessorWorker._eval_job = _distributed_eval_job
+    ResultWriter._eval_body = _result_writer_eval_body
     # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 2**62})
     _hooks["lambda"] = lambda_runtime
@@ -621,5 +811,9 @@ def uninstall() -> None:
     EC2ContainerServiceBackend.run_task = ORIGINAL["ecs_run_task"]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = ORIGINAL["authenticate_and_authorize"]
     _set_boto_client_for(ORIGINAL["sfn_boto_client_for"])
+    ItemReaderS3._handle_list_objects_v2 = staticmethod(ORIGINAL["item_reader_list_objects_v2"])
+    DistributedItemProcessorWorker._eval_job = ORIGINAL["distributed_eval_job"]
+    ResultWriter._eval_body = ORIGINAL["result_writer_eval_body"]
+    _map_runs.clear()
     state_manager.unset_transition(model_name="ecs::task")
     _hooks["lambda"] = _hooks["ecs"] = _hooks["iam"] = None

@@ -39,8 +39,9 @@ class ApiFunction:
 class LocalResources:
     bucket: str
     table: str
-    state_machine_arn: str
+    state_machine_arn: str  # the one S3 events start (an upload's conversion)
     api: ApiFunction
+    state_machines: dict[str, str]  # every state machine's ARN by logical id (BatchStateMachine, ...)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -92,8 +93,18 @@ def provision(
     table = _create_table(template, client("dynamodb"))
     api = _create_functions(template, runtime, roles, iam, client("lambda"), presign_endpoint)
     _create_render_task(template, client("ecs"), iam)
-    state_machine_arn = _create_state_machine(template, roles, client("stepfunctions"), client("events"))
-    return LocalResources(bucket=bucket, table=table, state_machine_arn=state_machine_arn, api=api)
+    state_machines = {
+        logical_id: _create_state_machine(template, logical_id, roles, client("stepfunctions"), client("events"))
+        for logical_id in template.resources_of_type("AWS::Serverless::StateMachine")
+    }
+    (state_machine_arn,) = [
+        state_machines[logical_id]
+        for logical_id in state_machines
+        if (template.properties(logical_id).get("Events") or {})
+    ]
+    return LocalResources(
+        bucket=bucket, table=table, state_machine_arn=state_machine_arn, api=api, state_machines=state_machines
+    )
 
 
 def _create_bucket(template: LocalTemplate, s3: Any) -> str:
@@ -247,8 +258,9 @@ def _create_render_task(template: LocalTemplate, ecs: Any, iam: LocalIam) -> Non
     iam.task_definition_roles[arn] = [request[key] for key in ("taskRoleArn", "executionRoleArn") if key in request]
 
 
-def _create_state_machine(template: LocalTemplate, roles: dict[str, str], stepfunctions: Any, events: Any) -> str:
-    logical_id, _ = template.one_resource_of_type("AWS::Serverless::StateMachine")
+def _create_state_machine(
+    template: LocalTemplate, logical_id: str, roles: dict[str, str], stepfunctions: Any, events: Any
+) -> str:
     props = template.properties(logical_id)
     if "DefinitionUri" not in props:
         raise TemplateError("the local stack runs a state machine from its DefinitionUri file")
@@ -261,7 +273,10 @@ def _create_state_machine(template: LocalTemplate, roles: dict[str, str], stepfu
         definition=definition,
         roleArn=roles[logical_id],
         type=props.get("Type", "STANDARD"),
+        tags=[{"key": key, "value": str(value)} for key, value in (props.get("Tags") or {}).items()],
     )["stateMachineArn"]
+    if arn != template.arn(logical_id):
+        raise TemplateError(f"state machine created as {arn}, expected {template.arn(logical_id)}")
 
     for event_id, event in (props.get("Events") or {}).items():
         if event["Type"] != "EventBridgeRule":

@@ -87,6 +87,7 @@ class LocalStack:
         self.url = ""
         self.log_dir = Path()
         self.resources: LocalResources | None = None
+        self.library: tuple[str, str] | None = None  # (bucket, prefix) BatchConvert converts from
         self.iam: LocalIam | None = None
         self._runtime: LocalLambdaRuntime | None = None
         self._app = _LateApp()
@@ -141,6 +142,10 @@ class LocalStack:
             template, runtime, self.aws.client, iam, presign_endpoint=self.url.rstrip("/") + S3_PREFIX
         )
 
+        for logical_id in template.resources_of_type("AWS::Serverless::Function"):
+            variables = (template.properties(logical_id).get("Environment") or {}).get("Variables") or {}
+            if "LIBRARY_BUCKET" in variables:
+                self.library = (str(variables["LIBRARY_BUCKET"]), str(variables["LIBRARY_PREFIX"]))
         self._job_log = JobLog(
             stream_arn_of(resources.table, self.aws.client("dynamodb")),
             self.aws.client("dynamodbstreams"),

@@ -23,6 +23,8 @@ def local_stack_process(tmp_path_factory) -> LocalStackProcess:
         f"MaxUploadMB={E2E_MAX_UPLOAD_MB}",
         "--parameter",
         f"OpenJobsPerClient={E2E_OPEN_JOBS}",
+        "--parameter",
+        "BatchPollSeconds=1",  # a batch looks at its songs' jobs every second (AWS default: 15 s)
         "--workers",
         str(E2E_WORKERS),
         "--log-dir",

@@ -1,0 +1,189 @@
+"""`surroundyou batch start|status`: convert a whole library prefix on AWS (or on the local stack).
+
+The owner starts the BatchConvert state machine with their own AWS credentials (boto3 reads them,
+the region and AWS_ENDPOINT_URL from the environment, so `make run`'s export line points it at the
+local stack), then follows the batch item (surroundyou_jobs.batches) under a progress bar:
+
+    surroundyou batch start --prefix albums/2024/ --preset slow --wait
+    surroundyou batch status 1f3c0d1e...
+
+Both end with one line such as `batch 1f3c0d1e: SUCCEEDED, 17 ready, 3 failed`; the exit code is
+1 when the batch FAILED (2 when it could not be started or found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from surroundyou_jobs.batches import BatchStatus, counts
+from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
+
+# the tag on the BatchConvert state machine that names its batch table (template.yaml)
+BATCHES_TABLE_TAG = "surroundyou:batches-table"
+STATE_MACHINE_SUFFIX = "-batch"  # template.yaml names it <stack>-batch
+POLL_S = 2.0
+
+
+class BatchError(Exception):
+    """The command cannot go on; the message says why."""
+
+
+def add_batch_command(commands: Any) -> None:
+    """The `batch` command and its `start` and `status` subcommands (registered by cli.py)."""
+    batch = commands.add_parser(
+        "batch",
+        help="convert a library prefix on AWS (BatchConvert state machine)",
+        description="Start and follow batches of the BatchConvert state machine with your AWS credentials "
+        "(AWS_ENDPOINT_URL, e.g. the local stack's, is honoured).",
+    )
+    actions = batch.add_subparsers(required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="convert every song under a prefix of the library")
+    start.add_argument("--prefix", required=True, help='a folder of the library, e.g. "albums/2024/" ("" = all)')
+    start.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="the songs' preset")
+    start.add_argument("--format", choices=("mp3", "flac", "wav", "ogg"), help="output format (default mp3)")
+    start.add_argument("--output-prefix", help="folder under batches/ for the batch's report (default: its id)")
+    start.add_argument("--name", help="the batch id (default: a new random one)")
+    start.add_argument("--wait", action="store_true", help="follow the batch to its end")
+    start.add_argument("--state-machine", help="ARN of BatchConvert (default: the one state machine named *-batch)")
+    start.set_defaults(command=start_command)
+    status = actions.add_parser("status", help="show a batch's progress")
+    status.add_argument("batch_id", metavar="ID")
+    status.add_argument("--wait", action="store_true", help="follow the batch to its end")
+    status.add_argument("--state-machine", help="ARN of BatchConvert (default: the one state machine named *-batch)")
+    status.set_defaults(command=status_command)
+
+
+def start_command(args: argparse.Namespace) -> int:
+    console = Console()
+    try:
+        batches = Batches.connect(args.state_machine)
+        options: dict[str, Any] = {"preset": args.preset}
+        if args.format:
+            options["format"] = args.format
+        request: dict[str, Any] = {"prefix": args.prefix, "options": options}
+        if args.output_prefix:
+            request["outputPrefix"] = args.output_prefix
+        batch_id = batches.start(args.name or uuid.uuid4().hex, request)
+        console.print(f"batch {batch_id} started: {batches.execution_arn(batch_id)}", highlight=False, soft_wrap=True)
+        return follow(batches, batch_id, args.wait, console)
+    except BatchError as error:
+        Console(stderr=True).print(f"[red]surroundyou batch: {error}[/red]", highlight=False)
+        return 2
+
+
+def status_command(args: argparse.Namespace) -> int:
+    console = Console()
+    try:
+        return follow(Batches.connect(args.state_machine), args.batch_id, args.wait, console)
+    except BatchError as error:
+        Console(stderr=True).print(f"[red]surroundyou batch: {error}[/red]", highlight=False)
+        return 2
+
+
+def summary_line(batch_id: str, status: str, item: dict[str, Any] | None) -> str:
+    """`batch 1f3c0d1e: SUCCEEDED, 17 ready, 3 failed` (and what is still running)."""
+    numbers = counts(item or {})
+    line = f"batch {batch_id}: {status}, {numbers['ready']} ready, {numbers['failed']} failed"
+    if status == BatchStatus.RUNNING.value:
+        line += f", {numbers['running']} running, {numbers['total']} in all"
+    error = (item or {}).get("error")
+    if status == BatchStatus.FAILED.value and error:
+        line += f" ({error.get('message', error.get('code', ''))})"
+    return line
+
+
+def follow(batches: Batches, batch_id: str, wait: bool, console: Console) -> int:
+    """Show the batch's progress (until it ends with ``wait``), then its summary line; the exit code."""
+    status, item = batches.status(batch_id)
+    if wait and status == BatchStatus.RUNNING.value:
+        with Progress(
+            TextColumn("batch {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bars:
+            task = bars.add_task(batch_id[:8], total=None, detail="")
+            while status == BatchStatus.RUNNING.value:
+                numbers = counts(item or {})
+                bars.update(
+                    task,
+                    total=numbers["total"] or None,
+                    completed=numbers["ready"] + numbers["failed"],
+                    detail=f"{numbers['ready']} ready, {numbers['failed']} failed, {numbers['running']} running",
+                )
+                time.sleep(POLL_S)
+                status, item = batches.status(batch_id)
+    console.print(summary_line(batch_id, status, item), highlight=False, soft_wrap=True)
+    return 1 if status == BatchStatus.FAILED.value else 0
+
+
+class Batches:
+    """The BatchConvert state machine and its batch table, through boto3."""
+
+    def __init__(self, sfn: Any, table: Any, state_machine_arn: str):
+        self.sfn = sfn
+        self.table = table
+        self.state_machine_arn = state_machine_arn
+
+    @classmethod
+    def connect(cls, state_machine_arn: str | None = None) -> Batches:
+        import boto3  # the command line's other commands need no AWS SDK
+
+        sfn = boto3.client("stepfunctions")
+        try:
+            if state_machine_arn is None:
+                state_machine_arn = find_state_machine(sfn)
+            tags = sfn.list_tags_for_resource(resourceArn=state_machine_arn)["tags"]
+        except sfn.exceptions.ClientError as error:
+            raise BatchError(f"cannot reach Step Functions: {error}") from None
+        except Exception as error:  # noqa: BLE001 - no credentials, no endpoint: say so in one line
+            raise BatchError(f"cannot reach AWS: {error}") from None
+        table_name = next((tag["value"] for tag in tags if tag["key"] == BATCHES_TABLE_TAG), None)
+        if table_name is None:
+            raise BatchError(f"{state_machine_arn} has no {BATCHES_TABLE_TAG} tag: is it SurroundYou's BatchConvert?")
+        return cls(sfn, boto3.resource("dynamodb").Table(table_name), state_machine_arn)
+
+    def execution_arn(self, batch_id: str) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{batch_id}"
+
+    def start(self, batch_id: str, request: dict[str, Any]) -> str:
+        try:
+            self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=batch_id, input=json.dumps(request))
+        except self.sfn.exceptions.ClientError as error:
+            raise BatchError(f"the batch could not start: {error}") from None
+        return batch_id
+
+    def status(self, batch_id: str) -> tuple[str, dict[str, Any] | None]:
+        """The execution's status (RUNNING, SUCCEEDED, FAILED; TIMED_OUT and ABORTED count as FAILED)
+        and the batch item (None until StartBatch made it)."""
+        try:
+            execution = self.sfn.describe_execution(executionArn=self.execution_arn(batch_id))
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            raise BatchError(f"there is no batch {batch_id}") from None
+        item = self.table.get_item(Key={"batchId": batch_id}, ConsistentRead=True).get("Item")
+        status = execution["status"]
+        if status not in (BatchStatus.RUNNING.value, BatchStatus.SUCCEEDED.value):
+            status = BatchStatus.FAILED.value
+        return status, item
+
+
+def find_state_machine(sfn: Any) -> str:
+    machines = [
+        machine["stateMachineArn"]
+        for page in sfn.get_paginator("list_state_machines").paginate()
+        for machine in page["stateMachines"]
+        if machine["name"].endswith(STATE_MACHINE_SUFFIX)
+    ]
+    if len(machines) != 1:
+        found = ", ".join(machines) or "none"
+        raise BatchError(f"give --state-machine: state machines named *{STATE_MACHINE_SUFFIX}: {found}")
+    return machines[0]

@@ -1,0 +1,132 @@
+"""Batch Lambda: the steps of the BatchConvert state machine that need code.
+
+{"action": "start", "batchId", "request": {"prefix", "options"?, "outputPrefix"?}} -> the batch item and what the
+    Distributed Map reads ({"batchId", "listPrefix", "options", "reportPrefix", "total"});
+    a bad request raises InvalidBatch.
+{"action": "song", "batchId", "key", "size", "options"} -> {"jobId"}: one library song as a job.
+{"action": "finish", "batchId", "succeeded", "map"?, "error"?} -> the batch's summary.
+Thin adapter around library_batch.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Annotated, Any, Literal
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from library_batch import LibraryBatch
+from pydantic import BaseModel, Field
+
+from surroundyou_jobs.batches import BatchSettings, DynamoBatchStore
+from surroundyou_jobs.model import DynamoJobStore
+from surroundyou_jobs.settings import Settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+TOO_MANY_FAILED = "States.ExceedToleratedFailureThreshold"
+
+
+class BatchRequest(BaseModel):
+    """The execution's input, as the owner starts it."""
+
+    prefix: str = ""
+    options: dict[str, Any] | None = None
+    outputPrefix: str | None = None
+
+
+class StartEvent(BaseModel):
+    action: Literal["start"]
+    batchId: str
+    request: BatchRequest = BatchRequest()
+
+
+class SongEvent(BaseModel):
+    action: Literal["song"]
+    batchId: str
+    key: str
+    size: int
+    options: dict[str, Any] = {}
+
+
+class StepFunctionsError(BaseModel):
+    Error: str = ""
+    Cause: str | None = None
+
+
+class ResultFiles(BaseModel):
+    Bucket: str
+    Key: str
+
+
+class MapOutput(BaseModel):
+    ResultWriterDetails: ResultFiles | None = None
+
+
+class FinishEvent(BaseModel):
+    action: Literal["finish"]
+    batchId: str
+    succeeded: bool
+    map: MapOutput | None = None
+    error: StepFunctionsError | None = None
+
+
+BatchEvent = Annotated[StartEvent | SongEvent | FinishEvent, Field(discriminator="action")]
+
+
+@cache
+def library_batch() -> LibraryBatch:
+    """Made on first use (not at import) so tests can import this module before moto starts."""
+    settings, batch_settings = Settings(), BatchSettings()
+    return LibraryBatch(
+        DynamoJobStore.from_settings(settings),
+        DynamoBatchStore(boto3.resource("dynamodb").Table(batch_settings.batches_table)),
+        boto3.client("s3"),
+        settings,
+        batch_settings,
+    )
+
+
+def batch_error(error: StepFunctionsError) -> dict[str, str]:
+    """The batch item's error for what the state machine caught, said to the owner."""
+    if error.Error == TOO_MANY_FAILED:
+        message = "More songs failed than the batch tolerates (the template's BatchToleratedFailurePercentage)."
+    else:
+        try:  # a Lambda error's Cause is {"errorMessage", "errorType", ...}
+            message = json.loads(error.Cause or "")["errorMessage"]
+        except (ValueError, KeyError, TypeError):
+            message = error.Cause or "The batch stopped."
+    return {"code": error.Error or "BatchFailed", "message": message}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=BatchEvent)
+def lambda_handler(event: StartEvent | SongEvent | FinishEvent, context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(batch_id=event.batchId)
+    if isinstance(event, StartEvent):
+        request = event.request
+        started = library_batch().start(event.batchId, request.prefix, request.options, request.outputPrefix)
+        logger.info("batch started", extra={"prefix": started["listPrefix"], "total": started["total"]})
+        return started
+    if isinstance(event, SongEvent):
+        song = library_batch().add_song(event.batchId, event.key, event.size, event.options)
+        logger.info("song queued as a job", extra={"key": event.key, "job_id": song["jobId"]})
+        metrics.add_metric(name="BatchSongs", unit=MetricUnit.Count, value=1)
+        return song
+    details = event.map.ResultWriterDetails if event.map else None
+    summary = library_batch().finish(
+        event.batchId,
+        event.succeeded,
+        details.Key if details else None,
+        None if event.error is None else batch_error(event.error),
+    )
+    logger.info("batch finished", extra=summary)
+    return summary

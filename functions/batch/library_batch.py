@@ -1,0 +1,146 @@
+"""What the batch function does, without Lambda: start a batch over a prefix of the library, turn
+one library song into an ordinary job, and end the batch. app.py adapts it to the state machine.
+
+A song becomes a job the way an upload does: the job item is created AWAITING_UPLOAD, then the
+song is copied from the library to the job's upload key; S3's Object Created event for that copy
+starts the Convert state machine (validate -> render -> notify), which ends the job READY or
+FAILED. The batch's state machine only waits for that outcome and counts it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from surroundyou_jobs.batches import (
+    REPORT_PREFIX,
+    BatchSettings,
+    BatchStatus,
+    DynamoBatchStore,
+    InvalidBatch,
+    is_folder,
+    library_song_job,
+    listing_prefix,
+    new_batch,
+    song_extension,
+)
+from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
+from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
+from surroundyou_jobs.options import InvalidOptions, parse_job_options
+from surroundyou_jobs.settings import Settings
+
+# job ids of library songs: one per (batch, key), so a retried step finds the job it made
+_SONG_JOB_IDS = uuid.UUID("4f0c1b8e-2d55-4a8f-9a51-5b3c8d1e7a20")
+SUPPORTED = ", ".join(f".{ext}" for ext in INPUT_CONTENT_TYPES)
+
+
+def song_job_id(batch_id: str, key: str) -> str:
+    return uuid.uuid5(_SONG_JOB_IDS, f"{batch_id}\n{key}").hex
+
+
+class LibraryBatch:
+    """``s3``: a boto3 S3 client; ``batches``: the batch table's store."""
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        batches: DynamoBatchStore,
+        s3: Any,
+        settings: Settings,
+        batch_settings: BatchSettings,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.jobs = jobs
+        self.batches = batches
+        self.s3 = s3
+        self.settings = settings
+        self.batch_settings = batch_settings
+        self.clock = clock
+
+    def start(self, batch_id: str, prefix: str, options: dict[str, Any] | None, output_prefix: str | None) -> dict:
+        """Check the request, count the songs and create the batch item; what the map needs next."""
+        try:
+            parsed = parse_job_options(options)
+        except InvalidOptions as exc:
+            raise InvalidBatch(f"options: {exc}") from None
+        list_prefix = listing_prefix(self.batch_settings.library_prefix, prefix)
+        report_prefix = listing_prefix(REPORT_PREFIX, output_prefix) if output_prefix else None
+        batch = new_batch(
+            batch_id,
+            prefix=prefix,
+            list_prefix=list_prefix,
+            options=parsed,
+            total=self.count_songs(list_prefix),
+            now_s=int(self.clock()),
+            ttl_days=self.settings.job_ttl_days,
+        )
+        if report_prefix:
+            batch["reportPrefix"] = report_prefix.rstrip("/") + "/"
+        self.batches.create(batch)
+        return {
+            "batchId": batch_id,
+            "listPrefix": list_prefix,
+            "options": parsed,
+            "reportPrefix": batch["reportPrefix"],
+            "total": batch["total"],
+        }
+
+    def count_songs(self, list_prefix: str) -> int:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.batch_settings.library_bucket, Prefix=list_prefix
+        )
+        return sum(1 for page in pages for item in page.get("Contents", []) if not is_folder(item["Key"]))
+
+    def add_song(self, batch_id: str, key: str, size: int, options: dict[str, Any]) -> dict[str, str]:
+        """The song's job, created and its song copied to the upload key (once, however often
+        this is retried). A song SurroundYou cannot read by its name, or cannot copy, ends its job
+        FAILED at once, with the reason."""
+        job_id = song_job_id(batch_id, key)
+        try:
+            self.jobs.get(job_id)
+            return {"jobId": job_id}  # a retry: the job exists, its song was copied or it failed
+        except JobNotFound:
+            pass
+        job = library_song_job(
+            job_id,
+            batch_id=batch_id,
+            key=key,
+            size=size,
+            options=options,
+            now_s=int(self.clock()),
+            ttl_days=self.settings.job_ttl_days,
+        )
+        self.jobs.create(job)
+        self.batches.song_started(batch_id)
+        ext = song_extension(key)
+        if ext not in INPUT_CONTENT_TYPES:
+            self._fail(job_id, ErrorCode.INVALID_UPLOAD, f"SurroundYou can't read .{ext} files; it reads {SUPPORTED}.")
+            return {"jobId": job_id}
+        try:
+            self.s3.copy_object(
+                Bucket=self.settings.bucket,
+                Key=job["inputKey"],
+                CopySource={"Bucket": self.batch_settings.library_bucket, "Key": key},
+            )
+        except self.s3.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "an error")
+            self._fail(job_id, ErrorCode.CONVERSION_FAILED, f"The song could not be read from the library ({code}).")
+        return {"jobId": job_id}
+
+    def _fail(self, job_id: str, code: ErrorCode, message: str) -> None:
+        self.jobs.transition(job_id, JobStatus.FAILED, error=JobError(code, message))
+
+    def finish(
+        self, batch_id: str, succeeded: bool, manifest_key: str | None, error: dict[str, str] | None
+    ) -> dict[str, Any]:
+        """The batch item ends as its execution does; returns the summary the execution outputs."""
+        batch = self.batches.finish(
+            batch_id,
+            BatchStatus.SUCCEEDED if succeeded else BatchStatus.FAILED,
+            manifest_key=manifest_key,
+            error=error,
+        )
+        return {name: batch.get(name) for name in ("batchId", "status", "total", "ready", "failed", "manifestKey")}
