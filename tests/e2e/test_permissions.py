@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from pathlib import Path
 
 import boto3
@@ -34,18 +35,26 @@ XRAY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 KEPT = {
     **{
         (role, LAMBDA_LOGS): "the Lambda service writes the function's logs (locally: function-*.log files)"
-        for role in ("ApiFunctionRole", "ValidateFunctionRole", "NotifyFunctionRole")
+        for role in ("ApiFunctionRole", "ValidateFunctionRole", "NotifyFunctionRole", "BatchFunctionRole")
     },
     **{
         (role, XRAY): "Tracing: Active sends X-Ray segments (no X-Ray daemon locally)"
-        for role in ("ApiFunctionRole", "ValidateFunctionRole", "NotifyFunctionRole", "ConvertStateMachineRole")
+        for role in (
+            "ApiFunctionRole",
+            "ValidateFunctionRole",
+            "NotifyFunctionRole",
+            "ConvertStateMachineRole",
+            "BatchFunctionRole",
+            "BatchStateMachineRole",
+        )
     },
     ("TaskExecutionRole", "PullImageWriteLogs"): "ECS pulls the image and ships the task's logs (locally: a process)",
     ("ConvertStateMachineRole", "events:PutTargets"): "runTask.sync's managed rule on AWS (moto polls DescribeTasks)",
     ("ConvertStateMachineRole", "events:PutRule"): "runTask.sync's managed rule on AWS (moto polls DescribeTasks)",
     ("ConvertStateMachineRole", "events:DescribeRule"): "runTask.sync's managed rule on AWS (moto polls DescribeTasks)",
     **{
-        ("ConvertStateMachineRole", action): "Step Functions delivers execution logs to CloudWatch Logs (vended logs)"
+        (machine, action): "Step Functions delivers execution logs to CloudWatch Logs (vended logs)"
+        for machine in ("ConvertStateMachineRole", "BatchStateMachineRole")
         for action in (
             "logs:CreateLogDelivery",
             "logs:GetLogDelivery",
@@ -59,6 +68,15 @@ KEPT = {
     },
     ("ConvertStateMachineRole", "ecs:StopTask"): "runTask.sync stops the task when the state times out or the "
     "execution is stopped",
+    **{
+        ("BatchStateMachineRole", action): "the Distributed Map watches its child executions and stops them when the "
+        "map run fails (locally they run inside the interpreter)"
+        for action in ("states:DescribeExecution", "states:StopExecution")
+    },
+    **{
+        ("BatchStateMachineRole", action): "ResultWriter writes large result files in parts (locally: one PutObject)"
+        for action in ("s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+    },
     ("TaskRole", "s3:AbortMultipartUpload"): "a multipart upload of a long result that fails cleans up its parts",
     ("TaskRole", "dynamodb:GetItem"): "a task whose claim is refused (job not QUEUED) reads the job to say why",
     ("NotifyFunctionRole", "dynamodb:GetItem"): "MarkFailed reads a job the task already failed (its own reason "
@@ -108,8 +126,37 @@ def decisions(local_stack, local_stack_process, tmp_path_factory) -> list[tuple[
     assert upload(job, text, "notes.mp3", "audio/mpeg").status_code == 204
     assert poll_until_finished(local_stack, job["jobId"])[-1]["status"] == "FAILED"
 
+    run_a_small_batch(local_stack_process, folder)
     log_dir = Path(stack_line(local_stack_process, LOG_LINE)[1])
     return read_calls(log_dir / "iam-calls.jsonl")
+
+
+def run_a_small_batch(stack, folder: Path) -> None:
+    """Three songs and a cover image under the library: the batch SUCCEEDS (1 of 4 failed, the
+    template's budget is 25 %)."""
+    environment = dict(item.split("=", 1) for item in shlex.split(stack_line(stack, EXPORT_LINE)[1]))
+    session = boto3.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        region_name=environment["AWS_DEFAULT_REGION"],
+    )
+    s3 = session.client("s3", endpoint_url=stack.aws_endpoint_url)
+    sfn = session.client("stepfunctions", endpoint_url=stack.aws_endpoint_url)
+    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    song = pink_noise_song(folder / "Batch.mp3", 2.0).read_bytes()
+    for n in range(3):
+        s3.put_object(Bucket=bucket, Key=f"library/permissions/song {n}.mp3", Body=song)
+    s3.put_object(Bucket=bucket, Key="library/permissions/cover.jpg", Body=b"\xff\xd8\xff\xe0" + bytes(100))
+    (machine,) = [
+        m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-batch")
+    ]
+    execution = sfn.start_execution(stateMachineArn=machine, name="permissions", input='{"prefix": "permissions/"}')
+    for _ in range(600):
+        status = sfn.describe_execution(executionArn=execution["executionArn"])["status"]
+        if status != "RUNNING":
+            break
+        time.sleep(0.5)
+    assert status == "SUCCEEDED"
 
 
 def test_no_component_was_refused_a_call(decisions):
