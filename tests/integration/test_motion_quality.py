@@ -100,12 +100,18 @@ def ild_zero_crossings_s(stereo: np.ndarray) -> np.ndarray:
     return np.array(crossings)
 
 
-def beat_song(kind: str, bpm: float, seconds: float, signals, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def beat_song(
+    kind: str, bpm: float, seconds: float, signals, seed: int = 0, drift_bpm: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A click track or a drum loop (kick, snare, eighth-note hats) over a quiet L=R pink bed
-    (content for the ILD all the time); returns the stereo signal and its beat times."""
+    (content for the ILD all the time), its tempo drifting by ``drift_bpm`` over the song; returns
+    the stereo signal and its beat times."""
     frames = int(seconds * SR)
     song = np.repeat(signals.pink_noise(seconds, SR, seed=seed + 40, rms=0.01), 2, axis=0).astype(np.float64)
-    beats_s = np.arange(0.4, seconds - 0.2, 60.0 / bpm)
+    beats = [0.4]
+    while beats[-1] + 60.0 / bpm < seconds - 0.2:
+        beats.append(beats[-1] + 60.0 / (bpm + drift_bpm * beats[-1] / seconds))
+    beats_s = np.array(beats)
     t = np.arange(int(0.3 * SR)) / SR
     rng = np.random.default_rng(seed)
     click = 0.5 * np.sin(2 * np.pi * 1500 * t) * np.exp(-t / 0.005)
@@ -127,7 +133,7 @@ def beat_song(kind: str, bpm: float, seconds: float, signals, seed: int = 0) -> 
         else:
             put(kick if k % 2 == 0 else snare, beat_s)
             put(hat, beat_s)
-            put(hat, beat_s + 30.0 / bpm)
+            put(hat, beat_s + 30.0 / (bpm + drift_bpm * beat_s / seconds))
     return song.astype(np.float32), beats_s
 
 
@@ -152,6 +158,18 @@ def test_a_beat_synced_orbit_turns_every_n_beats_and_crosses_the_front_on_beats(
     # the period: from the crossings a whole turn apart
     measured_turn_s = np.mean(crossings_s[2:] - crossings_s[:-2])
     assert measured_turn_s == pytest.approx(turn_s, rel=0.01)
+
+
+def test_a_beat_synced_orbit_follows_a_drifting_tempo(tmp_path, signals):
+    song, beats_s = beat_song("drum loop", 116.0, 20.0, signals, seed=3, drift_bpm=16.0)  # 116 -> 132 BPM
+    options = render_options_for({**DRY, "sync": "beats", "beatsPerTurn": 4})
+    report = convert_file(write_audio(tmp_path / "drift.wav", song, SR), tmp_path / "drift.8d.wav", options)
+    assert report.sync == "beats"
+    out, _ = decode(tmp_path / "drift.8d.wav")
+    crossings_s = ild_zero_crossings_s(out)
+    crossings_s = crossings_s[crossings_s <= beats_s[-1] + 0.05]  # after the last beat the speed holds
+    assert len(crossings_s) >= 2 * (len(beats_s) // 4) - 1
+    assert np.abs(crossings_s[:, np.newaxis] - beats_s).min(axis=1).max() <= 0.030
 
 
 def test_a_song_without_a_clear_beat_keeps_the_period_and_says_so(tmp_path, signals):

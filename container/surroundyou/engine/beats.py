@@ -166,7 +166,7 @@ def track_beats(envelope: np.ndarray, period_frames: float, alpha: float = ALPHA
 
 @dataclass(frozen=True)
 class BeatGrid:
-    """The song's beats (seconds), its tempo and how clear the beat was; ``beats_s`` empty if unclear."""
+    """The song's beats (seconds), their mean tempo and how clear the beat was; ``beats_s`` empty if unclear."""
 
     beats_s: np.ndarray
     tempo_bpm: float
@@ -202,4 +202,4 @@ def beat_grid(onsets: OnsetEnvelope) -> BeatGrid:
             break
     if times_s.size < MIN_BEATS:
         return BeatGrid(np.zeros(0), float("nan"), clarity)
-    return BeatGrid(times_s, 60.0 / float(np.median(np.diff(times_s))), clarity)
+    return BeatGrid(times_s, 60.0 * (times_s.size - 1) / float(times_s[-1] - times_s[0]), clarity)

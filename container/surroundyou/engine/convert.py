@@ -21,6 +21,9 @@ fraction of decoding and rendering twice (~0.1 s of CPU for 5 minutes); memory s
 block (65 536 frames) deep.
 Every step carries its state across blocks and the limiter's look-ahead is compensated, so
 the output has exactly the input's length and timing. Same input and options -> same bytes.
+The render stack (renderer, room, limiter: they load scipy, about 1 s of CPU) is imported when
+it is first needed, not with this module: opening and decoding start at once, and the task
+loads it on a thread while it downloads the song (``surroundyou.task.preload``).
 """
 
 from __future__ import annotations
@@ -47,12 +50,9 @@ from .encode import (
     output_bit_depth,
     output_sample_rate,
 )
-from .limiter import DETECTOR_ERROR_DB, TruePeakLimiter
 from .loudness import LoudnessMeter
 from .options import RenderOptions
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
-from .render import LATENCY_SAMPLES, OrbitRenderer
-from .room import room_for
 from .tags import copy_tags
 
 CEILING_DBTP = -1.0
@@ -70,7 +70,7 @@ class ConversionReport:
     limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
     ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
-    beats, ``tempo_bpm`` their median tempo) or "no clear beat" (asked for, but the song has no
+    beats, ``tempo_bpm`` their mean tempo) or "no clear beat" (asked for, but the song has no
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
     preview was cut from (``None``: the whole song).
     """
@@ -109,6 +109,8 @@ def limiter_ceiling_dbtp(fmt: str, mp3_quality: str | int = DEFAULT_MP3_QUALITY)
     ceiling, the more). Each margin is that plus 0.3-0.5 dB (128 kbps: 0.55); bitrates under
     128 kbps and VBR levels past V4 were not measured and keep 3 dB.
     """
+    from .limiter import DETECTOR_ERROR_DB  # the render stack: see the module docstring
+
     if fmt in ("wav", "flac"):
         return CEILING_DBTP - DETECTOR_ERROR_DB
     if fmt == "ogg":
@@ -287,6 +289,9 @@ def _render_pass(
 ) -> _Rendered:
     """Pass 1: decode, render, add the room, apply the envelope; measure input and result; spill the
     result (float32 blocks). A preview renders only ``plan.window``."""
+    from .render import LATENCY_SAMPLES, OrbitRenderer  # the render stack: see the module docstring
+    from .room import room_for
+
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
     renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first)
@@ -348,6 +353,8 @@ def _finish_pass(
     progress: Progress,
 ) -> tuple[LoudnessMeter, float]:
     """Pass 2: gain, true-peak limit and encode the spilled song; returns (output meter, peak)."""
+    from .limiter import TruePeakLimiter  # the render stack: see the module docstring
+
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
