@@ -60,8 +60,7 @@ def test_the_task_definition_names_the_local_bucket_and_table(template):
 
 
 def test_the_state_machine_substitutions_name_local_resources(template):
-    machine_id, _ = template.one_resource_of_type("AWS::Serverless::StateMachine")
-    substitutions = template.properties(machine_id)["DefinitionSubstitutions"]
+    substitutions = template.properties("ConvertStateMachine")["DefinitionSubstitutions"]
     definition_id, _ = template.one_resource_of_type("AWS::ECS::TaskDefinition")
     assert substitutions["TaskDefinitionArn"] == template.arn(definition_id)
     assert substitutions["TaskDefinitionArn"].endswith(":task-definition/surroundyou-local-render:1")

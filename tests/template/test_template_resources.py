@@ -261,7 +261,11 @@ def test_bucket_blocks_public_access_encrypts_and_expires_objects(cfn_resources)
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
     expiring = {r["Prefix"]: r["ExpirationInDays"] for r in rules.values() if "ExpirationInDays" in r}
-    assert expiring == {"uploads/": ref("RetentionDays"), "processed/": ref("RetentionDays")}
+    assert expiring == {
+        "uploads/": ref("RetentionDays"),
+        "processed/": ref("RetentionDays"),
+        "batches/": ref("RetentionDays"),  # the batches' reports (test_template_batch.py)
+    }
     assert rules["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert all(r["Status"] == "Enabled" for r in rules.values())
 
