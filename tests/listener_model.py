@@ -8,7 +8,8 @@ SOFA, SimpleFreeFieldHRIR; read with h5py). The package is fetched with
 (``kemar_sofa_path``), so a fresh machine gets the same file.
 
 Features, per 100 ms Hann frame (hop 50 ms), for the render and for every horizontal-plane
-direction of the set (72, every 5 deg):
+direction of the set (72, every 5 deg; or, ``sphere=True``, all 710 directions from 40 deg below
+the horizon to straight overhead, for the heard elevation):
 
 - each ear's transfer magnitude ``T_E(b) = 10 log10(P_out,E(b) / P_in(b))`` in 1/6-octave bands
   ``b`` (centres ``300 * 2^(k/6)`` Hz up to 14 kHz, edges ``fc * 2^(+-1/12)``), ``P_in`` the
@@ -90,29 +91,37 @@ def kemar_sofa_path() -> Path:
 
 @dataclass(frozen=True)
 class HorizontalSet:
-    """Horizontal-plane impulse responses: ``azimuth_deg`` (engine convention), ``irs`` (n, 2, taps)."""
+    """Measured directions: ``azimuth_deg`` (engine convention), ``irs`` (n, 2, taps), ``elevation_deg``."""
 
     azimuth_deg: np.ndarray
     irs: np.ndarray
     sample_rate: int
+    elevation_deg: np.ndarray
+
+
+def kemar_horizontal(sample_rate: int = 44100) -> HorizontalSet:
+    """The set's elevation-0 directions, sorted by azimuth (engine convention), resampled if needed."""
+    return kemar_directions(sample_rate)
 
 
 @functools.cache
-def kemar_horizontal(sample_rate: int = 44100) -> HorizontalSet:
-    """The set's elevation-0 directions, sorted by azimuth (engine convention), resampled if needed."""
+def kemar_directions(sample_rate: int = 44100, sphere: bool = False) -> HorizontalSet:
+    """The set's elevation-0 directions (``sphere``: all 710, -40..90 deg), sorted by elevation then
+    azimuth (engine convention, -180..180), resampled if needed."""
     import h5py
 
     with h5py.File(kemar_sofa_path(), "r") as sofa:
         positions = np.asarray(sofa["SourcePosition"][:], dtype=np.float64)
         irs = np.asarray(sofa["Data.IR"][:], dtype=np.float64)
         rate = int(round(float(sofa["Data.SamplingRate"][0])))
-    horizontal = np.flatnonzero(np.isclose(positions[:, 1], 0.0))
-    azimuth = np.mod(-positions[horizontal, 0] + 180.0, 360.0) - 180.0  # counter-clockwise -> ours, -180..180
-    order = np.argsort(azimuth)
-    irs = irs[horizontal[order]]
+    chosen = np.arange(len(positions)) if sphere else np.flatnonzero(np.isclose(positions[:, 1], 0.0))
+    azimuth = np.mod(-positions[chosen, 0] + 180.0, 360.0) - 180.0  # counter-clockwise -> ours, -180..180
+    elevation = positions[chosen, 1]
+    order = np.lexsort((azimuth, elevation))
+    irs = irs[chosen[order]]
     if sample_rate != rate:
         irs = scipy.signal.resample_poly(irs, sample_rate, rate, axis=-1)
-    return HorizontalSet(azimuth_deg=azimuth[order], irs=irs, sample_rate=sample_rate)
+    return HorizontalSet(azimuth_deg=azimuth[order], irs=irs, sample_rate=sample_rate, elevation_deg=elevation[order])
 
 
 def band_edges_hz() -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +169,7 @@ class Features:
 
 
 @functools.cache
-def kemar_features(sample_rate: int = 44100, headphones: str = "diffuse-field") -> Features:
+def kemar_features(sample_rate: int = 44100, headphones: str = "diffuse-field", sphere: bool = False) -> Features:
     """The features of every horizontal direction of the set, as heard through ``headphones``.
 
     ``"diffuse-field"``: the listener wears headphones equalised to the set's diffuse field of
@@ -170,14 +179,15 @@ def kemar_features(sample_rate: int = 44100, headphones: str = "diffuse-field") 
     spectra are compared with the set's divided by that average, so a render whose long-term
     timbre is flat is heard with the head's own. ``"none"``: the render is the eardrum signal
     (compared with the set as measured; an ideal render through the raw set is heard right).
+    ``sphere``: every direction of the set, through the same (horizontal-plane) headphones.
     """
-    kemar = kemar_horizontal(sample_rate)
+    kemar = kemar_directions(sample_rate, sphere)
     fft_len = 8192
-    power = band_powers(
-        np.abs(np.fft.rfft(kemar.irs, fft_len, axis=-1)) ** 2, np.fft.rfftfreq(fft_len, 1 / sample_rate)
-    )
+    freqs_hz = np.fft.rfftfreq(fft_len, 1 / sample_rate)
+    power = band_powers(np.abs(np.fft.rfft(kemar.irs, fft_len, axis=-1)) ** 2, freqs_hz)
     if headphones == "diffuse-field":
-        power = power / power.mean(axis=(0, 1))
+        horizontal = np.abs(np.fft.rfft(kemar_horizontal(sample_rate).irs, fft_len, axis=-1)) ** 2
+        power = power / band_powers(horizontal, freqs_hz).mean(axis=(0, 1))
     elif headphones != "none":
         raise ValueError(f"headphones must be 'diffuse-field' or 'none', got {headphones!r}")
     itd = gcc_phat_itd_s(kemar.irs[:, 0], kemar.irs[:, 1], sample_rate, fft_len)
@@ -231,10 +241,11 @@ def spectral_dips_db(ears: np.ndarray, source: np.ndarray, sample_rate: int) -> 
 
 @dataclass(frozen=True)
 class Heard:
-    """What the model heard: ``times_s`` and ``azimuth_deg`` per frame (engine convention)."""
+    """What the model heard per frame: ``times_s``, ``azimuth_deg`` (engine convention), ``elevation_deg``."""
 
     times_s: np.ndarray
     azimuth_deg: np.ndarray
+    elevation_deg: np.ndarray
 
     def net_rotation_deg_per_turn(self, period_s: float) -> float:
         """Unwrapped azimuth, last minus first, per ``period_s`` of the frames' time span (+ = clockwise)."""
@@ -248,12 +259,15 @@ class Heard:
         return float(np.mean(np.abs(self.azimuth_deg) > 90.0))
 
 
-def heard(ears: np.ndarray, source: np.ndarray, sample_rate: int, headphones: str = "diffuse-field") -> Heard:
-    """The nearest KEMAR horizontal direction of every frame of ``ears`` rendered from ``source``."""
+def heard(
+    ears: np.ndarray, source: np.ndarray, sample_rate: int, headphones: str = "diffuse-field", sphere: bool = False
+) -> Heard:
+    """The nearest KEMAR horizontal direction (``sphere``: of all its directions) of every frame of
+    ``ears`` rendered from ``source``."""
     times_s, features = render_features(ears, source, sample_rate)
-    kemar = kemar_horizontal(sample_rate)
-    nearest = np.argmin(distances(features, kemar_features(sample_rate, headphones)), axis=1)
-    return Heard(times_s=times_s, azimuth_deg=kemar.azimuth_deg[nearest])
+    kemar = kemar_directions(sample_rate, sphere)
+    nearest = np.argmin(distances(features, kemar_features(sample_rate, headphones, sphere)), axis=1)
+    return Heard(times_s=times_s, azimuth_deg=kemar.azimuth_deg[nearest], elevation_deg=kemar.elevation_deg[nearest])
 
 
 # ---------------------------------------------------------------- reference renders (known answers)

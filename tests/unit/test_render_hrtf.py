@@ -7,7 +7,9 @@ from surroundyou.engine.hrtf import (
     kemar_head_radius_m,
     load_kemar,
     minimum_phase,
+    nearest_directions,
     speaker_azimuths_rad,
+    speaker_directions_rad,
     speaker_filters,
     speaker_pan,
 )
@@ -43,7 +45,7 @@ def test_head_radius_gives_kemars_0_7_ms_at_the_side():
 def test_loudspeaker_filters_put_our_right_on_the_right(sample_rate):
     filters = speaker_filters(sample_rate, 1.0)
     azimuths_deg = np.degrees(speaker_azimuths_rad())
-    assert filters.shape == (24, 2, round(256 * sample_rate / 44100))
+    assert filters.shape == (len(speaker_directions_rad()[0]), 2, round(256 * sample_rate / 44100))
     right = int(np.flatnonzero(azimuths_deg == 90)[0])
     left_ear, right_ear = filters[right]
     assert band_level_db(right_ear, sample_rate=sample_rate) - band_level_db(left_ear, sample_rate=sample_rate) > 8
@@ -54,8 +56,9 @@ def both_ears_db(speaker, low_hz, high_hz):
 
 
 def test_loudspeaker_filters_are_diffuse_field_equalised_and_cut_behind():
-    """Their power averaged over the ring and the ears is flat (1/3 octave); the back stays darker than the front."""
-    filters = speaker_filters(SR, 1.0)
+    """Their power averaged over the horizontal ring and the ears is flat (1/3 octave); the back stays
+    darker than the front."""
+    filters = speaker_filters(SR, 1.0)[: len(speaker_azimuths_rad())]
     freqs_hz = np.fft.rfftfreq(4096, 1 / SR)
     average = (np.abs(np.fft.rfft(filters, 4096)) ** 2).mean(axis=(0, 1))
     centres_hz = 1000 * 10 ** (np.arange(-10, 12) / 10)  # 100 Hz - 12.5 kHz
@@ -86,3 +89,31 @@ def test_panning_weights_are_smooth_and_sum_to_one():
     assert np.allclose(weight[on_speaker, 0], 1.0)  # exactly the measured filter at a loudspeaker
     speaker_gain = np.array([np.where(index == 1, weight, 0).sum(axis=-1)])[0]  # loudspeaker at 15 deg
     assert np.max(np.abs(np.diff(speaker_gain, 2))) < 1e-3  # no corner as the source passes
+
+
+def test_the_loudspeakers_cover_the_sphere_with_the_sets_own_directions():
+    """Rings from 40 deg below to overhead; each loudspeaker is the measured direction nearest to it."""
+    azimuth, elevation = speaker_directions_rad()
+    assert sorted(set(np.round(np.degrees(elevation)))) == [-40, -20, 0, 20, 40, 60, 80, 90]
+    assert np.allclose(azimuth[:24], speaker_azimuths_rad()) and np.allclose(elevation[:24], 0.0)
+    kemar = load_kemar()
+    top = nearest_directions(kemar, -np.degrees(azimuth[-1:]), np.degrees(elevation[-1:]))
+    assert kemar.elevation_deg[top[0]] == 90.0
+
+
+def test_panning_over_the_sphere_is_smooth_and_ends_on_the_top_loudspeaker():
+    """A vertical circle through the top of the head: weights sum to one, move without corners,
+    and straight overhead only the top loudspeaker plays, whatever the azimuth."""
+    t = np.linspace(0, 2 * np.pi, 20001)
+    x, z = np.cos(t), np.sin(t)
+    azimuth, elevation = np.arctan2(0.05 * np.sin(t), x), np.arcsin(np.clip(z, -1, 1))
+    index, weight = speaker_pan(azimuth, elevation, 1.0)
+    assert np.allclose(weight.sum(axis=-1), 1.0)
+    gains = np.zeros((len(t), len(speaker_directions_rad()[0])))
+    np.add.at(gains, (np.arange(len(t))[:, np.newaxis].repeat(5, 1), index), weight)
+    above = np.degrees(elevation) > -40  # below the lowest ring the pan holds still
+    inside = above[:-2] & above[1:-1] & above[2:]
+    assert np.max(np.abs(np.diff(gains, 2, axis=0)[inside])) < 2e-3
+    overhead_index, overhead_weight = speaker_pan(np.radians([0.0, 77.0, 200.0]), np.radians([90.0] * 3), 1.0)
+    top = len(speaker_directions_rad()[0]) - 1
+    assert np.allclose(np.where(overhead_index == top, overhead_weight, 0).sum(axis=-1), 1.0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sofar
 
-from surroundyou.engine.hrtf import kemar_head_radius_m, speaker_azimuths_rad, speaker_filters
+from surroundyou.engine.hrtf import kemar_head_radius_m, speaker_azimuths_rad, speaker_directions_rad, speaker_filters
 from surroundyou.engine.options import RenderOptions
 from surroundyou.engine.render import render
 from surroundyou.engine.sofa import SofaError, read_sofa
@@ -59,7 +59,7 @@ def test_a_sofa_file_is_read_in_the_sets_own_convention(sphere_sofa):
 
 def test_the_engine_resamples_equalises_and_places_the_file_like_the_bundled_set(sphere_sofa):
     filters = speaker_filters(44100, 1.0, sphere_sofa)
-    assert filters.shape == (24, 2, 256) and np.isfinite(filters).all()
+    assert filters.shape == (len(speaker_directions_rad()[0]), 2, 256) and np.isfinite(filters).all()
     right = int(np.flatnonzero(np.isclose(np.degrees(speaker_azimuths_rad()), 90.0))[0])
     assert np.sum(filters[right, 1] ** 2) > 2 * np.sum(filters[right, 0] ** 2)  # our right is the right
     # its own time difference: Woodworth's at 8.75 cm plus the far ear's shadow phase (~0.06 ms) -> ~10 cm

@@ -12,13 +12,17 @@ without it (``load_kemar``).
 
 How the set is used:
 
-1. Virtual loudspeakers. The measured horizontal-plane directions every ``SPEAKER_SPACING_DEG``
-   (15 deg, 24 of them) are loudspeakers with fixed filters; the orbit is panned between them
-   with smooth per-sample gains (``speaker_pan``). Gains move and filters stay put, so a pure
+1. Virtual loudspeakers on the sphere. Rings at the elevations of ``SPEAKER_RINGS`` (-40 deg,
+   where measured heads end, to straight overhead), each with loudspeakers every so many
+   degrees of azimuth (15 deg up to 40 deg up, 20 at 60, 30 at 80, one overhead: 151 in all,
+   the horizontal ring's 24 first), each the measured direction nearest to it, with fixed
+   filters. The orbit is panned between them with smooth per-sample gains (``speaker_pan``):
+   between the two rings around its elevation, and on each ring between the two loudspeakers
+   around its azimuth, so four loudspeakers at most, and any path from 40 deg below to
+   overhead hears the set's own elevation cues. Gains move and filters stay put, so a pure
    tone passes without clicks at any orbit speed (crossfading between filters instead leaves
    -80 dB of splatter at a 4 s orbit: the filter's rate of change jumps at every measured
-   direction). The wobble tilts the projection onto the ring, ``atan2(cos(el) sin(az), cos(az))``,
-   and the lateral angle of the time difference; the set's elevated rings are not used.
+   direction). The time difference follows the lateral angle, ``asin(cos(el) sin(az))``.
 2. Minimum phase plus a separate delay. Each loudspeaker filter is the minimum-phase filter of
    its magnitude (real cepstrum; Oppenheim & Schafer, *Discrete-Time Signal Processing*,
    sec. 13.9), 256 taps at 44.1 kHz (>= 98 % of the energy, median 99.6 %), so neighbouring
@@ -29,8 +33,8 @@ How the set is used:
 3. Diffuse-field equalisation (Moller, "Fundamentals of binaural technology", Applied
    Acoustics 36, 1992; the method of Larcher, Jot & Vandernoot, "Equalization methods in
    binaural technology", AES 105th Convention, preprint 4858, 1998): every filter is divided by
-   one curve, the power response averaged over the directions the orbit uses (the ring's
-   loudspeakers) and both ears, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``). What all
+   one curve, the power response averaged over the horizontal ring's loudspeakers (where
+   orbits spend their time) and both ears, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``). What all
    directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
    long-term timbre is the input's; what tells one direction from another stays: the
    interaural level differences and each direction's own colour, front and back included (a
@@ -63,7 +67,7 @@ import scipy.fft
 import scipy.signal
 
 from .control_rate import control_indices, segment_ramps
-from .orbit import Orbit
+from .orbit import Orbit, front_back_cosine
 from .peaks import parabolic_peak_offset
 from .sofa import HrirSet, read_sofa
 from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
@@ -76,6 +80,22 @@ REAR_SHELF_HZ = 3000.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
 SPEAKER_SPACING_DEG = 15.0
+# (elevation deg, azimuth spacing deg) of the loudspeaker rings, bottom to top (module doc, step 1)
+SPEAKER_RINGS = (
+    (-40.0, 15.0),
+    (-20.0, 15.0),
+    (0.0, 15.0),
+    (20.0, 15.0),
+    (40.0, 15.0),
+    (60.0, 20.0),
+    (80.0, 30.0),
+    (90.0, 360.0),
+)
+# the rings in the loudspeakers' order: the horizontal ring first, then the others bottom to top
+SPEAKER_RING_ORDER = (2, 0, 1, 3, 4, 5, 6, 7)
+FRONT_SPEAKER = 0
+# loudspeaker spectra kept per FFT size (only the few around the orbit are fed at once)
+SPECTRA_KEPT = 48
 # Convolution frame: its hop (this minus the filter length) is short enough that the orbit
 # centre feeds only two or three loudspeakers, and a power of two is the fastest FFT.
 FFT_FRAME = 16384
@@ -141,13 +161,16 @@ def head_set(hrtf_path: str | None = None) -> HrirSet:
     return load_kemar() if hrtf_path is None else read_sofa(hrtf_path)
 
 
-def nearest_directions(head: HrirSet, azimuth_deg: np.ndarray) -> np.ndarray:
-    """Index of the measured direction nearest (great circle) to each horizontal ``azimuth_deg``
-    (counter-clockwise, as the set counts), so a set measured off the 15 deg grid still fills the ring."""
+def nearest_directions(head: HrirSet, azimuth_deg: np.ndarray, elevation_deg: np.ndarray | float = 0.0) -> np.ndarray:
+    """Index of the measured direction nearest (great circle) to each ``azimuth_deg`` (counter-clockwise,
+    as the set counts) and ``elevation_deg``, so a set measured off the loudspeakers' grid (or on the
+    horizontal plane only) still fills every ring."""
     azimuth, elevation = np.radians(head.azimuth_deg), np.radians(head.elevation_deg)
     measured = np.stack([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
     wanted = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
-    return np.argmax(np.stack([np.cos(wanted), np.sin(wanted), np.zeros_like(wanted)], axis=-1) @ measured, axis=-1)
+    up = np.broadcast_to(np.radians(np.asarray(elevation_deg, dtype=np.float64)), wanted.shape)
+    directions = np.stack([np.cos(up) * np.cos(wanted), np.cos(up) * np.sin(wanted), np.sin(up)], axis=-1)
+    return np.argmax(directions @ measured, axis=-1)
 
 
 @functools.cache
@@ -205,8 +228,33 @@ def octave_smoothed(power: np.ndarray, freqs_hz: np.ndarray, octaves: float) -> 
 
 
 def speaker_azimuths_rad() -> np.ndarray:
-    """Azimuths (ours: 0 = front, clockwise) of the virtual loudspeakers on the horizontal ring."""
+    """Azimuths (ours: 0 = front, clockwise) of the virtual loudspeakers on the horizontal ring
+    (the first of ``speaker_directions_rad``)."""
     return np.radians(np.arange(0.0, 360.0, SPEAKER_SPACING_DEG))
+
+
+@functools.cache
+def _speaker_rings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per ring, bottom to top: elevation (deg), azimuth spacing (deg), loudspeaker count, index of its first."""
+    elevation, spacing = (np.array(column) for column in zip(*SPEAKER_RINGS, strict=True))
+    count = np.round(360.0 / spacing).astype(int)
+    first = np.zeros(len(count), dtype=int)
+    position = 0
+    for ring in SPEAKER_RING_ORDER:
+        first[ring], position = position, position + count[ring]
+    return elevation, spacing, count, first
+
+
+def speaker_directions_rad() -> tuple[np.ndarray, np.ndarray]:
+    """``(azimuth, elevation)`` of every virtual loudspeaker (ours: 0 = front, clockwise), in their order."""
+    elevation_deg, spacing_deg, count, _ = _speaker_rings()
+    rings = [
+        (np.arange(count[ring]) * spacing_deg[ring], np.full(count[ring], elevation_deg[ring]))
+        for ring in SPEAKER_RING_ORDER
+    ]
+    return np.radians(np.concatenate([ring[0] for ring in rings])), np.radians(
+        np.concatenate([ring[1] for ring in rings])
+    )
 
 
 @functools.cache
@@ -214,8 +262,9 @@ def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = 
     """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-3),
     from KEMAR or from the SOFA file at ``hrtf_path``."""
     kemar = head_set(hrtf_path)
-    azimuth_deg = np.degrees(speaker_azimuths_rad())
-    responses = kemar.impulse_responses[nearest_directions(kemar, -azimuth_deg)]  # the set counts counter-clockwise
+    azimuth, elevation = speaker_directions_rad()
+    # the set counts counter-clockwise
+    responses = kemar.impulse_responses[nearest_directions(kemar, -np.degrees(azimuth), np.degrees(elevation))]
     if sample_rate != kemar.sample_rate:
         ratio = Fraction(sample_rate, kemar.sample_rate).limit_denominator(1000)
         responses = scipy.signal.resample_poly(responses, ratio.numerator, ratio.denominator, axis=1)
@@ -223,7 +272,7 @@ def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = 
     design_size = max(DESIGN_FFT_SIZE, 8 * taps)
     freqs_hz = np.fft.rfftfreq(design_size, 1.0 / sample_rate)
     power = np.abs(np.fft.rfft(responses, design_size, axis=1)) ** 2  # (speakers, bins, ears)
-    rear_gain = rear_treble_gain(np.cos(np.radians(azimuth_deg)), intensity)[:, np.newaxis, np.newaxis]
+    rear_gain = rear_treble_gain(front_back_cosine(azimuth, elevation), intensity)[:, np.newaxis, np.newaxis]
     power = (
         power
         * np.abs(
@@ -232,7 +281,8 @@ def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = 
         )
         ** 2
     )
-    diffuse_field = octave_smoothed(power.mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES)
+    horizontal = len(speaker_azimuths_rad())  # the first loudspeakers
+    diffuse_field = octave_smoothed(power[:horizontal].mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES)
     magnitude = (power / diffuse_field[:, np.newaxis]) ** (intensity / 2)
     return minimum_phase(np.moveaxis(magnitude, 2, 1), taps)
 
@@ -243,28 +293,33 @@ def smootherstep(fraction: np.ndarray) -> np.ndarray:
 
 
 def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Virtual loudspeakers and amplitude weights ``(index, weight)``, shape ``azimuth.shape + (3,)``.
+    """Virtual loudspeakers and amplitude weights ``(index, weight)``, shape ``azimuth.shape + (5,)``.
 
-    A source is panned between the two loudspeakers around its direction projected onto the
-    horizontal plane, ``atan2(cos(el) sin(az), cos(az))``, with ``smootherstep`` weights: they
-    sum to 1, and as a loudspeaker takes over, neither its gain nor the gain's slope or
-    curvature jumps, so the sidebands of the moving pan fall off fast (a 1 kHz sine keeps
-    -107 dB outside +-50 Hz at a 4 s orbit; -90 dB with ``3t^2 - 2t^3``, -80 dB with straight
-    lines). The third slot is the frontal loudspeaker, which takes ``1 - intensity`` of the source.
+    A source is panned between the two rings around its elevation (clipped to -40..90 deg), and
+    on each of them between the two loudspeakers around its azimuth, all with ``smootherstep``
+    weights: they sum to 1, and as a loudspeaker takes over, neither its gain nor the gain's
+    slope or curvature jumps, so the sidebands of the moving pan fall off fast (a 1 kHz sine
+    keeps -107 dB outside +-50 Hz at a 4 s orbit; -90 dB with ``3t^2 - 2t^3``, -80 dB with
+    straight lines). On the horizontal plane only the horizontal ring is fed; overhead, only the
+    top loudspeaker, whatever the azimuth. The fifth slot is the frontal loudspeaker, which
+    takes ``1 - intensity`` of the source.
     """
-    spacing = np.radians(SPEAKER_SPACING_DEG)
-    count = len(speaker_azimuths_rad())
-    ring_azimuth = np.mod(np.arctan2(np.cos(elevation_rad) * np.sin(azimuth_rad), np.cos(azimuth_rad)), 2 * np.pi)
-    position = ring_azimuth / spacing
-    below = np.floor(position)
-    toward_next = smootherstep(position - below)
-    index = np.stack(
-        [below.astype(int) % count, (below.astype(int) + 1) % count, np.zeros_like(below, dtype=int)], axis=-1
-    )
-    weight = np.stack(
-        [intensity * (1 - toward_next), intensity * toward_next, np.full(np.shape(below), 1.0 - intensity)], axis=-1
-    )
-    return index, weight
+    ring_elevation, spacing_deg, count, first = _speaker_rings()
+    elevation_deg = np.clip(np.degrees(elevation_rad), ring_elevation[0], ring_elevation[-1])
+    lower = np.clip(np.searchsorted(ring_elevation, elevation_deg, side="right") - 1, 0, len(ring_elevation) - 2)
+    upward = smootherstep((elevation_deg - ring_elevation[lower]) / (ring_elevation[lower + 1] - ring_elevation[lower]))
+    azimuth_deg = np.degrees(np.mod(azimuth_rad, 2 * np.pi))
+    indices, weights = [], []
+    for ring, share in ((lower, 1.0 - upward), (lower + 1, upward)):
+        position = azimuth_deg / spacing_deg[ring]
+        below = np.floor(position)
+        toward_next = smootherstep(position - below)
+        below_index = below.astype(int)
+        indices += [first[ring] + below_index % count[ring], first[ring] + (below_index + 1) % count[ring]]
+        weights += [intensity * share * (1 - toward_next), intensity * share * toward_next]
+    indices.append(np.full(np.shape(azimuth_deg), FRONT_SPEAKER))
+    weights.append(np.full(np.shape(azimuth_deg), 1.0 - intensity))
+    return np.stack(indices, axis=-1), np.stack(weights, axis=-1)
 
 
 class KemarHead:
@@ -311,12 +366,17 @@ class KemarHead:
         self.taps = self.filters.shape[-1]
         self.hop_frames = FFT_FRAME - (self.taps - 1)
         self._history = np.zeros(self.filters.shape[:2] + (self.taps - 1,), dtype=np.float32)
-        self._spectra: dict[int, np.ndarray] = {}
+        self._spectra: dict[tuple[int, int], np.ndarray] = {}  # (fft size, loudspeaker): (ears, bins)
         loudness = ShadowLoudness(sample_rate, crossover_hz, LOUDNESS_FFT_SIZE)
         self._reference = loudness.reference
         spectra = np.fft.rfft(self.filters, LOUDNESS_FFT_SIZE, axis=-1)
         weighting = np.vstack([loudness.band, loudness.band * loudness.shapes])  # plain, then A, B, C shapes
-        self._cross_power = np.einsum("tf,aef,bef->teab", weighting, spectra, np.conj(spectra)).real
+        self._cross_power = np.stack(  # (plain|A|B|C, ears, speakers, speakers)
+            [
+                [np.real((spectra[:, ear] * row) @ np.conj(spectra[:, ear]).T) for ear in range(spectra.shape[1])]
+                for row in weighting
+            ]
+        )
         self.sources = SphericalHeadShadow(
             sample_rate,
             channels,
@@ -356,12 +416,16 @@ class KemarHead:
         power = self._panned_power(*self._centre_pan(sample_index))
         return power[1:] * self._pan_gain(power) ** 2 / self._reference
 
-    def _filter_spectra(self, fft_size: int) -> np.ndarray:
-        if fft_size not in self._spectra:
-            if len(self._spectra) >= 4:
+    def _filter_spectrum(self, fft_size: int, speaker: int) -> np.ndarray:
+        """``(ears, bins)`` spectrum of a loudspeaker's filters; the last ``SPECTRA_KEPT`` used are kept."""
+        key = (fft_size, speaker)
+        spectrum = self._spectra.pop(key, None)
+        if spectrum is None:
+            spectrum = scipy.fft.rfft(self.filters[speaker], fft_size, axis=-1).astype(np.complex64)
+            if len(self._spectra) >= SPECTRA_KEPT:
                 self._spectra.pop(next(iter(self._spectra)))
-            self._spectra[fft_size] = scipy.fft.rfft(self.filters, fft_size, axis=-1).astype(np.complex64)
-        return self._spectra[fft_size]
+        self._spectra[key] = spectrum  # re-inserted: the dict's order is the order of use
+        return spectrum
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
@@ -382,7 +446,9 @@ class KemarHead:
         fed = np.unique(index[weight != 0])
         controls = np.stack([np.where(index == speaker, weight, 0.0).sum(axis=-1) for speaker in fed])
         ramps = segment_ramps(controls[:, :-1], controls[:, 1:], first_sample, frames, self.control_step)
-        active = sorted(set(fed) | set(np.flatnonzero(np.any(self._history != 0, axis=(1, 2)))))
+        active = sorted(
+            int(speaker) for speaker in set(fed) | set(np.flatnonzero(np.any(self._history != 0, axis=(1, 2))))
+        )
         fft_size = scipy.fft.next_fast_len(frames + self.taps - 1, real=True)
         signal = np.zeros((len(active), 2, fft_size), dtype=np.float32)  # (loudspeakers, ears, time)
         signal[:, :, : self.taps - 1] = self._history[active]
@@ -390,8 +456,8 @@ class KemarHead:
             signal[active.index(speaker), :, self.taps - 1 : self.taps - 1 + frames] = ramp * ears
         self._history[:] = 0.0
         self._history[active] = signal[:, :, frames : frames + self.taps - 1]
-        spectra, filters = scipy.fft.rfft(signal, axis=-1), self._filter_spectra(fft_size)
-        output = spectra[0] * filters[active[0]]
+        spectra = scipy.fft.rfft(signal, axis=-1)
+        output = spectra[0] * self._filter_spectrum(fft_size, active[0])
         for row in range(1, len(active)):
-            output += spectra[row] * filters[active[row]]
+            output += spectra[row] * self._filter_spectrum(fft_size, active[row])
         return scipy.fft.irfft(output, fft_size, axis=-1)[:, self.taps - 1 : self.taps - 1 + frames]

@@ -254,12 +254,13 @@ class KemarResponses:
     loudspeaker filters, panned, and its time difference."""
 
     def __init__(self, sample_rate: int, intensity: float, hrtf_path: str | None = None):
-        from .hrtf import kemar_head_radius_m, speaker_filters, speaker_pan
+        from .hrtf import kemar_head_radius_m, speaker_azimuths_rad, speaker_filters, speaker_pan
 
         self._pan = functools.partial(speaker_pan, intensity=intensity)
         filters = speaker_filters(sample_rate, intensity, hrtf_path)
-        # a direction's power summed over the ears, on average over the ring: scaled to 1
-        self._filters = filters / np.sqrt(np.mean(np.sum(filters**2, axis=(1, 2))))
+        # a direction's power summed over the ears, on average over the horizontal ring: scaled to 1
+        ring = filters[: len(speaker_azimuths_rad())]
+        self._filters = filters / np.sqrt(np.mean(np.sum(ring**2, axis=(1, 2))))
         self.intensity = intensity
         self.radius_m = kemar_head_radius_m(hrtf_path)
 
