@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
 EVENTS = REPO / "events"
 FUNCTIONS = REPO / "functions"
-HANDLER_FUNCTIONS = ("api", "validate", "notify")
+HANDLER_FUNCTIONS = ("api", "validate", "notify", "batch")
 
 # the values template.yaml gives the Lambdas, as the sample events expect them
 LAMBDA_ENVIRONMENT = {
@@ -169,7 +169,7 @@ def _load_handler(function: str) -> ModuleType:
 
 @pytest.fixture
 def handlers(aws_env) -> SimpleNamespace:
-    """The three Lambda modules (api, validate, notify), imported with the Lambda environment set."""
+    """The Lambda modules (api, validate, notify, batch), imported with the Lambda environment set."""
     return SimpleNamespace(**{function: _load_handler(function) for function in HANDLER_FUNCTIONS})
 
 

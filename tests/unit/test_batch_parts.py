@@ -1,0 +1,107 @@
+"""The batch's pure parts: the library prefix a batch may list, a library song as a job, the song
+step on an in-memory job store (retries make no second job), and the owner's summary line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from job_fakes import InMemoryJobStore
+from library_batch import LibraryBatch, song_job_id
+
+from surroundyou.batch import summary_line
+from surroundyou_jobs.batches import BatchSettings, InvalidBatch, is_folder, library_song_job, listing_prefix
+from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.settings import Settings
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+@pytest.mark.parametrize("prefix", ["albums/2024/", "", "a b/c.d/"])
+def test_a_prefix_inside_the_library_is_listed_under_it(prefix):
+    assert listing_prefix("library/", prefix) == "library/" + prefix
+
+
+@pytest.mark.parametrize("prefix", ["../uploads/", "/albums/", "albums/../../processed/", "a//b/", "./x/"])
+def test_a_prefix_that_would_leave_the_library_is_refused(prefix):
+    with pytest.raises(InvalidBatch, match="not a folder of the library"):
+        listing_prefix("library/", prefix)
+
+
+def test_a_library_song_is_an_ordinary_job_that_remembers_its_batch():
+    job = library_song_job(
+        "ab" * 16, batch_id="b1", key="library/x/Café.flac", size=10, options={"preset": "slow"}, now_s=100, ttl_days=7
+    )
+    assert parse_input_key(job["inputKey"]) == ("ab" * 16, "flac")
+    assert (job["status"], job["filename"], job["contentType"]) == ("AWAITING_UPLOAD", "Café.flac", "audio/flac")
+    assert (job["batchId"], job["libraryKey"]) == ("b1", "library/x/Café.flac")  # type: ignore[typeddict-item]
+    assert is_folder("library/x/") and not is_folder("library/x/a.mp3")
+
+
+class FakeBatches:
+    def __init__(self):
+        self.started = 0
+
+    def song_started(self, batch_id: str) -> None:
+        self.started += 1
+
+
+class FakeS3:
+    exceptions = SimpleNamespace(ClientError=RuntimeError)
+
+    def __init__(self):
+        self.copies: list[tuple[str, str, dict]] = []
+
+    def copy_object(self, Bucket: str, Key: str, CopySource: dict) -> None:  # noqa: N803 - boto3's names
+        self.copies.append((Bucket, Key, CopySource))
+
+
+@pytest.fixture
+def batch():
+    jobs, batches, s3 = InMemoryJobStore(), FakeBatches(), FakeS3()
+    settings = Settings(bucket="media", job_ttl_days=7)
+    return SimpleNamespace(
+        jobs=jobs,
+        batches=batches,
+        s3=s3,
+        run=LibraryBatch(jobs, batches, s3, settings, BatchSettings(library_bucket="lib", library_prefix="library/")),
+    )
+
+
+def test_a_song_becomes_a_job_and_is_copied_to_its_upload_key_once(batch):
+    first = batch.run.add_song("b1", "library/a/song.mp3", 1000, {"preset": "fast"})
+    again = batch.run.add_song("b1", "library/a/song.mp3", 1000, {"preset": "fast"})  # a retried step
+    assert first == again == {"jobId": song_job_id("b1", "library/a/song.mp3")}
+    job = batch.jobs.get(first["jobId"])
+    assert batch.s3.copies == [("media", job["inputKey"], {"Bucket": "lib", "Key": "library/a/song.mp3"})]
+    assert batch.batches.started == 1 and job["status"] == "AWAITING_UPLOAD"
+    assert song_job_id("b2", "library/a/song.mp3") != first["jobId"]  # another batch: another job
+
+
+def test_a_song_with_an_extension_surroundyou_does_not_read_fails_its_job_at_once(batch):
+    song = batch.run.add_song("b1", "library/a/cover.jpg", 10, {})
+    job = batch.jobs.get(song["jobId"])
+    assert job["status"] == "FAILED" and job["error"]["code"] == "InvalidUpload"
+    assert "can't read .jpg files" in job["error"]["message"] and batch.s3.copies == []
+
+
+def test_the_summary_line_is_one_line_with_the_counts():
+    item = {"total": 20, "ready": 17, "failed": 3, "running": 0}
+    assert summary_line("1f3c", "SUCCEEDED", item) == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed"
+    failed = {**item, "error": {"code": "States.ExceedToleratedFailureThreshold", "message": "Too many."}}
+    assert summary_line("1f3c", "FAILED", failed) == "batch 1f3c: FAILED, 17 ready, 3 failed (Too many.)"
+    assert summary_line("1f3c", "RUNNING", {**item, "running": 2}).endswith(", 2 running, 20 in all")
+
+
+def test_the_sample_events_are_the_shapes_the_state_machine_sends():
+    asl = json.loads((EVENTS.parent / "statemachine" / "batch_convert.asl.json").read_text())
+    payloads = [asl["States"]["StartBatch"], asl["States"]["FinishFailedBatch"]]
+    child = asl["States"]["ConvertLibrary"]["ItemProcessor"]["States"]["CreateJob"]
+    for sample, state in zip(
+        ("batch_start", "batch_finish_too_many_failed", "batch_song"), [*payloads, child], strict=True
+    ):
+        event = json.loads((EVENTS / f"{sample}.json").read_text())
+        sent = state["Parameters"]["Payload"]
+        assert {name.removesuffix(".$") for name in sent} == set(event), sample
