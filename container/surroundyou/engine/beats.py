@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 HOP_S = 0.005
 WINDOW_S = 0.023
@@ -72,8 +73,12 @@ class OnsetEnvelope:
         freqs_hz = np.fft.rfftfreq(self.window, 1 / self.sample_rate)
         edges = np.geomspace(LOW_HZ, min(HIGH_HZ, 0.45 * self.sample_rate), BANDS + 1)
         band = np.searchsorted(edges, freqs_hz, side="right") - 1
-        self._band_of_bin = np.where((band >= 0) & (band < BANDS), band, BANDS)  # BANDS: unused bins
-        self._bins_per_band = np.maximum(np.bincount(self._band_of_bin, minlength=BANDS + 1)[:BANDS], 1)
+        # the bins of the bands are one run, in band order: each band's mean is a reduceat over it
+        used = np.flatnonzero((band >= 0) & (band < BANDS))
+        self._bins = slice(int(used[0]), int(used[-1]) + 1)
+        self._starts = np.flatnonzero(np.diff(band[self._bins], prepend=-1))
+        self._band_ids = band[self._bins][self._starts]
+        self._bins_per_band = np.diff(np.append(self._starts, used.size)).astype(np.float32)
         # a full-scale sine's power in one bin under this window: the dB reference
         self._reference = (self._taper.sum() / 2) ** 2
         self._pending = np.zeros(0, dtype=np.float32)
@@ -90,10 +95,11 @@ class OnsetEnvelope:
         count = (samples.size - self.window) // self.hop + 1 if samples.size >= self.window else 0
         if count > 0:
             frames = np.lib.stride_tricks.sliding_window_view(samples, self.window)[:: self.hop][:count]
-            power = np.abs(np.fft.rfft(frames * self._taper, axis=-1)) ** 2
-            bands = np.zeros((count, BANDS + 1))
-            np.add.at(bands.T, self._band_of_bin, power.T)
-            level_db = 10 * np.log10(np.maximum(bands[:, :BANDS] / self._bins_per_band / self._reference, 1e-10))
+            spectra = scipy.fft.rfft(frames * self._taper, axis=-1)  # float32 in, complex64 out
+            power = spectra.real**2 + spectra.imag**2
+            means = np.zeros((count, BANDS), dtype=np.float32)  # a band with no bin stays empty
+            means[:, self._band_ids] = np.add.reduceat(power[:, self._bins], self._starts, axis=1) / self._bins_per_band
+            level_db = 10 * np.log10(np.maximum(means / self._reference, 1e-10))
             level_db = np.maximum(level_db, np.maximum(FLOOR_DB, level_db.max(axis=1, keepdims=True) - FRAME_RANGE_DB))
             previous = level_db[:1] if self._previous_db is None else self._previous_db[np.newaxis]
             rises = np.diff(np.vstack([previous, level_db]), axis=0)
