@@ -24,6 +24,7 @@ import requests
 from pedalboard.io import AudioFile
 
 from surroundyou_jobs.keys import input_key, output_key
+from surroundyou_jobs.model import JobResult
 from surroundyou_local.stack import LocalStack, StackOptions
 
 pytestmark = pytest.mark.slow
@@ -150,7 +151,7 @@ def test_an_accepted_upload_is_rendered_and_the_job_is_ready(pipeline):
     assert job["status"] == "READY" and job["progress"] == 100
     assert job["inputKey"] == input_key(job["jobId"], "wav")
     result = job["result"]  # written by the task; notify only moved the job to READY
-    assert set(result) == {"outputKey", "format", "durationS", "sizeBytes"}
+    assert {"outputKey", "format", "durationS", "sizeBytes"} <= set(result) <= set(JobResult.__annotations__)
     assert result["outputKey"] == output_key(job["jobId"], "song.wav", "mp3") and result["format"] == "mp3"
     assert float(result["durationS"]) == pytest.approx(2.0, abs=0.05)
     head = pipeline.s3.head_object(Bucket=pipeline.stack.resources.bucket, Key=result["outputKey"])
