@@ -46,18 +46,9 @@ def inputs(signals) -> dict[str, np.ndarray]:
     }
 
 
-HRTF_OVERHEAD_CLICKS = pytest.mark.xfail(
-    reason="HRTF mode pans the overhead loop on its horizontal ring, fast near the top (-70 dB); "
-    "the measured elevations (SOUND, issue 12) replace that pan",
-    strict=False,
-)
-
-
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 @pytest.mark.parametrize("path", PATHS)
-def test_every_path_keeps_the_quality_bar(inputs, path, mode, request):
-    if mode == "hrtf" and path == "overhead":
-        request.applymarker(HRTF_OVERHEAD_CLICKS)
+def test_every_path_keeps_the_quality_bar(inputs, path, mode):
     options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": PERIOD_S, "path": path})
     out = {name: render(audio, SR, options) for name, audio in inputs.items()}
     figures = {

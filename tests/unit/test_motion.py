@@ -143,3 +143,12 @@ def test_the_preview_window_is_the_loudest_stretch():
     hops[int(10 / HOP_S) : int(11 / HOP_S)] = 1.0  # one short, very loud moment
     assert loudest_window_s(hops) == pytest.approx(70.0, abs=HOP_S)
     assert loudest_window_s(hops[: int(20 / HOP_S)]) == 0.0  # shorter than a preview: all of it
+
+
+@pytest.mark.parametrize("path", ["wander", "overhead"])
+def test_a_curved_render_does_not_depend_on_the_block_size(signals, path):
+    from surroundyou.engine.render import render
+
+    options = RenderOptions(period_s=((0.0, 3.0), (1.0, 1.5)), path=path, reverb=0.0)
+    audio = signals.pink_noise(2.0, SR, seed=7, channels=2)
+    np.testing.assert_array_equal(render(audio, SR, options, 4410), render(audio, SR, options, 65536))
