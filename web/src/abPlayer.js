@@ -60,14 +60,17 @@ export class ABPlayer {
     }
   }
 
-  /** Hear `side` from now on, at the same position. */
+  /**
+   * Hear `side` from now on, at the same position: only the volumes change while the two are in
+   * step (no seek, so no gap); one that drifted is moved to the other's position first.
+   */
   select(side) {
     if (!SIDES.includes(side)) throw new Error(`unknown side ${side}`);
     if (side === this.selected) return;
     const positionS = this.position();
+    const wanted = this.timeOf(side, positionS);
+    if (Math.abs(this.media[side].currentTime - wanted) > MAX_DRIFT_S) this.media[side].currentTime = wanted;
     this.selected = side;
-    this.media[side].currentTime = this.timeOf(side, positionS);
-    this.align();
     this.applyVolumes();
   }
 

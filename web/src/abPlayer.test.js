@@ -61,6 +61,17 @@ describe("one player, two versions", () => {
     expect(media.processed.currentTime).toBeCloseTo(14.5, 9);
   });
 
+  it("switches without a seek while the two are in step", async () => {
+    const media = pair();
+    const player = new ABPlayer(media);
+    await player.play();
+    media.processed.advance(7);
+    media.original.advance(7 - MAX_DRIFT_S / 2);
+    player.select("original");
+    expect(media.original.currentTime).toBe(7 - MAX_DRIFT_S / 2); // untouched: only the volumes changed
+    expect(media.original.volume).toBe(1);
+  });
+
   it("leaves a small drift alone and corrects a larger one when play starts", async () => {
     const media = pair();
     const player = new ABPlayer(media);

@@ -62,8 +62,11 @@ export default function OrbitView({ motion }) {
         viewBox="-110 -110 220 220"
         className="w-full max-w-48 md:max-w-64"
         aria-hidden="true"
+        // what the drawing shows, for the browser tests: the path, seconds per turn, the view
         data-path={motion.path}
         data-period-s={periodS}
+        data-radius={ORBIT_RADIUS}
+        data-view-tilt-deg={VIEW_TILT_DEG}
         // a new path or speed restarts the animation from the front
         key={`${motion.path}-${motion.direction}-${motion.widthDeg}-${periodS}-${reduceMotion}`}
       >

@@ -7,6 +7,22 @@ export function downloadName(job) {
 }
 
 /**
+ * What beat sync did, from the job's result: the tempo it followed, or that the song had no clear
+ * beat (the orbit then kept the speed chosen); null without beat sync.
+ */
+export function syncNote(job) {
+  const result = job.result ?? {};
+  if (job.options?.sync !== "beats") return null;
+  if (result.sync === "beats") {
+    const tempo = Number.isFinite(result.tempoBpm) ? ` at ${Math.round(result.tempoBpm)} beats a minute` : "";
+    const turn = Number.isInteger(job.options.beatsPerTurn) ? `: one turn every ${job.options.beatsPerTurn} beats` : "";
+    return `The orbit followed your song's beat${tempo}${turn}.`;
+  }
+  if (result.sync === "no clear beat") return "Your song has no clear beat, so the orbit kept the speed you chose.";
+  return null;
+}
+
+/**
  * The result: one player switching between the original and the 8D version, and for a full
  * conversion the download link. A preview (`preview`) is 30 s from the loudest part of the song;
  * its result says where that part starts (previewStartS), so the original plays from there.
@@ -24,6 +40,7 @@ const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, preview 
           ? `${Math.round(result.durationS ?? 30)} seconds from the loudest part of your song. Put on headphones and compare; if you like it, press Convert for the whole song.`
           : "Put on headphones and compare the two."}
       </p>
+      {syncNote(job) && <p className="text-sm text-slate-300">{syncNote(job)}</p>}
       <ABPlayerView
         originalUrl={originalUrl}
         processedUrl={job.download.url}

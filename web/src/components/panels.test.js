@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { progressOf } from "./ProgressPanel.jsx";
-import { downloadName } from "./ResultPanel.jsx";
+import { downloadName, syncNote } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
   it("counts the upload in bytes sent", () => {
@@ -25,5 +25,22 @@ describe("what the progress panel says", () => {
 describe("the download's file name", () => {
   it("is the last part of the result's outputKey", () => {
     expect(downloadName({ result: { outputKey: "processed/0123/Evening Walk.8d.mp3" } })).toBe("Evening Walk.8d.mp3");
+  });
+});
+
+describe("what beat sync did", () => {
+  const job = (options, result) => ({ options: { preset: "classic", ...options }, result });
+
+  it("names the tempo followed, or says the song had no clear beat", () => {
+    expect(syncNote(job({ sync: "beats", beatsPerTurn: 8 }, { sync: "beats", tempoBpm: 119.8 }))).toBe(
+      "The orbit followed your song's beat at 120 beats a minute: one turn every 8 beats.",
+    );
+    expect(syncNote(job({ sync: "beats" }, { sync: "no clear beat" }))).toBe(
+      "Your song has no clear beat, so the orbit kept the speed you chose.",
+    );
+  });
+
+  it("says nothing without beat sync", () => {
+    expect(syncNote(job({}, { sync: "off" }))).toBeNull();
   });
 });
