@@ -95,9 +95,17 @@ def test_catalog_names_each_parameter_as_the_job_options_do():
         "reverb": 0.2,
         "crossoverHz": 120.0,
         "room": "small",
+        "path": "circle",
+        "sync": "off",
+        "beatsPerTurn": 16,
+        "fadeInS": 3.0,
+        "fadeOutS": 3.0,
     }
     # every user override is spelled as in the catalog
-    overrides = options.parse_job_options({"periodS": 5, "widthDeg": 30, "intensity": 0.5, "reverb": 0.1})
+    overrides = options.parse_job_options(
+        {"periodS": 5, "widthDeg": 30, "intensity": 0.5, "reverb": 0.1, "path": "arc", "sync": "beats"}
+        | {"beatsPerTurn": 8, "fadeInS": 1, "fadeOutS": 2, "room": "hall", "direction": "clockwise"}
+    )
     assert set(overrides) - {"preset", "format", "mode"} <= set(classic)
 
 

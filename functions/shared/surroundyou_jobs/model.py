@@ -53,6 +53,14 @@ class JobResult(TypedDict):
     format: str
     durationS: float
     sizeBytes: int
+    # what the page tells and plays by: the song's and the result's integrated loudness (LUFS,
+    # BS.1770), where a preview was cut from (seconds into the song), and for beat sync whether
+    # the orbit followed the beat ("beats", at tempoBpm) or the song had "no clear beat"
+    inputLufs: NotRequired[float]
+    outputLufs: NotRequired[float]
+    previewStartS: NotRequired[float]
+    sync: NotRequired[str]
+    tempoBpm: NotRequired[float]
 
 
 class Job(TypedDict):

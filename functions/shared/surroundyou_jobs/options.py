@@ -21,6 +21,12 @@ from .keys import OUTPUT_FORMATS
 #   room                 the room around the head: "none", "small" (~0.2 s), "medium" (~0.6 s),
 #                        "hall" (~2 s): early reflections through the head and a diffuse tail
 #   crossover_hz         below this the bass stays centred and untouched
+#   path                 the orbit's path: "circle", "figure8", "wander", "overhead", "arc"
+#                        (engine/orbit.py has their formulas)
+#   sync                 "off", or "beats": one turn every beats_per_turn beats of the song
+#   beats_per_turn       2-64
+#   fade_in_s            the effect fades in from the original stereo over these seconds, and
+#   fade_out_s           back out to it over the song's last seconds
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "classic": (
         "One turn every 8 seconds with a touch of room.",
@@ -33,6 +39,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             reverb=0.2,
             crossover_hz=120.0,
             room="small",
+            path="circle",
+            sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
         ),
     ),
     "slow": (
@@ -46,6 +57,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             reverb=0.25,
             crossover_hz=120.0,
             room="medium",
+            path="circle",
+            sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
         ),
     ),
     "fast": (
@@ -59,6 +75,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             reverb=0.15,
             crossover_hz=120.0,
             room="small",
+            path="circle",
+            sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
         ),
     ),
     "subtle": (
@@ -72,6 +93,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             reverb=0.15,
             crossover_hz=150.0,
             room="small",
+            path="circle",
+            sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
         ),
     ),
     "concert": (
@@ -85,6 +111,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             reverb=0.45,
             crossover_hz=120.0,
             room="hall",
+            path="circle",
+            sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
         ),
     ),
 }
@@ -106,11 +137,11 @@ HEADS = {
     ),
 }
 PATH_DESCRIPTIONS = {
-    "circle": "Round and round your head.",
-    "figure8": "A figure-eight: crosses in front of you, loops around each ear.",
-    "wander": "Drifts around you on a smooth random path.",
-    "overhead": "Circles up over the top of your head and down behind.",
-    "arc": "Swings from side to side in front of you.",
+    "circle": "Round and round your head: front, right, back, left.",
+    "figure8": "A figure-eight: a loop around each ear, crossing in front of you.",
+    "wander": "Drifts around you on a smooth, unhurried random path (the same every time).",
+    "overhead": "A vertical loop: up over your head to the back, and round below to the front.",
+    "arc": "Swings from ear to ear in front of you, never behind.",
 }
 ROOM_DESCRIPTIONS = {
     "none": "No room: dry.",
