@@ -37,7 +37,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 HOP_S = 0.005
 WINDOW_S = 0.023
@@ -66,6 +65,9 @@ class OnsetEnvelope:
     """
 
     def __init__(self, sample_rate: int):
+        import scipy.fft  # its float32 transforms are 8x numpy's here; loaded only for beat sync (import time)
+
+        self._rfft = scipy.fft.rfft
         self.sample_rate = int(sample_rate)
         self.hop = max(1, round(HOP_S * self.sample_rate))
         self.window = int(2 ** round(math.log2(WINDOW_S * self.sample_rate)))
@@ -95,7 +97,7 @@ class OnsetEnvelope:
         count = (samples.size - self.window) // self.hop + 1 if samples.size >= self.window else 0
         if count > 0:
             frames = np.lib.stride_tricks.sliding_window_view(samples, self.window)[:: self.hop][:count]
-            spectra = scipy.fft.rfft(frames * self._taper, axis=-1)  # float32 in, complex64 out
+            spectra = self._rfft(frames * self._taper, axis=-1)  # float32 in, complex64 out
             power = spectra.real**2 + spectra.imag**2
             means = np.zeros((count, BANDS), dtype=np.float32)  # a band with no bin stays empty
             means[:, self._band_ids] = np.add.reduceat(power[:, self._bins], self._starts, axis=1) / self._bins_per_band
