@@ -49,7 +49,7 @@ from surroundyou.engine.options import (
 )
 from surroundyou.engine.sofa import read_sofa
 from surroundyou.job_options import render_options_for
-from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
+from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
 
@@ -188,11 +188,16 @@ def _mp3_quality(text: str) -> str:
 
 
 def _number_or_curve(text: str) -> float | str:
-    """A number, or a breakpoint curve's text (checked when the options are built)."""
+    """A number, or a breakpoint curve's text (its ranges are checked when the options are built)."""
     try:
         return float(text)
     except ValueError:
-        return text
+        pass
+    try:
+        parse_curve(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _usable_cpus() -> int:

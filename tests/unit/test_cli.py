@@ -42,6 +42,26 @@ def test_output_name_picks_the_format_and_options_apply(tmp_path, music, capsys)
     assert "1 converted, 0 failed" in capsys.readouterr().out
 
 
+def test_motion_options_reach_the_engine_and_the_output_says_what_they_did(tmp_path, signals, capsys):
+    pad = signals.sine(3.0, 220.0, amplitude=0.3, sample_rate=SR, channels=2)  # no beat at all
+    source = write_audio(tmp_path / "pad.wav", pad, SR)
+    flags = ["--path", "arc", "--period", "0:4,2:2", "--intensity", "0.8", "--fade-in", "1", "--fade-out", "0"]
+    flags += ["--sync", "beats", "--beats-per-turn", "8", "--preview", "--format", "wav"]
+    args = cli._parser().parse_args(["convert", str(source), "--out-dir", str(tmp_path), *flags])
+    (job,) = cli.plan_jobs(args)
+    options = job.options
+    assert (options.path, options.period_s, options.intensity) == ("arc", ((0.0, 4.0), (2.0, 2.0)), 0.8)
+    assert (options.sync, options.beats_per_turn, options.fade_in_s, options.fade_out_s) == ("beats", 8, 1.0, 0.0)
+    assert job.preview and job.dst == tmp_path / "pad.preview.8d.wav"
+    assert cli.main(["convert", str(source), "--out-dir", str(tmp_path), *flags, "-j", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "no clear beat found; the orbit kept the period (0:4,2:2 s)" in printed
+    assert "preview of 3 s from 0:00.0" in printed  # shorter than a preview: the whole song
+    with pytest.raises(SystemExit):
+        cli.main(["convert", str(source), "--period", "0:4,x"])
+    assert 'argument --period: point 2 ("x") must be TIME:VALUE' in capsys.readouterr().err
+
+
 def test_default_output_sits_beside_the_input_in_the_chosen_format(tmp_path, music):
     source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
     assert cli.main(["convert", str(source), "--format", "ogg", "--mp3-quality", "V0"]) == 0
@@ -87,9 +107,13 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     capsys.readouterr()
     assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--plot", str(tmp_path / "orbit.png")]) == 0
     out = capsys.readouterr().out
-    for figure in ("period_s", "itd_amplitude_ms", "integrated_lufs", "true_peak_dbtp"):
+    for figure in ("period_s", "itd_amplitude_ms", "integrated_lufs", "true_peak_dbtp", "coloration_db"):
+        assert figure in out
+    for figure in ("coherence_500_hz", "heard_behind_pct", "comb_depth_left_db", "comb_depth_right_db"):
         assert figure in out
     assert (tmp_path / "orbit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--original", str(source)]) == 0
+    assert "coloration_db" in capsys.readouterr().out
 
 
 def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):

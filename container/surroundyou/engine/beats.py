@@ -174,7 +174,8 @@ def track_beats(envelope: np.ndarray, period_frames: float, alpha: float = ALPHA
 
 @dataclass(frozen=True)
 class BeatGrid:
-    """The song's beats (seconds), their mean tempo and how clear the beat was; ``beats_s`` empty if unclear."""
+    """The song's beats (seconds), their tempo (a line fitted through them) and how clear the beat was;
+    ``beats_s`` empty if unclear."""
 
     beats_s: np.ndarray
     tempo_bpm: float
@@ -210,4 +211,7 @@ def beat_grid(onsets: OnsetEnvelope) -> BeatGrid:
             break
     if times_s.size < MIN_BEATS:
         return BeatGrid(np.zeros(0), float("nan"), clarity)
-    return BeatGrid(times_s, 60.0 * (times_s.size - 1) / float(times_s[-1] - times_s[0]), clarity)
+    # the tempo: the slope of a straight line through the beats (least squares), which the end
+    # beats (a song's first and last hits are often off the grid) sway less than first-to-last
+    seconds_per_beat = float(np.polyfit(np.arange(times_s.size), times_s, 1)[0])
+    return BeatGrid(times_s, 60.0 / seconds_per_beat, clarity)

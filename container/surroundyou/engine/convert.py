@@ -70,7 +70,7 @@ class ConversionReport:
     limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
     ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
-    beats, ``tempo_bpm`` their mean tempo) or "no clear beat" (asked for, but the song has no
+    beats, ``tempo_bpm`` their tempo) or "no clear beat" (asked for, but the song has no
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
     preview was cut from (``None``: the whole song).
     """
