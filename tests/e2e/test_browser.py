@@ -17,6 +17,7 @@ from pedalboard.io import AudioFile
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from surroundyou.engine.analysis import measure_orbit
+from surroundyou.engine.orbit import Orbit
 from surroundyou.engine.render import render
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.wording import file_size
@@ -28,8 +29,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 SAMPLE_RATE = 44100
-SONG_S = 8.0
-# Two whole turns in SONG_S, so measure_orbit finds the period without a hint.
+SONG_S = 14.0
+# The effect fades in over the preset's first seconds and out over its last (fadeInS, fadeOutS:
+# 3 s); the orbit is measured between the fades: two whole turns, so measure_orbit finds the
+# period without a hint.
+MEASURED_S = (3.0, 11.0)
 PRESET = "fast"
 # Slow enough that the upload's progress is seen between 0 and 100 %: the song is ~190 KB.
 UPLOAD_BYTES_PER_S = 48 * 1024
@@ -125,11 +129,22 @@ def assert_text_contrast_aa(page: Page) -> None:
     assert not low, low
 
 
-def orbit_animation(page: Page) -> dict:
-    """The computed CSS animation of the sources circling the head in the orbit figure."""
-    return page.locator("figure svg g").evaluate(
-        "g => { const style = getComputedStyle(g);"
-        " return {name: style.animationName, duration: style.animationDuration, direction: style.animationDirection}; }"
+def orbit_drawing(page: Page) -> dict:
+    """What the orbit figure draws: its path, seconds per turn, the view (radius, tilt), each
+    source's route as drawn ([(x, y), ...]) and the duration of each source's motion (None when it
+    does not move)."""
+    return page.locator("figure svg").evaluate(
+        """svg => ({
+            path: svg.dataset.path,
+            periodS: Number(svg.dataset.periodS),
+            radius: Number(svg.dataset.radius),
+            tiltDeg: Number(svg.dataset.viewTiltDeg),
+            routes: Object.fromEntries([...svg.querySelectorAll('[data-source]')].map(g => [
+                g.dataset.source,
+                g.querySelector('polyline').getAttribute('points').split(' ').map(p => p.split(',').map(Number)),
+            ])),
+            motions: [...svg.querySelectorAll('[data-source]')].map(g => g.querySelector('animateMotion')?.getAttribute('dur') ?? null),
+        })"""
     )
 
 
@@ -203,11 +218,9 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
         preset_radio(page, name).check()
         period_s, direction = presets[name]["periodS"], presets[name]["direction"]
         expect(page.locator("figure figcaption")).to_contain_text(f"one turn every {period_s:g} seconds")
-        assert orbit_animation(page) == {
-            "name": "orbit-spin",
-            "duration": f"{period_s:g}s",
-            "direction": "normal" if direction == "clockwise" else "reverse",
-        }
+        expect(page.locator("figure figcaption")).to_contain_text(direction.replace("counterc", "counter-c"))
+        drawing = orbit_drawing(page)
+        assert drawing["motions"] == [f"{period_s:g}s"] * 2, drawing["motions"]
     shoot(page, "02-song-chosen")
 
     # Throttle the upload (Chrome's network emulation) so its progress can be seen part-way.
@@ -266,10 +279,13 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     result, sample_rate = read_audio(result_path)
     original, _ = read_audio(song)
     assert result.shape[0] == 2 and sample_rate == SAMPLE_RATE
-    orbit = measure_orbit(result, sample_rate)
+    assert presets[PRESET]["fadeInS"] <= MEASURED_S[0] and presets[PRESET]["fadeOutS"] <= SONG_S - MEASURED_S[1]
+    between_fades = slice(*(int(t_s * sample_rate) for t_s in MEASURED_S))
+    orbit = measure_orbit(result[:, between_fades], sample_rate)
     # What the preset's orbit gives on this very song: the engine's dry render (no reverb, no limiter).
-    reference = measure_orbit(render(original, sample_rate, render_options_for({"preset": PRESET})), sample_rate)
-    still = measure_orbit(original, sample_rate)
+    dry = render(original, sample_rate, render_options_for({"preset": PRESET}))
+    reference = measure_orbit(dry[:, between_fades], sample_rate)
+    still = measure_orbit(original[:, between_fades], sample_rate)
     assert orbit.period_s == pytest.approx(presets[PRESET]["periodS"], rel=0.05), orbit.summary()
     # (measured: ILD 9.2 dB vs the dry render's 9.3 dB, ITD 0.70 ms vs 0.70 ms; reverb may shave a little)
     assert orbit.ild_r2 > 0.8 and orbit.itd_r2 > 0.8, orbit.summary()
@@ -296,7 +312,7 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
         has_touch=True,
         reduced_motion="reduce",
     )
-    assert orbit_animation(page)["name"] == "none"
+    assert orbit_drawing(page)["motions"] == [None, None]  # the sources rest; their routes stay drawn
     jobs = api_jobs(page)
     page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
     shoot(page, "06-phone-start")
@@ -327,8 +343,10 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
     page.keyboard.press("ArrowDown")
     expect(preset_radio(page, "slow")).to_be_checked()
     shoot(page, "08-phone-keyboard-focus", full_page=False)
-    page.keyboard.press("Tab")
-    assert focused() == "Convert"
+    # then every control beyond the presets, in reading order, then the two buttons
+    for control in ("path", "speed", "sync", "room", "head", "preview", "convert"):
+        page.keyboard.press("Tab")
+        assert focused() == control
     page.keyboard.press("Enter")
 
     alert = page.get_by_role("alert")
@@ -387,3 +405,127 @@ def test_the_page_says_so_when_the_api_cannot_be_reached_and_tries_again(local_s
     expect(alert).to_be_hidden()
     expect(page.get_by_role("radio")).to_have_count(len(get_config(local_stack)["presets"]))
     context.close()
+
+
+def test_the_orbit_drawn_is_the_engines_path(local_stack, browser):
+    # Each path the API offers, drawn as the engine moves the sources: the route of each channel's
+    # source is the engine's Orbit (engine/orbit.py) at the same turns, seen as the figure says.
+    page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    preset = next(p for p in config["presets"] if p["name"] == config["defaults"]["preset"])
+    for path in config["paths"]:
+        page.get_by_label("Path").select_option(path["name"])
+        expect(page.locator("#path-hint")).to_have_text(path["description"])
+        drawing = orbit_drawing(page)
+        assert drawing["path"] == path["name"]
+        for source, offset_deg in (("left", -preset["widthDeg"] / 2), ("right", preset["widthDeg"] / 2)):
+            drawn = np.array(drawing["routes"][source])
+            turns = np.linspace(0, 20 if path["name"] == "wander" else 1, len(drawn))
+            samples_per_turn = 96
+            orbit = Orbit(
+                period_s=1.0,
+                sample_rate=samples_per_turn,
+                clockwise=preset["direction"] == "clockwise",
+                elevation_wobble_deg=preset["elevationWobbleDeg"],
+                path=path["name"],
+            )
+            azimuth, elevation = orbit.direction_rad(turns * samples_per_turn)
+            azimuth = azimuth + np.radians(offset_deg)
+            radius, tilt = drawing["radius"], np.radians(drawing["tiltDeg"])
+            x = radius * np.cos(elevation) * np.sin(azimuth)
+            y = -radius * (np.cos(elevation) * np.cos(azimuth) * np.sin(tilt) + np.sin(elevation) * np.cos(tilt))
+            # the page writes two decimals
+            assert np.abs(drawn - np.column_stack([x, y])).max() < 0.006, (path["name"], source)
+    shoot(page, "13-orbit-overhead-path")
+
+
+def song_with_a_quiet_intro(path: Path, duration_s: float, intro_s: float) -> Path:
+    """The music-like song (a kick every 0.5 s: 120 BPM) with its first intro_s 20 dB quieter, so
+    its loudest 30 s are known: the last 30 s."""
+    stereo = music_like_stereo(duration_s, SAMPLE_RATE)
+    stereo[:, : int(intro_s * SAMPLE_RATE)] *= 0.1
+    with AudioFile(str(path), "w", SAMPLE_RATE, 2, quality="192k") as song:
+        song.write(stereo)
+    return path
+
+
+PLAYER_STATE_JS = """() => {
+    const [original, processed] = ['Original', '8D version'].map(
+        label => document.querySelector(`audio[aria-label='${label}']`));
+    return {original: original.currentTime, processed: processed.currentTime,
+            originalVolume: original.volume, processedVolume: processed.volume,
+            playing: !processed.paused && !original.paused, clock: performance.now() / 1000};
+}"""
+# how far the heard position may move at a switch beyond the time that passed (the two versions
+# are kept within 50 ms of each other; a seek in an MP3 lands within a frame, 26 ms)
+SWITCH_JUMP_S = 0.1
+
+
+def test_a_beat_synced_preview_plays_and_switches_to_the_original_at_the_same_place(local_stack, browser, tmp_path):
+    # 40 s at 120 BPM, quiet for its first 12 s: the preview is its last 30 s; with beat sync and
+    # 8 beats per turn the orbit turns every 4 s (the preset alone would take 8 s).
+    song = song_with_a_quiet_intro(tmp_path / "Night Drive.mp3", duration_s=40.0, intro_s=12.0)
+    page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+    jobs = api_jobs(page)
+    preset_radio(page, "classic").check()
+    page.get_by_label("Choose a song").set_input_files(song)
+    page.get_by_label("Follow the beat").check()
+    page.get_by_label("Beats per turn").fill("8")
+    expect(page.locator("figure figcaption")).to_contain_text("one turn every 8 beats of the song")
+    assert orbit_drawing(page)["motions"] == ["4s", "4s"]  # drawn at 120 BPM
+    page.get_by_role("button", name=f"Preview {config['previewS']:g} s").click()
+    expect(page.get_by_role("heading", name="Your preview is ready")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert_text_contrast_aa(page)
+    shoot(page, "14-preview-ready")
+
+    # a job like any other, with its options as the page sent them
+    view = jobs[0]["view"]
+    assert view["options"] == {
+        "preset": "classic",
+        "format": config["defaults"]["format"],
+        "mode": config["defaults"]["mode"],
+        "sync": "beats",
+        "beatsPerTurn": 8,
+        "preview": True,
+    }
+    assert [status for status, _ in jobs[0]["statuses"]][-1] == "READY"
+    assert view["result"]["durationS"] == pytest.approx(config["previewS"], abs=0.1)
+    assert view["result"]["previewStartS"] == pytest.approx(10.0, abs=0.15)  # the last 30 s: the loudest
+    assert page.get_by_role("link", name="Download").count() == 0  # a preview is for listening
+
+    # the preview's orbit follows the beat: one turn per 8 beats of 0.5 s
+    preview = tmp_path / "preview.mp3"
+    preview.write_bytes(page.request.get(view["download"]["url"]).body())
+    result, sample_rate = read_audio(preview)
+    orbit = measure_orbit(result, sample_rate)
+    assert orbit.period_s == pytest.approx(4.0, rel=0.02), orbit.summary()
+
+    # One player: both versions play in step, the 8D one heard; switching keeps the place, the
+    # original running previewStartS ahead (the preview's place in the song).
+    offset_s = view["result"]["previewStartS"]
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("() => document.querySelector(`audio[aria-label='8D version']`).currentTime > 1.5")
+
+    def heard_position(state: dict, side: str) -> float:
+        return state["original"] - offset_s if side == "original" else state["processed"]
+
+    was_heard = "processed"
+    for side, heard in (("Original", "original"), ("8D version", "processed")):
+        before = page.evaluate(PLAYER_STATE_JS)
+        # the switch is a radio pair drawn as two buttons: a person clicks the visible label
+        page.locator("fieldset", has_text="Listen to").locator("label", has_text=side).click()
+        expect(page.get_by_role("radio", name=side)).to_be_checked()
+        after = page.evaluate(PLAYER_STATE_JS)
+        assert after["playing"], after
+        # the place is kept: the newly heard version goes on from where the other was
+        elapsed_s = after["clock"] - before["clock"]
+        jump_s = heard_position(after, heard) - heard_position(before, was_heard) - elapsed_s
+        assert abs(jump_s) < SWITCH_JUMP_S, (before, after)
+        assert heard_position(after, heard) > 1.5, after  # not back at the start
+        silent = "processed" if heard == "original" else "original"
+        assert after[f"{heard}Volume"] > 0.5 and after[f"{silent}Volume"] == 0, after
+        shoot(page, f"15-preview-hearing-{heard}")
+        page.wait_for_function(
+            f"() => document.querySelector(`audio[aria-label='8D version']`).currentTime > {after['processed'] + 0.5}"
+        )
+        was_heard = heard
+    page.get_by_role("button", name="Pause").click()

@@ -143,8 +143,13 @@ def test_task_converts_the_song_and_records_its_result_on_the_job(aws, song_mp3,
         "format": "mp3",
         "durationS": item["result"]["durationS"],
         "sizeBytes": head["ContentLength"],
+        "sync": "off",
+        "inputLufs": item["result"]["inputLufs"],
+        "outputLufs": item["result"]["outputLufs"],
     }
     assert item["result"]["durationS"] == pytest.approx(SONG_S, abs=1e-3)
+    # the loudnesses the page's player matches the two versions by (the converter's: within 1 LU)
+    assert item["result"]["outputLufs"] == pytest.approx(item["result"]["inputLufs"], abs=1.0)
 
     result_path = tmp_path / "result.mp3"
     aws.s3.download_file(BUCKET, output, str(result_path))

@@ -3,6 +3,7 @@ failure mark the job FAILED with a reason a person can read."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -76,7 +77,14 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     logger.info("input downloaded", extra={"size_bytes": source.stat().st_size})
 
     progress = ProgressReporter(store, job["jobId"])
-    report = convert_file(source, rendered, options, output_format=fmt, progress=progress.conversion)
+    report = convert_file(
+        source,
+        rendered,
+        options,
+        output_format=fmt,
+        progress=progress.conversion,
+        preview=job["options"].get("preview", False),
+    )
     progress.write(CONVERTED_PROGRESS, force=True)
     logger.info(
         "converted",
@@ -92,9 +100,22 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     # upload_file switches to a multipart upload above 8 MiB and streams the file from disk.
     s3.upload_file(str(rendered), bucket, key, ExtraArgs={"ContentType": OUTPUT_CONTENT_TYPES[fmt]})
     progress.write(UPLOADED_PROGRESS, force=True)
-    return JobResult(
+    result = JobResult(
         outputKey=key, format=fmt, durationS=round(report.duration_s, 3), sizeBytes=rendered.stat().st_size
     )
+    result["sync"] = report.sync
+    # for the page: matched loudness, a preview's place in the song, the tempo followed
+    # (a silent song's loudness is -inf, which the job's item cannot hold: left out)
+    measured = {
+        "inputLufs": (report.input_lufs, 2),
+        "outputLufs": (report.output_lufs, 2),
+        "previewStartS": (report.preview_start_s, 3),
+        "tempoBpm": (report.tempo_bpm, 1),
+    }
+    for name, (value, digits) in measured.items():
+        if value is not None and math.isfinite(value):
+            result[name] = round(value, digits)  # type: ignore[literal-required]
+    return result
 
 
 def job_error(exc: BaseException) -> JobError:
