@@ -171,10 +171,17 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze",
         help="measure the 8D orbit of a file",
-        description="Measure the orbit (ILD/ITD tracks, period), loudness and true peak of an audio file.",
+        description="Measure the orbit (ILD/ITD tracks, period), loudness, true peak (8x), coloration, comb depth, "
+        "interaural coherence and where a listener model hears it (heard behind) of an audio file.",
     )
     analyze.add_argument("file", type=Path, metavar="FILE")
     analyze.add_argument("--plot", type=Path, metavar="PNG", help="also draw the orbit into this PNG")
+    analyze.add_argument(
+        "--original",
+        type=Path,
+        metavar="SONG",
+        help="the song FILE was converted from: coloration, comb depth and the listener model measure against it",
+    )
     analyze.set_defaults(command=_analyze_command)
     add_batch_command(commands)  # surroundyou batch start|status (surroundyou/batch.py)
     return parser
@@ -456,11 +463,14 @@ def _presets_command(args: argparse.Namespace) -> int:
 
 
 def _analyze_command(args: argparse.Namespace) -> int:
-    from surroundyou.engine.analysis import analyze_file  # scipy's fits: loaded only when asked for
+    from surroundyou.engine.analysis import analysed_figures, read_analysed  # scipy: loaded only when asked for
+    from surroundyou.listening import listening_figures
 
     errors = Console(stderr=True)
     try:
-        figures, orbit = analyze_file(args.file)
+        analysed, duration_s = read_analysed(args.file, args.original)
+        figures, orbit = analysed_figures(analysed, duration_s, args.file.name)
+        figures.update(listening_figures(analysed.stereo, analysed.original, analysed.sample_rate))
     except (AudioInputError, ValueError, RuntimeError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         return 1

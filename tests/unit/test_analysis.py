@@ -166,3 +166,31 @@ def test_analyze_file_says_why_it_cannot_measure(signals, tmp_path, seconds, aud
         out.write(noise if audio == "noise" else np.zeros_like(noise))
     with pytest.raises(ValueError, match=f"{audio}.wav: .*{reason}"):
         analysis.analyze_file(path)
+
+
+def test_coloration_reads_a_known_shelf_against_the_original_and_a_tilt_alone(signals):
+    pink = signals.pink_noise(4.0, seed=19, channels=2).astype(np.float64)
+    # a first-order treble shelf: 0 dB in the bass, +6 dB in the treble (zero at 2 kHz, pole at 4 kHz)
+    shelf = scipy.signal.bilinear([2.0, 2 * np.pi * 4000.0], [1.0, 2 * np.pi * 4000.0], fs=SR)
+    shelved = scipy.signal.lfilter(*shelf, pink, axis=-1)
+    assert analysis.coloration_db(pink, SR, original=pink) == pytest.approx(0.0, abs=1e-6)
+    centres_hz, _ = analysis.long_term_third_octaves_db(pink, SR)
+    _, response = scipy.signal.freqz(*shelf, worN=centres_hz, fs=SR)
+    gain_db = 20 * np.log10(np.abs(response))
+    expected_db = np.max(np.abs(gain_db - gain_db.mean()))  # the shelf's departure from its mean level
+    assert analysis.coloration_db(shelved, SR, original=pink) == pytest.approx(expected_db, abs=0.3)
+    assert analysis.coloration_db(pink, SR) < 1.5  # pink noise: flat about its (zero) tilt
+    assert analysis.spectral_tilt_db_per_octave(pink, SR) == pytest.approx(0.0, abs=0.3)
+    white = signals.band_noise(4.0, 20.0, 20000.0, seed=20, channels=2)
+    assert analysis.spectral_tilt_db_per_octave(white, SR) == pytest.approx(3.0, abs=0.3)
+
+
+def test_interaural_coherence_of_one_source_and_of_two_unrelated_ones(signals):
+    noise = signals.pink_noise(4.0, seed=21, channels=2)
+    same = analysis.interaural_coherence(np.repeat(noise[:1], 2, axis=0), SR)
+    apart = analysis.interaural_coherence(noise, SR)
+    opposite = analysis.interaural_coherence(np.stack([noise[0], -noise[0]]), SR)
+    assert list(same) == [250.0, 500.0, 1000.0, 2000.0]
+    assert all(value == pytest.approx(1.0, abs=1e-6) for value in same.values())
+    assert all(abs(value) < 0.1 for value in apart.values())
+    assert all(value == pytest.approx(-1.0, abs=1e-6) for value in opposite.values())

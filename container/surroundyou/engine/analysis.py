@@ -44,6 +44,9 @@ ITD_UPSAMPLING = 4
 SILENCE_BELOW_MEDIAN_DB = 40.0
 MIN_PERIOD_S = 1.0
 ANALYZE_MAX_S = 180.0
+COLORATION_BAND_HZ = (100.0, 12500.0)
+COHERENCE_OCTAVES_HZ = (250.0, 500.0, 1000.0, 2000.0)
+COHERENCE_SEGMENT_S = 0.2
 TRUE_PEAK_CHUNK_FRAMES = 1 << 16
 TRUE_PEAK_CONTEXT_FRAMES = 1 << 12
 _TINY = 1e-20
@@ -380,29 +383,137 @@ def true_peak_dbtp(audio: np.ndarray) -> float:
     return float(20 * np.log10(peak + _TINY))
 
 
+# ---------------------------------------------------------------- timbre and the ears' coherence
+
+
+def long_term_third_octaves_db(
+    audio: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(centres_hz, level_db)``: the long-term spectrum in 1/3-octave bands (IEC 61260 base-10
+    centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``), all channels' power summed, averaged
+    over 0.5 s Hann windows."""
+    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.5)
+    k = np.arange(round(10 * np.log10(band_hz[0] / 1000)), round(10 * np.log10(band_hz[1] / 1000)) + 1)
+    centres_hz = 1000.0 * 10 ** (k / 10)
+    mean_power = power.sum(axis=0).mean(axis=0)
+    levels = [band_energy(mean_power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz]
+    return centres_hz, 10 * np.log10(np.asarray(levels) + _TINY)
+
+
+def coloration_db(audio: np.ndarray, sample_rate: int, original: np.ndarray | None = None) -> float:
+    """How far the long-term 1/3-octave spectrum (100 Hz - 12.5 kHz, ``long_term_third_octaves_db``)
+    departs from a reference, largest band, dB, after level normalisation (both spectra's mean over
+    the bands removed).
+
+    With the ``original`` (the song before conversion): from its spectrum, the issue's timbre
+    measure (a converter's colouring). A file alone has no reference: then from the straight line
+    (dB against log frequency) fitted to its own spectrum, i.e. how lumpy its timbre is beyond its
+    overall tilt (``spectral_tilt_db_per_octave``); a song's own timbre counts there too.
+    """
+    centres_hz, level_db = long_term_third_octaves_db(audio, sample_rate)
+    if original is not None:
+        reference_db = long_term_third_octaves_db(original, sample_rate)[1]
+    else:
+        octaves = np.log2(centres_hz / 1000.0)
+        reference_db = np.polyval(np.polyfit(octaves, level_db, 1), octaves)
+    difference = (level_db - level_db.mean()) - (reference_db - reference_db.mean())
+    return float(np.max(np.abs(difference)))
+
+
+def spectral_tilt_db_per_octave(audio: np.ndarray, sample_rate: int) -> float:
+    """Slope of the straight line fitted to the long-term 1/3-octave spectrum (100 Hz - 12.5 kHz),
+    dB per octave (pink noise ~0, white noise ~+3, a dark master below 0)."""
+    centres_hz, level_db = long_term_third_octaves_db(audio, sample_rate)
+    return float(np.polyfit(np.log2(centres_hz / 1000.0), level_db, 1)[0])
+
+
+def interaural_coherence(
+    stereo: np.ndarray, sample_rate: int, octaves_hz: Sequence[float] = COHERENCE_OCTAVES_HZ
+) -> dict[float, float]:
+    """Real interaural coherence per octave band, ``sum Re S_LR / sqrt(sum S_LL sum S_RR)`` over the
+    band's Welch bins (``COHERENCE_SEGMENT_S`` Hann segments): 1 for one source straight ahead, ~0.2 at
+    2 kHz for a diffuse field's sinc (Cook et al., J. Acoust. Soc. Am. 27(6), 1955), negative when
+    the ears are out of phase."""
+    left, right = _as_2d(stereo)[:2] if _as_2d(stereo).shape[0] > 1 else (_as_2d(stereo)[0],) * 2
+    segment = min(len(left), int(round(COHERENCE_SEGMENT_S * sample_rate)))
+    freqs_hz, cross = scipy.signal.csd(left, right, sample_rate, nperseg=segment)
+    _, left_power = scipy.signal.welch(left, sample_rate, nperseg=segment)
+    _, right_power = scipy.signal.welch(right, sample_rate, nperseg=segment)
+    coherence = {}
+    for centre_hz in octaves_hz:
+        band = (freqs_hz >= centre_hz / np.sqrt(2)) & (freqs_hz < centre_hz * np.sqrt(2))
+        norm = np.sqrt(left_power[band].sum() * right_power[band].sum()) + _TINY
+        coherence[float(centre_hz)] = float(cross[band].real.sum() / norm)
+    return coherence
+
+
 # ---------------------------------------------------------------- files
 
 
-def analyze_file(path: str | Path) -> tuple[dict[str, float], OrbitMeasurement]:
-    """Orbit, loudness and true peak of an audio file (the first ``ANALYZE_MAX_S`` seconds):
-    ``(figures, the orbit's tracks)``.
+@dataclass(frozen=True)
+class AnalysedFile:
+    """What ``analyze_file`` read: the first ``ANALYZE_MAX_S`` seconds (its own channels), the
+    original's matching stretch (``None`` without one), and the sample rate."""
+
+    audio: np.ndarray
+    original: np.ndarray | None
+    sample_rate: int
+
+    @property
+    def stereo(self) -> np.ndarray:
+        """The two ears (a mono file: two identical ones)."""
+        return np.repeat(self.audio, 2, axis=0) if self.audio.shape[0] == 1 else self.audio
+
+
+def read_analysed(path: str | Path, original_path: str | Path | None = None) -> tuple[AnalysedFile, float]:
+    """``(the audio, the file's duration in s)``; the original, when named, cut to the same length
+    (a converted file lines up with its song sample for sample). ``ValueError`` if their sample rates differ."""
+    audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
+    original = None
+    if original_path is not None:
+        original, original_rate, _ = read_start(original_path, ANALYZE_MAX_S)
+        if original_rate != sample_rate:
+            raise ValueError(
+                f"{Path(original_path).name} is at {original_rate} Hz and {Path(path).name} at {sample_rate} Hz: "
+                "the original must be the song the file was converted from"
+            )
+        frames = min(audio.shape[-1], original.shape[-1])
+        audio, original = audio[:, :frames], original[:, :frames]
+    return AnalysedFile(audio, original, sample_rate), duration_s
+
+
+def analyze_file(
+    path: str | Path, original_path: str | Path | None = None
+) -> tuple[dict[str, float], OrbitMeasurement]:
+    """Orbit, loudness, true peak, timbre and the ears' coherence of an audio file (the first
+    ``ANALYZE_MAX_S`` seconds): ``(figures, the orbit's tracks)``.
 
     Any format the converter reads (``decode.open_audio``, which raises ``AudioInputError``
-    for a file that is not audio). A mono file is measured as two identical ears.
+    for a file that is not audio). A mono file is measured as two identical ears. With
+    ``original_path`` (the song it was converted from), the coloration is measured against it.
     """
-    audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
-    stereo = np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
+    analysed, duration_s = read_analysed(path, original_path)
+    return analysed_figures(analysed, duration_s, Path(path).name)
+
+
+def analysed_figures(analysed: AnalysedFile, duration_s: float, name: str) -> tuple[dict[str, float], OrbitMeasurement]:
+    """``analyze_file``'s figures and orbit of what ``read_analysed`` read from the file ``name``."""
+    stereo, sample_rate = analysed.stereo, analysed.sample_rate
     try:
         orbit = measure_orbit(stereo, sample_rate)
     except ValueError as error:
-        raise ValueError(f"{Path(path).name}: {error}") from error
+        raise ValueError(f"{name}: {error}") from error
+    coherence = interaural_coherence(stereo, sample_rate)
     figures = {
         "duration_s": duration_s,
-        "analysed_s": audio.shape[-1] / sample_rate,
+        "analysed_s": stereo.shape[-1] / sample_rate,
         "sample_rate": sample_rate,
-        "channels": int(audio.shape[0]),
+        "channels": int(analysed.audio.shape[0]),
         **orbit.summary(),
-        "integrated_lufs": integrated_lufs(audio, sample_rate),
-        "true_peak_dbtp": true_peak_dbtp(audio),
+        "integrated_lufs": integrated_lufs(analysed.audio, sample_rate),
+        "true_peak_dbtp": true_peak_dbtp(analysed.audio),
+        "coloration_db": coloration_db(stereo, sample_rate, analysed.original),
+        "spectral_tilt_db_per_octave": spectral_tilt_db_per_octave(stereo, sample_rate),
+        **{f"coherence_{int(centre_hz)}_hz": value for centre_hz, value in coherence.items()},
     }
     return figures, orbit

@@ -77,10 +77,11 @@ from .options import RenderOptions
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
 from .spherical_head import (
     HEAD_RADIUS_M,
+    PINNA_CUES,
     SPEED_OF_SOUND_M_S,
     ear_delays_s,
+    pinna_cue_gains,
     pinna_sos,
-    pinna_strength,
     shadow_lowpass_ba,
     treble_weights,
     woodworth_itd_s,
@@ -206,12 +207,12 @@ class HeadResponses(Protocol):
 
 class SphericalHeadResponses:
     """The spherical head (``spherical_head``): Woodworth delays, ``LP + w HP`` shadow with the rear
-    cut, and the pinna's directional bands ``1 + fb D``, as the direct sound gets them.
+    cut, and the pinna's directional cues ``1 + sum_i g_i P_i``, as the direct sound gets them.
 
     ``LP + w HP = w delta + (1 - w) LP``, so each ear's kernel is
-    ``(1 - w) (LP + fb LP D) + w (delta + fb D)`` (impulse responses of ``HEAD_TAPS``), with
-    ``fb`` the direction's front/back cosine times ``pinna_strength(intensity)``, divided by the
-    bands' loudness ``sqrt(1 + 2 b fb + c fb^2)`` (pink noise above the crossover). The treble weights are
+    ``(1 - w) (LP + sum_i g_i LP P_i) + w (delta + sum_i g_i P_i)`` (impulse responses of
+    ``HEAD_TAPS``), with ``g`` the direction's ``pinna_cue_gains``, divided by the cues' loudness
+    ``sqrt(1 + 2 b.g + g.C.g)`` (pink noise above the crossover). The treble weights are
     power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power.
     """
 
@@ -221,30 +222,35 @@ class SphericalHeadResponses:
         impulse = np.zeros(HEAD_TAPS)
         impulse[0] = 1.0
         lowpass = scipy.signal.lfilter(*shadow_lowpass_ba(sample_rate), impulse)
-        bands = pinna_sos(sample_rate)
-        # (low row, its directional part), (direct row, its directional part)
+        cues = [pinna_sos(sample_rate, bands) for bands in PINNA_CUES]
+        # the low row and the direct row, then each one through each cue: (2, 1 + cues, taps)
         self._rows = np.stack(
-            [lowpass, scipy.signal.sosfilt(bands, lowpass), impulse, scipy.signal.sosfilt(bands, impulse)]
+            [np.stack([row, *(scipy.signal.sosfilt(cue, row) for cue in cues)]) for row in (lowpass, impulse)]
         )
-        # the bands' loudness, 1 + 2 b fb + c fb^2 for pink noise above the crossover
+        # the cues' loudness, 1 + 2 b.g + g.C.g for pink noise above the crossover
         freqs_hz = np.linspace(0, sample_rate / 2, 4097)
-        _, band = scipy.signal.sosfreqz(bands, worN=freqs_hz, fs=sample_rate)
+        responses = np.stack([scipy.signal.sosfreqz(cue, worN=freqs_hz, fs=sample_rate)[1] for cue in cues])
         _, crossover = scipy.signal.sosfreqz(
             linkwitz_riley4_sos(crossover_hz, sample_rate)[1], worN=freqs_hz, fs=sample_rate
         )
         weights = pink_weights(freqs_hz) * np.abs(crossover) ** 2
         weights /= weights.sum()
-        self._bands_loudness = (float(weights @ np.real(band)), float(weights @ np.abs(band) ** 2))
+        self._cues_loudness = (
+            np.real(responses) @ weights,
+            np.real(responses[:, np.newaxis] * np.conj(responses[np.newaxis])) @ weights,
+        )
 
     def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
         front_back = front_back_cosine(azimuth_rad, elevation_rad)
         weights = np.stack(treble_weights(lateral, front_back, self.intensity), -1)[..., np.newaxis]  # (n, 2, 1)
-        fb = (pinna_strength(self.intensity) * front_back)[:, np.newaxis, np.newaxis]
-        low, low_bands, direct, direct_bands = self._rows
-        kernels = (1 - weights) * (low + fb * low_bands) + weights * (direct + fb * direct_bands)
-        b, c = self._bands_loudness
-        kernels /= np.sqrt(2 * (1 + 2 * b * fb + c * fb**2))
+        gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity)  # (cues, n)
+        with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains])
+        low, direct = np.einsum("cn,rct->rnt", with_cues, self._rows)[:, :, np.newaxis]  # (n, 1, taps) each
+        kernels = (1 - weights) * low + weights * direct
+        b, c = self._cues_loudness
+        loudness = 1 + 2 * b @ gains + np.einsum("in,ij,jn->n", gains, c, gains)
+        kernels /= np.sqrt(2 * loudness)[:, np.newaxis, np.newaxis]
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
         return kernels, delays
 

@@ -81,8 +81,12 @@ REAR_CUT_DB = 6.0
 # left-only and a right-only input sit 57 deg apart on the 60 deg wide orbit, but an L = R pair's
 # loudness ripples by 1.0 dB around the orbit; at 0.72, 43 deg apart and 0.85 dB.
 SOURCE_SHADING = 0.72
-# The pinna's band-passes (see pinna_sos and the module doc): (centre Hz, Q, amplitude in D)
+# The pinna's band-passes (see pinna_sos and the module doc): (centre Hz, Q, amplitude) of the
+# front/back cue D and of the elevation cue U
 PINNA_BANDS = ((7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
+PINNA_UP_BANDS = ((8500.0, 1.5, 0.8), (13000.0, 2.0, -0.6))
+PINNA_CUES = (PINNA_BANDS, PINNA_UP_BANDS)
+ELEVATION_CUE_ONSET_DEG = 15.0
 # Width of the smooth hand-over of the delay between the ears as the source crosses the median
 # plane (see ear_delays_s).
 DELAY_HANDOVER_S = 5e-5
@@ -133,15 +137,15 @@ def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
     return np.array([[alpha, 0.0, -alpha, 1 + alpha, -2 * np.cos(w0), 1 - alpha]]) / (1 + alpha)
 
 
-def pinna_sos(sample_rate: int) -> np.ndarray:
-    """``D = sum_k a_k BP_k`` as one cascade of second-order sections (one filter call per block).
+def pinna_sos(sample_rate: int, bands: tuple[tuple[float, float, float], ...] = PINNA_BANDS) -> np.ndarray:
+    """``D = sum_k a_k BP_k`` of ``bands`` as one cascade of second-order sections (one filter call per block).
 
     The parallel sum over a common denominator, ``N = sum_k a_k B_k prod_(j!=k) A_j``,
     ``A = prod_k A_k`` (coefficients in powers of ``z^-1``, so products are convolutions). Bands
     above 0.45 of the sample rate are left out.
     """
     numerator, denominator = np.zeros(1), np.ones(1)
-    for centre_hz, q, amplitude in PINNA_BANDS:
+    for centre_hz, q, amplitude in bands:
         if centre_hz >= 0.45 * sample_rate:
             continue
         section = pinna_band_sos(centre_hz, q, sample_rate)[0]
@@ -152,23 +156,39 @@ def pinna_sos(sample_rate: int) -> np.ndarray:
     return scipy.signal.tf2sos(numerator, denominator)
 
 
-def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> np.ndarray:
-    """``(b_low, b_high, c)``: music-weighted ``sum W|X|^2 Re(LP* HP D)``, ``sum W|X|^2 |HP|^2 Re(D)`` and
-    ``sum W|X|^2 |HP D|^2`` over the input's ``sum W|X|^2`` (``D`` the pinna band): an ear whose treble
-    weight is ``w`` and which receives ``c_p D HP`` on top has the extra power ``2 c_p (b_low + w b_high) + c_p^2 c``."""
+def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(b_low, b_high, c)`` of the pinna's cues ``P_i`` (``PINNA_CUES``): music-weighted
+    ``sum W|X|^2 Re(LP* HP P_i)``, ``sum W|X|^2 |HP|^2 Re(P_i)`` (vectors) and
+    ``sum W|X|^2 Re(HP P_i (HP P_j)*)`` (a matrix), over the input's ``sum W|X|^2``: an ear whose
+    treble weight is ``w`` and which receives ``sum_i c_i P_i HP`` on top has the extra power
+    ``2 c.(b_low + w b_high) + c.C.c``."""
     freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
     _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
     _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
     _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
     weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
-    _, band = scipy.signal.sosfreqz(pinna_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
+    weight = weight / weight.sum()
     highpass = 1 - lowpass
-    terms = [
-        np.real(np.conj(lowpass) * highpass * band),
-        np.abs(highpass) ** 2 * np.real(band),
-        np.abs(highpass * band) ** 2,
-    ]
-    return np.array([(weight * term).sum() for term in terms]) / weight.sum()
+    cues = np.stack(
+        [scipy.signal.sosfreqz(pinna_sos(sample_rate, bands), worN=freqs_hz, fs=sample_rate)[1] for bands in PINNA_CUES]
+    )
+    b_low = np.real(np.conj(lowpass) * highpass * cues) @ weight
+    b_high = (np.abs(highpass) ** 2 * np.real(cues)) @ weight
+    shaped = highpass * cues
+    c = np.real(shaped[:, np.newaxis] * np.conj(shaped[np.newaxis])) @ weight
+    return b_low, b_high, c
+
+
+def pinna_cue_gains(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> np.ndarray:
+    """Gains ``(cues, ...)`` of the pinna's cues (``PINNA_CUES``) for a direction: the front/back cue
+    ``fb = cos(el) cos(az)`` and the elevation cue ``max(0, (sin el - s0) / (1 - s0))^2``,
+    ``s0 = sin(ELEVATION_CUE_ONSET_DEG)`` (rising smoothly from 15 deg up, where KEMAR's front notch
+    has gone and its treble cut begins; the presets' wobbles stay below it), both times
+    ``pinna_strength(intensity)``."""
+    strength = pinna_strength(intensity)
+    onset = np.sin(np.radians(ELEVATION_CUE_ONSET_DEG))
+    up = np.maximum(0.0, (np.sin(elevation_rad) - onset) / (1 - onset)) ** 2
+    return strength * np.stack([front_back_cosine(azimuth_rad, elevation_rad), up])
 
 
 def pinna_strength(intensity: float) -> float:
@@ -325,13 +345,15 @@ class SphericalHeadShadow:
         self._low = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(lowpass_b, lowpass_a)]), 1)
         self._high = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(highpass_b, lowpass_a)]), 2)
         # the pinna band: one direct-form filter on one row (lfilter, a little faster than sosfilt there)
-        self._pinna = None if relative else scipy.signal.sos2tf(pinna_sos(sample_rate))
-        self._pinna_state = np.zeros(len(self._pinna[1]) - 1) if self._pinna is not None else np.zeros(0)
+        # the pinna's cues: direct-form filters on one row each (lfilter, a little faster than sosfilt there)
+        self._pinna = [] if relative else [scipy.signal.sos2tf(pinna_sos(sample_rate, bands)) for bands in PINNA_CUES]
+        self._pinna_states = [np.zeros(len(a) - 1) for _, a in self._pinna]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
     def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-sample float32 weights: ``(3, sources, frames)`` of the low row and the two ears' high rows,
-        and ``(1, frames)`` of the pinna band, ``fb/2`` of the orbit centre (``None`` without it)."""
+        and ``(cues, frames)`` of the pinna's cues, half the orbit centre's ``pinna_cue_gains`` (``None``
+        without them)."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         elevation = self.orbit.elevation_rad(sample_index)
         centre_azimuth = self.orbit.azimuth_rad(sample_index)
@@ -349,17 +371,18 @@ class SphericalHeadShadow:
                 rounded_lateral_angle_rad(centre_azimuth, elevation), front_back, self.intensity
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
-            fb = pinna_strength(self.intensity) * front_back
-            rows = [fb / 2]
+            cue = pinna_cue_gains(centre_azimuth, elevation, self.intensity)
+            rows = list(cue / 2)
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
         )
-        if rows:  # the pinna band keeps the loudness: both ears get fb/2 (w_L + w_R) D HP of the source
-            shared = fb / 2 * (centre_left + centre_right)
+        if rows:  # the cues keep the loudness: both ears get cue_i/2 (w_L + w_R) P_i HP of the source
+            shared = cue / 2 * (centre_left + centre_right)  # (cues, points)
             b_low, b_high, c = self._pinna_loudness
             a0, b0, c0 = self.loudness.flat_ear_terms[:, 0, 0]
             plain = sum(a0 + 2 * b0 * w + c0 * w**2 for w in (centre_left, centre_right))
-            extra = 2 * shared * (2 * b_low + (centre_left + centre_right) * b_high) + 2 * shared**2 * c
+            linear = 2 * b_low @ shared + (centre_left + centre_right) * (b_high @ shared)
+            extra = 2 * linear + 2 * np.einsum("ip,ij,jp->p", shared, c, shared)
             gain = gain * np.sqrt(plain / (plain + extra))
         controls = np.concatenate([gain, gain * w_left, gain * w_right, *(row[np.newaxis] for row in rows)])
         ramps = segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
@@ -373,9 +396,15 @@ class SphericalHeadShadow:
         for source in range(1, len(block)):
             rows += weights[:, source] * block[source]
         ears = self._high(rows[1:])
-        if self._pinna is not None and pinna_weights is not None:
-            band, self._pinna_state = scipy.signal.lfilter(*self._pinna, ears[0] + ears[1], zi=self._pinna_state)
-            pinna_weights *= band
-            ears += pinna_weights  # both ears (broadcast)
+        if self._pinna and pinna_weights is not None:
+            treble = ears[0] + ears[1]
+            for cue, (b, a) in enumerate(self._pinna):
+                # the gain before the fixed filter (it changes over seconds, the filter rings for a
+                # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
+                gain = pinna_weights[cue]
+                if not (gain.any() or self._pinna_states[cue].any()):
+                    continue
+                band, self._pinna_states[cue] = scipy.signal.lfilter(b, a, gain * treble, zi=self._pinna_states[cue])
+                ears += band  # both ears (broadcast)
         ears += self._low(rows[:1])
         return ears
