@@ -172,7 +172,7 @@ GOOD_REQUEST = {"filename": "My Song.mp3", "size": 1000, "contentType": "audio/m
         (
             {**GOOD_REQUEST, "options": {"preset": "disco"}},
             "InvalidOptions",
-            "Unknown preset 'disco'; choose one of classic, slow, fast, subtle, concert.",
+            "Unknown preset 'disco'; choose one of classic, slow, fast, subtle, concert, dance.",
         ),
         (
             {**GOOD_REQUEST, "options": {"periodS": 0.1}},
@@ -405,7 +405,7 @@ def test_presets_lists_the_catalog(call, sample_event):
     status, _, body = call(sample_event("api_presets"))
     assert status == 200
     assert body == {"presets": preset_catalog()}
-    assert [preset["name"] for preset in body["presets"]] == ["classic", "slow", "fast", "subtle", "concert"]
+    assert [preset["name"] for preset in body["presets"]] == ["classic", "slow", "fast", "subtle", "concert", "dance"]
 
 
 @pytest.mark.parametrize(

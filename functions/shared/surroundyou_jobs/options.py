@@ -11,7 +11,8 @@ from typing import Any
 from .keys import OUTPUT_FORMATS
 
 # name -> (description, parameters). Parameter meanings:
-#   period_s             seconds per full turn around the head
+#   period_s             seconds per full turn around the head (with sync "beats", only for a
+#                        song that has no clear beat)
 #   direction            "clockwise" or "counterclockwise", seen from above
 #   width_deg            angle on the orbit between the left- and right-channel sources
 #   elevation_wobble_deg peak up/down excursion of the orbit (0 = flat)
@@ -113,6 +114,24 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             room="hall",
             path="circle",
             sync="off",
+            beats_per_turn=16,
+            fade_in_s=3.0,
+            fade_out_s=3.0,
+        ),
+    ),
+    "dance": (
+        "Turns with the song's beat: one turn every 16 beats.",
+        dict(
+            period_s=8.0,
+            direction="clockwise",
+            width_deg=60.0,
+            elevation_wobble_deg=10.0,
+            intensity=1.0,
+            reverb=0.2,
+            crossover_hz=120.0,
+            room="small",
+            path="circle",
+            sync="beats",
             beats_per_turn=16,
             fade_in_s=3.0,
             fade_out_s=3.0,
