@@ -12,8 +12,9 @@ from audio_files import decode, write_audio
 
 from surroundyou.engine import analysis
 from surroundyou.engine.convert import convert_file
+from surroundyou.engine.curves import EffectEnvelope
 from surroundyou.engine.orbit import PATHS
-from surroundyou.engine.render import render
+from surroundyou.engine.render import OrbitRenderer, render
 from surroundyou.job_options import render_options_for
 
 SR = 44100
@@ -73,6 +74,22 @@ def test_every_path_keeps_the_quality_bar(inputs, path, mode):
     assert figures["bass correlation"] >= 0.95, figures
     assert figures["comb depth"] <= 3.0, figures
     assert figures["clicks"] <= -80.0, figures
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+def test_a_partial_effect_mixes_with_the_original_without_combing(inputs, mode):
+    """An intensity curve held at half its peak: half the effect, half the original, in each ear."""
+    half = {"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": PERIOD_S, "intensity": "0:0.5,100:1"}
+    options = render_options_for(half)
+    frames = inputs["pink mono"].shape[1]
+
+    def rendered(audio: np.ndarray) -> np.ndarray:
+        envelope = EffectEnvelope(SR, frames, 0.0, 0.0, options.intensity_curve)
+        return after_onset(OrbitRenderer(SR, len(audio), options, envelope=envelope).process(audio))
+
+    pair, mono = rendered(inputs["pink L=R"]), rendered(inputs["pink mono"])
+    assert instruments.comb_filter_depth_db(pair, mono, SR) <= 3.0
+    assert instruments.loudness_ripple_db(pair, SR, reference=after_onset(inputs["pink L=R"])) <= 1.0
 
 
 # ---------------------------------------------------------------- the orbit's timing, measured on the ILD

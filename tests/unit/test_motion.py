@@ -3,6 +3,7 @@ tracker's tempo and the preview's window. Renders and conversions: tests/integra
 
 import numpy as np
 import pytest
+import scipy.signal
 
 from surroundyou.engine.beats import OnsetEnvelope, beat_grid
 from surroundyou.engine.curves import BeatGridPhase, EffectEnvelope, SpeedCurvePhase
@@ -80,15 +81,31 @@ def test_a_beat_grid_puts_turn_k_over_n_on_beat_k_and_follows_a_drift():
 
 
 def test_the_envelope_fades_in_and_out_and_follows_an_intensity_curve():
-    envelope = EffectEnvelope(SR, 60 * SR, 3.0, 4.0, ((0.0, 0.5), (30.0, 1.0)), 1)
+    envelope = EffectEnvelope(SR, 60 * SR, 3.0, 4.0, ((0.0, 0.5), (30.0, 1.0)))
     amount = envelope.amount(np.array([0.0, 1.5, 3.0, 15.0, 30.0, 56.0, 58.0, 60.0]) * SR)
     assert amount[0] == 0.0 and 0.0 < amount[1] < 0.5 and 0.5 < amount[2] < 0.52  # the curve, faded in
     assert 0.5 < amount[3] < 1.0 and amount[4] == 1.0
     assert amount[5] == 1.0 and 0.0 < amount[6] < 1.0 and amount[7] == 0.0
-    effect = np.ones((2, 8), dtype=np.float32)
-    original = np.full((1, 8), 3.0, dtype=np.float32)
-    mixed = EffectEnvelope(SR, 10, 0.0, 0.0, 1.0, 1).mix(effect, original, 0)
-    assert mixed is effect  # where the effect is whole, it passes untouched
+
+
+def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect_alone(signals):
+    from surroundyou.engine.render import OrbitRenderer, render
+
+    options = RenderOptions(period_s=2.0, reverb=0.0)
+    stereo = signals.pink_noise(4.0, SR, seed=9, channels=2)
+    whole = OrbitRenderer(SR, 2, options, envelope=EffectEnvelope(SR, stereo.shape[1], 2.0, 0.0, 1.0))
+    out = np.concatenate(
+        [whole.process(stereo[:, start : start + 30000]) for start in range(0, stereo.shape[1], 30000)], 1
+    )
+    np.testing.assert_array_equal(out[:, 2 * SR :], render(stereo, SR, options)[:, 2 * SR :])  # after the fade
+    # at its start each ear hears its own channel, two samples late (the latency and both ears'
+    # handover delay, 25 us), compared above 2 kHz (the crossover's all-pass turns the lows' phase)
+    treble = scipy.signal.butter(4, 2000.0, "highpass", fs=SR, output="sos")
+    heard = scipy.signal.sosfilt(treble, out[:, 2 : SR // 10])
+    own = scipy.signal.sosfilt(treble, stereo[:, : SR // 10 - 2])
+    for ear in range(2):
+        assert np.corrcoef(heard[ear, 2000:], own[ear, 2000:])[0, 1] >= 0.98
+        assert abs(np.corrcoef(heard[ear, 2000:], own[1 - ear, 2000:])[0, 1]) <= 0.1
 
 
 @pytest.mark.parametrize(
@@ -152,3 +169,17 @@ def test_a_curved_render_does_not_depend_on_the_block_size(signals, path):
     options = RenderOptions(period_s=((0.0, 3.0), (1.0, 1.5)), path=path, reverb=0.0)
     audio = signals.pink_noise(2.0, SR, seed=7, channels=2)
     np.testing.assert_array_equal(render(audio, SR, options, 4410), render(audio, SR, options, 65536))
+
+
+def test_a_faded_render_does_not_depend_on_the_block_size(signals):
+    from surroundyou.engine.render import OrbitRenderer
+
+    options = RenderOptions(period_s=2.0, reverb=0.0, intensity=((0.0, 0.2), (1.5, 1.0)))
+    stereo = signals.pink_noise(3.0, SR, seed=8, channels=2)
+
+    def rendered(block: int) -> np.ndarray:
+        envelope = EffectEnvelope(SR, stereo.shape[1], 1.0, 1.0, options.intensity_curve)
+        renderer = OrbitRenderer(SR, 2, options, envelope=envelope)
+        return np.concatenate([renderer.process(stereo[:, i : i + block]) for i in range(0, stereo.shape[1], block)], 1)
+
+    np.testing.assert_array_equal(rendered(1000), rendered(65536))

@@ -4,9 +4,9 @@ Pass 0 (only for beat sync or a preview): decode once for analysis, keeping only
         tracks: the onset envelope (``beats``: tempo and beat grid, which the orbit follows)
         and the short-term loudness (``preview``: the loudest 30 s), and the song's exact length.
 Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
-        (dry spatial render) + the room (``room``) -> the effect envelope (``curves``: fades
-        from and to the original stereo, an intensity curve) -> a raw float32 spill file (each
-        block as it is, channel after channel); meanwhile two streaming BS.1770 meters measure
+        (dry spatial render, mixed with the original stereo by the effect envelope,
+        ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
+        envelope) -> a raw float32 spill file (each block as it is, channel after channel); meanwhile two streaming BS.1770 meters measure
         the input and the rendered song. A preview renders only its window (the orbit where
         the whole song's would be there), with 50 ms ramps at its edges.
 Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak limiter (its
@@ -289,23 +289,22 @@ def _render_pass(
 ) -> _Rendered:
     """Pass 1: decode, render, add the room, apply the envelope; measure input and result; spill the
     result (float32 blocks). A preview renders only ``plan.window``."""
-    from .render import LATENCY_SAMPLES, OrbitRenderer  # the render stack: see the module docstring
+    from .render import OrbitRenderer  # the render stack: see the module docstring
     from .room import room_for
 
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
-    renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first)
-    room = room_for(options, sample_rate, renderer.orbit)
-    if room is not None:
-        room.early.frames_done = first  # its reflections follow the orbit from the window's start
     envelope = EffectEnvelope(
         sample_rate,
         plan.total_frames,
         options.fade_in_s,
         options.fade_out_s,
         options.intensity_curve or options.intensity,
-        LATENCY_SAMPLES,
     )
+    renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first, envelope)
+    room = room_for(options, sample_rate, renderer.orbit)
+    if room is not None:
+        room.early.frames_done = first  # its reflections follow the orbit from the window's start
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
@@ -325,10 +324,10 @@ def _render_pass(
             if block.shape[1] == 0:
                 break
             input_meter.add(block)
-            stereo = renderer.process(block)
+            stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:
-                stereo += room.process(block)
-            stereo = envelope.mix(stereo, block, start)
+                heard = envelope.amount(np.arange(start, start + block.shape[1])).astype(np.float32)
+                stereo += room.process(block) * heard
             if wanted is not None:
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")

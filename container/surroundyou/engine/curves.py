@@ -161,11 +161,10 @@ class EffectEnvelope:
     """How much of the 8D effect is heard: ``m(n)`` in [0, 1], the rest is the original stereo.
 
     ``m = S(t / fade_in_s) * S((end - t) / fade_out_s) * intensity(t) / max(intensity)`` (``S``
-    the smoothstep; a fade of 0 s is no fade; ``end`` the song's length). ``mix`` gives
-    ``m * effect + (1 - m) * original``, the original delayed by the renderer's latency so the
-    two line up. A number for the intensity is the heads' own strength (``RenderOptions``) and
-    leaves ``m`` to the fades; a curve runs the heads at its peak and scales the effect here.
-    Where ``m`` is 1 the effect passes untouched.
+    the smoothstep; a fade of 0 s is no fade; ``end`` the song's length). A number for the
+    intensity is the heads' own strength (``RenderOptions``) and leaves ``m`` to the fades; a
+    curve runs the heads at its peak and scales the effect here. The renderer mixes the effect
+    and the original by ``m`` in each ear before the ear's delay (``render.OrbitRenderer``).
     """
 
     def __init__(
@@ -175,17 +174,13 @@ class EffectEnvelope:
         fade_in_s: float,
         fade_out_s: float,
         intensity: float | Curve,
-        latency_samples: int,
     ):
         self.sample_rate = int(sample_rate)
         self.total_frames = int(total_frames)
         self.fade_in_s = float(fade_in_s)
         self.fade_out_s = float(fade_out_s)
         self.intensity_curve = None if isinstance(intensity, (int, float)) else tuple(intensity)
-        peak = max((v for _, v in self.intensity_curve), default=1.0) if self.intensity_curve else 1.0
-        self.intensity_peak = peak
-        self.latency_samples = int(latency_samples)
-        self._history: np.ndarray | None = None
+        self.intensity_peak = max(v for _, v in self.intensity_curve) if self.intensity_curve else 1.0
 
     def amount(self, sample_index: np.ndarray) -> np.ndarray:
         """``m`` at the sample indices (float64)."""
@@ -198,19 +193,3 @@ class EffectEnvelope:
         if self.intensity_curve is not None:
             m *= curve_values(self.intensity_curve, t) / self.intensity_peak if self.intensity_peak > 0 else 0.0
         return m
-
-    def mix(self, effect: np.ndarray, original: np.ndarray, first_sample: int) -> np.ndarray:
-        """``m * effect + (1 - m) * original`` for a block: ``effect`` ``(2, frames)``, ``original``
-        ``(channels, frames)`` (mono on both ears) starting at absolute sample ``first_sample``."""
-        frames = effect.shape[1]
-        stereo = np.asarray(original, dtype=np.float32)
-        stereo = np.repeat(stereo, 2, axis=0) if stereo.shape[0] == 1 else stereo[:2]
-        if self._history is None:
-            self._history = np.zeros((2, self.latency_samples), dtype=np.float32)
-        delayed = np.concatenate([self._history, stereo], axis=1)
-        self._history = delayed[:, delayed.shape[1] - self.latency_samples :]
-        m = self.amount(np.arange(first_sample, first_sample + frames))
-        if np.all(m == 1.0):
-            return effect
-        m32 = m.astype(np.float32)
-        return effect * m32 + delayed[:, :frames] * (np.float32(1) - m32)

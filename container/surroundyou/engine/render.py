@@ -36,7 +36,7 @@ import numpy as np
 
 from .control_rate import control_indices
 from .crossover import linkwitz_riley4_sos
-from .curves import SpeedCurvePhase
+from .curves import EffectEnvelope, SpeedCurvePhase
 from .fractional_delay import FractionalDelayLine
 from .options import RenderOptions
 from .orbit import Orbit, PhaseLaw, rounded_lateral_angle_rad, source_offsets_rad
@@ -75,6 +75,16 @@ class OrbitRenderer:
     ``timing``: the orbit's phase law when it follows the song's beats (``curves.BeatGridPhase``);
     ``first_sample``: the absolute index of the first frame it is given (a preview starts mid-song
     and moves as the whole song does there).
+
+    ``envelope`` (``curves.EffectEnvelope``, at most two input channels): how much of the effect
+    is heard, ``m``; the rest is the original. The mix is made in each ear *before* its delay:
+    ``m * head + (1 - m) * X(x_E)`` (``X`` the crossover's high-pass, ``x_E`` the ear's own input
+    channel) through the ear's delay line, whose time difference is scaled by ``m`` too, and
+    ``m * bass + (1 - m) * L(x_E)`` (``L`` its low-pass). The original and the effect thus reach
+    an ear at the same instant, through filters that differ only smoothly (the head's shadow), so
+    a partial mix is one smooth filter, not a comb. At ``m = 0`` an ear hears its own channel
+    (through the crossover's all-pass and the same one-sample latency); where ``m = 1`` the
+    output is the effect, bit for bit.
     """
 
     def __init__(
@@ -84,15 +94,22 @@ class OrbitRenderer:
         options: RenderOptions,
         timing: PhaseLaw | None = None,
         first_sample: int = 0,
+        envelope: EffectEnvelope | None = None,
     ):
         if channels < 1:
             raise ValueError(f"need at least one input channel, got {channels}")
+        if envelope is not None and channels > 2:
+            raise ValueError(f"the effect's envelope mixes in the original of one or two channels, got {channels}")
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.options = options
-        bass_sos, _ = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
+        bass_sos, band_sos = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
         self._bass_filter = StreamingSos(bass_sos, 1)
-        self._bass_history = np.zeros(LATENCY_SAMPLES)
+        self._bass_history = np.zeros((2, LATENCY_SAMPLES))
+        self.envelope = envelope
+        if envelope is not None:  # the original's two bands, per ear (always run: their state stays current)
+            self._original_bass = StreamingSos(bass_sos, 2)
+            self._original_band = StreamingSos(band_sos, 2)
         self.orbit = orbit_for(options, self.sample_rate, timing)
         self.intensity = options.intensity
         offsets = source_offsets_rad(self.channels, options.width_deg)
@@ -133,6 +150,15 @@ class OrbitRenderer:
     def _render_piece(self, block: np.ndarray) -> np.ndarray:
         first, frames = self.frames_done, block.shape[1]
         ears = self.head.ear_signals(block, first).astype(np.float32)
+        bass = np.broadcast_to(self._bass_filter(block.mean(axis=0, keepdims=True)), (2, frames))
+        if self.envelope is not None:
+            original = block if self.channels == 2 else np.repeat(block, 2, axis=0)
+            original_band, original_bass = self._original_band(original), self._original_bass(original)
+            amount = self.envelope.amount(np.arange(first, first + frames))
+            if not np.all(amount == 1.0):  # (where m is 1 the mix is the effect exactly: skipped)
+                m = amount.astype(np.float32)
+                ears = ears * m + original_band.astype(np.float32) * (np.float32(1) - m)
+                bass = bass * amount + original_bass * (1 - amount)
         left_delay, right_delay = self._ear_delays_samples(first, frames)
         output = np.stack(
             [
@@ -140,19 +166,23 @@ class OrbitRenderer:
                 self._ear_delays[1].process(ears[1], right_delay, first),
             ]
         )
-        bass = np.concatenate([self._bass_history, self._bass_filter(block.mean(axis=0, keepdims=True))[0]])
-        self._bass_history = bass[-LATENCY_SAMPLES:]
-        output += bass[:frames].astype(np.float32)
+        bass = np.concatenate([self._bass_history, bass], axis=1)
+        self._bass_history = bass[:, -LATENCY_SAMPLES:]
+        output += bass[:, :frames].astype(np.float32)
         self.frames_done += frames
         return output
 
     def _ear_delays_samples(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-ear delays (samples) of the orbit centre on the control grid: Woodworth ITD + latency."""
+        """Per-ear delays (samples) of the orbit centre on the control grid: Woodworth ITD (times the
+        envelope's ``m``: exactly 1 leaves it as it is) + latency."""
         sample_index = control_indices(first_sample, frames, CONTROL_STEP) * CONTROL_STEP
         lateral = rounded_lateral_angle_rad(
             self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index)
         )
-        left_s, right_s = ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.head_radius_m))
+        itd_s = self.intensity * woodworth_itd_s(lateral, self.head_radius_m)
+        if self.envelope is not None:
+            itd_s = itd_s * self.envelope.amount(sample_index)
+        left_s, right_s = ear_delays_s(itd_s)
         return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
 
 
