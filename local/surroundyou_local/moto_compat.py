@@ -90,6 +90,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.item
     DistributedItemProcessorWorker,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
@@ -422,12 +423,16 @@ def _distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: A
     pool._notify_on_termination()
 
 
+def report_folder(prefix: str, map_run_arn: str) -> str:
+    """Where AWS writes a map run's results: <Prefix>/<map run id>/."""
+    run_id = map_run_arn.rsplit(":", 1)[-1]
+    return f"{prefix.rstrip('/')}/{run_id}/" if prefix else f"{run_id}/"
+
+
 def result_files(prefix: str, map_run_arn: str, run: MapRunResults | None) -> dict[str, list[dict[str, Any]]]:
     """The result files AWS writes under ResultWriter's prefix: key -> child executions."""
-    folder = (
-        f"{prefix.rstrip('/')}/{map_run_arn.rsplit(':', 1)[-1]}/" if prefix else f"{map_run_arn.rsplit(':', 1)[-1]}/"
-    )
-    results = run.results if run is not None else {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+    results = run.results if run is not None else {}
+    folder = report_folder(prefix, map_run_arn)
     return {f"{folder}{outcome}_0.json": executions for outcome, executions in results.items() if executions}
 
 
@@ -439,8 +444,6 @@ def _result_writer_eval_body(self: ResultWriter, env: Any) -> None:
     env.stack.pop()
     self.resource.eval(env=env)
     runtime_part = env.stack.pop()
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
-
     s3 = _sfn_boto_client_for(runtime_part.region, "s3", StateCredentials(role_arn=env.aws_execution_details.role_arn))
     record = env.map_run_record_pool_manager.get_all()[-1]
     bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
@@ -453,9 +456,7 @@ def _result_writer_eval_body(self: ResultWriter, env: Any) -> None:
         body = json.dumps(executions).encode()
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         manifest["ResultFiles"][key.rsplit("/", 1)[-1].split("_")[0]].append({"Key": key, "Size": len(body)})
-    folder = next(iter(result_files(prefix, record.map_run_arn, None)), None) or (
-        f"{prefix.rstrip('/')}/{record.map_run_arn.rsplit(':', 1)[-1]}/"
-    )
+    folder = report_folder(prefix, record.map_run_arn)
     key = f"{folder}manifest.json"
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest, indent=2).encode())
     env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": key}})
