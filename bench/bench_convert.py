@@ -14,8 +14,11 @@ Figures (printed, never asserted; timings depend on the machine and its load):
   machine other processes slow both down by up to ~20 %: (a) and (b) alternate for ``--rounds``
   rounds and the fastest of each is kept.
 - Start-up: from process start to the first decoded block of the song, in a process that imports
-  what the task imports (boto3, ``surroundyou.task.run`` and so the engine), then decodes one block
-  (target <= 0.5 s); best of five. Of it, the imports alone.
+  what the task imports (boto3, ``surroundyou.task.run`` and so the engine's decoder and
+  encoder), then decodes one block (target <= 0.5 s); best of five. Of it, the imports alone.
+  Then, in the same process, the render stack's import (renderer, room, limiter: scipy), which
+  the task runs on a thread while it claims the job and downloads the song
+  (``surroundyou.task.preload``) and the command line when the first block is rendered.
 - The task image's size (``make image``), when it is built.
 - A cost table (bench/costs.py, prices in bench/aws_prices.toml): $ per 1000 five-minute songs from
   the measured CPU time and peak memory of the 320 kbps conversion and the image's size.
@@ -60,7 +63,8 @@ with AudioFile(sys.argv[1]) as source, AudioFile(sys.argv[2], "w", source.sample
 
 
 # What the task imports before it decodes (its entry point imports boto3 and surroundyou.task.run),
-# then one decoded block; prints the seconds the imports took, from this program's first line.
+# then one decoded block; prints the seconds the imports took, from this program's first line, then
+# (after the parent has read the first line) the seconds the render stack's import takes.
 STARTUP = """
 import time
 started = time.perf_counter()
@@ -72,6 +76,12 @@ imported = time.perf_counter()
 with open_audio(sys.argv[1]) as source:
     next(iter(source.blocks()))
 print(f"{imported - started:.4f}", flush=True)
+import importlib
+from surroundyou.task.preload import RENDER_MODULES
+loading = time.perf_counter()
+for name in RENDER_MODULES:
+    importlib.import_module(name)
+print(f"{time.perf_counter() - loading:.4f}", flush=True)
 """
 
 
@@ -127,8 +137,9 @@ def pinned(command: list[str]) -> list[str]:
     return ["taskset", "-c", "0", *command] if shutil.which("taskset") else command
 
 
-def startup(path: Path) -> tuple[float, float]:
-    """(seconds from process start to the first decoded block, of which imports), best of a few."""
+def startup(path: Path) -> tuple[float, float, float]:
+    """(seconds from process start to the first decoded block, of which imports, then the render
+    stack's import), best of a few."""
     runs = []
     for _ in range(STARTUP_ROUNDS):
         started = time.perf_counter()
@@ -137,8 +148,8 @@ def startup(path: Path) -> tuple[float, float]:
         )
         line = process.stdout.readline()
         first_block_s = time.perf_counter() - started
-        process.communicate()
-        runs.append((first_block_s, float(line)))
+        render_stack, _ = process.communicate()
+        runs.append((first_block_s, float(line), float(render_stack)))
     return min(runs)
 
 
@@ -204,11 +215,12 @@ def figures(rounds: int = 3, hour: bool = True) -> list[Figure]:
             ),
         ]
     convert, peak_mb = at_default
-    first_block_s, imports_s = startup(five)
+    first_block_s, imports_s, render_stack_s = startup(five)
     size_mb = image_mb()
     figures += [
         Figure("start-up: process start -> first decoded block", f"{first_block_s:.2f} s", "<= 0.5 s"),
         Figure("  of which the task's imports", f"{imports_s:.2f} s"),
+        Figure("then the render stack's import (scipy)", f"{render_stack_s:.2f} s"),
         Figure("peak RSS, convert 5 min", f"{peak_mb:.0f} MB", "<= 250 MB"),
         Figure("task image size", f"{size_mb:.0f} MB" if size_mb else "not built (make image)", "<= 350 MB"),
         Figure("render speed (OrbitRenderer alone)", f"{render_speed():.0f}x real time"),

@@ -11,6 +11,7 @@ from instruments import true_peak_8x_dbtp
 from surroundyou.engine.limiter import (
     CONTEXT_FRAMES,
     DETECTOR_ERROR_DB,
+    EDGE_FADE_MS,
     LEFT_TAPS,
     OVERSAMPLING,
     RIGHT_TAPS,
@@ -60,10 +61,21 @@ def test_ceiling_holds_from_the_very_first_sample():
 
 
 def band_limited(audio):
-    """What the limiter passes where it does not limit: its band-limiting filter (phase 0), aligned."""
+    """What the limiter passes where it does not limit: its band-limiting filter (phase 0), aligned,
+    with the stream's edges faded (EDGE_FADE_MS, raised cosine)."""
     taps = interpolation_matrix()[:, 0]
     padded = np.pad(audio.astype(np.float64), ((0, 0), (LEFT_TAPS, RIGHT_TAPS)))
-    return np.stack([np.convolve(channel, taps[::-1], mode="valid") for channel in padded])
+    return faded(np.stack([np.convolve(channel, taps[::-1], mode="valid") for channel in padded]))
+
+
+def faded(audio):
+    """``audio`` with its first and last EDGE_FADE_MS faded in and out (sin^2 ramps)."""
+    frames = round(EDGE_FADE_MS * SR / 1000)
+    ramp = np.sin(np.pi / 2 * np.arange(1, frames + 1) / (frames + 1)) ** 2
+    audio = audio.copy()
+    audio[:, :frames] *= ramp
+    audio[:, -frames:] *= ramp[::-1]
+    return audio
 
 
 def test_signals_under_the_ceiling_pass_through_the_band_limit_only_and_aligned(signals):
@@ -102,10 +114,12 @@ def test_a_peak_is_caught_ahead_and_released_at_the_set_rate():
     # 50 dB/s release, smoothly: 1 dB back in 20 ms, all of it (3 dB and the edges' ringing) in time
     assert np.all(np.diff(gain[stop:]) >= -1e-5)
     gain_db = 20 * np.log10(gain)
-    rising = int(np.argmin(gain_db)) + round(0.01 * SR)
+    # the gain holds its lowest over the burst (equal to float rounding): the release starts after
+    bottom = int(np.flatnonzero(gain_db <= gain_db.min() + 1e-3)[-1])
+    rising = bottom + round(0.01 * SR)
     assert gain_db[rising + round(0.02 * SR)] - gain_db[rising] == pytest.approx(1.0, abs=0.05)
-    back = int(np.argmin(gain_db)) + round(-gain_db.min() / 50.0 * SR) + lookahead + 2
-    assert np.allclose(gain[back:], 1.0, rtol=0, atol=1e-5)
+    back = bottom + round(-gain_db.min() / 50.0 * SR) + lookahead + 2
+    assert np.allclose(gain[back:], 1.0, rtol=0, atol=1e-5)  # band_limited fades the end as the limiter does
 
 
 def test_interpolator_and_sliding_extremes():
@@ -144,7 +158,7 @@ def _reference_limited(audio, ceiling_dbtp, lookahead, release_db_per_s):
     first = lookahead // 2 + 1  # the glide: a triangular mean of h[n-L .. n]
     weights = np.convolve(np.ones(first) / first, np.ones(lookahead + 2 - first) / (lookahead + 2 - first))
     gain = np.convolve(held_all, weights, mode="valid")
-    return band[:, : audio.shape[1]] * np.minimum(gain, 1.0).astype(np.float32)
+    return faded(band[:, : audio.shape[1]] * np.minimum(gain, 1.0).astype(np.float32))
 
 
 @pytest.mark.parametrize("block_frames", [65536, 3000])
@@ -172,3 +186,30 @@ def test_interpolator_gives_the_points_of_resample_poly_with_the_prototype():
     np.testing.assert_allclose(
         points, reference[OVERSAMPLING * frames[:, np.newaxis] + np.arange(OVERSAMPLING)], rtol=0, atol=1e-12
     )
+
+
+def test_the_parabolas_found_in_one_pass_are_those_gathered_frame_by_frame():
+    """Loud blocks take ``_stream_vertex_peaks``, sparse ones ``_points_around``: the same peaks."""
+    from surroundyou.engine.limiter import _parabolic_peaks, _points_around, _stream_vertex_peaks
+
+    rng = np.random.default_rng(7)
+    audio = np.clip(rng.standard_normal((2, 5000)), -1.5, 1.5).astype(np.float32)
+    limiter = TruePeakLimiter(SR, 2, ceiling_dbtp=100.0)  # nothing is near: the points' peaks alone
+    limiter._frames = audio
+    count = audio.shape[1] - CONTEXT_FRAMES - RIGHT_TAPS
+    raw = limiter._interpolate(audio)
+    _, points = limiter._peaks(count)
+    every = np.arange(count)
+    gathered = np.maximum(points, _parabolic_peaks(_points_around(raw, every, count)))
+    np.testing.assert_array_equal(np.maximum(points, _stream_vertex_peaks(raw, count)), gathered)
+    assert np.mean(gathered > points) > 0.1  # the parabolas do rise above the points
+
+
+@pytest.mark.parametrize("frequency_hz", [5512.5, 1000.0])
+def test_a_stream_that_starts_and_stops_at_full_scale_is_faded_under_the_ceiling(frequency_hz):
+    """Cut at full scale, the output would ring over the ceiling in its first and last samples
+    (a decoder reconstructs it between silences); its faded edges do not."""
+    t = np.arange(SR // 2) / SR
+    square = np.where(np.sin(2 * np.pi * frequency_hz * t + 0.1) >= 0, 1.0, -1.0)
+    out, _ = _limit(np.tile(square, (2, 1)).astype(np.float32), 65536)
+    assert true_peak_8x_dbtp(out) <= -1.0 + DETECTOR_ERROR_DB

@@ -2,7 +2,8 @@
 
 The conversion measures the input and the rendered song while it streams, then matches their
 loudness with one static gain. ``analysis.integrated_lufs`` (pyloudnorm, whole signal in memory)
-is the reference this meter agrees with; the K-weighting biquads are pyloudnorm's own.
+is the reference this meter agrees with; the K-weighting biquads are pyloudnorm's own, designed
+here by the same formulas (pyloudnorm itself is not imported: it loads scipy.signal, ~0.9 s).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
 
 from .streaming_sos import StreamingSos
 
@@ -27,14 +27,32 @@ HIGH_PASS = (0.0, 0.5, 38.0, "high_pass")  # the RLB weighting: a 38 Hz high-pas
 def k_weighting_sos(sample_rate: int) -> np.ndarray:
     """The two K-weighting stages (high shelf +4 dB above ~1.5 kHz, 38 Hz high-pass) as SOS.
 
-    RBJ Audio EQ Cookbook biquads (R. Bristow-Johnson), designed by ``pyloudnorm.IIRfilter`` at
-    any sample rate, each normalised by ``a0``.
+    RBJ Audio EQ Cookbook biquads (R. Bristow-Johnson), as ``pyloudnorm.IIRfilter`` designs them
+    at any sample rate, each normalised by ``a0``.
     """
-    stages = [
-        pyloudnorm.IIRfilter(gain_db, q, corner_hz, sample_rate, kind)
-        for gain_db, q, corner_hz, kind in (SHELF, HIGH_PASS)
-    ]
-    return np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
+    return np.array([_rbj_biquad(*stage, sample_rate) for stage in (SHELF, HIGH_PASS)])
+
+
+def _rbj_biquad(gain_db: float, q: float, corner_hz: float, kind: str, sample_rate: int) -> np.ndarray:
+    """``(b0, b1, b2, 1, a1, a2)`` of RBJ's high shelf or high-pass: ``A = 10^(G/40)``,
+    ``w0 = 2 pi f0 / fs``, ``alpha = sin(w0) / (2 Q)``, divided by ``a0``."""
+    a = 10 ** (gain_db / 40.0)
+    w0 = 2.0 * math.pi * (corner_hz / sample_rate)
+    alpha, cos_w0 = math.sin(w0) / (2.0 * q), math.cos(w0)
+    if kind == "high_shelf":
+        shelf = 2 * math.sqrt(a) * alpha
+        b = [
+            a * ((a + 1) + (a - 1) * cos_w0 + shelf),
+            -2 * a * ((a - 1) + (a + 1) * cos_w0),
+            a * ((a + 1) + (a - 1) * cos_w0 - shelf),
+        ]
+        den = [(a + 1) - (a - 1) * cos_w0 + shelf, 2 * ((a - 1) - (a + 1) * cos_w0), (a + 1) - (a - 1) * cos_w0 - shelf]
+    elif kind == "high_pass":
+        b = [(1 + cos_w0) / 2, -(1 + cos_w0), (1 + cos_w0) / 2]
+        den = [1 + alpha, -2 * cos_w0, 1 - alpha]
+    else:
+        raise ValueError(f"unknown biquad kind {kind!r}")
+    return np.array(b + den) / den[0]
 
 
 def _lufs(mean_square: float) -> float:

@@ -15,9 +15,9 @@ the analysis uses), so the renderer equalises exactly the loudness that is measu
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 from .loudness import k_weighting_sos
+from .streaming_sos import sos_response
 
 GRID_FFT_SIZE = 8192
 LOWEST_MUSIC_HZ = 20.0
@@ -32,8 +32,7 @@ def frequency_grid_hz(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.nda
 
 def k_weighting_power(freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     """``|K(f)|^2`` of BS.1770's K-weighting (pre-filter shelf + RLB high-pass) at ``sample_rate``."""
-    _, response = scipy.signal.sosfreqz(k_weighting_sos(sample_rate), worN=freqs_hz, fs=sample_rate)
-    return np.abs(response) ** 2
+    return np.abs(sos_response(k_weighting_sos(sample_rate), freqs_hz, sample_rate)) ** 2
 
 
 def music_weighting(sample_rate: int, fft_size: int = GRID_FFT_SIZE) -> np.ndarray:

@@ -55,9 +55,11 @@ def main() -> int:
 
             from surroundyou.allocator import keep_freed_memory
 
+            from . import preload
             from .run import JobFailed, run_job
 
             keep_freed_memory()
+            preload.start()  # the render stack loads while the job is claimed and downloaded
             settings = Settings()
             try:
                 run_job(

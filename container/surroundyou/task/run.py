@@ -15,7 +15,7 @@ from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, output_key, parse_input_key
 from surroundyou_jobs.model import Job, JobNotFound, JobResult, JobStatus, JobStore, TransitionRejected
 
-from . import logger
+from . import logger, preload
 from .interruption import Interrupted
 from .progress import CONVERTED_PROGRESS, UPLOADED_PROGRESS, ProgressReporter
 
@@ -77,6 +77,7 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     logger.info("input downloaded", extra={"size_bytes": source.stat().st_size})
 
     progress = ProgressReporter(store, job["jobId"])
+    preload.wait()
     report = convert_file(
         source,
         rendered,
