@@ -89,6 +89,21 @@ def batch_start(owner, folder: str) -> tuple[str, subprocess.CompletedProcess]:
     return batch_id, done
 
 
+def batch_status(owner, batch_id: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SURROUNDYOU), "batch", "status", batch_id],
+        env=owner["environ"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_run_says_how_to_start_a_batch(owner, local_stack_process):
+    (hint,) = [line for line in local_stack_process.lines if line.startswith("Convert a library: ")]
+    assert f"s3://{owner['bucket']}/{LIBRARY}albums/" in hint and "surroundyou batch start --prefix albums/" in hint
+
+
 def result_files(owner, manifest_key: str) -> dict[str, list[dict]]:
     s3, bucket = owner["s3"], owner["bucket"]
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
@@ -111,6 +126,9 @@ def test_a_library_with_three_bad_files_succeeds_with_17_songs_ready_and_3_faile
     print(done.stdout[-2000:], done.stderr[-2000:])
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == f"batch {batch_id}: SUCCEEDED, 17 ready, 3 failed"
+
+    status = batch_status(owner, batch_id)  # later, from another shell: the same line
+    assert (status.returncode, status.stdout.strip()) == (0, f"batch {batch_id}: SUCCEEDED, 17 ready, 3 failed")
 
     batch = owner["batches"].get_item(Key={"batchId": batch_id}, ConsistentRead=True)["Item"]
     assert batch["status"] == "SUCCEEDED" and batch["finishedAt"] >= batch["startedAt"]
@@ -147,6 +165,8 @@ def test_a_library_with_15_bad_files_of_20_fails_the_batch(owner, song):
     assert batch["status"] == "FAILED" and batch["error"]["code"] == "States.ExceedToleratedFailureThreshold"
     assert batch["failed"] > 20 * 25 // 100  # the budget was passed, and that ended the batch
     assert batch["running"] == 0
+    status = batch_status(owner, batch_id)
+    assert status.returncode == 1 and status.stdout.strip() == last
 
 
 def test_a_prefix_outside_the_library_is_refused(owner):
