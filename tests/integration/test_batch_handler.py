@@ -1,0 +1,95 @@
+"""The batch Lambda on the state machine's start/song/finish payloads (events/batch_*.json), against
+moto S3 and DynamoDB with the template's tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import TEMPLATE
+
+from surroundyou_jobs.batches import BatchSettings, InvalidBatch
+from surroundyou_jobs.keys import parse_input_key
+from surroundyou_local.provision import create_table
+from surroundyou_local.template import load_template
+
+# a refused start publishes no metric, and Powertools warns about an empty flush
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+BATCH = "1f3c0d1e5b7a4c2e9d8f6a5b4c3d2e1f"  # the batch of the sample events
+SONG = b"ID3 not really an mp3, but bytes to copy"
+
+
+@pytest.fixture
+def batch(handlers, jobs_table, bucket, s3, boto_session, lambda_context, monkeypatch):
+
+    monkeypatch.setenv("LIBRARY_BUCKET", bucket)
+    monkeypatch.setenv("BATCHES_TABLE", "surroundyou-batches")
+    properties = load_template(TEMPLATE)["Resources"]["BatchesTable"]["Properties"]
+    create_table(boto_session.client("dynamodb"), BatchSettings().batches_table, properties)
+    handlers.batch.library_batch.cache_clear()
+    yield lambda event: handlers.batch.lambda_handler(event, lambda_context)
+    handlers.batch.library_batch.cache_clear()
+
+
+@pytest.fixture
+def batches(batch, boto_session):
+    return boto_session.resource("dynamodb").Table("surroundyou-batches")
+
+
+def put_library(s3, bucket: str) -> None:
+    for name in ("Evening Walk.mp3", "Harbour Lights.mp3", "cover.jpg", ""):  # "" is a folder marker
+        s3.put_object(Bucket=bucket, Key=f"library/albums/2024/{name}", Body=SONG if name else b"")
+    s3.put_object(Bucket=bucket, Key="library/other/Elsewhere.mp3", Body=SONG)
+
+
+def test_start_counts_the_songs_of_the_prefix_and_creates_the_batch(batch, batches, s3, bucket, sample_event):
+    put_library(s3, bucket)
+    started = batch(sample_event("batch_start"))
+    assert started == {
+        "batchId": BATCH,
+        "listPrefix": "library/albums/2024/",
+        "options": {"preset": "slow", "format": "mp3", "mode": "spherical"},
+        "reportPrefix": "batches/label-2024/",
+        "total": 3,  # two songs and an image; not the folder marker, not the other folder
+    }
+    item = batches.get_item(Key={"batchId": BATCH})["Item"]
+    assert (item["status"], item["total"], item["ready"], item["failed"], item["running"]) == ("RUNNING", 3, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        ({"prefix": "../uploads/"}, "not a folder of the library"),
+        ({"prefix": "albums/", "options": {"preset": "loud"}}, "options: "),
+    ],
+)
+def test_a_bad_request_is_refused_with_the_reason(batch, batches, request_, reason):
+    with pytest.raises(InvalidBatch, match=reason):
+        batch({"action": "start", "batchId": "b2", "request": request_})
+    assert "Item" not in batches.get_item(Key={"batchId": "b2"})
+
+
+def test_a_song_becomes_a_job_copied_to_its_upload_key(batch, batches, s3, bucket, job_store, sample_event):
+    put_library(s3, bucket)
+    batch(sample_event("batch_start"))
+    event = sample_event("batch_song")
+    song = batch(event)
+    job = job_store.get(song["jobId"])
+    assert job["status"] == "AWAITING_UPLOAD" and parse_input_key(job["inputKey"]) == (song["jobId"], "mp3")
+    assert job["filename"] == "Evening Walk.mp3" and job["options"] == event["options"]
+    assert s3.get_object(Bucket=bucket, Key=job["inputKey"])["Body"].read() == SONG
+    assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
+    assert batch(event) == song  # a retried step: the same job, no second count
+    assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
+
+
+def test_finish_ends_the_batch_with_the_reason_the_owner_reads(batch, batches, s3, bucket, sample_event):
+    put_library(s3, bucket)
+    batch(sample_event("batch_start"))
+    summary = batch(sample_event("batch_finish_too_many_failed"))
+    item = batches.get_item(Key={"batchId": BATCH})["Item"]
+    assert summary["status"] == item["status"] == "FAILED" and item["running"] == 0 and item["finishedAt"]
+    assert item["error"]["code"] == "States.ExceedToleratedFailureThreshold"
+    assert "More songs failed than the batch tolerates" in item["error"]["message"]
+    json.dumps(summary)  # the execution's output: plain JSON
