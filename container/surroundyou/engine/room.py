@@ -244,10 +244,10 @@ class SphericalHeadResponses:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
         front_back = front_back_cosine(azimuth_rad, elevation_rad)
         weights = np.stack(treble_weights(lateral, front_back, self.intensity), -1)[..., np.newaxis]  # (n, 2, 1)
-        gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity)  # (cues, n)
+        gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity, front_back)  # (cues, n)
         with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains])
-        low, direct = np.einsum("cn,rct->rnt", with_cues, self._rows)[:, :, np.newaxis]  # (n, 1, taps) each
-        kernels = (1 - weights) * low + weights * direct
+        low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
+        kernels = low + weights * (direct - low)
         b, c = self._cues_loudness
         loudness = 1 + 2 * b @ gains + np.einsum("in,ij,jn->n", gains, c, gains)
         kernels /= np.sqrt(2 * loudness)[:, np.newaxis, np.newaxis]

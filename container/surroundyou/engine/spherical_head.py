@@ -179,16 +179,20 @@ def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndar
     return b_low, b_high, c
 
 
-def pinna_cue_gains(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> np.ndarray:
+def pinna_cue_gains(
+    azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float, front_back: np.ndarray | None = None
+) -> np.ndarray:
     """Gains ``(cues, ...)`` of the pinna's cues (``PINNA_CUES``) for a direction: the front/back cue
     ``fb = cos(el) cos(az)`` and the elevation cue ``max(0, (sin el - s0) / (1 - s0))^2``,
     ``s0 = sin(ELEVATION_CUE_ONSET_DEG)`` (rising smoothly from 15 deg up, where KEMAR's front notch
     has gone and its treble cut begins; the presets' wobbles stay below it), both times
-    ``pinna_strength(intensity)``."""
+    ``pinna_strength(intensity)``. ``front_back``: ``front_back_cosine`` of the direction, when known."""
     strength = pinna_strength(intensity)
+    if front_back is None:
+        front_back = front_back_cosine(azimuth_rad, elevation_rad)
     onset = np.sin(np.radians(ELEVATION_CUE_ONSET_DEG))
     up = np.maximum(0.0, (np.sin(elevation_rad) - onset) / (1 - onset)) ** 2
-    return strength * np.stack([front_back_cosine(azimuth_rad, elevation_rad), up])
+    return strength * np.stack([front_back, up])
 
 
 def pinna_strength(intensity: float) -> float:
@@ -350,13 +354,12 @@ class SphericalHeadShadow:
         self._pinna_states = [np.zeros(len(a) - 1) for _, a in self._pinna]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
-    def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Per-sample float32 weights: ``(3, sources, frames)`` of the low row and the two ears' high rows,
-        and ``(cues, frames)`` of the pinna's cues, half the orbit centre's ``pinna_cue_gains`` (``None``
-        without them)."""
+        and ``{cue: (frames,)}`` of the pinna's cues, half the orbit centre's ``pinna_cue_gains``, for the
+        cues not at zero all through the block."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
-        elevation = self.orbit.elevation_rad(sample_index)
-        centre_azimuth = self.orbit.azimuth_rad(sample_index)
+        centre_azimuth, elevation = self.orbit.direction_rad(sample_index)
         azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
         w_left, w_right = treble_weights(
             rounded_lateral_angle_rad(azimuth, elevation), front_back_cosine(azimuth, elevation), self.source_intensity
@@ -371,7 +374,7 @@ class SphericalHeadShadow:
                 rounded_lateral_angle_rad(centre_azimuth, elevation), front_back, self.intensity
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
-            cue = pinna_cue_gains(centre_azimuth, elevation, self.intensity)
+            cue = pinna_cue_gains(centre_azimuth, elevation, self.intensity, front_back)
             rows = list(cue / 2)
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index)
@@ -384,27 +387,30 @@ class SphericalHeadShadow:
             linear = 2 * b_low @ shared + (centre_left + centre_right) * (b_high @ shared)
             extra = 2 * linear + 2 * np.einsum("ip,ij,jp->p", shared, c, shared)
             gain = gain * np.sqrt(plain / (plain + extra))
-        controls = np.concatenate([gain, gain * w_left, gain * w_right, *(row[np.newaxis] for row in rows)])
+        moving = [cue for cue, row in enumerate(rows) if row.any()]
+        controls = np.concatenate([gain, gain * w_left, gain * w_right, *(rows[cue][np.newaxis] for cue in moving)])
         ramps = segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
         sources = len(gain)
-        return ramps[: 3 * sources].reshape(3, sources, -1), (ramps[3 * sources :] if rows else None)
+        return ramps[: 3 * sources].reshape(3, sources, -1), dict(zip(moving, ramps[3 * sources :], strict=True))
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
-        weights, pinna_weights = self.mix_weights(first_sample, block.shape[-1])
+        weights, cue_gains = self.mix_weights(first_sample, block.shape[-1])
         rows = weights[:, 0] * block[0]
         for source in range(1, len(block)):
             rows += weights[:, source] * block[source]
         ears = self._high(rows[1:])
-        if self._pinna and pinna_weights is not None:
+        common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
+        if self._pinna:
             treble = ears[0] + ears[1]
             for cue, (b, a) in enumerate(self._pinna):
                 # the gain before the fixed filter (it changes over seconds, the filter rings for a
                 # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
-                gain = pinna_weights[cue]
-                if not (gain.any() or self._pinna_states[cue].any()):
+                gain = cue_gains.get(cue)
+                if gain is None and not self._pinna_states[cue].any():
                     continue
-                band, self._pinna_states[cue] = scipy.signal.lfilter(b, a, gain * treble, zi=self._pinna_states[cue])
-                ears += band  # both ears (broadcast)
-        ears += self._low(rows[:1])
+                feed = treble * gain if gain is not None else np.zeros_like(treble)
+                band, self._pinna_states[cue] = scipy.signal.lfilter(b, a, feed, zi=self._pinna_states[cue])
+                common += band
+        ears += common
         return ears
