@@ -182,6 +182,18 @@ class EffectEnvelope:
         self.intensity_curve = None if isinstance(intensity, (int, float)) else tuple(intensity)
         self.intensity_peak = max(v for _, v in self.intensity_curve) if self.intensity_curve else 1.0
 
+    def partial_spans(self) -> list[tuple[int, int | None]]:
+        """The sample ranges ``[start, stop)`` (``None``: to the end) outside which ``m`` is exactly 1:
+        the fade-in, the fade-out, or all of the song under an intensity curve."""
+        if self.intensity_curve is not None:
+            return [(0, None)]
+        spans: list[tuple[int, int | None]] = []
+        if self.fade_in_s > 0:
+            spans.append((0, int(np.ceil(self.fade_in_s * self.sample_rate))))
+        if self.fade_out_s > 0:
+            spans.append((max(0, int(np.floor(self.total_frames - self.fade_out_s * self.sample_rate))), None))
+        return spans
+
     def amount(self, sample_index: np.ndarray) -> np.ndarray:
         """``m`` at the sample indices (float64)."""
         t = np.asarray(sample_index, dtype=np.float64) / self.sample_rate

@@ -51,6 +51,9 @@ LATENCY_SAMPLES = 1
 # Blocks are rendered in pieces of at most this many frames, which bounds the temporaries
 # (~20 MB) whatever block size the caller uses; larger pieces gain nothing measurable.
 PIECE_FRAMES = 65536
+# the original's crossover filters start this long before a span where the effect is partial:
+# their state (milliseconds of memory at 120 Hz) has settled long before the mix begins
+ORIGINAL_WARMUP_S = 0.25
 
 
 def orbit_for(options: RenderOptions, sample_rate: int, timing: PhaseLaw | None = None) -> Orbit:
@@ -84,7 +87,9 @@ class OrbitRenderer:
     an ear at the same instant, through filters that differ only smoothly (the head's shadow), so
     a partial mix is one smooth filter, not a comb. At ``m = 0`` an ear hears its own channel
     (through the crossover's all-pass and the same one-sample latency); where ``m = 1`` the
-    output is the effect, bit for bit.
+    output is the effect, bit for bit. The original's filters run only over the envelope's
+    partial spans, each from ``ORIGINAL_WARMUP_S`` before it (from silence, at a fixed sample:
+    the output does not depend on the blocks), so a song pays for them only while it fades.
     """
 
     def __init__(
@@ -107,9 +112,11 @@ class OrbitRenderer:
         self._bass_filter = StreamingSos(bass_sos, 1)
         self._bass_history = np.zeros((2, LATENCY_SAMPLES))
         self.envelope = envelope
-        if envelope is not None:  # the original's two bands, per ear (always run: their state stays current)
-            self._original_bass = StreamingSos(bass_sos, 2)
-            self._original_band = StreamingSos(band_sos, 2)
+        self._crossover_sos = (bass_sos, band_sos)
+        self._original_filters: tuple[int, StreamingSos, StreamingSos] | None = None  # (span, band, bass)
+        self._original_spans = _warmed_spans(
+            envelope.partial_spans() if envelope else [], round(ORIGINAL_WARMUP_S * self.sample_rate)
+        )
         self.orbit = orbit_for(options, self.sample_rate, timing)
         self.intensity = options.intensity
         offsets = source_offsets_rad(self.channels, options.width_deg)
@@ -151,14 +158,31 @@ class OrbitRenderer:
         first, frames = self.frames_done, block.shape[1]
         ears = self.head.ear_signals(block, first).astype(np.float32)
         bass = np.broadcast_to(self._bass_filter(block.mean(axis=0, keepdims=True)), (2, frames))
-        if self.envelope is not None:
-            original = block if self.channels == 2 else np.repeat(block, 2, axis=0)
-            original_band, original_bass = self._original_band(original), self._original_bass(original)
-            amount = self.envelope.amount(np.arange(first, first + frames))
-            if not np.all(amount == 1.0):  # (where m is 1 the mix is the effect exactly: skipped)
-                m = amount.astype(np.float32)
-                ears = ears * m + original_band.astype(np.float32) * (np.float32(1) - m)
-                bass = bass * amount + original_bass * (1 - amount)
+        for span, (start, stop, mixed_from) in enumerate(self._original_spans):
+            low, high = max(first, start), min(first + frames, stop if stop is not None else first + frames)
+            if high <= low:
+                continue
+            if self._original_filters is None or self._original_filters[0] != span:
+                # the span's first sample (or, in a preview, the first one rendered): from silence
+                self._original_filters = (
+                    span,
+                    StreamingSos(self._crossover_sos[1], 2),
+                    StreamingSos(self._crossover_sos[0], 2),
+                )
+            assert self.envelope is not None
+            part = block[:, low - first : high - first]
+            original = part if self.channels == 2 else np.repeat(part, 2, axis=0)
+            _, band_filter, bass_filter = self._original_filters
+            original_band, original_bass = band_filter(original), bass_filter(original)
+            mixed = max(low, mixed_from)
+            if mixed >= high:
+                continue  # still warming up
+            amount = self.envelope.amount(np.arange(mixed, high))
+            m, skip = amount.astype(np.float32), mixed - low
+            here = slice(mixed - first, high - first)
+            ears[:, here] = ears[:, here] * m + original_band[:, skip:].astype(np.float32) * (np.float32(1) - m)
+            bass = np.array(bass)  # (a broadcast view until now)
+            bass[:, here] = bass[:, here] * amount + original_bass[:, skip:] * (1 - amount)
         left_delay, right_delay = self._ear_delays_samples(first, frames)
         output = np.stack(
             [
@@ -184,6 +208,21 @@ class OrbitRenderer:
             itd_s = itd_s * self.envelope.amount(sample_index)
         left_s, right_s = ear_delays_s(itd_s)
         return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
+
+
+def _warmed_spans(spans: list[tuple[int, int | None]], warmup: int) -> list[tuple[int, int | None, int]]:
+    """``(run from, stop, mixed from)`` of the original's filters for the envelope's partial spans:
+    each run starts ``warmup`` samples early; spans that meet are one (a short song's fades)."""
+    merged: list[tuple[int, int | None, int]] = []
+    for start, stop in sorted(spans):
+        run_from = max(0, start - warmup)
+        if merged and (merged[-1][1] is None or run_from <= merged[-1][1]):
+            previous_from, previous_stop, previous_mixed = merged[-1]
+            later = None if stop is None or previous_stop is None else max(stop, previous_stop)
+            merged[-1] = (previous_from, later, min(previous_mixed, start))
+        else:
+            merged.append((run_from, stop, start))
+    return merged
 
 
 def render(audio: np.ndarray, sample_rate: int, options: RenderOptions, block_frames: int = 65536) -> np.ndarray:
