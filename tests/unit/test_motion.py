@@ -183,3 +183,14 @@ def test_a_faded_render_does_not_depend_on_the_block_size(signals):
         return np.concatenate([renderer.process(stereo[:, i : i + block]) for i in range(0, stereo.shape[1], block)], 1)
 
     np.testing.assert_array_equal(rendered(1000), rendered(65536))
+
+
+def test_a_song_shorter_than_its_fades_mixes_once():
+    from surroundyou.engine.render import OrbitRenderer
+
+    envelope = EffectEnvelope(SR, SR, 3.0, 3.0, 1.0)  # 1 s song, 3 s fades: the spans meet
+    noise = np.random.default_rng(3).standard_normal((2, SR)).astype(np.float32) * 0.1
+    out = OrbitRenderer(SR, 2, RenderOptions(reverb=0.0), envelope=envelope).process(noise)
+    assert out.shape == (2, SR) and np.all(np.isfinite(out))
+    # m stays under 0.08 (3 s fades over 1 s): the ears are nearly the original
+    assert np.corrcoef(out[0, 2 : SR // 2], noise[0, : SR // 2 - 2])[0, 1] >= 0.95

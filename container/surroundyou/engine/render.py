@@ -214,7 +214,7 @@ def _warmed_spans(spans: list[tuple[int, int | None]], warmup: int) -> list[tupl
     """``(run from, stop, mixed from)`` of the original's filters for the envelope's partial spans:
     each run starts ``warmup`` samples early; spans that meet are one (a short song's fades)."""
     merged: list[tuple[int, int | None, int]] = []
-    for start, stop in sorted(spans):
+    for start, stop in sorted(spans, key=lambda span: span[0]):
         run_from = max(0, start - warmup)
         if merged and (merged[-1][1] is None or run_from <= merged[-1][1]):
             previous_from, previous_stop, previous_mixed = merged[-1]
