@@ -354,15 +354,15 @@ def map_run_results(map_run_arn: str) -> MapRunResults | None:
     return _map_runs.get(map_run_arn)
 
 
-def _exceeded_failure_budget(env: Any) -> FailureEventException:
-    name = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
-    cause = "The specified tolerated failure threshold was exceeded"
+def _map_run_failure(env: Any, error: StatesErrorNameType, cause: str) -> FailureEventException:
     return FailureEventException(
         FailureEvent(
             env=env,
-            error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+            error_name=StatesErrorName(typ=error),
             event_type=HistoryEventType.MapRunFailed,
-            event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=name, cause=cause)),
+            event_details=EventDetails(
+                mapRunFailedEventDetails=MapRunFailedEventDetails(error=error.to_name(), cause=cause)
+            ),
         )
     )
 
@@ -385,10 +385,14 @@ def _distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: A
         run = _map_runs.setdefault(record.map_run_arn, MapRunResults(record, self._job_pool._jobs_number))
     iam: Iam | None = _hooks["iam"]
     if iam is not None:  # the map starts each child as an execution of its own state machine
-        from .iam import Call
+        from .iam import AccessDenied, Call
 
         machine = env.states.context_object.context_object_data["StateMachine"]["Id"]
-        iam.authorize(env.aws_execution_details.role_arn, [Call("", "states:StartExecution", machine)])
+        try:
+            iam.authorize(env.aws_execution_details.role_arn, [Call("", "states:StartExecution", machine)])
+        except AccessDenied as denied:  # no child can start: the map run fails
+            _fail_map_run(self._job_pool, _map_run_failure(env, StatesErrorNameType.StatesRuntime, str(denied)))
+            return
     execution = _child_execution(record, job, datetime.datetime.now(datetime.UTC))
     with run.lock:
         run.running.add(env)
@@ -417,9 +421,17 @@ def _distributed_eval_job(self: DistributedItemProcessorWorker, env: Any, job: A
         in_flight = list(run.running)
     for frame in in_flight:  # AWS stops the children still running
         frame.set_stop(datetime.datetime.now(datetime.UTC), cause="the map run failed", error="States.Aborted")
-    pool = self._job_pool
+    budget = "The specified tolerated failure threshold was exceeded"
+    _fail_map_run(
+        self._job_pool, _map_run_failure(env, StatesErrorNameType.StatesExceedToleratedFailureThreshold, budget)
+    )
+
+
+def _fail_map_run(pool: Any, failure: FailureEventException) -> None:
+    """The map run fails with ``failure``: no further child starts, and the Map state sees it."""
     with pool._mutex:
-        pool._worker_exception = _exceeded_failure_budget(env)  # no further child starts
+        if pool._worker_exception is None:
+            pool._worker_exception = failure
     pool._notify_on_termination()
 
 

@@ -1,7 +1,7 @@
 """surroundyou_local.moto_compat's Distributed Map gaps (10-12): each `test_moto_still_...` runs moto
 5.2.5 as released and fails once moto behaves like AWS there (then delete the patch and its test);
-the others run the patched interpreter. Gap 13 (the map asks for states:StartExecution on its own
-state machine) is checked by the permissions record (tests/e2e/test_permissions.py).
+the others run the patched interpreter (gap 13 with a recording stand-in for surroundyou_local.iam;
+tests/e2e/test_permissions.py checks the template's grant through it).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import json
 import time
 
 import pytest
+from moto.core.authorization import ActionAuthenticatorMixin
 from test_moto_compat import aws, released_moto  # noqa: F401 - fixtures
 
 from surroundyou_local import moto_compat
-from surroundyou_local.moto_compat import ItemReaderS3
+from surroundyou_local.moto_compat import DistributedItemProcessorWorker, ItemReaderS3
 
 pytestmark = pytest.mark.slow
 BUCKET = "library-bucket"
@@ -171,3 +172,71 @@ def test_the_result_writer_writes_the_manifest_and_a_file_per_outcome(aws, patch
     ]
     (failed,) = executions("FAILED")
     assert (failed["Status"], failed["Error"], failed["Cause"]) == ("FAILED", "BadSong", "not audio")
+
+
+# ---------------------------------------------------------------- 13. the children's StartExecution
+class RecordingIam:
+    """The part of surroundyou_local.iam.LocalIam the shims use: every key is the test's user, who
+    may do anything; a role is refused the actions in ``refuse``. Records each authorization."""
+
+    task_definition_roles: dict = {}
+
+    def __init__(self, refuse: tuple[str, ...] = ()):
+        self.refuse = refuse
+        self.calls: list = []
+
+    def principal_of(self, access_key_id: str) -> str | None:
+        return "arn:aws:iam::123456789012:user/test"
+
+    def credentials(self, role_arn: str) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+    def authorize(self, principal: str, calls) -> None:
+        from surroundyou_local.iam import AccessDenied, Call
+
+        for call in calls:
+            self.calls.append((principal, call.action, call.resource))
+            if ":role/" in principal and call.action in self.refuse:
+                raise AccessDenied(Call(principal, call.action, call.resource))
+
+
+@pytest.fixture
+def recording_iam(monkeypatch) -> RecordingIam:
+    """A RecordingIam for the shims only: requests are authenticated as moto does in tests (not at all)."""
+    iam = RecordingIam()
+    monkeypatch.setitem(moto_compat._hooks, "iam", iam)
+    monkeypatch.setattr(
+        ActionAuthenticatorMixin,
+        "_authenticate_and_authorize_action",
+        moto_compat.ORIGINAL["authenticate_and_authorize"],
+    )
+    return iam
+
+
+def start_executions(iam: RecordingIam) -> list:
+    return [call for call in iam.calls if call[1] == "states:StartExecution"]
+
+
+def test_moto_still_starts_child_workflows_without_asking(aws, patched, recording_iam, monkeypatch):  # noqa: F811
+    iam = recording_iam
+    iam.refuse = ("states:StartExecution",)
+    monkeypatch.setattr(DistributedItemProcessorWorker, "_eval_job", moto_compat.ORIGINAL["distributed_eval_job"])
+    put_songs(aws, good=2, bad=0)
+    execution = finished_execution(aws, distributed_map(PASS, "Item"), {"prefix": "songs/"})
+    assert execution["status"] == "SUCCEEDED" and start_executions(iam) == []
+
+
+def test_each_child_workflow_is_started_as_the_execution_role_on_its_own_state_machine(
+    aws,  # noqa: F811
+    patched,
+    recording_iam,
+):
+    iam = recording_iam
+    put_songs(aws, good=2, bad=0)
+    execution = finished_execution(aws, distributed_map(PASS, "Item"), {"prefix": "songs/"})
+    assert execution["status"] == "SUCCEEDED", execution
+    role = aws.iam.get_role(RoleName=f"m{next(_machines) - 1}")["Role"]["Arn"]
+    assert start_executions(iam) == [(role, "states:StartExecution", execution["stateMachineArn"])] * 2
+    iam.refuse = ("states:StartExecution",)  # a role without the grant: no child runs, the map fails
+    refused = finished_execution(aws, distributed_map(PASS, "Item"), {"prefix": "songs/"})
+    assert refused["status"] == "FAILED"
