@@ -4,9 +4,9 @@ moto S3 and DynamoDB with the template's tables."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE
 
 from surroundyou_jobs.batches import BatchSettings, InvalidBatch
 from surroundyou_jobs.keys import parse_input_key
@@ -16,6 +16,7 @@ from surroundyou_local.template import load_template
 # a refused start publishes no metric, and Powertools warns about an empty flush
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 BATCH = "1f3c0d1e5b7a4c2e9d8f6a5b4c3d2e1f"  # the batch of the sample events
 SONG = b"ID3 not really an mp3, but bytes to copy"
 
