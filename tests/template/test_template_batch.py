@@ -127,3 +127,10 @@ def test_outputs_name_the_batch_machine_and_table(cfn_template):
     outputs = cfn_template["Outputs"]
     assert outputs["BatchStateMachineArn"]["Value"] == ref("BatchStateMachine")
     assert outputs["BatchesTableName"]["Value"] == ref("BatchesTable")
+
+
+def test_a_failed_batch_mails_the_alarm_topic(cfn_resources):
+    alarm = cfn_resources["FailedBatchesAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": ref("BatchStateMachine")}]
+    assert alarm["AlarmActions"] == [ref("AlarmTopic")] and alarm["Threshold"] == 1
