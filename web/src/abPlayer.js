@@ -32,7 +32,20 @@ export class ABPlayer {
     this.originalOffsetS = originalOffsetS;
     this.gains = gains;
     this.selected = selected;
+    // a version this browser cannot decode (e.g. an original in a format it does not play)
+    this.unplayable = new Set();
     this.applyVolumes();
+  }
+
+  /** `side` cannot play here: it is left out of play(), and the other one is heard. */
+  markUnplayable(side) {
+    this.unplayable.add(side);
+    this.media[side].pause();
+    const other = SIDES.find((candidate) => !this.unplayable.has(candidate));
+    if (other && this.selected === side) {
+      this.selected = other;
+      this.applyVolumes();
+    }
   }
 
   /** Position on the 8D version's time line, from the one heard. */
@@ -54,7 +67,7 @@ export class ABPlayer {
   align() {
     const positionS = this.position();
     for (const side of SIDES) {
-      if (side === this.selected) continue;
+      if (side === this.selected || this.unplayable.has(side)) continue;
       const wanted = this.timeOf(side, positionS);
       if (Math.abs(this.media[side].currentTime - wanted) > MAX_DRIFT_S) this.media[side].currentTime = wanted;
     }
@@ -66,7 +79,7 @@ export class ABPlayer {
    */
   select(side) {
     if (!SIDES.includes(side)) throw new Error(`unknown side ${side}`);
-    if (side === this.selected) return;
+    if (side === this.selected || this.unplayable.has(side)) return;
     const positionS = this.position();
     const wanted = this.timeOf(side, positionS);
     if (Math.abs(this.media[side].currentTime - wanted) > MAX_DRIFT_S) this.media[side].currentTime = wanted;
@@ -85,7 +98,7 @@ export class ABPlayer {
   /** Start both, in step; resolves when both play (a browser may refuse, e.g. without a user's gesture). */
   async play() {
     this.align();
-    await Promise.all(SIDES.map((side) => this.media[side].play()));
+    await Promise.all(SIDES.filter((side) => !this.unplayable.has(side)).map((side) => this.media[side].play()));
   }
 
   pause() {

@@ -85,6 +85,20 @@ describe("one player, two versions", () => {
   });
 });
 
+describe("a version the browser cannot play", () => {
+  it("is left out: the other one plays and is heard, and the switch stays put", async () => {
+    const media = pair();
+    const player = new ABPlayer(media, { selected: "original" });
+    player.markUnplayable("original");
+    expect(player.selected).toBe("processed");
+    expect(media.processed.volume).toBe(1);
+    await player.play();
+    expect([media.original.paused, media.processed.paused]).toEqual([true, false]);
+    player.select("original");
+    expect(player.selected).toBe("processed");
+  });
+});
+
 describe("matched loudness", () => {
   it("turns the louder version down by the difference, never anything up", () => {
     expect(matchedGains(-14, -14)).toEqual({ original: 1, processed: 1 });

@@ -126,7 +126,9 @@ export function pointList(points, separator = " ") {
  */
 export const NOMINAL_TEMPO_BPM = 120;
 export function drawnPeriodS(motion) {
-  return motion.sync === "beats" ? (motion.beatsPerTurn * 60) / NOMINAL_TEMPO_BPM : motion.periodS;
+  // while beats per turn is being typed (empty, or not yet a whole number) the speed stays put
+  const beats = Number.isInteger(motion.beatsPerTurn) && motion.beatsPerTurn > 0 ? motion.beatsPerTurn : null;
+  return motion.sync === "beats" && beats ? (beats * 60) / NOMINAL_TEMPO_BPM : motion.periodS;
 }
 
 const PATH_WORDS = {

@@ -102,6 +102,8 @@ describe("speed and words", () => {
   it("runs at the chosen period, or with beat sync at beatsPerTurn beats of 120 BPM", () => {
     expect(drawnPeriodS(classic)).toBe(8);
     expect(drawnPeriodS({ ...classic, sync: "beats", beatsPerTurn: 8 })).toBe(4);
+    // half-typed beats per turn: the drawing keeps the period
+    expect(drawnPeriodS({ ...classic, sync: "beats", beatsPerTurn: "" })).toBe(8);
   });
 
   it("describes the path, its speed, direction, width and wobble", () => {

@@ -19,6 +19,7 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
   const [positionS, setPositionS] = useState(0);
   const [durationS, setDurationS] = useState(0);
   const [problem, setProblem] = useState(null);
+  const [originalPlays, setOriginalPlays] = useState(true);
   const inputLufs = loudness?.inputLufs;
   const outputLufs = loudness?.outputLufs;
 
@@ -31,6 +32,15 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
       setPlaying(false);
     };
     const loaded = () => setDurationS(media.processed.duration || 0);
+    // the original is the chosen file as it is: a browser may not play its format (AIFF, say)
+    const originalFailed = () => {
+      player.current.markUnplayable("original");
+      setSelected("processed");
+      setOriginalPlays(false);
+    };
+    const processedFailed = () => setProblem("The 8D version could not be loaded. Reload the page, or convert again.");
+    media.original.addEventListener("error", originalFailed);
+    media.processed.addEventListener("error", processedFailed);
     for (const element of Object.values(media)) element.addEventListener("timeupdate", update);
     media.processed.addEventListener("ended", ended);
     media.processed.addEventListener("loadedmetadata", loaded);
@@ -40,6 +50,8 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
         element.removeEventListener("timeupdate", update);
         element.pause();
       }
+      media.original.removeEventListener("error", originalFailed);
+      media.processed.removeEventListener("error", processedFailed);
       media.processed.removeEventListener("ended", ended);
       media.processed.removeEventListener("loadedmetadata", loaded);
     };
@@ -79,13 +91,14 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
         ].map(([side, label]) => (
           <label
             key={side}
-            className="cursor-pointer rounded-lg border-2 border-slate-600 px-4 py-2 font-semibold text-slate-50 hover:border-slate-400 has-checked:border-violet-400 has-checked:bg-violet-950/60 has-focus-visible:outline-3 has-focus-visible:outline-offset-2 has-focus-visible:outline-amber-300"
+            className="cursor-pointer rounded-lg border-2 border-slate-600 px-4 py-2 font-semibold text-slate-50 hover:border-slate-400 has-disabled:cursor-not-allowed has-disabled:opacity-60 has-checked:border-violet-400 has-checked:bg-violet-950/60 has-focus-visible:outline-3 has-focus-visible:outline-offset-2 has-focus-visible:outline-amber-300"
           >
             <input
               type="radio"
               name="listen-to"
               value={side}
               checked={selected === side}
+              disabled={side === "original" && !originalPlays}
               onChange={() => choose(side)}
               className="sr-only"
             />
@@ -122,6 +135,9 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
           ? `Played equally loud (the song measures ${inputLufs.toFixed(1)} LUFS, the 8D version ${outputLufs.toFixed(1)} LUFS).`
           : "The 8D version is made as loud as the original."}
       </p>
+      {!originalPlays && (
+        <p className="text-sm text-slate-300">This browser cannot play your original file, so only the 8D version plays.</p>
+      )}
       {problem && (
         <p role="alert" className="text-sm text-rose-200">
           {problem}
