@@ -94,8 +94,9 @@ SPEAKER_RINGS = (
 # the rings in the loudspeakers' order: the horizontal ring first, then the others bottom to top
 SPEAKER_RING_ORDER = (2, 0, 1, 3, 4, 5, 6, 7)
 FRONT_SPEAKER = 0
-# loudspeaker spectra kept per FFT size (only the few around the orbit are fed at once)
-SPECTRA_KEPT = 48
+# loudspeaker spectra kept for the last loudspeakers used
+# (whole hops, FFT_FRAME long; a wobbling circle uses three rings, 72 of them, in a turn: 12.6 MB)
+SPECTRA_KEPT = 96
 # Convolution frame: its hop (this minus the filter length) is short enough that the orbit
 # centre feeds only two or three loudspeakers, and a power of two is the fastest FFT.
 FFT_FRAME = 16384
@@ -366,7 +367,7 @@ class KemarHead:
         self.taps = self.filters.shape[-1]
         self.hop_frames = FFT_FRAME - (self.taps - 1)
         self._history = np.zeros(self.filters.shape[:2] + (self.taps - 1,), dtype=np.float32)
-        self._spectra: dict[tuple[int, int], np.ndarray] = {}  # (fft size, loudspeaker): (ears, bins)
+        self._spectra: dict[int, np.ndarray] = {}  # loudspeaker: (ears, bins) at FFT_FRAME
         loudness = ShadowLoudness(sample_rate, crossover_hz, LOUDNESS_FFT_SIZE)
         self._reference = loudness.reference
         spectra = np.fft.rfft(self.filters, LOUDNESS_FFT_SIZE, axis=-1)
@@ -397,14 +398,16 @@ class KemarHead:
         """Weighted power ``(plain|A|B|C, ears, points)`` of the panned loudspeaker filters.
 
         ``|sum_i w_i H_i|^2 = sum_ij w_i w_j Re(H_i H_j*)``: exact at every control point from
-        the loudspeakers' cross powers, so the gains are as smooth as the pan.
+        the loudspeakers' cross powers, so the gains are as smooth as the pan. The cross powers are
+        symmetric (each pair counted once, twice over) and slots never fed count nothing.
         """
-        slots = range(index.shape[-1])
-        return sum(
-            weight[:, i] * weight[:, j] * self._cross_power[:, :, index[:, i], index[:, j]]
-            for i in slots
-            for j in slots
-        )
+        slots = [slot for slot in range(index.shape[-1]) if np.any(weight[:, slot])]
+        total = np.zeros(self._cross_power.shape[:2] + index.shape[:1])
+        for first, i in enumerate(slots):
+            for j in slots[first:]:
+                pair = weight[:, i] * weight[:, j] * self._cross_power[:, :, index[:, i], index[:, j]]
+                total += pair if i == j else 2 * pair
+        return total
 
     def _pan_gain(self, power: np.ndarray) -> np.ndarray:
         """Gain that keeps a signal fed to both ears' pans as loud as it came in:
@@ -417,14 +420,16 @@ class KemarHead:
         return power[1:] * self._pan_gain(power) ** 2 / self._reference
 
     def _filter_spectrum(self, fft_size: int, speaker: int) -> np.ndarray:
-        """``(ears, bins)`` spectrum of a loudspeaker's filters; the last ``SPECTRA_KEPT`` used are kept."""
-        key = (fft_size, speaker)
-        spectrum = self._spectra.pop(key, None)
+        """``(ears, bins)`` spectrum of a loudspeaker's filters; of whole hops' size, the last
+        ``SPECTRA_KEPT`` loudspeakers used are kept (a block's shorter last hop computes its own)."""
+        if fft_size != FFT_FRAME:
+            return scipy.fft.rfft(self.filters[speaker], fft_size, axis=-1).astype(np.complex64)
+        spectrum = self._spectra.pop(speaker, None)
         if spectrum is None:
             spectrum = scipy.fft.rfft(self.filters[speaker], fft_size, axis=-1).astype(np.complex64)
             if len(self._spectra) >= SPECTRA_KEPT:
                 self._spectra.pop(next(iter(self._spectra)))
-        self._spectra[key] = spectrum  # re-inserted: the dict's order is the order of use
+        self._spectra[speaker] = spectrum  # re-inserted: the dict's order is the order of use
         return spectrum
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
