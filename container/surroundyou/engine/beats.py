@@ -155,13 +155,18 @@ def track_beats(envelope: np.ndarray, period_frames: float, alpha: float = ALPHA
     backlink = np.full(count, -1)
     offsets = np.arange(-int(round(2 * period_frames)), -int(round(period_frames / 2)) + 1)
     penalty = -alpha * np.log(-offsets / period_frames) ** 2
-    for t in range(-offsets[-1], count):
-        usable = offsets >= -t  # near the start, only the frames there are
-        candidates = score[t + offsets[usable]] + penalty[usable]
-        best = int(np.argmax(candidates))
-        if candidates[best] > 0:  # a predecessor only if it helps
-            score[t] = envelope[t] + candidates[best]
-            backlink[t] = t + offsets[usable][best]
+    # every predecessor lies at least -offsets[-1] frames back: that many frames at once, each
+    # looking only at scores already final
+    step = int(-offsets[-1])
+    for first in range(step, count, step):
+        frames = np.arange(first, min(first + step, count))
+        previous = frames[:, np.newaxis] + offsets  # (frames, offsets)
+        candidates = np.where(previous >= 0, score[np.maximum(previous, 0)] + penalty, -np.inf)
+        best = np.argmax(candidates, axis=1)
+        value = candidates[np.arange(frames.size), best]
+        helps = value > 0  # a predecessor only if it helps
+        score[frames[helps]] = envelope[frames[helps]] + value[helps]
+        backlink[frames[helps]] = previous[np.arange(frames.size), best][helps]
     # start from the best-scoring frame within the last period
     tail = max(0, count - int(round(period_frames)))
     beat = tail + int(np.argmax(score[tail:]))
