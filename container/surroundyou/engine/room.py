@@ -96,7 +96,7 @@ TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
 TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
-HEAD_TAPS = 96  # the spherical head's kernels: the shadow low-pass and the pinna's bands have died out
+HEAD_TAPS = 64  # the spherical head's kernels: the shadow low-pass and the pinna's cues have died out (-80 dB)
 # the room's timbre: low, middle and high bands, evened out by shelves at these corners
 TIMBRE_BANDS_HZ = ((120.0, 350.0), (500.0, 2000.0), (4000.0, 12500.0))
 SHELF_HZ = (350.0, 4000.0)
@@ -245,12 +245,12 @@ class SphericalHeadResponses:
         front_back = front_back_cosine(azimuth_rad, elevation_rad)
         weights = np.stack(treble_weights(lateral, front_back, self.intensity), -1)[..., np.newaxis]  # (n, 2, 1)
         gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity, front_back)  # (cues, n)
-        with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains])
-        low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
-        kernels = low + weights * (direct - low)
         b, c = self._cues_loudness
         loudness = 1 + 2 * b @ gains + np.einsum("in,ij,jn->n", gains, c, gains)
-        kernels /= np.sqrt(2 * loudness)[:, np.newaxis, np.newaxis]
+        with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains]) / np.sqrt(2 * loudness)
+        low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
+        kernels = weights * (direct - low)
+        kernels += low
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
         return kernels, delays
 
@@ -418,7 +418,7 @@ class EarlyReflections:
         # the latest image over a flat orbit, plus what the wobble and the time difference may add
         latest_s += (room.source_distance_m + 2 * HEAD_RADIUS_M) / SPEED_OF_SOUND_M_S
         self.taps = int(np.ceil(latest_s * self.sample_rate)) + kernels.shape[-1] + 1
-        self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps)
+        self.fft_size = 1 << int(np.ceil(np.log2(len(self.window) + self.taps)))  # a power of two: the fastest FFT
         self._overlap = _OverlapAdd()
         self.frames_done = 0
 
