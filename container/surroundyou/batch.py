@@ -48,7 +48,10 @@ def add_batch_command(commands: Any) -> None:
     start.add_argument("--prefix", required=True, help='a folder of the library, e.g. "albums/2024/" ("" = all)')
     start.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="the songs' preset")
     start.add_argument("--format", choices=("mp3", "flac", "wav", "ogg"), help="output format (default mp3)")
-    start.add_argument("--output-prefix", help="folder under batches/ for the batch's report (default: its id)")
+    start.add_argument(
+        "--output-prefix",
+        help="folder of the library's output folder (library-8d/) for the 8D songs (default: the prefix's own)",
+    )
     start.add_argument("--name", help="the batch id (default: a new random one)")
     start.add_argument("--wait", action="store_true", help="follow the batch to its end")
     start.add_argument("--state-machine", help="ARN of BatchConvert (default: the one state machine named *-batch)")

@@ -1,9 +1,11 @@
 """Batch Lambda: the steps of the BatchConvert state machine that need code.
 
 {"action": "start", "batchId", "request": {"prefix", "options"?, "outputPrefix"?}} -> the batch item and what the
-    Distributed Map reads ({"batchId", "listPrefix", "options", "reportPrefix", "total"});
+    Distributed Map reads ({"batchId", "listPrefix", "outputPrefix", "options", "reportPrefix", "total"});
     a bad request raises InvalidBatch.
 {"action": "song", "batchId", "key", "size", "options"} -> {"jobId"}: one library song as a job.
+{"action": "deliver", "batchId", "jobId", "key", "listPrefix", "outputPrefix"} -> {"key"}: a READY
+    song's 8D file copied to the library's output folder.
 {"action": "finish", "batchId", "succeeded", "map"?, "error"?} -> the batch's summary.
 Thin adapter around library_batch.
 """
@@ -55,6 +57,15 @@ class SongEvent(BaseModel):
     options: dict[str, Any] = {}
 
 
+class DeliverEvent(BaseModel):
+    action: Literal["deliver"]
+    batchId: str
+    jobId: str
+    key: str
+    listPrefix: str
+    outputPrefix: str
+
+
 class StepFunctionsError(BaseModel):
     Error: str = ""
     Cause: str | None = None
@@ -77,7 +88,7 @@ class FinishEvent(BaseModel):
     error: StepFunctionsError | None = None
 
 
-BatchEvent = Annotated[StartEvent | SongEvent | FinishEvent, Field(discriminator="action")]
+BatchEvent = Annotated[StartEvent | SongEvent | DeliverEvent | FinishEvent, Field(discriminator="action")]
 
 
 @cache
@@ -109,7 +120,9 @@ def batch_error(error: StepFunctionsError) -> dict[str, str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=BatchEvent)
-def lambda_handler(event: StartEvent | SongEvent | FinishEvent, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: StartEvent | SongEvent | DeliverEvent | FinishEvent, context: LambdaContext
+) -> dict[str, Any]:
     logger.append_keys(batch_id=event.batchId)
     if isinstance(event, StartEvent):
         request = event.request
@@ -121,6 +134,10 @@ def lambda_handler(event: StartEvent | SongEvent | FinishEvent, context: LambdaC
         logger.info("song queued as a job", extra={"key": event.key, "job_id": song["jobId"]})
         metrics.add_metric(name="BatchSongs", unit=MetricUnit.Count, value=1)
         return song
+    if isinstance(event, DeliverEvent):
+        delivered = library_batch().deliver(event.jobId, event.key, event.listPrefix, event.outputPrefix)
+        logger.info("song delivered", extra={"job_id": event.jobId, "key": delivered["key"]})
+        return delivered
     details = event.map.ResultWriterDetails if event.map else None
     summary = library_batch().finish(
         event.batchId,

@@ -4,7 +4,8 @@ one library song into an ordinary job, and end the batch. app.py adapts it to th
 A song becomes a job the way an upload does: the job item is created AWAITING_UPLOAD, then the
 song is copied from the library to the job's upload key; S3's Object Created event for that copy
 starts the Convert state machine (validate -> render -> notify), which ends the job READY or
-FAILED. The batch's state machine only waits for that outcome and counts it.
+FAILED. The batch's state machine waits for that outcome, copies a READY job's result to the
+library's output folder (results expire after RetentionDays; the library's copies stay) and counts it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from surroundyou_jobs.batches import (
-    REPORT_PREFIX,
     BatchSettings,
     BatchStatus,
     DynamoBatchStore,
     InvalidBatch,
+    delivered_key,
     is_folder,
     library_song_job,
     listing_prefix,
@@ -61,28 +62,33 @@ class LibraryBatch:
         self.clock = clock
 
     def start(self, batch_id: str, prefix: str, options: dict[str, Any] | None, output_prefix: str | None) -> dict:
-        """Check the request, count the songs and create the batch item; what the map needs next."""
+        """Check the request, count the songs and create the batch item; what the map needs next.
+
+        ``output_prefix``: the folder of the library's output folder its 8D songs go to (default:
+        ``prefix``, so the output mirrors the library)."""
         try:
             parsed = parse_job_options(options)
         except InvalidOptions as exc:
             raise InvalidBatch(f"options: {exc}") from None
         list_prefix = listing_prefix(self.batch_settings.library_prefix, prefix)
-        report_prefix = listing_prefix(REPORT_PREFIX, output_prefix) if output_prefix else None
+        output = output_prefix if output_prefix is not None else prefix
+        if output and not output.endswith("/"):
+            output += "/"
         batch = new_batch(
             batch_id,
             prefix=prefix,
             list_prefix=list_prefix,
+            output_prefix=listing_prefix(self.batch_settings.library_output_prefix, output),
             options=parsed,
             total=self.count_songs(list_prefix),
             now_s=int(self.clock()),
             ttl_days=self.settings.job_ttl_days,
         )
-        if report_prefix:
-            batch["reportPrefix"] = report_prefix.rstrip("/") + "/"
         self.batches.create(batch)
         return {
             "batchId": batch_id,
             "listPrefix": list_prefix,
+            "outputPrefix": batch["outputPrefix"],
             "options": parsed,
             "reportPrefix": batch["reportPrefix"],
             "total": batch["total"],
@@ -129,6 +135,17 @@ class LibraryBatch:
             code = exc.response.get("Error", {}).get("Code", "an error")
             self._fail(job_id, ErrorCode.CONVERSION_FAILED, f"The song could not be read from the library ({code}).")
         return {"jobId": job_id}
+
+    def deliver(self, job_id: str, key: str, list_prefix: str, output_prefix: str) -> dict[str, str]:
+        """Copy a READY job's result beside the library (the result itself expires); its key."""
+        result = self.jobs.get(job_id)["result"]
+        target = delivered_key(key, list_prefix, output_prefix, result["format"])
+        self.s3.copy_object(
+            Bucket=self.batch_settings.library_bucket,
+            Key=target,
+            CopySource={"Bucket": self.settings.bucket, "Key": result["outputKey"]},
+        )
+        return {"key": target}
 
     def _fail(self, job_id: str, code: ErrorCode, message: str) -> None:
         self.jobs.transition(job_id, JobStatus.FAILED, error=JobError(code, message))

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 SONG_S = 2.0
 LIBRARY = "library/"  # the template's default LibraryPrefix
+OUTPUT = "library-8d/"  # and LibraryOutputPrefix
 SURROUNDYOU = Path(sys.executable).parent / "surroundyou"
 TEXT = b"Track list, side A:\n1. Evening Walk\n2. Harbour Lights\n" * 20
 BAD_SONGS = {  # name -> (bytes, what the job's error says)
@@ -139,10 +140,17 @@ def test_a_library_with_three_bad_files_succeeds_with_17_songs_ready_and_3_faile
     ready_ids = [output["jobId"] for output in outputs if output.get("status") == "READY"]
     assert len(outputs) == 18  # and the folder marker, which is no song
     assert len(ready_ids) == 17 and len(results["FAILED"]) == 3 and not results["PENDING"]
-    for job_id in ready_ids:  # each song is an ordinary job, with its download
+    delivered = {
+        obj["Key"]: obj["Size"]
+        for obj in owner["s3"].list_objects_v2(Bucket=owner["bucket"], Prefix=f"{OUTPUT}good-album/")["Contents"]
+    }
+    assert sorted(delivered) == [f"{OUTPUT}good-album/track {n:02d}.8d.mp3" for n in range(17)]
+    for job_id in ready_ids:  # each song is an ordinary job, with its download, and a copy beside the library
         job = get_job(local_stack, job_id).json()
         assert job["status"] == "READY" and job["filename"].startswith("track ") and job["download"]["url"], job
         assert job["result"]["durationS"] == pytest.approx(SONG_S, abs=0.1)
+        copy = f"{OUTPUT}good-album/{job['filename'].removesuffix('.wav')}.8d.mp3"
+        assert delivered[copy] == job["result"]["sizeBytes"]
     failed = {}
     for execution in results["FAILED"]:
         job_id = execution["Cause"].split()[1].rstrip(":")

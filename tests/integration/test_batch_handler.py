@@ -10,6 +10,7 @@ import pytest
 
 from surroundyou_jobs.batches import BatchSettings, InvalidBatch
 from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.model import JobResult, JobStatus
 from surroundyou_local.provision import create_table
 from surroundyou_local.template import load_template
 
@@ -50,8 +51,9 @@ def test_start_counts_the_songs_of_the_prefix_and_creates_the_batch(batch, batch
     assert started == {
         "batchId": BATCH,
         "listPrefix": "library/albums/2024/",
+        "outputPrefix": "library-8d/label-2024/",  # the library's output folder (LibraryOutputPrefix) + outputPrefix
         "options": {"preset": "slow", "format": "mp3", "mode": "spherical"},
-        "reportPrefix": "batches/label-2024/",
+        "reportPrefix": f"batches/{BATCH}/",
         "total": 3,  # two songs and an image; not the folder marker, not the other folder
     }
     item = batches.get_item(Key={"batchId": BATCH})["Item"]
@@ -83,6 +85,21 @@ def test_a_song_becomes_a_job_copied_to_its_upload_key(batch, batches, s3, bucke
     assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
     assert batch(event) == song  # a retried step: the same job, no second count
     assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
+
+
+def test_a_ready_songs_file_is_copied_to_the_output_folder(batch, s3, bucket, job_store, sample_event):
+    put_library(s3, bucket)
+    batch(sample_event("batch_start"))
+    song = batch(sample_event("batch_song"))
+    job_store.transition(song["jobId"], JobStatus.QUEUED)
+    job_store.transition(song["jobId"], JobStatus.PROCESSING)
+    result_key = f"processed/{song['jobId']}/Evening Walk.8d.mp3"
+    s3.put_object(Bucket=bucket, Key=result_key, Body=b"8D!")
+    job_store.record_result(song["jobId"], JobResult(outputKey=result_key, format="mp3", durationS=1.0, sizeBytes=3))
+    job_store.transition(song["jobId"], JobStatus.READY)
+    delivered = batch({**sample_event("batch_deliver"), "jobId": song["jobId"]})
+    assert delivered == {"key": "library-8d/label-2024/Evening Walk.8d.mp3"}
+    assert s3.get_object(Bucket=bucket, Key=delivered["key"])["Body"].read() == b"8D!"
 
 
 def test_finish_ends_the_batch_with_the_reason_the_owner_reads(batch, batches, s3, bucket, sample_event):

@@ -117,8 +117,20 @@ def test_each_song_ends_counted_and_a_failed_song_fails_its_child_with_the_jobs_
     outcomes = {
         rule["StringEquals"]: rule["Next"] for rule in states["JobOutcome"]["Choices"] if "StringEquals" in rule
     }
-    assert outcomes == {"READY": "CountReady", "FAILED": "CountFailed"}
-    for counter, field in (("CountReady", "ready"), ("CountFailed", "failed"), ("CountGaveUp", "failed")):
+    assert outcomes == {"READY": "Deliver", "FAILED": "CountFailed"}
+    # a READY song's file goes to the library's output folder before it counts; if it cannot, it fails
+    assert (
+        states["Deliver"]["Next"] == "CountReady" and states["Deliver"]["Parameters"]["Payload"]["action"] == "deliver"
+    )
+    assert [c["Next"] for c in states["Deliver"]["Catch"]] == ["CountUndelivered"]
+    assert states[states["CountUndelivered"]["Next"]]["Type"] == "Fail"
+    counters = (
+        ("CountReady", "ready"),
+        ("CountFailed", "failed"),
+        ("CountGaveUp", "failed"),
+        ("CountUndelivered", "failed"),
+    )
+    for counter, field in counters:
         update = states[counter]["Parameters"]
         assert update["ExpressionAttributeNames"] == {"#outcome": field, "#running": "running"}
     assert states["SongFailed"]["Type"] == "Fail" and states["SongFailed"]["ErrorPath"] == "$.job.item.error.M.code.S"

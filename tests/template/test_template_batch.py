@@ -21,6 +21,7 @@ def test_parameters_have_the_issue_defaults(sam_template):
     parameters = sam_template["Parameters"]
     assert parameters["LibraryBucket"]["Default"] == ""  # the media bucket
     assert parameters["LibraryPrefix"]["Default"] == "library/"
+    assert parameters["LibraryOutputPrefix"]["Default"] == "library-8d/"
     assert parameters["BatchMaxConcurrency"]["Default"] == 100
     assert parameters["BatchToleratedFailurePercentage"]["Default"] == 25
     assert re.fullmatch(parameters["LibraryPrefix"]["AllowedPattern"], "music/masters/")
@@ -99,9 +100,18 @@ def test_batch_function_copies_library_songs_to_uploads_and_records_jobs_and_bat
     }
     listing = statement_for(role, "s3:ListBucket")
     assert listing["Resource"] == LIBRARY_BUCKET_ARN and listing["Condition"] == LIBRARY_PREFIX_CONDITION
+    delivered = {
+        "Fn::If": [
+            "HasLibraryBucket",
+            sub("arn:${AWS::Partition}:s3:::${LibraryBucket}/${LibraryOutputPrefix}*"),
+            sub("${MediaBucket.Arn}/${LibraryOutputPrefix}*"),
+        ]
+    }
     assert {(a, r) for a, r in grants(role) if a != "s3:ListBucket"} == pairs(
         (["s3:GetObject"], library_objects),
         (["s3:PutObject"], sub("${MediaBucket.Arn}/uploads/*")),
+        (["s3:GetObject"], sub("${MediaBucket.Arn}/processed/*")),
+        (["s3:PutObject"], delivered),
         (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arn_of("JobsTable")),
         (["dynamodb:PutItem", "dynamodb:UpdateItem"], arn_of("BatchesTable")),
     )
@@ -120,7 +130,8 @@ def test_batch_reports_expire_with_the_other_media(cfn_resources):
     rules = cfn_resources["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     (reports,) = [rule for rule in rules if rule.get("Prefix") == "batches/"]
     assert reports["ExpirationInDays"] == ref("RetentionDays")
-    assert not [rule for rule in rules if str(rule.get("Prefix", "")).startswith("library")]  # the library stays
+    # the library and its 8D copies stay
+    assert not [rule for rule in rules if str(rule.get("Prefix", "")).startswith("library")]
 
 
 def test_outputs_name_the_batch_machine_and_table(cfn_template):

@@ -12,7 +12,14 @@ from job_fakes import InMemoryJobStore
 from library_batch import LibraryBatch, song_job_id
 
 from surroundyou.batch import summary_line
-from surroundyou_jobs.batches import BatchSettings, InvalidBatch, is_folder, library_song_job, listing_prefix
+from surroundyou_jobs.batches import (
+    BatchSettings,
+    InvalidBatch,
+    delivered_key,
+    is_folder,
+    library_song_job,
+    listing_prefix,
+)
 from surroundyou_jobs.keys import parse_input_key
 from surroundyou_jobs.settings import Settings
 
@@ -38,6 +45,17 @@ def test_a_library_song_is_an_ordinary_job_that_remembers_its_batch():
     assert (job["status"], job["filename"], job["contentType"]) == ("AWAITING_UPLOAD", "Café.flac", "audio/flac")
     assert (job["batchId"], job["libraryKey"]) == ("b1", "library/x/Café.flac")  # type: ignore[typeddict-item]
     assert is_folder("library/x/") and not is_folder("library/x/a.mp3")
+
+
+@pytest.mark.parametrize(
+    ("key", "fmt", "delivered"),
+    [
+        ("library/albums/2024/Song.mp3", "mp3", "library-8d/albums/2024/Song.8d.mp3"),
+        ("library/albums/2024/disc 2/Song.v1.flac", "flac", "library-8d/albums/2024/disc 2/Song.v1.8d.flac"),
+    ],
+)
+def test_an_8d_song_goes_to_the_output_folder_under_its_own_path(key, fmt, delivered):
+    assert delivered_key(key, "library/albums/2024/", "library-8d/albums/2024/", fmt) == delivered
 
 
 class FakeBatches:
@@ -98,9 +116,11 @@ def test_the_summary_line_is_one_line_with_the_counts():
 def test_the_sample_events_are_the_shapes_the_state_machine_sends():
     asl = json.loads((EVENTS.parent / "statemachine" / "batch_convert.asl.json").read_text())
     payloads = [asl["States"]["StartBatch"], asl["States"]["FinishFailedBatch"]]
-    child = asl["States"]["ConvertLibrary"]["ItemProcessor"]["States"]["CreateJob"]
+    child = asl["States"]["ConvertLibrary"]["ItemProcessor"]["States"]
     for sample, state in zip(
-        ("batch_start", "batch_finish_too_many_failed", "batch_song"), [*payloads, child], strict=True
+        ("batch_start", "batch_finish_too_many_failed", "batch_song", "batch_deliver"),
+        [*payloads, child["CreateJob"], child["Deliver"]],
+        strict=True,
     ):
         event = json.loads((EVENTS / f"{sample}.json").read_text())
         sent = state["Parameters"]["Payload"]

@@ -9,11 +9,15 @@ start and at the end, and the state machine counts each song's outcome on it:
     running    songs whose job exists and is not finished yet
     ready      songs whose job ended READY
     failed     songs whose job ended FAILED (the reasons are on the jobs: GET /jobs/{jobId})
-    startedAt, finishedAt, prefix, options, reportPrefix, manifestKey (the Distributed Map's
-    ResultWriter manifest), error ({"code", "message"} when the batch FAILED)
+    startedAt, finishedAt, prefix, options, outputPrefix (where its 8D songs go), reportPrefix,
+    manifestKey (the Distributed Map's ResultWriter manifest), error ({"code", "message"} when the
+    batch FAILED)
 
 Each song becomes an ordinary job: its library object is copied to the job's upload key, and
-S3's Object Created event starts the Convert state machine as for an upload from the page.
+S3's Object Created event starts the Convert state machine as for an upload from the page. A song
+whose job is READY is copied from the job's result (which expires with every result) to the
+library's output folder, under its path relative to the batch's prefix:
+library/albums/2024/Song.mp3 -> library-8d/albums/2024/Song.8d.mp3.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Batch(TypedDict):
     status: str  # a BatchStatus value
     prefix: str  # as the owner gave it, relative to the library
     listPrefix: str  # the key prefix the map lists: the library prefix + prefix
+    outputPrefix: str  # where its 8D songs go: the library's output folder + outputPrefix (default: prefix)
     options: dict[str, Any]
     reportPrefix: str
     total: int
@@ -70,6 +75,7 @@ class BatchSettings:
 
     library_bucket: str = field(default_factory=lambda: os.environ.get("LIBRARY_BUCKET", "surroundyou-media"))
     library_prefix: str = field(default_factory=lambda: os.environ.get("LIBRARY_PREFIX", "library/"))
+    library_output_prefix: str = field(default_factory=lambda: os.environ.get("LIBRARY_OUTPUT_PREFIX", "library-8d/"))
     batches_table: str = field(default_factory=lambda: os.environ.get("BATCHES_TABLE", "surroundyou-batches"))
 
 
@@ -84,6 +90,14 @@ def listing_prefix(library_prefix: str, prefix: str) -> str:
             'e.g. "albums/2024/", without "/" at the start, "." or "..".'
         )
     return library_prefix + prefix
+
+
+def delivered_key(key: str, list_prefix: str, output_prefix: str, fmt: str) -> str:
+    """Where the 8D version of the library song ``key`` goes: its path under the batch's listing
+    prefix, under ``output_prefix``, named like a download (Song.mp3 -> Song.8d.mp3)."""
+    relative = PurePosixPath(key.removeprefix(list_prefix))
+    folder = "" if str(relative.parent) == "." else f"{relative.parent}/"
+    return f"{output_prefix}{folder}{relative.stem}.8d.{fmt}"
 
 
 def is_folder(key: str) -> bool:
@@ -115,13 +129,22 @@ def library_song_job(
 
 
 def new_batch(
-    batch_id: str, *, prefix: str, list_prefix: str, options: dict[str, Any], total: int, now_s: int, ttl_days: int
+    batch_id: str,
+    *,
+    prefix: str,
+    list_prefix: str,
+    output_prefix: str,
+    options: dict[str, Any],
+    total: int,
+    now_s: int,
+    ttl_days: int,
 ) -> Batch:
     return Batch(
         batchId=batch_id,
         status=BatchStatus.RUNNING.value,
         prefix=prefix,
         listPrefix=list_prefix,
+        outputPrefix=output_prefix,
         options=options,
         reportPrefix=f"{REPORT_PREFIX}{batch_id}/",
         total=total,
