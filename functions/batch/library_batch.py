@@ -71,6 +71,9 @@ class LibraryBatch:
         except InvalidOptions as exc:
             raise InvalidBatch(f"options: {exc}") from None
         list_prefix = listing_prefix(self.batch_settings.library_prefix, prefix)
+        library, outputs = self.batch_settings.library_prefix, self.batch_settings.library_output_prefix
+        if outputs.startswith(library) or library.startswith(outputs):
+            raise InvalidBatch(f"the output folder {outputs} and the library {library} overlap (LibraryOutputPrefix)")
         output = output_prefix if output_prefix is not None else prefix
         if output and not output.endswith("/"):
             output += "/"

@@ -111,3 +111,10 @@ def test_finish_ends_the_batch_with_the_reason_the_owner_reads(batch, batches, s
     assert item["error"]["code"] == "States.ExceedToleratedFailureThreshold"
     assert "More songs failed than the batch tolerates" in item["error"]["message"]
     json.dumps(summary)  # the execution's output: plain JSON
+
+
+def test_an_output_folder_inside_the_library_is_refused(batch, handlers, monkeypatch):
+    monkeypatch.setenv("LIBRARY_OUTPUT_PREFIX", "library/8d/")  # a later batch would convert the copies again
+    handlers.batch.library_batch.cache_clear()
+    with pytest.raises(InvalidBatch, match="overlap"):
+        batch({"action": "start", "batchId": "b3", "request": {"prefix": "albums/"}})
