@@ -159,7 +159,7 @@ PATH_DESCRIPTIONS = {
     "circle": "Round and round your head: front, right, back, left.",
     "figure8": "A figure-eight: a loop around each ear, crossing in front of you.",
     "wander": "Drifts around you on a smooth, unhurried random path (the same every time).",
-    "overhead": "A vertical loop: up over your head to the back, and round below to the front.",
+    "overhead": "A vertical loop: up from the front over your head to the back, then round below and out to one side back to the front.",
     "arc": "Swings from ear to ear in front of you, never behind.",
 }
 ROOM_DESCRIPTIONS = {
