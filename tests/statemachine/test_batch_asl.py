@@ -1,4 +1,4 @@
-"""statemachine/batch_convert.asl.json as graphs (the batch, and the child workflow each song runs in
+"""statemachine/batch.asl.json as graphs (the batch, and the child workflow each song runs in
 the Distributed Map), and its substituted definition through cfn-lint, which does not look into a
 DefinitionUri file by itself."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cfnlint.api import lint
 
-ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "batch_convert.asl.json"
+ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "batch.asl.json"
 ACCOUNT = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 SUBSTITUTIONS = {  # values of the shape CloudFormation substitutes on deploy
     "BatchFunctionArn": ACCOUNT.format(service="lambda", resource="function:surroundyou-batch"),

@@ -9,7 +9,7 @@ import re
 from template_under_test import REPO
 from test_template_resources import _as_list, _key, arn_of, grants, pairs, ref, statement_for, sub
 
-BATCH_ASL = REPO / "statemachine" / "batch_convert.asl.json"
+BATCH_ASL = REPO / "statemachine" / "batch.asl.json"
 LIBRARY_BUCKET_ARN = {
     "Fn::If": ["HasLibraryBucket", sub("arn:${AWS::Partition}:s3:::${LibraryBucket}"), arn_of("MediaBucket")]
 }

@@ -114,7 +114,7 @@ def test_the_summary_line_is_one_line_with_the_counts():
 
 
 def test_the_sample_events_are_the_shapes_the_state_machine_sends():
-    asl = json.loads((EVENTS.parent / "statemachine" / "batch_convert.asl.json").read_text())
+    asl = json.loads((EVENTS.parent / "statemachine" / "batch.asl.json").read_text())
     payloads = [asl["States"]["StartBatch"], asl["States"]["FinishFailedBatch"]]
     child = asl["States"]["ConvertLibrary"]["ItemProcessor"]["States"]
     for sample, state in zip(
