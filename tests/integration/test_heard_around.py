@@ -52,12 +52,19 @@ def test_the_model_hears_a_panner_swing_through_the_front(pink):
     assert abs(heard.net_rotation_deg_per_turn(PERIOD_S)) <= 60.0
 
 
+@pytest.fixture(scope="module")
+def ideal(pink) -> dict[str, np.ndarray]:
+    """Ideal renders through the set (each made once): raw, and diffuse-field equalised."""
+    return {
+        "none": listener_model.kemar_render(pink, SR, PERIOD_S),
+        "diffuse-field": listener_model.kemar_render(diffuse_field_equalised(pink), SR, PERIOD_S),
+    }
+
+
 @pytest.mark.parametrize("headphones", ["none", "diffuse-field"])
-def test_the_model_hears_an_ideal_kemar_render_go_round(pink, headphones):
+def test_the_model_hears_an_ideal_kemar_render_go_round(pink, ideal, headphones):
     """Raw set, heard as the eardrum signal; diffuse-field equalised set, heard through such headphones."""
-    source = pink if headphones == "none" else diffuse_field_equalised(pink)
-    ears = listener_model.kemar_render(source, SR, PERIOD_S)
-    heard = listener_model.heard(ears, pink, SR, headphones)
+    heard = listener_model.heard(ideal[headphones], pink, SR, headphones)
     assert heard.net_rotation_deg_per_turn(PERIOD_S) >= 340.0
     assert 0.35 <= heard.behind_fraction <= 0.65
 
@@ -95,3 +102,15 @@ def test_every_preset_is_heard_all_the_way_round(signals, preset, mode):
         heard = listener_model.heard(render(source, SR, options), source, SR)
         rotation = sign * heard.net_rotation_deg_per_turn(options.period_s)
         assert rotation >= 300.0, (preset, mode, rotation, heard.azimuth_deg[::10])
+
+
+def test_analyze_hears_through_the_bundled_kemar_what_the_tests_hear(pink, ideal):
+    """``surroundyou analyze``'s model (the engine's bundled KEMAR copy) on the same known answers: an
+    ideal render goes round and is behind half the time, with or without the input; a panner swings."""
+    from surroundyou.listening import heard_by_kemar
+
+    for source in (pink, None):
+        heard = heard_by_kemar(ideal["diffuse-field"], source, SR)
+        assert heard.net_rotation_deg_per_turn(PERIOD_S) >= 340.0 and 0.4 <= heard.behind_fraction <= 0.6
+    swing = heard_by_kemar(listener_model.panner_render(pink, SR, PERIOD_S), pink, SR)
+    assert abs(swing.net_rotation_deg_per_turn(PERIOD_S)) <= 60.0
