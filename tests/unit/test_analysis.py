@@ -8,6 +8,7 @@ trusted by the quality tests of the renderer. (The test instruments: test_instru
 import numpy as np
 import pytest
 import scipy.signal
+from instruments import true_peak_8x_dbtp
 from known_cues import PERIOD_S, SR, orbit_cues, orbit_phase, rendered_looking_song
 from pedalboard.io import AudioFile
 
@@ -132,6 +133,18 @@ def test_true_peak_finds_the_peak_between_samples(signals):
     assert 20 * np.log10(np.max(np.abs(between))) == pytest.approx(-3.01, abs=0.01)
     assert analysis.true_peak_dbtp(between) == pytest.approx(0.0, abs=0.1)
     assert analysis.true_peak_dbtp(fade * signals.sine(1.0, 997.0, amplitude=0.5)) == pytest.approx(-6.02, abs=0.02)
+
+
+def test_true_peak_of_a_file_that_starts_or_ends_loud_agrees_with_an_independent_meter():
+    """Silence before the first and after the last sample, as a player hears the file: a loud
+    start (or end) must not read the wrap-around of its chunk's far end (it read 0.011-0.014 dB
+    off). Band-limited noise, 3 s (more than one chunk), loudest in its first 1000 samples."""
+    noise = np.random.default_rng(1).standard_normal(3 * SR)
+    band_limited = scipy.signal.sosfilt(scipy.signal.butter(8, 12000, fs=SR, output="sos"), noise)
+    loud_start = band_limited * (0.6 + 0.4 * np.exp(-np.arange(3 * SR) / 300.0))
+    loud_start = 0.9 * loud_start / np.max(np.abs(loud_start)) * np.ones((2, 1))
+    for audio in (loud_start, loud_start[:, ::-1].copy()):
+        assert analysis.true_peak_dbtp(audio) == pytest.approx(true_peak_8x_dbtp(audio), abs=0.003)
 
 
 def test_analyze_file_reads_a_rendered_looking_file(signals, tmp_path):

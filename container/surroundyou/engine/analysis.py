@@ -365,20 +365,25 @@ def true_peak_dbtp(audio: np.ndarray) -> float:
     master's content up there is read, not smoothed away as by a short FIR): each chunk's
     spectrum, zero-padded 8x (Nyquist bin split), back to time. Chunks are read with
     ``TRUE_PEAK_CONTEXT_FRAMES`` on both sides and measured without them, so the FFT's wrap-around
-    stays out of the measure (its ringing there is under 0.002 dB). 8x leaves at most 0.17 dB
+    stays out of the measure (its ringing there is under 0.002 dB). Before the first sample and
+    after the last the context is silence, as a player's converter hears it (without it a file
+    that starts loud reads the wrap-around of its chunk's far end). 8x leaves at most 0.17 dB
     between points for any tone; the sample rate does not enter.
     """
     audio = _as_2d(audio)
     frames = audio.shape[-1]
+    silence = np.zeros((audio.shape[0], TRUE_PEAK_CONTEXT_FRAMES), dtype=audio.dtype)
     peak = 0.0
     for start in range(0, frames, TRUE_PEAK_CHUNK_FRAMES):
         first = max(0, start - TRUE_PEAK_CONTEXT_FRAMES)
-        chunk = audio[:, first : start + TRUE_PEAK_CHUNK_FRAMES + TRUE_PEAK_CONTEXT_FRAMES]
+        end = start + TRUE_PEAK_CHUNK_FRAMES + TRUE_PEAK_CONTEXT_FRAMES
+        chunk = np.concatenate([silence, audio[:, first:end], silence], axis=-1)
+        offset = TRUE_PEAK_CONTEXT_FRAMES + start - first
         size = chunk.shape[-1] + chunk.shape[-1] % 2
         spectrum = np.fft.rfft(chunk, n=size, axis=-1)
         spectrum[:, -1] *= 0.5
         oversampled = np.fft.irfft(spectrum, n=8 * size, axis=-1) * 8
-        own = oversampled[:, 8 * (start - first) : 8 * (start - first + min(TRUE_PEAK_CHUNK_FRAMES, frames - start))]
+        own = oversampled[:, 8 * offset : 8 * (offset + min(TRUE_PEAK_CHUNK_FRAMES, frames - start))]
         peak = max(peak, float(np.max(np.abs(own))))
     return float(20 * np.log10(peak + _TINY))
 
