@@ -13,6 +13,7 @@ from audio_files import decode, write_audio
 from surroundyou.engine import analysis
 from surroundyou.engine.convert import convert_file
 from surroundyou.engine.curves import EffectEnvelope
+from surroundyou.engine.options import PERIOD_RANGE_S
 from surroundyou.engine.orbit import PATHS
 from surroundyou.engine.render import OrbitRenderer, render
 from surroundyou.job_options import render_options_for
@@ -85,6 +86,19 @@ def test_every_path_keeps_the_quality_bar(inputs, path, mode):
     assert figures["bass correlation"] >= 0.95, figures
     assert figures["comb depth"] <= 3.0, figures
     assert figures["clicks"] <= -80.0, figures
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_is_click_free_at_the_fastest_period(signals, path, mode):
+    """At one turn a second (the shortest period an option or a beat grid gives) a 1 kHz sine still
+    keeps its energy outside 1 kHz +- 50 Hz at or under -80 dB in both ears, over four turns."""
+    fastest_s = PERIOD_RANGE_S[0]
+    options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": fastest_s, "path": path})
+    sine = signals.sine(4 * fastest_s + ONSET_S, 1000.0, amplitude=0.5, sample_rate=SR, channels=2)
+    ears = render(sine, SR, options)
+    spread_db = [instruments.out_of_band_db(ear, SR, 1000.0, 50.0, skip_s=ONSET_S) for ear in ears]
+    assert max(spread_db) <= -80.0, spread_db
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])

@@ -6,8 +6,8 @@ import pytest
 import scipy.signal
 
 from surroundyou.engine.beats import OnsetEnvelope, beat_grid
-from surroundyou.engine.curves import BeatGridPhase, EffectEnvelope, SpeedCurvePhase
-from surroundyou.engine.options import RenderOptions
+from surroundyou.engine.curves import SHORTEST_TURN_S, BeatGridPhase, EffectEnvelope, SpeedCurvePhase
+from surroundyou.engine.options import PERIOD_RANGE_S, RenderOptions
 from surroundyou.engine.orbit import PATHS, Orbit
 from surroundyou.engine.preview import HOP_S, loudest_window_s
 
@@ -80,6 +80,18 @@ def test_a_beat_grid_puts_turn_k_over_n_on_beat_k_and_follows_a_drift():
     assert speed.min() > 0 and np.abs(np.diff(speed)).max() <= 0.01 * speed.max()
 
 
+def test_a_beat_grid_never_turns_faster_than_the_shortest_period_and_still_turns_on_beats():
+    """2 beats per turn at 140 BPM would be 0.86 s a turn, faster than a period may be: 4 beats."""
+    assert SHORTEST_TURN_S == PERIOD_RANGE_S[0]
+    beats_s = 0.2 + np.arange(40) * 60.0 / 140.0
+    fast = BeatGridPhase(beats_s, 2, SR)
+    assert fast.beats_per_turn == 4
+    np.testing.assert_allclose(fast.turns(beats_s * SR), np.arange(40) / 4, atol=1e-9)
+    assert fast.mean_period_s == pytest.approx(4 * 60.0 / 140.0)
+    slow = 0.2 + np.arange(40) * 0.5  # 120 BPM: 2 beats are exactly the shortest turn, kept
+    assert BeatGridPhase(slow, 2, SR).beats_per_turn == 2 and BeatGridPhase(beats_s, 3, SR).beats_per_turn == 3
+
+
 def test_the_envelope_fades_in_and_out_and_follows_an_intensity_curve():
     envelope = EffectEnvelope(SR, 60 * SR, 3.0, 4.0, ((0.0, 0.5), (30.0, 1.0)))
     amount = envelope.amount(np.array([0.0, 1.5, 3.0, 15.0, 30.0, 56.0, 58.0, 60.0]) * SR)
@@ -89,7 +101,7 @@ def test_the_envelope_fades_in_and_out_and_follows_an_intensity_curve():
 
 
 def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect_alone(signals):
-    from surroundyou.engine.render import OrbitRenderer, render
+    from surroundyou.engine.render import DELAY_CONTROL_STEP, OrbitRenderer, render
 
     options = RenderOptions(period_s=2.0, reverb=0.0)
     stereo = signals.pink_noise(4.0, SR, seed=9, channels=2)
@@ -97,12 +109,15 @@ def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect
     out = np.concatenate(
         [whole.process(stereo[:, start : start + 30000]) for start in range(0, stereo.shape[1], 30000)], 1
     )
-    np.testing.assert_array_equal(out[:, 2 * SR :], render(stereo, SR, options)[:, 2 * SR :])  # after the fade
-    # at its start each ear hears its own channel, two samples late (the latency and both ears'
-    # handover delay, 25 us), compared above 2 kHz (the crossover's all-pass turns the lows' phase)
+    # after the fade, from the ear delays' first control point where m = 1 (the ramp before it starts short of 1)
+    whole_from = -(-2 * SR // DELAY_CONTROL_STEP) * DELAY_CONTROL_STEP
+    np.testing.assert_array_equal(out[:, whole_from:], render(stereo, SR, options)[:, whole_from:])
+    # at its start each ear hears its own channel, one sample late (the latency: the time difference
+    # and its hand-over between the ears grow with the effect), compared above 2 kHz (the
+    # crossover's all-pass turns the lows' phase)
     treble = scipy.signal.butter(4, 2000.0, "highpass", fs=SR, output="sos")
-    heard = scipy.signal.sosfilt(treble, out[:, 2 : SR // 10])
-    own = scipy.signal.sosfilt(treble, stereo[:, : SR // 10 - 2])
+    heard = scipy.signal.sosfilt(treble, out[:, 1 : SR // 10])
+    own = scipy.signal.sosfilt(treble, stereo[:, : SR // 10 - 1])
     for ear in range(2):
         assert np.corrcoef(heard[ear, 2000:], own[ear, 2000:])[0, 1] >= 0.98
         assert abs(np.corrcoef(heard[ear, 2000:], own[1 - ear, 2000:])[0, 1]) <= 0.1
@@ -193,4 +208,4 @@ def test_a_song_shorter_than_its_fades_mixes_once():
     out = OrbitRenderer(SR, 2, RenderOptions(reverb=0.0), envelope=envelope).process(noise)
     assert out.shape == (2, SR) and np.all(np.isfinite(out))
     # m stays under 0.08 (3 s fades over 1 s): the ears are nearly the original
-    assert np.corrcoef(out[0, 2 : SR // 2], noise[0, : SR // 2 - 2])[0, 1] >= 0.95
+    assert np.corrcoef(out[0, 1 : SR // 2], noise[0, : SR // 2 - 1])[0, 1] >= 0.95  # one sample late

@@ -10,7 +10,7 @@
  *
  *   circle    az = s t                          el = w sin(2t)      (w: the elevation wobble)
  *   arc       az = s A sin(t), A = 90 deg       el = w sin(2t)
- *   figure8   az = s pi sin(t)                  el = E sin(2t), E = 30 deg
+ *   figure8   az = s pi asin(k sin t) / asin(k)  el = E sin(2t), E = 30 deg, k = 0.9
  *   overhead  x = cos t, y = sin(T) sin t + K max(0, -sin t)^2, z = cos(T) sin t
  *             az = s atan2(y, x), el = atan2(z, hypot(x, y)); T = 10 deg, K = 1.6
  *   wander    az = s (t + sum a_k (sin(f_k t + p_k) - sin p_k)),  el = sum b_k sin(g_k t + q_k)
@@ -24,6 +24,7 @@ const DEG = Math.PI / 180;
 // the engine's constants (engine/orbit.py)
 export const ARC_HALF_WIDTH_DEG = 90;
 export const FIGURE8_ELEVATION_DEG = 30;
+export const FIGURE8_EVENNESS = 0.9;
 export const OVERHEAD_TILT_DEG = 10;
 export const OVERHEAD_SWING = 1.6;
 // (amplitude, frequency in turns, phase): azimuth amplitudes in radians, elevation ones in degrees
@@ -57,7 +58,8 @@ export function pathDirection(motion, turns) {
   if (path === "circle") return { azimuthRad: sign * t, elevationRad: wobble * Math.sin(2 * t) };
   if (path === "arc") return { azimuthRad: sign * ARC_HALF_WIDTH_DEG * DEG * Math.sin(t), elevationRad: wobble * Math.sin(2 * t) };
   if (path === "figure8") {
-    return { azimuthRad: sign * Math.PI * Math.sin(t), elevationRad: FIGURE8_ELEVATION_DEG * DEG * Math.sin(2 * t) };
+    const azimuth = (Math.PI * Math.asin(FIGURE8_EVENNESS * Math.sin(t))) / Math.asin(FIGURE8_EVENNESS);
+    return { azimuthRad: sign * azimuth, elevationRad: FIGURE8_ELEVATION_DEG * DEG * Math.sin(2 * t) };
   }
   if (path === "overhead") {
     const tilt = OVERHEAD_TILT_DEG * DEG;

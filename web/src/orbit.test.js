@@ -63,6 +63,8 @@ describe("the engine's paths (engine/orbit.py)", () => {
     closeTo(at("figure8", 0.5), { azimuthRad: 0, elevationRad: 0 });
     expect(at("figure8", 0.125).elevationRad).toBeCloseTo(30 * DEG, 9);
     expect(at("figure8", 0.375).elevationRad).toBeCloseTo(-30 * DEG, 9);
+    // its even pace (the engine's asin(0.9 sin t) / asin(0.9)): at a twelfth of a turn, 75.0 deg to the right (a sine: 90)
+    expect(at("figure8", 1 / 12).azimuthRad / DEG).toBeCloseTo(75.03, 1);
   });
 
   it("overhead: 80 degrees up at a quarter turn, behind at half, no lower than -37 degrees", () => {

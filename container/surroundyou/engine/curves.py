@@ -17,7 +17,8 @@ any size moves exactly as one rendered in one piece.
   Speed has no jumps (nor does its slope at the breakpoints): no click, only a smooth
   acceleration.
 - ``BeatGridPhase``: the song's beats. Turn ``k/N`` falls on beat ``k`` (``N`` beats per turn,
-  a turn starts on the first beat); between beats the turns follow a cubic Hermite curve whose
+  a turn starts on the first beat; where ``N`` beats last less than ``SHORTEST_TURN_S``, ``N`` is
+  doubled, tripled, ... until they do: 2 beats at 140 BPM are 0.86 s, so a turn takes 4); between beats the turns follow a cubic Hermite curve whose
   slope at each beat is the mean speed of its two neighbouring beat intervals (limited to 3x
   either, Fritsch & Carlson, "Monotone piecewise cubic interpolation", SIAM J. Numer. Anal.
   17(2), 1980, so it never runs backwards): a grid whose tempo drifts is followed smoothly
@@ -30,11 +31,16 @@ over the last ``fade_out_s``, both smoothstep, and an intensity curve scales it 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 Curve = tuple[tuple[float, float], ...]
+# The fastest orbit: a turn a second, as ``options.PERIOD_RANGE_S`` allows. Faster, the head cues
+# swing so fast that a pure tone spreads beyond the click budget (a 1 kHz sine keeps -80 dB outside
+# +-50 Hz): at 0.5 s per turn every path spreads it to -42..-73 dB. A beat grid never turns faster.
+SHORTEST_TURN_S = 1.0
 
 
 def smoothstep(fraction: np.ndarray) -> np.ndarray:
@@ -125,13 +131,19 @@ class SpeedCurvePhase:
 class BeatGridPhase:
     """Turns that follow a beat grid: turn ``k / beats_per_turn`` on beat ``k`` (module doc)."""
 
-    def __init__(self, beat_times_s: np.ndarray, beats_per_turn: int, sample_rate: int):
+    def __init__(
+        self, beat_times_s: np.ndarray, beats_per_turn: int, sample_rate: int, shortest_turn_s: float = SHORTEST_TURN_S
+    ):
         beats = np.asarray(beat_times_s, dtype=np.float64)
         if beats.size < 2 or np.any(np.diff(beats) <= 0):
             raise ValueError("a beat grid needs at least two beats in ascending order")
         self.sample_rate = int(sample_rate)
         self.beats_s = beats
-        self.beat_turns = np.arange(beats.size) / beats_per_turn
+        # a whole multiple of the beats asked for, so that a turn (at the song's median beat) takes
+        # at least ``shortest_turn_s``: a turn still starts on a beat
+        turn_s = beats_per_turn * float(np.median(np.diff(beats)))
+        self.beats_per_turn = beats_per_turn * max(1, math.ceil(shortest_turn_s / turn_s * (1 - 1e-3)))
+        self.beat_turns = np.arange(beats.size) / self.beats_per_turn
         secants = np.diff(self.beat_turns) / np.diff(beats)  # turns per second between beats
         slopes = np.empty_like(beats)
         slopes[0], slopes[-1] = secants[0], secants[-1]

@@ -26,8 +26,10 @@ LATERAL_ROUNDING = 0.005
 PATHS = ("circle", "figure8", "wander", "overhead", "arc")
 # arc: how far the swing goes to each side
 ARC_HALF_WIDTH_DEG = 90.0
-# figure8: how high (and low) its loops rise
+# figure8: how high (and low) its loops rise, and how evenly it moves along them (``k`` in the
+# class doc: 0 would be a sine's pace, 1 an even pace with sharp turns behind the head)
 FIGURE8_ELEVATION_DEG = 30.0
+FIGURE8_EVENNESS = 0.9
 # overhead: the loop's tilt to the side at the top (peak elevation 90 - tilt) and how far the
 # lower half swings out to the side (keeps it above -37 deg, where measured heads end at -40)
 OVERHEAD_TILT_DEG = 10.0
@@ -61,8 +63,8 @@ class Orbit:
                   el = w sin(2 t)
         arc       az = s A sin(t),           A = ARC_HALF_WIDTH_DEG (90)
                   el = w sin(2 t)
-        figure8   az = s pi sin(t)
-                  el = E sin(2 t),           E = FIGURE8_ELEVATION_DEG (30)
+        figure8   az = s pi asin(k sin(t)) / asin(k)
+                  el = E sin(2 t),           E = FIGURE8_ELEVATION_DEG (30), k = FIGURE8_EVENNESS (0.9)
         overhead  x = cos(t), y = sin(T) sin(t) + K max(0, -sin(t))^2, z = cos(T) sin(t)
                   az = s atan2(y, x), el = atan2(z, hypot(x, y))
                                              T = OVERHEAD_TILT_DEG (10), K = OVERHEAD_SWING (1.6)
@@ -74,8 +76,12 @@ class Orbit:
     circle bobs twice per turn (up at front-right and back-left, down at back-right and
     front-left). The arc swings to each ear and back through the front, never behind. The
     figure-eight runs a loop around the right ear (out above, back below, its tip behind the
-    head) and then one around the left, crossing in front. The overhead loop rises from the
-    front over the top (80 deg up, a little to the side ``s`` points to) to the back, and
+    head) and then one around the left, crossing in front. It travels twice a circle's azimuth
+    per turn; at a sine's pace (``az = s pi sin(t)``) it would cross the front at 3.1 times a
+    circle's speed, and at 1 s per turn the head cues' swing there spread a 1 kHz sine to
+    -75 dB outside +-50 Hz (both heads); ``asin(k sin(t)) / asin(k)`` evens the pace (2.5 times a
+    circle's at the front, still smooth behind the head): -86 dB and -88 dB. The overhead loop
+    rises from the front over the top (80 deg up, a little to the side ``s`` points to) to the back, and
     returns below and out to that side (lowest -37 deg, where measured heads still have data:
     a circle straight under the head would leave them); its azimuth wraps through +-180 deg.
     The wander moves on around the head at a varying pace, drifting up and down (up to 20 deg);
@@ -123,7 +129,8 @@ class Orbit:
         if self.path == "arc":
             return sign * np.radians(ARC_HALF_WIDTH_DEG) * np.sin(t), wobble * np.sin(2 * t)
         if self.path == "figure8":
-            return sign * np.pi * np.sin(t), np.radians(FIGURE8_ELEVATION_DEG) * np.sin(2 * t)
+            azimuth = np.pi * np.arcsin(FIGURE8_EVENNESS * np.sin(t)) / np.arcsin(FIGURE8_EVENNESS)
+            return sign * azimuth, np.radians(FIGURE8_ELEVATION_DEG) * np.sin(2 * t)
         tilt = np.radians(OVERHEAD_TILT_DEG)
         x = np.cos(t)
         y = np.sin(tilt) * np.sin(t) + OVERHEAD_SWING * np.maximum(0.0, -np.sin(t)) ** 2
