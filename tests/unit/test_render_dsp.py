@@ -10,9 +10,13 @@ from surroundyou.engine.fractional_delay import FractionalDelayLine, lagrange3_w
 from surroundyou.engine.loudness_weighting import correlated_mix_gain, k_weighting_power
 from surroundyou.engine.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
 from surroundyou.engine.spherical_head import (
+    PINNA_CUES,
+    PinnaFilter,
     ShadowLoudness,
     brown_duda_alpha,
     ear_delays_s,
+    pinna_band_sos,
+    pinna_response,
     rear_treble_gain,
     shadow_lowpass_ba,
     treble_weights,
@@ -187,3 +191,35 @@ def test_orbit_starts_in_front_turns_clockwise_and_wobbles_twice_a_turn():
 def test_left_channel_sits_left_of_the_orbit_centre():
     assert np.degrees(source_offsets_rad(2, 60.0)).tolist() == pytest.approx([-30.0, 30.0])
     assert source_offsets_rad(1, 60.0).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 44100, 96000])
+def test_pinna_cues_are_the_sum_of_their_band_passes(sample_rate):
+    """``D = sum_k a_k BP_k`` as one cascade: its response and its samples are those of the bands in parallel."""
+    freqs_hz = np.linspace(0, sample_rate / 2, 2049)
+    noise = np.random.default_rng(2).standard_normal(4000)
+    for bands in PINNA_CUES:
+        kept = [(centre, q, a) for centre, q, a in bands if centre < 0.45 * sample_rate]
+        want = sum(
+            (
+                a * scipy.signal.sosfreqz(pinna_band_sos(c, q, sample_rate), worN=freqs_hz, fs=sample_rate)[1]
+                for c, q, a in kept
+            ),
+            np.zeros(len(freqs_hz), dtype=complex),
+        )
+        np.testing.assert_allclose(pinna_response(sample_rate, bands, freqs_hz), want, atol=1e-12)
+        filtered = sum(
+            (a * scipy.signal.sosfilt(pinna_band_sos(c, q, sample_rate), noise) for c, q, a in kept),
+            np.zeros(len(noise)),
+        )
+        pinna = PinnaFilter(sample_rate, bands)
+        np.testing.assert_allclose(np.concatenate([pinna(noise[:1500]), pinna(noise[1500:])]), filtered, atol=1e-12)
+
+
+def test_shadow_low_pass_is_scipys_bilinear_transform():
+    corner = 2 * 343.0 / 0.0875
+    warped = 2 * SR * np.tan(corner / (2 * SR))
+    b, a = shadow_lowpass_ba(SR)
+    want_b, want_a = scipy.signal.bilinear([warped], [1.0, warped], fs=SR)
+    np.testing.assert_allclose(b, want_b, rtol=1e-13)
+    np.testing.assert_allclose(a, want_a, rtol=1e-13)

@@ -143,3 +143,32 @@ def test_hrtf_mode_hears_the_room_through_the_chosen_head(monkeypatch):
     monkeypatch.setattr(room_module, "KemarResponses", RecordingHead)
     room_for(RenderOptions(mode="hrtf", hrtf_path="own-head.sofa"), SR, Orbit(8.0, SR))
     assert heads == ["own-head.sofa"]
+
+
+def test_a_room_started_at_a_later_sample_is_the_room_that_heard_silence_until_then(signals):
+    """A preview's room (``first_sample``) follows the orbit from there: as if it had heard silence before."""
+    audio = signals.pink_noise(0.5, SR, seed=5, channels=2)
+    first = 30011  # not on the reflections' hop grid
+    orbit = Orbit(4.0, SR, True, 10.0)
+    later = RoomRenderer(SR, orbit, "small", 0.3, SphericalHeadResponses(SR, 1.0, 120.0), 120.0, first_sample=first)
+    silence_first = np.concatenate([np.zeros((2, first), dtype=np.float32), audio], axis=1)
+    whole = stream(make_room(), silence_first, 8192)[:, first:]
+    np.testing.assert_allclose(stream(later, audio, 8192), whole, atol=1e-6 * np.abs(whole).max())
+    assert room_for(RenderOptions(), SR, orbit, first_sample=first).early.frames_done == first
+
+
+def test_the_tails_short_time_transform_is_scipys():
+    """The late tail's STFT and its inverse (numpy, no scipy.signal) against ``scipy.signal.stft``/``istft``."""
+    import scipy.signal
+
+    noise = np.random.default_rng(1).standard_normal((2, 20011))
+    freqs, times, spectra = room_module._stft(noise, SR, 1024)
+    want_freqs, want_times, want = scipy.signal.stft(noise, SR, nperseg=1024, noverlap=768)
+    np.testing.assert_allclose(freqs, want_freqs)
+    np.testing.assert_allclose(times, want_times, atol=1e-12)
+    assert spectra.shape == want.shape
+    np.testing.assert_allclose(spectra, want, atol=1e-12)
+    back = room_module._istft(want, 1024)
+    _, want_back = scipy.signal.istft(want, SR, nperseg=1024, noverlap=768)
+    np.testing.assert_allclose(back, want_back, atol=1e-12)
+    np.testing.assert_allclose(back[:, : noise.shape[1]], noise, atol=1e-12)

@@ -302,9 +302,7 @@ def _render_pass(
         options.intensity_curve or options.intensity,
     )
     renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first, envelope)
-    room = room_for(options, sample_rate, renderer.orbit)
-    if room is not None:
-        room.early.frames_done = first  # its reflections follow the orbit from the window's start
+    room = room_for(options, sample_rate, renderer.orbit, first)  # following the orbit from the window's start
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)

@@ -78,9 +78,14 @@ class FractionalDelayLine:
         changes = np.flatnonzero(np.diff(integer)) + 1
         run_starts = np.concatenate([[0], segment_start[changes]])
         run_stops = np.concatenate([segment_start[changes], [frames]])
+        product = np.empty(frames, dtype=np.float32)  # one scratch row: no temporaries per tap
         for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])], strict=True):
             taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
-            run = weights[:, start:stop]
-            output[start:stop] = run[0] * taps[0] + run[1] * taps[1] + run[2] * taps[2] + run[3] * taps[3]
+            run, out, scratch = weights[:, start:stop], output[start:stop], product[: stop - start]
+            # ((w0 x0 + w1 x1) + w2 x2) + w3 x3, in place
+            np.multiply(run[0], taps[0], out=out)
+            for tap in range(1, 4):
+                np.multiply(run[tap], taps[tap], out=scratch)
+                out += scratch
         self.history = padded[-depth:].copy()
         return output

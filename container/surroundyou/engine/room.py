@@ -70,7 +70,6 @@ from typing import Protocol
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from .crossover import linkwitz_riley4_sos
 from .options import RenderOptions
@@ -79,14 +78,17 @@ from .spherical_head import (
     HEAD_RADIUS_M,
     PINNA_CUES,
     SPEED_OF_SOUND_M_S,
+    PinnaFilter,
     ear_delays_s,
+    first_order_bilinear,
+    first_order_sos,
     pinna_cue_gains,
-    pinna_sos,
+    pinna_response,
     shadow_lowpass_ba,
     treble_weights,
     woodworth_itd_s,
 )
-from .streaming_sos import StreamingSos
+from .streaming_sos import StreamingSos, sos_response
 
 HOP_S = 4096 / 44100
 ROOM_LOW_CUT_HZ = 250.0  # the room hears the source above this (module doc)
@@ -221,18 +223,18 @@ class SphericalHeadResponses:
         self.radius_m = radius_m
         impulse = np.zeros(HEAD_TAPS)
         impulse[0] = 1.0
-        lowpass = scipy.signal.lfilter(*shadow_lowpass_ba(sample_rate), impulse)
-        cues = [pinna_sos(sample_rate, bands) for bands in PINNA_CUES]
+        lowpass = StreamingSos(first_order_sos(*shadow_lowpass_ba(sample_rate)), 1)(impulse)[0]
         # the low row and the direct row, then each one through each cue: (2, 1 + cues, taps)
         self._rows = np.stack(
-            [np.stack([row, *(scipy.signal.sosfilt(cue, row) for cue in cues)]) for row in (lowpass, impulse)]
+            [
+                np.stack([row, *(PinnaFilter(sample_rate, bands)(row) for bands in PINNA_CUES)])
+                for row in (lowpass, impulse)
+            ]
         )
         # the cues' loudness, 1 + 2 b.g + g.C.g for pink noise above the crossover
         freqs_hz = np.linspace(0, sample_rate / 2, 4097)
-        responses = np.stack([scipy.signal.sosfreqz(cue, worN=freqs_hz, fs=sample_rate)[1] for cue in cues])
-        _, crossover = scipy.signal.sosfreqz(
-            linkwitz_riley4_sos(crossover_hz, sample_rate)[1], worN=freqs_hz, fs=sample_rate
-        )
+        responses = np.stack([pinna_response(sample_rate, bands, freqs_hz) for bands in PINNA_CUES])
+        crossover = sos_response(linkwitz_riley4_sos(crossover_hz, sample_rate)[1], freqs_hz, sample_rate)
         weights = pink_weights(freqs_hz) * np.abs(crossover) ** 2
         weights /= weights.sum()
         self._cues_loudness = (
@@ -312,7 +314,7 @@ def late_tail(room_name: str, sample_rate: int, radius_m: float = HEAD_RADIUS_M)
     # the decay varies with frequency: filter short overlapping pieces of the noise, each with the
     # envelope of its own time, by a short-time Fourier transform
     segment = int(2 ** np.ceil(np.log2(0.02 * sample_rate)))
-    stft_freqs, times, spectra = scipy.signal.stft(noise, sample_rate, nperseg=segment, noverlap=segment * 3 // 4)
+    stft_freqs, times, spectra = _stft(noise, sample_rate, segment)
     rt60 = room.rt60_s / (1 + (stft_freqs / TAIL_HIGH_DECAY_HZ) ** 2)
     power = 4 * np.pi * SPEED_OF_SOUND_M_S * room.source_distance_m**2 / room.volume_m3
     decay = np.exp(-13.8 * times[np.newaxis, :] / rt60[:, np.newaxis])
@@ -328,11 +330,50 @@ def late_tail(room_name: str, sample_rate: int, radius_m: float = HEAD_RADIUS_M)
     second -= np.sum(second * np.conj(first), axis=1, keepdims=True) / first_power * first
     second *= np.sqrt(first_power / (np.sum(np.abs(second) ** 2, axis=1, keepdims=True) + 1e-30))
     ears = np.stack([common * first + apart * second, common * first - apart * second])
-    _, tail = scipy.signal.istft(ears, sample_rate, nperseg=segment, noverlap=segment * 3 // 4)
+    tail = _istft(ears, segment)
     tail = tail[:, :length]
     fade_out = max(1, length // 10)
     tail[:, -fade_out:] *= np.cos(np.pi / 2 * np.arange(1, fade_out + 1) / fade_out)
     return tail
+
+
+def _hann(segment: int) -> np.ndarray:
+    """The periodic Hann window of ``segment`` points (``scipy.signal.get_window("hann", segment)``)."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(segment) / segment)
+
+
+def _stft(signal: np.ndarray, sample_rate: int, segment: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(freqs_hz, times_s, spectra (..., freqs, times))``: the short-time Fourier transform with a
+    periodic Hann window of ``segment`` points, hop ``segment / 4``, the signal padded with half a
+    segment of zeros at both ends and at its end to whole hops, scaled by the window's sum
+    (``scipy.signal.stft``'s defaults; scipy.signal is not imported for it)."""
+    hop = segment // 4
+    window = _hann(segment)
+    padded = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(segment // 2, segment // 2)])
+    extra = (-(padded.shape[-1] - segment) % hop) % segment
+    padded = np.pad(padded, [(0, 0)] * (signal.ndim - 1) + [(0, extra)])
+    pieces = np.lib.stride_tricks.sliding_window_view(padded, segment, axis=-1)[..., ::hop, :]
+    spectra = scipy.fft.rfft(pieces * window, axis=-1) / window.sum()
+    times = np.arange(pieces.shape[-2]) * hop / sample_rate
+    return scipy.fft.rfftfreq(segment, 1 / sample_rate), times, np.moveaxis(spectra, -1, -2)
+
+
+def _istft(spectra: np.ndarray, segment: int) -> np.ndarray:
+    """The inverse of ``_stft`` (``scipy.signal.istft``'s defaults): each piece back, windowed again,
+    overlap-added and divided by the summed squared windows; the padding at the start cut off."""
+    hop = segment // 4
+    window = _hann(segment)
+    pieces = scipy.fft.irfft(np.moveaxis(spectra, -2, -1), segment, axis=-1) * (window.sum() * window)
+    count = pieces.shape[-2]
+    length = segment + (count - 1) * hop
+    output = np.zeros((*pieces.shape[:-2], length))
+    norm = np.zeros(length)
+    for index in range(count):
+        output[..., index * hop : index * hop + segment] += pieces[..., index, :]
+        norm[index * hop : index * hop + segment] += window**2
+    half = segment // 2
+    output, norm = output[..., half:-half], norm[half:-half]
+    return output / np.where(norm > 1e-10, norm, 1.0)
 
 
 def pink_weights(freqs_hz: np.ndarray) -> np.ndarray:
@@ -347,8 +388,7 @@ def first_order_shelf_sos(corner_hz: float, low_gain: float, high_gain: float, s
     """``H(s) = (high s + low w) / (s + w)``: ``low_gain`` at DC, ``high_gain`` at high frequencies,
     the geometric mean at ``corner_hz`` (bilinear transform, corner pre-warped)."""
     warped = 2 * sample_rate * np.tan(np.pi * corner_hz / sample_rate)
-    b, a = scipy.signal.bilinear([high_gain, low_gain * warped], [1.0, warped], fs=sample_rate)
-    return scipy.signal.tf2sos(b, a)
+    return first_order_sos(*first_order_bilinear(high_gain, low_gain * warped, warped, sample_rate))
 
 
 def timbre_shelves(freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -403,7 +443,7 @@ class EarlyReflections:
     1.5 times the FFT work.) ``gain`` scales the responses (``RoomRenderer`` sets it from the level).
     """
 
-    def __init__(self, sample_rate: int, orbit: Orbit, room: ShoeboxRoom, head: HeadResponses):
+    def __init__(self, sample_rate: int, orbit: Orbit, room: ShoeboxRoom, head: HeadResponses, first_sample: int = 0):
         self.sample_rate = int(sample_rate)
         self.orbit = orbit
         self.room = room
@@ -420,7 +460,7 @@ class EarlyReflections:
         self.taps = int(np.ceil(latest_s * self.sample_rate)) + kernels.shape[-1] + 1
         self.fft_size = 1 << int(np.ceil(np.log2(len(self.window) + self.taps)))  # a power of two: the fastest FFT
         self._overlap = _OverlapAdd()
-        self.frames_done = 0
+        self.frames_done = int(first_sample)  # the absolute index of the next source sample
 
     def responses(self, sample_index: np.ndarray) -> np.ndarray:
         """Binaural responses ``(n, 2, taps)`` of the reflections (times ``gain``) at ``sample_index``."""
@@ -506,18 +546,19 @@ class RoomRenderer:
         level: float,
         head: HeadResponses,
         crossover_hz: float,
+        first_sample: int = 0,
     ):
         if room_name not in SHOEBOXES:
             raise ValueError(f"room must be one of {', '.join(SHOEBOXES)}, got {room_name!r}")
         self.sample_rate = int(sample_rate)
         room = SHOEBOXES[room_name]
-        self.early = EarlyReflections(self.sample_rate, orbit, room, head)
+        self.early = EarlyReflections(self.sample_rate, orbit, room, head, first_sample)
         tail = late_tail(room_name, self.sample_rate, head.radius_m)
         freqs_hz, power = self._power_spectrum(tail)
         _, highpass = linkwitz_riley4_sos(max(crossover_hz, ROOM_LOW_CUT_HZ), self.sample_rate)
         sos = np.vstack([highpass, timbre_shelves(freqs_hz, power, self.sample_rate)])
         self._input_filter = StreamingSos(sos, 1, np.float32)  # its -97 dB of rounding noise: in the reverb
-        _, response = scipy.signal.sosfreqz(sos, worN=freqs_hz, fs=self.sample_rate)
+        response = sos_response(sos, freqs_hz, self.sample_rate)
         # a sinusoid's power through a filter h is |H|^2 times its own; pink noise weights the bins
         energy = float(pink_weights(freqs_hz) @ (power * np.abs(response) ** 2))
         gain = level * 10 ** (DRY_POWER_GAIN_DB / 20) / np.sqrt(energy)
@@ -542,8 +583,10 @@ class RoomRenderer:
         return output
 
 
-def room_for(options: RenderOptions, sample_rate: int, orbit: Orbit) -> RoomRenderer | None:
-    """The room of ``options`` around ``orbit``, through the head of ``options.mode``; ``None`` if dry."""
+def room_for(options: RenderOptions, sample_rate: int, orbit: Orbit, first_sample: int = 0) -> RoomRenderer | None:
+    """The room of ``options`` around ``orbit``, through the head of ``options.mode``; ``None`` if dry.
+    ``first_sample``: the absolute index of the first sample it will hear (a preview's window), so
+    its reflections follow the orbit from there."""
     if options.room == "none" or options.reverb <= 0:
         return None
     head: HeadResponses
@@ -551,4 +594,4 @@ def room_for(options: RenderOptions, sample_rate: int, orbit: Orbit) -> RoomRend
         head = KemarResponses(sample_rate, options.intensity, options.hrtf_path)
     else:
         head = SphericalHeadResponses(sample_rate, options.intensity, options.crossover_hz)
-    return RoomRenderer(sample_rate, orbit, options.room, options.reverb, head, options.crossover_hz)
+    return RoomRenderer(sample_rate, orbit, options.room, options.reverb, head, options.crossover_hz, first_sample)

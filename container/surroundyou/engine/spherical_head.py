@@ -63,13 +63,12 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-import scipy.signal
 
 from .control_rate import control_indices, segment_ramps
 from .crossover import linkwitz_riley4_sos
 from .loudness_weighting import GRID_FFT_SIZE, correlated_mix_gain, frequency_grid_hz, music_weighting
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
-from .streaming_sos import StreamingSos
+from .streaming_sos import StreamingSos, sos_response
 
 HEAD_RADIUS_M = 0.0875
 SPEED_OF_SOUND_M_S = 343.0
@@ -127,7 +126,21 @@ def shadow_lowpass_ba(
     """
     corner_rad_s = 2 * speed_of_sound_m_s / radius_m
     warped = 2 * sample_rate * np.tan(corner_rad_s / (2 * sample_rate))
-    return scipy.signal.bilinear([warped], [1.0, warped], fs=sample_rate)
+    return first_order_bilinear(0.0, warped, warped, sample_rate)
+
+
+def first_order_bilinear(b1: float, b0: float, a0: float, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(b, a)`` of ``H(s) = (b1 s + b0) / (s + a0)`` by the bilinear transform ``s = 2 fs (1 - z^-1) / (1 + z^-1)``:
+    ``b = (b0 + 2 fs b1, b0 - 2 fs b1) / (a0 + 2 fs)``, ``a = (1, (a0 - 2 fs) / (a0 + 2 fs))``
+    (``scipy.signal.bilinear``'s result, written out: scipy.signal is not imported for it)."""
+    twice_fs = 2.0 * sample_rate
+    norm = a0 + twice_fs
+    return np.array([b0 + twice_fs * b1, b0 - twice_fs * b1]) / norm, np.array([1.0, (a0 - twice_fs) / norm])
+
+
+def first_order_sos(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The second-order section ``(1, 6)`` of a first-order ``(b, a)`` (``a[0] = 1``)."""
+    return np.array([[b[0], b[1], 0.0, 1.0, a[1] / a[0], 0.0]])
 
 
 def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
@@ -138,22 +151,54 @@ def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
 
 
 def pinna_sos(sample_rate: int, bands: tuple[tuple[float, float, float], ...] = PINNA_BANDS) -> np.ndarray:
-    """``D = sum_k a_k BP_k`` of ``bands`` as one cascade of second-order sections (one filter call per block).
+    """``D = sum_k a_k BP_k`` of ``bands`` (at most two) as one cascade of second-order sections (one
+    row through the filter: its cost is per row, not per section). Bands above 0.45 of the sample
+    rate are left out; none left, no section (``D = 0``).
 
-    The parallel sum over a common denominator, ``N = sum_k a_k B_k prod_(j!=k) A_j``,
-    ``A = prod_k A_k`` (coefficients in powers of ``z^-1``, so products are convolutions). Bands
-    above 0.45 of the sample rate are left out.
+    Over the common denominator ``A_1 A_2`` the numerator is ``sum_k a_k B_k A_j`` (``j != k``), and
+    every band-pass numerator is ``B_k = c_k (1 - z^-2)`` (``pinna_band_sos``), so it factors as
+    ``(1 - z^-2) R``, ``R = sum_k a_k c_k A_j`` (coefficients in powers of ``z^-1``): the sections
+    ``R / A_1`` and ``(1 - z^-2) / A_2``, with no root to find.
     """
-    numerator, denominator = np.zeros(1), np.ones(1)
-    for centre_hz, q, amplitude in bands:
-        if centre_hz >= 0.45 * sample_rate:
-            continue
-        section = pinna_band_sos(centre_hz, q, sample_rate)[0]
-        through_this = np.convolve(numerator, section[3:])
-        this_band = np.convolve(amplitude * section[:3], denominator)
-        numerator = np.pad(through_this, (0, len(this_band) - len(through_this))) + this_band
-        denominator = np.convolve(denominator, section[3:])
-    return scipy.signal.tf2sos(numerator, denominator)
+    kept = [
+        (pinna_band_sos(centre_hz, q, sample_rate)[0], amplitude)
+        for centre_hz, q, amplitude in bands
+        if centre_hz < 0.45 * sample_rate
+    ]
+    if len(kept) > 2:
+        raise ValueError(f"at most two pinna bands per cue, got {len(kept)}")
+    if not kept:
+        return np.zeros((0, 6))
+    if len(kept) == 1:
+        ((section, amplitude),) = kept
+        return (section * np.array([amplitude] * 3 + [1.0] * 3))[np.newaxis]
+    (first, first_amplitude), (second, second_amplitude) = kept
+    remainder = first_amplitude * first[0] * second[3:] + second_amplitude * second[0] * first[3:]
+    return np.array([[*remainder, *first[3:]], [1.0, 0.0, -1.0, *second[3:]]])
+
+
+def pinna_response(sample_rate: int, bands: tuple[tuple[float, float, float], ...], freqs_hz: np.ndarray) -> np.ndarray:
+    """The complex response of ``D = sum_k a_k BP_k`` (``pinna_sos``) at ``freqs_hz``."""
+    sos = pinna_sos(sample_rate, bands)
+    return sos_response(sos, freqs_hz, sample_rate) if len(sos) else np.zeros(np.shape(freqs_hz), dtype=complex)
+
+
+class PinnaFilter:
+    """``D = sum_k a_k BP_k`` (``pinna_sos``) streaming on one signal."""
+
+    def __init__(self, sample_rate: int, bands: tuple[tuple[float, float, float], ...]):
+        sos = pinna_sos(sample_rate, bands)
+        self._filter = StreamingSos(sos, 1) if len(sos) else None
+
+    def at_rest(self) -> bool:
+        """Whether the filter's state is all zeros (a zero input then gives a zero output)."""
+        return self._filter is None or not self._filter.state.any()
+
+    def __call__(self, signal: np.ndarray) -> np.ndarray:
+        """``D`` of the 1-D ``signal`` (float64)."""
+        if self._filter is None:
+            return np.zeros(len(signal))
+        return self._filter(signal)[0]
 
 
 def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,14 +209,12 @@ def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndar
     ``2 c.(b_low + w b_high) + c.C.c``."""
     freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
     _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
-    _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
-    _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
+    orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
+    lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
     weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
     weight = weight / weight.sum()
     highpass = 1 - lowpass
-    cues = np.stack(
-        [scipy.signal.sosfreqz(pinna_sos(sample_rate, bands), worN=freqs_hz, fs=sample_rate)[1] for bands in PINNA_CUES]
-    )
+    cues = np.stack([pinna_response(sample_rate, bands, freqs_hz) for bands in PINNA_CUES])
     b_low = np.real(np.conj(lowpass) * highpass * cues) @ weight
     b_high = (np.abs(highpass) ** 2 * np.real(cues)) @ weight
     shaped = highpass * cues
@@ -261,8 +304,8 @@ class ShadowLoudness:
     def __init__(self, sample_rate: int, crossover_hz: float, fft_size: int = GRID_FFT_SIZE):
         freqs_hz = frequency_grid_hz(sample_rate, fft_size)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
-        _, orbiting = scipy.signal.sosfreqz(crossover_hp, worN=freqs_hz, fs=sample_rate)
-        _, lowpass = scipy.signal.freqz(*shadow_lowpass_ba(sample_rate), worN=freqs_hz, fs=sample_rate)
+        orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
+        lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
         self.band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
         self.reference = float(self.band.sum())
         highpass = 1 - lowpass
@@ -346,12 +389,10 @@ class SphericalHeadShadow:
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
         lowpass_b, lowpass_a = shadow_lowpass_ba(sample_rate)
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
-        self._low = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(lowpass_b, lowpass_a)]), 1)
-        self._high = StreamingSos(np.vstack([crossover_hp, scipy.signal.tf2sos(highpass_b, lowpass_a)]), 2)
-        # the pinna band: one direct-form filter on one row (lfilter, a little faster than sosfilt there)
-        # the pinna's cues: direct-form filters on one row each (lfilter, a little faster than sosfilt there)
-        self._pinna = [] if relative else [scipy.signal.sos2tf(pinna_sos(sample_rate, bands)) for bands in PINNA_CUES]
-        self._pinna_states = [np.zeros(len(a) - 1) for _, a in self._pinna]
+        self._low = StreamingSos(np.vstack([crossover_hp, first_order_sos(lowpass_b, lowpass_a)]), 1)
+        self._high = StreamingSos(np.vstack([crossover_hp, first_order_sos(highpass_b, lowpass_a)]), 2)
+        # the pinna's cues: a filter on one row each (the treble of both ears)
+        self._pinna = [] if relative else [PinnaFilter(sample_rate, bands) for bands in PINNA_CUES]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
     def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -403,14 +444,12 @@ class SphericalHeadShadow:
         common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
         if self._pinna:
             treble = ears[0] + ears[1]
-            for cue, (b, a) in enumerate(self._pinna):
+            for cue, pinna in enumerate(self._pinna):
                 # the gain before the fixed filter (it changes over seconds, the filter rings for a
                 # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
                 gain = cue_gains.get(cue)
-                if gain is None and not self._pinna_states[cue].any():
+                if gain is None and pinna.at_rest():
                     continue
-                feed = treble * gain if gain is not None else np.zeros_like(treble)
-                band, self._pinna_states[cue] = scipy.signal.lfilter(b, a, feed, zi=self._pinna_states[cue])
-                common += band
+                common += pinna(treble * gain if gain is not None else np.zeros_like(treble))
         ears += common
         return ears
