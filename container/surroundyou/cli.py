@@ -245,8 +245,8 @@ def _motion_notes(outcome: Outcome) -> list[str]:
     if report is None:
         return []
     notes = []
-    if report.sync == "beats" and report.tempo_bpm is not None:
-        beats = outcome.job.options.beats_per_turn
+    if report.sync == "beats" and report.tempo_bpm is not None and report.beats_per_turn is not None:
+        beats = report.beats_per_turn
         notes.append(
             f"{name}: beat sync: {report.tempo_bpm:.1f} BPM, one turn every {beats} beats "
             f"({60 * beats / report.tempo_bpm:.2f} s)"

@@ -181,6 +181,7 @@ def test_a_beat_synced_orbit_turns_every_n_beats_and_crosses_the_front_on_beats(
     options = render_options_for({**DRY, "sync": "beats", "beatsPerTurn": beats_per_turn})
     report = convert_file(write_audio(tmp_path / "beat.wav", song, SR), tmp_path / "beat.8d.wav", options)
     assert report.sync == "beats" and report.tempo_bpm == pytest.approx(bpm, rel=0.01), report
+    assert report.beats_per_turn == beats_per_turn
     out, _ = decode(tmp_path / "beat.8d.wav")
     crossings_s = ild_zero_crossings_s(out)
     turn_s = beats_per_turn * 60.0 / bpm
@@ -191,6 +192,15 @@ def test_a_beat_synced_orbit_turns_every_n_beats_and_crosses_the_front_on_beats(
     # the period: from the crossings a whole turn apart
     measured_turn_s = np.mean(crossings_s[2:] - crossings_s[:-2])
     assert measured_turn_s == pytest.approx(turn_s, rel=0.01)
+
+
+def test_a_turn_of_fewer_beats_than_a_second_holds_takes_a_multiple_of_them_and_the_report_says_so(tmp_path, signals):
+    song, beats_s = beat_song("click track", 140.0, 8.0, signals)  # 2 beats = 0.86 s, under the 1 s a turn may take
+    options = render_options_for({**DRY, "sync": "beats", "beatsPerTurn": 2})
+    report = convert_file(write_audio(tmp_path / "fast.wav", song, SR), tmp_path / "fast.8d.wav", options)
+    assert (report.sync, report.beats_per_turn) == ("beats", 4)
+    crossings_s = ild_zero_crossings_s(decode(tmp_path / "fast.8d.wav")[0])
+    assert np.mean(crossings_s[2:] - crossings_s[:-2]) == pytest.approx(4 * 60.0 / 140.0, rel=0.01)
 
 
 def test_a_beat_synced_orbit_follows_a_drifting_tempo(tmp_path, signals):

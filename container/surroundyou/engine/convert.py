@@ -70,7 +70,8 @@ class ConversionReport:
     limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
     ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
-    beats, ``tempo_bpm`` their tempo) or "no clear beat" (asked for, but the song has no
+    beats, ``tempo_bpm`` their tempo, one turn every ``beats_per_turn`` beats: the asked number,
+    or a multiple of it where a turn would take under a second) or "no clear beat" (asked for, but the song has no
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
     preview was cut from (``None``: the whole song).
     """
@@ -85,6 +86,7 @@ class ConversionReport:
     non_finite_samples: int = 0
     sync: str = "off"
     tempo_bpm: float | None = None
+    beats_per_turn: int | None = None
     preview_start_s: float | None = None
 
 
@@ -191,6 +193,7 @@ def convert_file(
         non_finite_samples=source.non_finite_samples,
         sync=plan.sync,
         tempo_bpm=plan.tempo_bpm,
+        beats_per_turn=plan.timing.beats_per_turn if plan.timing is not None else None,
         preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
     )
 
