@@ -111,6 +111,7 @@ def job_in_status(
     job_id: str = KNOWN_JOB,
     filename: str = "My Song.mp3",
     extension: str = "mp3",
+    preview: bool = False,
 ) -> Job:
     """A job created as the API creates it and walked through the legal transitions up to ``status``
     (a READY job has the result the task records; a FAILED one FAILED_ERROR)."""
@@ -120,7 +121,12 @@ def job_in_status(
             filename=filename,
             size=7340032,
             content_type="audio/mpeg",
-            options={"preset": "classic", "format": "mp3", "mode": "spherical"},
+            options={
+                "preset": "classic",
+                "format": "mp3",
+                "mode": "spherical",
+                **({"preview": True} if preview else {}),
+            },
             input_key=input_key(job_id, extension),
             now_s=1_700_000_000,
             ttl_days=7,
@@ -130,7 +136,9 @@ def job_in_status(
         if step is JobStatus.READY:
             store.record_result(
                 job_id,
-                JobResult(outputKey=output_key(job_id, filename, "mp3"), format="mp3", durationS=2.0, sizeBytes=11),
+                JobResult(
+                    outputKey=output_key(job_id, filename, "mp3", preview), format="mp3", durationS=2.0, sizeBytes=11
+                ),
             )
         store.transition(job_id, step, error=FAILED_ERROR if step is JobStatus.FAILED else None)
     return store.get(job_id)

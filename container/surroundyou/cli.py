@@ -49,6 +49,7 @@ from surroundyou.engine.options import (
 )
 from surroundyou.engine.sofa import read_sofa
 from surroundyou.job_options import render_options_for
+from surroundyou_jobs.keys import result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
@@ -286,8 +287,7 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
     jobs: list[ConversionJob] = []
     seen: dict[Path, Path] = {}
     for index, src in enumerate(args.inputs):
-        infix = ".preview" if args.preview else ""
-        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}{infix}.8d.{fmt}"
+        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}{result_suffix(fmt, args.preview)}"
         if dst.resolve() == src.resolve():
             raise ValueError(f"{src}: the output would overwrite the input")
         if dst.resolve() in seen:

@@ -236,6 +236,7 @@ class JobsApi:
         if view["status"] == JobStatus.READY.value and "result" in view:
             key = view["result"]["outputKey"]
             expires_s = self.settings.download_url_expires_s
-            url = self.links.download_url(key, download_name(item["filename"], view["result"]["format"]), expires_s)
+            name = download_name(item["filename"], view["result"]["format"], bool(item["options"].get("preview")))
+            url = self.links.download_url(key, name, expires_s)
             view["download"] = {"url": url, "expiresIn": expires_s}
         return view

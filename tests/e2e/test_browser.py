@@ -490,6 +490,7 @@ def test_a_beat_synced_preview_plays_and_switches_to_the_original_at_the_same_pl
     assert [status for status, _ in jobs[0]["statuses"]][-1] == "READY"
     assert view["result"]["durationS"] == pytest.approx(config["previewS"], abs=0.1)
     assert view["result"]["previewStartS"] == pytest.approx(10.0, abs=0.15)  # the last 30 s: the loudest
+    assert view["result"]["outputKey"].endswith(".preview.8d.mp3")  # named as the command line names a preview
     assert page.get_by_role("link", name="Download").count() == 0  # a preview is for listening
 
     # the preview's orbit follows the beat: one turn per 8 beats of 0.5 s

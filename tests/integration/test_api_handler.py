@@ -291,6 +291,14 @@ def test_a_unicode_name_is_saved_as_itself_with_an_ascii_fallback(
     assert fallback.isascii() and fallback.endswith(".8d.mp3")
 
 
+def test_a_preview_downloads_under_a_name_that_says_so(call, sample_event, job_store, s3, bucket):
+    job = job_in_status(job_store, JobStatus.READY, preview=True)
+    s3.put_object(Bucket=bucket, Key=job["result"]["outputKey"], Body=b"8d")
+    _, _, body = call(sample_event("api_get_job"))
+    header = requests.get(body["download"]["url"], timeout=10).headers["Content-Disposition"]
+    assert parse_options_header(header)[1]["filename"] == "My Song.preview.8d.mp3"
+
+
 @pytest.mark.parametrize("job_status", [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED, JobStatus.PROCESSING])
 def test_get_unfinished_job_has_no_download(call, sample_event, job_store, job_status):
     job_in_status(job_store, job_status)

@@ -37,6 +37,15 @@ def test_output_key_keeps_only_a_safe_stem(filename, expected):
     assert keys.output_key(job_id, filename, "mp3") == f"processed/{job_id}/{expected}.8d.mp3"
 
 
+def test_a_previews_key_and_download_name_say_preview_as_the_command_lines_file_name_does():
+    job_id = keys.new_job_id()
+    assert keys.output_key(job_id, "Café del Mar.flac", "ogg", preview=True) == (
+        f"processed/{job_id}/Cafe del Mar.preview.8d.ogg"
+    )
+    assert keys.download_name("Café del Mar.flac", "ogg", preview=True) == "Café del Mar.preview.8d.ogg"
+    assert keys.download_name("Café del Mar.flac", "ogg") == "Café del Mar.8d.ogg"
+
+
 def test_extension_is_lower_case_without_dot():
     assert keys.extension_of("Track.FLAC") == "flac"
     assert keys.extension_of("noext") == ""

@@ -65,8 +65,8 @@ def run_job(job_id: str, bucket: str, s3: Any, store: JobStore) -> JobResult:
 
 def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir: Path) -> JobResult:
     options = render_options_for(job["options"])
-    fmt = job["options"]["format"]
-    key = output_key(job["jobId"], job["filename"], fmt)
+    fmt, preview = job["options"]["format"], bool(job["options"].get("preview", False))
+    key = output_key(job["jobId"], job["filename"], fmt, preview)
     _, input_ext = parse_input_key(job["inputKey"])
     source = workdir / f"source.{input_ext}"  # the extension tells the engine which decoder to try
     rendered = workdir / "result" / PurePosixPath(key).name
@@ -84,7 +84,7 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
         options,
         output_format=fmt,
         progress=progress.conversion,
-        preview=job["options"].get("preview", False),
+        preview=preview,
     )
     progress.write(CONVERTED_PROGRESS, force=True)
     logger.info(

@@ -1,7 +1,7 @@
 """S3 keys are made by the server, never by the user.
 
 inputKey   uploads/{jobId}/source.{ext}        what the browser uploads (presigned POST pins this key)
-outputKey  processed/{jobId}/{stem}.8d.{ext}   what the task writes
+outputKey  processed/{jobId}/{stem}.8d.{ext}   what the task writes ({stem}.preview.8d.{ext} for a preview)
 """
 
 from __future__ import annotations
@@ -68,13 +68,18 @@ def output_stem(filename: str) -> str:
     return stem or "song"
 
 
-def download_name(filename: str, fmt: str) -> str:
+def result_suffix(fmt: str, preview: bool = False) -> str:
+    """What follows a result's stem: ".8d.mp3", or ".preview.8d.mp3" for a preview (the CLI's names too)."""
+    return f"{'.preview' if preview else ''}.8d.{fmt}"
+
+
+def download_name(filename: str, fmt: str, preview: bool = False) -> str:
     """The name the download saves as, in the user's own script: "Café del Mar.8d.mp3" (path parts,
     quotes and control characters dropped; the key's ASCII stem is the fallback for old clients)."""
     stem = unicodedata.normalize("NFC", PurePosixPath(filename.replace("\\", "/")).stem)
     stem = "".join(c for c in stem if c not in '"/' and unicodedata.category(c)[0] != "C").strip(" .")[:100]
-    return f"{stem or 'song'}.8d.{fmt}"
+    return f"{stem or 'song'}{result_suffix(fmt, preview)}"
 
 
-def output_key(job_id: str, filename: str, fmt: str) -> str:
-    return f"{OUTPUT_PREFIX}{job_id}/{output_stem(filename)}.8d.{fmt}"
+def output_key(job_id: str, filename: str, fmt: str, preview: bool = False) -> str:
+    return f"{OUTPUT_PREFIX}{job_id}/{output_stem(filename)}{result_suffix(fmt, preview)}"
