@@ -41,7 +41,7 @@ from .curves import EffectEnvelope, SpeedCurvePhase
 from .fractional_delay import FractionalDelayLine
 from .options import RenderOptions
 from .orbit import Orbit, PhaseLaw, rounded_lateral_angle_rad, source_offsets_rad
-from .spherical_head import HEAD_RADIUS_M, SphericalHeadShadow, woodworth_itd_s
+from .spherical_head import HEAD_RADIUS_M, ITD_HANDOVER_S, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
 from .streaming_sos import StreamingSos
 
 if TYPE_CHECKING:
@@ -54,9 +54,6 @@ CONTROL_STEP = 64
 # alone), on this one to -103 dB. The delays cost little to compute, the shadows' gains more.
 DELAY_CONTROL_STEP = 16
 LATENCY_SAMPLES = 1
-# Width of the ITD's hand-over from one ear to the other as the orbit crosses the median plane
-# (``ear_delays_s``).
-ITD_HANDOVER_S = 2e-4
 # Blocks are rendered in pieces of at most this many frames, which bounds the temporaries
 # (~20 MB) whatever block size the caller uses; larger pieces gain nothing measurable.
 PIECE_FRAMES = 65536
@@ -227,26 +224,6 @@ class OrbitRenderer:
             itd_s, handover_s = itd_s * amount, handover_s * amount  # at m = 0 neither ear waits
         left_s, right_s = ear_delays_s(itd_s, handover_s)
         return (LATENCY_SAMPLES + left_s * self.sample_rate, LATENCY_SAMPLES + right_s * self.sample_rate)
-
-
-def ear_delays_s(itd_s: np.ndarray, handover_s: float | np.ndarray = ITD_HANDOVER_S) -> tuple[np.ndarray, np.ndarray]:
-    """Per-ear delays ``(left, right)`` with ``left - right = itd``: the far ear takes the time difference,
-    the near ear (almost) nothing, handed over smoothly as the source crosses the median plane.
-
-    ``s = e log(2 cosh(itd / e))`` is a smooth ``|itd|`` (never below it), ``left = (s + itd)/2``,
-    ``right = (s - itd)/2``. Each ear's delay changes pace at the hand-over (from still to the
-    ITD's whole rate of change), and a changing delay is a Doppler shift: the narrower ``e``, the
-    faster the shift turns on and the wider a tone spreads. Measured on a 1 kHz sine (energy outside
-    1 kHz +-50 Hz, the delays alone) on a figure-eight of 1 s per turn: -97 dB with ``e`` = 0.15 ms,
-    -115 dB with 0.2 ms, -143 dB with 0.3 ms (``spherical_head.ear_delays_s``' ``sqrt(itd^2 + e^2)``
-    with 0.05 ms: -54 dB; its slow approach to ``|itd|`` leaves the near ear 0.03 ms late at the
-    side with ``e`` = 0.3 ms, a fractional delay that dulls its top octave). Here ``s`` reaches
-    ``|itd|`` exponentially fast: at the side the near ear waits under 0.1 microsecond, in front both
-    ears wait ``e ln(2) / 2`` (0.07 ms).
-    """
-    width = np.maximum(handover_s, 1e-12)  # e * m: at m = 0 the ITD is 0 too
-    smooth_abs = width * np.logaddexp(itd_s / width, -itd_s / width)
-    return (smooth_abs + itd_s) / 2, (smooth_abs - itd_s) / 2
 
 
 def _warmed_spans(spans: list[tuple[int, int | None]], warmup: int) -> list[tuple[int, int | None, int]]:
