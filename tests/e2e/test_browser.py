@@ -344,7 +344,7 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
     expect(preset_radio(page, "slow")).to_be_checked()
     shoot(page, "08-phone-keyboard-focus", full_page=False)
     # then every control beyond the presets, in reading order, then the two buttons
-    for control in ("path", "speed", "sync", "room", "head", "preview", "convert"):
+    for control in ("path", "speed", "sync", "strength", "fade-in", "fade-out", "room", "head", "preview", "convert"):
         page.keyboard.press("Tab")
         assert focused() == control
     page.keyboard.press("Enter")
@@ -462,7 +462,7 @@ SWITCH_JUMP_S = 0.1
 
 def test_a_beat_synced_preview_plays_and_switches_to_the_original_at_the_same_place(local_stack, browser, tmp_path):
     # 40 s at 120 BPM, quiet for its first 12 s: the preview is its last 30 s; with beat sync and
-    # 8 beats per turn the orbit turns every 4 s (the preset alone would take 8 s).
+    # 8 beats per turn the orbit turns every 4 s (the preset alone would take 8 s), at 80 % strength.
     song = song_with_a_quiet_intro(tmp_path / "Night Drive.mp3", duration_s=40.0, intro_s=12.0)
     page, config = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
     jobs = api_jobs(page)
@@ -470,6 +470,8 @@ def test_a_beat_synced_preview_plays_and_switches_to_the_original_at_the_same_pl
     page.get_by_label("Choose a song").set_input_files(song)
     page.get_by_label("Follow the beat").check()
     page.get_by_label("Beats per turn").fill("8")
+    page.get_by_label("Strength").fill("0.8")
+    expect(page.locator("#strength-hint")).to_contain_text("80 %")
     expect(page.locator("figure figcaption")).to_contain_text("one turn every 8 beats of the song")
     assert orbit_drawing(page)["motions"] == ["4s", "4s"]  # drawn at 120 BPM
     page.get_by_role("button", name=f"Preview {config['previewS']:g} s").click()
@@ -485,6 +487,7 @@ def test_a_beat_synced_preview_plays_and_switches_to_the_original_at_the_same_pl
         "mode": config["defaults"]["mode"],
         "sync": "beats",
         "beatsPerTurn": 8,
+        "intensity": 0.8,
         "preview": True,
     }
     assert [status for status, _ in jobs[0]["statuses"]][-1] == "READY"

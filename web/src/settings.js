@@ -1,12 +1,12 @@
 /**
  * What a person chooses on the page, over a preset: the path, beat sync and beats per turn, the
- * speed (seconds per turn), the room and the head. A preset is the starting point: picking one
- * sets the controls to its values; the head is kept (presets do not choose it). The job's options
+ * speed (seconds per turn), the effect's strength and its fades in and out, the room and the head.
+ * A preset is the starting point: picking one sets the controls to its values; the head is kept (presets do not choose it). The job's options
  * carry the preset's name and only what differs from it, named as the API names them.
  */
 
 /** The controls' values a preset starts them at (its camelCase parameters from GET /config). */
-export const PRESET_CONTROLS = ["path", "sync", "beatsPerTurn", "periodS", "room"];
+export const PRESET_CONTROLS = ["path", "sync", "beatsPerTurn", "periodS", "intensity", "fadeInS", "fadeOutS", "room"];
 
 /** The preset's parameters with the person's `choices` applied: what the orbit drawing shows. */
 export function motionOf(preset, choices) {
@@ -44,4 +44,13 @@ export function speedStops({ min, max }, current) {
 /** "8 seconds per turn", "1 second per turn". */
 export function periodWords(periodS) {
   return `${periodS} second${periodS === 1 ? "" : "s"} per turn`;
+}
+
+/** The strength slider's steps: every 5 % of the API's intensity range. */
+export const STRENGTH_STEP = 0.05;
+
+/** "60 %", and at full strength what that means. */
+export function strengthWords(intensity) {
+  const percent = Math.round(intensity * 100);
+  return percent === 100 ? "100 %, a real head's cues" : `${percent} %`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jobOptions, motionOf, periodWords, speedStops } from "./settings.js";
+import { jobOptions, motionOf, periodWords, speedStops, strengthWords } from "./settings.js";
 import { CONFIG } from "./testing.js";
 
 const classic = CONFIG.presets[0];
@@ -22,6 +22,20 @@ describe("the person's choices over a preset", () => {
     expect(
       jobOptions(CONFIG, classic, { path: "figure8", sync: "beats", beatsPerTurn: 8, periodS: 4, room: "hall", mode: "hrtf" }),
     ).toEqual({ preset: "classic", format: "mp3", mode: "hrtf", path: "figure8", sync: "beats", beatsPerTurn: 8, periodS: 4, room: "hall" });
+    // the strength and the fades, as the API names them
+    expect(jobOptions(CONFIG, classic, { intensity: 0.6, fadeInS: 0, fadeOutS: 3 })).toEqual({
+      preset: "classic",
+      format: "mp3",
+      mode: "spherical",
+      intensity: 0.6,
+      fadeInS: 0,
+    });
+  });
+
+  it("starts the strength and the fades at the preset's, and a new preset resets them", () => {
+    const gentle = { ...classic, name: "gentle", intensity: 0.6, fadeInS: 5 };
+    expect(motionOf(gentle, {})).toMatchObject({ intensity: 0.6, fadeInS: 5, fadeOutS: 3 });
+    expect(motionOf(gentle, { intensity: 0.25 })).toMatchObject({ intensity: 0.25, fadeInS: 5 });
   });
 
   it("asks for a preview only when it is one", () => {
@@ -49,7 +63,9 @@ describe("the speed slider", () => {
     expect(speedStops({ min: 2, max: 30 }, 8)).toEqual(expect.not.arrayContaining([1, 1.5, 32, 40]));
   });
 
-  it("says the period in words", () => {
+  it("says the period and the strength in words", () => {
+    expect(strengthWords(0.6)).toBe("60 %");
+    expect(strengthWords(1)).toBe("100 %, a real head's cues");
     expect(periodWords(8)).toBe("8 seconds per turn");
     expect(periodWords(1)).toBe("1 second per turn");
   });

@@ -68,7 +68,9 @@ export const API_RULES = {
   optionRanges: {
     periodS: { min: 1, max: 120, integer: false, curve: true },
     beatsPerTurn: { min: 2, max: 64, integer: true, curve: false },
+    intensity: { min: 0, max: 1, integer: false, curve: true },
     fadeInS: { min: 0, max: 30, integer: false, curve: false },
+    fadeOutS: { min: 0, max: 30, integer: false, curve: false },
   },
   previewS: 30,
 };

@@ -1,4 +1,4 @@
-import { periodWords, speedStops } from "../settings.js";
+import { periodWords, speedStops, STRENGTH_STEP, strengthWords } from "../settings.js";
 
 const FIELD = "flex flex-col gap-1";
 const LABEL = "font-semibold text-slate-50";
@@ -32,13 +32,16 @@ const capitalised = (name) => name.charAt(0).toUpperCase() + name.slice(1);
 const PATH_NAMES = { figure8: "Figure-eight" };
 
 /**
- * The controls beyond the preset: path, beat sync with beats per turn, speed, room and head. The
+ * The controls beyond the preset: path, beat sync with beats per turn, speed, strength, the fades,
+ * room and head. The
  * choices and bounds are the API's (GET /config: paths, rooms, heads, optionRanges); `motion` is
  * the preset with the person's choices applied, `onChange(name, value)` changes one of them.
  */
 export default function MotionControls({ config, motion, mode, onChange, disabled }) {
   const periodRange = config.optionRanges.periodS;
   const beatsRange = config.optionRanges.beatsPerTurn;
+  const strengthRange = config.optionRanges.intensity;
+  const fadeRanges = { fadeInS: config.optionRanges.fadeInS, fadeOutS: config.optionRanges.fadeOutS };
   const stops = speedStops(periodRange, motion.periodS);
   const beatSync = motion.sync === "beats";
   return (
@@ -113,6 +116,57 @@ export default function MotionControls({ config, motion, mode, onChange, disable
               </span>
             </span>
           )}
+        </div>
+        <div className={FIELD}>
+          <label htmlFor="strength" className={LABEL}>
+            Strength
+          </label>
+          <input
+            id="strength"
+            type="range"
+            min={strengthRange.min}
+            max={strengthRange.max}
+            step={STRENGTH_STEP}
+            value={motion.intensity}
+            aria-valuetext={strengthWords(motion.intensity)}
+            aria-describedby="strength-hint"
+            onChange={(event) => onChange("intensity", Number(event.target.value))}
+            className="accent-violet-400"
+          />
+          <p id="strength-hint" className={HINT}>
+            {strengthWords(motion.intensity)}. Lower it for a gentler effect.
+          </p>
+        </div>
+        <div className={FIELD}>
+          <span className={LABEL}>Fades</span>
+          <span className="flex flex-wrap items-center gap-2">
+            {[
+              ["fadeInS", "fade-in", "Fade in"],
+              ["fadeOutS", "fade-out", "Fade out"],
+            ].map(([name, id, word]) => (
+              <span key={id} className="flex items-center gap-2">
+                <label htmlFor={id} className="text-slate-50">
+                  {word}
+                </label>
+                <input
+                  id={id}
+                  type="number"
+                  required
+                  min={fadeRanges[name].min}
+                  max={fadeRanges[name].max}
+                  step={0.5}
+                  value={motion[name]}
+                  onChange={(event) => onChange(name, event.target.value === "" ? "" : Number(event.target.value))}
+                  aria-describedby="fades-hint"
+                  className={`${CONTROL} w-24`}
+                />
+              </span>
+            ))}
+          </span>
+          <p id="fades-hint" className={HINT}>
+            Seconds, {fadeRanges.fadeInS.min} to {fadeRanges.fadeInS.max}: the effect grows out of the original song at the start and
+            melts back into it at the end.
+          </p>
         </div>
         <Choice
           id="room"
