@@ -100,6 +100,25 @@ def test_the_envelope_fades_in_and_out_and_follows_an_intensity_curve():
     assert amount[5] == 1.0 and 0.0 < amount[6] < 1.0 and amount[7] == 0.0
 
 
+@pytest.mark.parametrize("fades_s", [(3.0, 3.0), (0.0, 2.5), (1.3, 0.0), (0.7, 0.9)])
+def test_the_envelope_over_a_block_is_its_amount_and_none_only_where_that_is_exactly_one(fades_s):
+    total = 10 * SR + 123
+    envelope = EffectEnvelope(SR, total, *fades_s, 1.0)
+    whole = envelope.amount(np.arange(total))
+    for block in (4410, 65536, 100003):
+        for start in range(0, total, block):
+            over = envelope.amount_over(start, min(block, total - start))
+            expected = whole[start : start + block]
+            if over is None:
+                assert np.all(expected == 1.0)
+            else:
+                np.testing.assert_array_equal(over, expected)
+    mid = envelope.amount_over(5 * SR, SR)
+    assert mid is None  # between the fades: callers skip the multiplication
+    curved = EffectEnvelope(SR, total, 0.0, 0.0, ((0.0, 0.5), (5.0, 1.0)))
+    assert curved.amount_over(8 * SR, SR) is not None  # an intensity curve is partial all along
+
+
 def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect_alone(signals):
     from surroundyou.engine.render import DELAY_CONTROL_STEP, OrbitRenderer, render
 

@@ -327,8 +327,8 @@ def _render_pass(
             input_meter.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:
-                heard = envelope.amount(np.arange(start, start + block.shape[1])).astype(np.float32)
-                stereo += room.process(block) * heard
+                wet, heard = room.process(block), envelope.amount_over(start, block.shape[1])
+                stereo += wet if heard is None else wet * heard.astype(np.float32)  # None: the whole effect
             if wanted is not None:
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")

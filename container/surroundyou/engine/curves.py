@@ -193,6 +193,7 @@ class EffectEnvelope:
         self.fade_out_s = float(fade_out_s)
         self.intensity_curve = None if isinstance(intensity, (int, float)) else tuple(intensity)
         self.intensity_peak = max(v for _, v in self.intensity_curve) if self.intensity_curve else 1.0
+        self._partial_spans = self.partial_spans()
 
     def partial_spans(self) -> list[tuple[int, int | None]]:
         """The sample ranges ``[start, stop)`` (``None``: to the end) outside which ``m`` is exactly 1:
@@ -205,6 +206,17 @@ class EffectEnvelope:
         if self.fade_out_s > 0:
             spans.append((max(0, int(np.floor(self.total_frames - self.fade_out_s * self.sample_rate))), None))
         return spans
+
+    def full_between(self, start: int, stop: int) -> bool:
+        """Whether ``m`` is exactly 1 at every sample ``start`` .. ``stop - 1``: outside ``partial_spans``."""
+        return not any(low < stop and (high is None or start < high) for low, high in self._partial_spans)
+
+    def amount_over(self, start: int, frames: int) -> np.ndarray | None:
+        """``m`` at samples ``start`` .. ``start + frames - 1`` (float64), or None where it is exactly 1 all
+        through (between the fades, most of a song: multiplying by it would change nothing)."""
+        if self.full_between(start, start + frames):
+            return None
+        return self.amount(np.arange(start, start + frames))
 
     def amount(self, sample_index: np.ndarray) -> np.ndarray:
         """``m`` at the sample indices (float64)."""
