@@ -11,7 +11,7 @@ import pytest
 
 from surroundyou.engine import room as room_module
 from surroundyou.engine.options import RenderOptions
-from surroundyou.engine.orbit import Orbit
+from surroundyou.engine.orbit import PATHS, Orbit
 from surroundyou.engine.room import (
     SHOEBOXES,
     EarlyReflections,
@@ -93,6 +93,22 @@ def test_reflections_move_with_the_source():
     turned_deg = np.degrees(np.abs(np.angle(np.exp(1j * (azimuth[1] - azimuth[0])))))
     _, orders, _ = image_sources(SHOEBOXES["medium"], np.zeros(3))
     assert np.all(turned_deg[orders == 1] > 10) and np.median(turned_deg) > 10, np.round(turned_deg)
+
+
+@pytest.mark.parametrize("room_name", list(SHOEBOXES))
+def test_on_every_path_the_source_stays_in_the_room_and_its_reflections_fit_the_responses(room_name):
+    """The hall's floor is 22 degrees below the ears, and the figure-eight and overhead paths dip to 30
+    and 36 degrees: under the floor a source's images would be nearer than itself (a reflection
+    before the direct sound: the responses could not be built)."""
+    room = SHOEBOXES[room_name]
+    for path in PATHS:
+        early = EarlyReflections(SR, Orbit(4.0, SR, True, 12.0, path), room, DirectionsHead())
+        responses = early.responses(np.arange(0, 4 * SR, 441.0))
+        assert responses.shape == (400, 2, early.taps) and np.all(np.isfinite(responses))
+        assert np.all(responses[..., -1] == 0.0)  # the latest reflection still fits
+    azimuth, elevation = np.meshgrid(np.radians(np.arange(0, 360, 10)), np.radians(np.arange(-90, 91, 10)))
+    heights = room_module.source_positions(room, azimuth.ravel(), elevation.ravel())[:, 2]
+    assert np.all((heights > 0) & (heights < room.size_m[2]))
 
 
 def stream(room: RoomRenderer, audio: np.ndarray, block: int) -> np.ndarray:
