@@ -50,15 +50,21 @@ class FractionalDelayLine:
 
     def __init__(self, max_delay_samples: float, control_step: int):
         self.control_step = control_step
-        self.history = np.zeros(int(np.ceil(max_delay_samples)) + 3, dtype=np.float32)
+        self.depth = int(np.ceil(max_delay_samples)) + 3
+        # the last `depth` samples heard, then room for a block after them (kept between calls: the
+        # block is copied in behind its history, not concatenated to it anew)
+        self._line = np.zeros(self.depth, dtype=np.float32)
 
-    def process(self, block: np.ndarray, delay_samples: np.ndarray, first_sample: int) -> np.ndarray:
-        """Delay the float32 ``block`` (its first sample has absolute index ``first_sample``).
+    def process(
+        self, block: np.ndarray, delay_samples: np.ndarray, first_sample: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Delay the float32 ``block`` (its first sample has absolute index ``first_sample``) into ``out``
+        (float32, as long as ``block``; a new array if None).
 
         ``delay_samples[j]`` is the delay at grid point ``control_indices(first_sample, len(block), step)[j]``.
         """
         frames = len(block)
-        depth = len(self.history)
+        depth = self.depth
         delay_samples = np.asarray(delay_samples, dtype=np.float64)
         integer = np.floor((delay_samples[:-1] + delay_samples[1:]) / 2).astype(np.int64)
         if integer.min() < 1 or integer.max() + 2 >= depth:
@@ -70,8 +76,11 @@ class FractionalDelayLine:
             frames,
             self.control_step,
         )
-        padded = np.concatenate([self.history, block])
-        output = np.empty(frames, dtype=np.float32)
+        if len(self._line) < depth + frames:
+            self._line = np.concatenate([self._line[:depth], np.empty(frames, dtype=np.float32)])
+        padded = self._line[: depth + frames]
+        padded[depth:] = block
+        output = np.empty(frames, dtype=np.float32) if out is None else out
         # runs of segments sharing the integer part: plain slices instead of gathers
         step = self.control_step
         segment_start = np.maximum(np.arange(len(integer)) * step - (first_sample % step), 0)
@@ -81,11 +90,11 @@ class FractionalDelayLine:
         product = np.empty(frames, dtype=np.float32)  # one scratch row: no temporaries per tap
         for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])], strict=True):
             taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
-            run, out, scratch = weights[:, start:stop], output[start:stop], product[: stop - start]
+            run, out_run, scratch = weights[:, start:stop], output[start:stop], product[: stop - start]
             # ((w0 x0 + w1 x1) + w2 x2) + w3 x3, in place
-            np.multiply(run[0], taps[0], out=out)
+            np.multiply(run[0], taps[0], out=out_run)
             for tap in range(1, 4):
                 np.multiply(run[tap], taps[tap], out=scratch)
-                out += scratch
-        self.history = padded[-depth:].copy()
+                out_run += scratch
+        padded[:depth] = padded[frames:]  # the history for the next block (an overlapping copy when short)
         return output

@@ -162,12 +162,15 @@ class OrbitRenderer:
             self._render_piece(block[:, start : start + PIECE_FRAMES])
             for start in range(0, block.shape[1], PIECE_FRAMES)
         ]
+        if len(pieces) == 1:
+            return pieces[0]
         return np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), dtype=np.float32)
 
     def _render_piece(self, block: np.ndarray) -> np.ndarray:
         first, frames = self.frames_done, block.shape[1]
-        ears = self.head.ear_signals(block, first).astype(np.float32)
-        bass = np.broadcast_to(self._bass_filter(block.mean(axis=0, keepdims=True)), (2, frames))
+        ears = self.head.ear_signals(block, first).astype(np.float32, copy=False)
+        # (1, frames) float64: both ears' bass, until the original is mixed in (each ear its own)
+        bass = self._bass_filter(block.mean(axis=0, keepdims=True))
         for span, (start, stop, mixed_from) in enumerate(self._original_spans):
             low, high = max(first, start), min(first + frames, stop if stop is not None else first + frames)
             if high <= low:
@@ -191,18 +194,17 @@ class OrbitRenderer:
             m, skip = amount.astype(np.float32), mixed - low
             here = slice(mixed - first, high - first)
             ears[:, here] = ears[:, here] * m + original_band[:, skip:].astype(np.float32) * (np.float32(1) - m)
-            bass = np.array(bass)  # (a broadcast view until now)
+            bass = np.repeat(bass, 2 // len(bass), axis=0)
             bass[:, here] = bass[:, here] * amount + original_bass[:, skip:] * (1 - amount)
-        left_delay, right_delay = self._ear_delays_samples(first, frames)
-        output = np.stack(
-            [
-                self._ear_delays[0].process(ears[0], left_delay, first),
-                self._ear_delays[1].process(ears[1], right_delay, first),
-            ]
-        )
-        bass = np.concatenate([self._bass_history, bass], axis=1)
-        self._bass_history = bass[:, -LATENCY_SAMPLES:]
-        output += bass[:, :frames].astype(np.float32)
+        output = np.empty((2, frames), dtype=np.float32)
+        for ear, delay in enumerate(self._ear_delays_samples(first, frames)):
+            self._ear_delays[ear].process(ears[ear], delay, first, out=output[ear])
+        # the bass, LATENCY_SAMPLES late
+        lag = min(LATENCY_SAMPLES, frames)
+        output[:, :lag] += self._bass_history[:, :lag].astype(np.float32)
+        output[:, lag:] += bass[:, : frames - lag].astype(np.float32)
+        latest = np.broadcast_to(bass[:, frames - lag :], (2, lag))
+        self._bass_history = np.concatenate([self._bass_history[:, lag:], latest], axis=1)
         self.frames_done += frames
         return output
 
@@ -214,12 +216,10 @@ class OrbitRenderer:
         hand-over with the ITD (the same hand-over in time, and at ``m = 0`` neither ear waits).
         """
         sample_index = control_indices(first_sample, frames, DELAY_CONTROL_STEP) * DELAY_CONTROL_STEP
-        lateral = rounded_lateral_angle_rad(
-            self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index)
-        )
+        lateral = rounded_lateral_angle_rad(*self.orbit.direction_rad(sample_index))
         itd_s = self.intensity * woodworth_itd_s(lateral, self.head_radius_m)
         handover_s: float | np.ndarray = ITD_HANDOVER_S
-        if self.envelope is not None:
+        if self.envelope is not None and not self.envelope.full_between(sample_index[0], sample_index[-1] + 1):
             amount = self.envelope.amount(sample_index)
             itd_s, handover_s = itd_s * amount, handover_s * amount  # at m = 0 neither ear waits
         left_s, right_s = ear_delays_s(itd_s, handover_s)

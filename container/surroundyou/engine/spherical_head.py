@@ -402,6 +402,7 @@ class SphericalHeadShadow:
         # the pinna's cues: a filter on one row each (the treble of both ears)
         self._pinna = [] if relative else [PinnaFilter(sample_rate, bands) for bands in PINNA_CUES]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
+        self._scratch = np.empty(0, dtype=np.float32)
 
     def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Per-sample float32 weights: ``(3, sources, frames)`` of the low row and the two ears' high rows,
@@ -444,10 +445,14 @@ class SphericalHeadShadow:
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
-        weights, cue_gains = self.mix_weights(first_sample, block.shape[-1])
-        rows = weights[:, 0] * block[0]
+        frames = block.shape[-1]
+        weights, cue_gains = self.mix_weights(first_sample, frames)
+        if len(self._scratch) < 6 * frames:
+            self._scratch = np.empty(6 * frames, dtype=np.float32)
+        rows, product = self._scratch[: 6 * frames].reshape(2, 3, frames)
+        np.multiply(weights[:, 0], block[0], out=rows)
         for source in range(1, len(block)):
-            rows += weights[:, source] * block[source]
+            rows += np.multiply(weights[:, source], block[source], out=product)
         ears = self._high(rows[1:])
         common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
         if self._pinna:
