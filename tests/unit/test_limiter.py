@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.fft
 from instruments import true_peak_8x_dbtp
 
 from surroundyou.engine.limiter import (
@@ -17,6 +18,7 @@ from surroundyou.engine.limiter import (
     RIGHT_TAPS,
     TruePeakLimiter,
     interpolation_matrix,
+    midpoint_remainder,
     prototype_filter,
     sliding_extreme,
 )
@@ -197,7 +199,8 @@ def test_the_parabolas_found_in_one_pass_are_those_gathered_frame_by_frame():
     limiter = TruePeakLimiter(SR, 2, ceiling_dbtp=100.0)  # nothing is near: the points' peaks alone
     limiter._frames = audio
     count = audio.shape[1] - CONTEXT_FRAMES - RIGHT_TAPS
-    raw = limiter._interpolate(audio)
+    spectra, _, size = limiter._transform(audio)
+    raw = scipy.fft.irfft(spectra[:, np.newaxis] * limiter._spectra(size)[:, np.newaxis], size, axis=-1)
     _, points = limiter._peaks(count)
     every = np.arange(count)
     gathered = np.maximum(points, _parabolic_peaks(_points_around(raw, every, count)))
@@ -212,4 +215,45 @@ def test_a_stream_that_starts_and_stops_at_full_scale_is_faded_under_the_ceiling
     t = np.arange(SR // 2) / SR
     square = np.where(np.sin(2 * np.pi * frequency_hz * t + 0.1) >= 0, 1.0, -1.0)
     out, _ = _limit(np.tile(square, (2, 1)).astype(np.float32), 65536)
+    assert true_peak_8x_dbtp(out) <= -1.0 + DETECTOR_ERROR_DB
+
+
+def test_the_odd_phases_stay_within_the_midpoint_bound():
+    """Phase 1 is within ``midpoint_remainder() max |x|`` of the mean of phases 0 and 2, phase 3 of
+    the mean of phase 2 and the next phase 0: the bound that lets quiet chunks skip the odd phases.
+    The points here come from the interpolator's definition (a dot product per point), not the FFT."""
+    rng = np.random.default_rng(11)
+    remainder = midpoint_remainder()
+    assert 0.3 < remainder < 0.45
+    for signal in (rng.choice([-1.0, 1.0], 3000), np.clip(3 * rng.standard_normal(3000), -1, 1)):
+        frames = np.arange(LEFT_TAPS, len(signal) - RIGHT_TAPS - 1)
+        windows = signal[frames[:, np.newaxis] + np.arange(-LEFT_TAPS, RIGHT_TAPS + 1)]
+        points = windows @ interpolation_matrix()  # (frames, phases 0..3)
+        odd_1 = points[:, 1] - (points[:, 0] + points[:, 2]) / 2
+        odd_3 = points[:-1, 3] - (points[:-1, 2] + points[1:, 0]) / 2
+        assert max(np.abs(odd_1).max(), np.abs(odd_3).max()) <= remainder * np.abs(signal).max()
+
+
+@pytest.mark.parametrize("block_frames", [65536, 5000])
+def test_chunks_cleared_by_the_bound_change_nothing(signals, monkeypatch, block_frames):
+    """Quiet stretches between loud ones skip the odd phases: the same output, bit for bit, and
+    the same peak as the full search everywhere."""
+    music = signals.music_like(8.0, SR, seed=4)
+    swell = np.where((np.arange(music.shape[1]) // (SR // 2)) % 3 == 0, 3.0, 0.25).astype(np.float32)
+    audio = music / np.abs(music).max() * swell
+    cleared = []
+    needed_chunks = TruePeakLimiter._needed_chunks
+
+    def counting(self, *args):
+        needed = needed_chunks(self, *args)
+        cleared.append(int(np.count_nonzero(~needed)))
+        return needed
+
+    monkeypatch.setattr(TruePeakLimiter, "_needed_chunks", counting)
+    out, limiter = _limit(audio, block_frames)
+    assert sum(cleared) >= 10
+    monkeypatch.setattr(TruePeakLimiter, "_needed_chunks", lambda self, even, *args: np.ones(even.shape[2], bool))
+    full, full_limiter = _limit(audio, block_frames)
+    np.testing.assert_array_equal(out, full)
+    assert limiter.peak_out == full_limiter.peak_out
     assert true_peak_8x_dbtp(out) <= -1.0 + DETECTOR_ERROR_DB
