@@ -169,6 +169,22 @@ def test_delay_line_in_blocks_equals_one_call_bit_for_bit():
     assert np.array_equal(np.concatenate(pieces), whole)
 
 
+def test_delay_line_over_many_chunks_of_weights_equals_one_call_bit_for_bit():
+    frames, step = 40000, 16  # several of control_rate.CHUNK_FRAMES, blocks starting off the grid
+    grid = control_indices(0, frames, step) * step
+    delay_at = lambda index: 2 + 25 * np.sin(index / 3000.0) ** 2  # noqa: E731
+    signal = np.random.default_rng(4).standard_normal(frames).astype(np.float32)
+    whole = FractionalDelayLine(30, step).process(signal, delay_at(grid), 0)
+    line = FractionalDelayLine(30, step)
+    pieces = []
+    for start, stop in ((0, 9000), (9000, 9001), (9001, 30007), (30007, 40000)):
+        points = control_indices(start, stop - start, step) * step
+        pieces.append(line.process(signal[start:stop], delay_at(points), start))
+    assert np.array_equal(np.concatenate(pieces), whole)
+    steady = FractionalDelayLine(30, step).process(signal, np.full(len(grid), 7.0), 0)
+    assert np.array_equal(steady[7:], signal[:-7])  # a whole-sample delay, through every chunk
+
+
 def test_control_ramps_join_the_grid_values_and_do_not_depend_on_the_block():
     values = np.random.default_rng(3).standard_normal(20)
     whole = segment_ramps(values[:-1], values[1:], 0, 19 * 64, 64)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .control_rate import segment_ramps
+from .control_rate import CHUNK_FRAMES, segment_ramps, segments_of
 
 TAP_OFFSETS = np.arange(-1, 3)  # delays of the four taps relative to m
 
@@ -69,28 +69,33 @@ class FractionalDelayLine:
         integer = np.floor((delay_samples[:-1] + delay_samples[1:]) / 2).astype(np.int64)
         if integer.min() < 1 or integer.max() + 2 >= depth:
             raise ValueError(f"delay out of range 1..{depth - 3} samples")
-        weights = segment_ramps(
-            lagrange3_weights(delay_samples[:-1] - integer),
-            lagrange3_weights(delay_samples[1:] - integer),
-            first_sample,
-            frames,
-            self.control_step,
-        )
+        # the weights at both ends of every segment (float32, as segment_ramps takes them)
+        ends = [
+            lagrange3_weights(delay_samples[side] - integer).astype(np.float32) for side in (slice(-1), slice(1, None))
+        ]
         if len(self._line) < depth + frames:
             self._line = np.concatenate([self._line[:depth], np.empty(frames, dtype=np.float32)])
         padded = self._line[: depth + frames]
         padded[depth:] = block
         output = np.empty(frames, dtype=np.float32) if out is None else out
-        # runs of segments sharing the integer part: plain slices instead of gathers
+        # runs of segments sharing the integer part: plain slices instead of gathers; cut where a chunk
+        # of ramped weights starts (``control_rate.CHUNK_FRAMES``)
         step = self.control_step
-        segment_start = np.maximum(np.arange(len(integer)) * step - (first_sample % step), 0)
         changes = np.flatnonzero(np.diff(integer)) + 1
-        run_starts = np.concatenate([[0], segment_start[changes]])
-        run_stops = np.concatenate([segment_start[changes], [frames]])
-        product = np.empty(frames, dtype=np.float32)  # one scratch row: no temporaries per tap
-        for start, stop, shift in zip(run_starts, run_stops, integer[np.concatenate([[0], changes])], strict=True):
+        run_starts = np.maximum(changes * step - first_sample % step, 0)
+        starts = np.union1d(run_starts, np.arange(0, frames, CHUNK_FRAMES))
+        shifts = integer[(first_sample + starts) // step - first_sample // step]
+        product = np.empty(min(frames, CHUNK_FRAMES), dtype=np.float32)  # one scratch row: no temporaries per tap
+        for start, stop, shift in zip(starts.tolist(), [*starts[1:].tolist(), frames], shifts.tolist(), strict=True):
+            if start % CHUNK_FRAMES == 0:
+                chunk, chunk_stop = start, min(start + CHUNK_FRAMES, frames)
+                part = segments_of(first_sample, chunk, chunk_stop, step)
+                weights = segment_ramps(
+                    ends[0][:, part], ends[1][:, part], first_sample + chunk, chunk_stop - chunk, step
+                )
             taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
-            run, out_run, scratch = weights[:, start:stop], output[start:stop], product[: stop - start]
+            run = weights[:, start - chunk : stop - chunk]
+            out_run, scratch = output[start:stop], product[: stop - start]
             # ((w0 x0 + w1 x1) + w2 x2) + w3 x3, in place
             np.multiply(run[0], taps[0], out=out_run)
             for tap in range(1, 4):

@@ -64,7 +64,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .control_rate import control_indices, segment_ramps
+from .control_rate import CHUNK_FRAMES, control_indices, segment_ramps, segments_of
 from .crossover import linkwitz_riley4_sos
 from .loudness_weighting import GRID_FFT_SIZE, correlated_mix_gain, frequency_grid_hz, music_weighting
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
@@ -402,12 +402,12 @@ class SphericalHeadShadow:
         # the pinna's cues: a filter on one row each (the treble of both ears)
         self._pinna = [] if relative else [PinnaFilter(sample_rate, bands) for bands in PINNA_CUES]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
-        self._scratch = np.empty(0, dtype=np.float32)
 
-    def mix_weights(self, first_sample: int, frames: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """Per-sample float32 weights: ``(3, sources, frames)`` of the low row and the two ears' high rows,
-        and ``{cue: (frames,)}`` of the pinna's cues, half the orbit centre's ``pinna_cue_gains``, for the
-        cues not at zero all through the block."""
+    def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
+        """The mix's weights at the control points of ``first_sample`` .. ``+frames`` (float32): the rows
+        ``(3 * sources + len(cues), points)`` of the low row and the two ears' high rows (each ``(sources,
+        points)``), then the pinna's ``cues`` (half the orbit centre's ``pinna_cue_gains``) that are not at
+        zero all through the block."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         centre_azimuth, elevation = self.orbit.direction_rad(sample_index)
         azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
@@ -439,30 +439,41 @@ class SphericalHeadShadow:
             gain = gain * np.sqrt(plain / (plain + extra))
         moving = [cue for cue, row in enumerate(rows) if row.any()]
         controls = np.concatenate([gain, gain * w_left, gain * w_right, *(rows[cue][np.newaxis] for cue in moving)])
-        ramps = segment_ramps(controls[..., :-1], controls[..., 1:], first_sample, frames, self.control_step)
-        sources = len(gain)
-        return ramps[: 3 * sources].reshape(3, sources, -1), dict(zip(moving, ramps[3 * sources :], strict=True))
+        return controls.astype(np.float32), moving
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
-        """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
-        frames = block.shape[-1]
-        weights, cue_gains = self.mix_weights(first_sample, frames)
-        if len(self._scratch) < 6 * frames:
-            self._scratch = np.empty(6 * frames, dtype=np.float32)
-        rows, product = self._scratch[: 6 * frames].reshape(2, 3, frames)
-        np.multiply(weights[:, 0], block[0], out=rows)
-        for source in range(1, len(block)):
-            rows += np.multiply(weights[:, source], block[source], out=product)
-        ears = self._high(rows[1:])
-        common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
-        if self._pinna:
-            treble = ears[0] + ears[1]
-            for cue, pinna in enumerate(self._pinna):
-                # the gain before the fixed filter (it changes over seconds, the filter rings for a
-                # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
-                gain = cue_gains.get(cue)
-                if gain is None and pinna.at_rest():
-                    continue
-                common += pinna(treble * gain if gain is not None else np.zeros_like(treble))
-        ears += common
+        """``(2, frames)`` float32 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block.
+
+        The weights are ramped and applied ``CHUNK_FRAMES`` at a time (``control_rate``).
+        """
+        frames, sources = block.shape[-1], len(block)
+        controls, moving = self.mix_controls(first_sample, frames)
+        ears = np.empty((2, frames), dtype=np.float32)
+        for start in range(0, frames, CHUNK_FRAMES):
+            stop = min(start + CHUNK_FRAMES, frames)
+            part = segments_of(first_sample, start, stop, self.control_step)
+            ramps = segment_ramps(
+                controls[:, part.start : part.stop],
+                controls[:, part.start + 1 : part.stop + 1],
+                first_sample + start,
+                stop - start,
+                self.control_step,
+            )
+            weights = ramps[: 3 * sources].reshape(3, sources, -1)
+            rows = weights[:, 0] * block[0, start:stop]
+            for source in range(1, sources):
+                rows += weights[:, source] * block[source, start:stop]
+            high = self._high(rows[1:])
+            common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
+            if self._pinna:
+                treble = high[0] + high[1]
+                cue_gains = dict(zip(moving, ramps[3 * sources :], strict=True))
+                for cue, pinna in enumerate(self._pinna):
+                    # the gain before the fixed filter (it changes over seconds, the filter rings for a
+                    # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
+                    gain = cue_gains.get(cue)
+                    if gain is None and pinna.at_rest():
+                        continue
+                    common += pinna(treble * gain if gain is not None else np.zeros_like(treble))
+            np.add(high, common, out=ears[:, start:stop])  # rounded to float32 once
         return ears
