@@ -8,7 +8,8 @@ reverberation adds to its direct sound in a phase of its own, so a steady low to
 to 1 dB louder or softer with the room, and a music-like mix's long-term spectrum 1.85 dB off the
 input's with a low cut at the 120 Hz crossover, 0.9-1.3 dB at 250 Hz), through two gentle
 shelves that keep its mean response flat (``timbre_shelves``: the reflections' bass build-up,
-the head's rear shade).
+the head's rear shade). That input filter is applied in the convolutions' spectra, the frames'
+(``EarlyReflections.filter_input``) and the tail's (filtered once), not as a filter of its own.
 
 Early reflections (image sources; Allen & Berkley, "Image method for efficiently simulating
 small-room acoustics", J. Acoust. Soc. Am. 65(4), 1979). The listener stands in a shoebox room;
@@ -94,6 +95,9 @@ HOP_S = 4096 / 44100
 CROSSFADE_HOPS = 5 / 8  # the reflections' cross-fade from one hop's response to the next (EarlyReflections)
 ROOM_MARGIN_M = 0.1  # the source keeps this far from the floor and the ceiling (source_positions)
 ROOM_LOW_CUT_HZ = 250.0  # the room hears the source above this (module doc)
+# the input filter's impulse response (a high-pass at 250 Hz or above, two shelves) has lost
+# all but 1e-10 of its energy (-100 dB) by then
+INPUT_FILTER_REACH_S = 0.012
 MAX_ORDER = 2
 TAIL_SEED = 8
 TAIL_HIGH_DECAY_HZ = 8000.0
@@ -173,6 +177,13 @@ def image_sources(
     the wall at 0 and ``|m|`` off the wall at ``L``. All images of order 1..``max_order`` (the
     source itself, order 0, is the direct sound).
     """
+    signs, offsets, orders, reflectances = _images(room, max_order)
+    return np.asarray(source_m)[..., np.newaxis, :] * signs + offsets, orders, reflectances
+
+
+@functools.cache
+def _images(room: ShoeboxRoom, max_order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``image_sources``' signs and offsets ``(images, 3)``, orders and reflectances (built once per room)."""
     axis_images = []  # per axis: (sign, offset, order, reflectance) of the 1-D images of order <= max_order
     for length, (low, high) in zip(room.size_m, room.coefficients(), strict=True):
         axis = [
@@ -191,8 +202,10 @@ def image_sources(
                     offsets.append((ox, oy, oz))
                     orders.append(nx + ny + nz)
                     reflectances.append(bx * by * bz)
-    positions = np.asarray(source_m)[..., np.newaxis, :] * np.asarray(signs, dtype=float) + np.asarray(offsets)
-    return positions, np.asarray(orders), np.asarray(reflectances)
+    arrays = np.asarray(signs, dtype=float), np.asarray(offsets), np.asarray(orders), np.asarray(reflectances)
+    for array in arrays:
+        array.flags.writeable = False  # shared by every call
+    return arrays
 
 
 class HeadResponses(Protocol):
@@ -500,8 +513,17 @@ class EarlyReflections:
             int(np.ceil((latest_reflection_s(room) + ear_delays.max()) * self.sample_rate)) + kernels.shape[-1] + 1
         )
         self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps, real=True)
+        self._input_response: np.ndarray | None = None  # filter_input's
         self._overlap = _OverlapAdd()
         self.frames_done = int(first_sample)  # the absolute index of the next source sample
+
+    def filter_input(self, sos: np.ndarray) -> None:
+        """Filter the source by ``sos``, in each frame's spectrum: the FFT grows by the filter's
+        reach (``INPUT_FILTER_REACH_S``), so that its response fits with the frame's."""
+        reach = int(np.ceil(INPUT_FILTER_REACH_S * self.sample_rate))
+        self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps + reach, real=True)
+        freqs_hz = scipy.fft.rfftfreq(self.fft_size, 1 / self.sample_rate)
+        self._input_response = sos_response(sos, freqs_hz, self.sample_rate).astype(np.complex64)
 
     def responses(self, sample_index: np.ndarray) -> np.ndarray:
         """Binaural responses ``(n, 2, taps)`` of the reflections (times ``gain``) at ``sample_index``."""
@@ -542,7 +564,10 @@ class EarlyReflections:
             low, high = max(start, 0), min(start + len(self.window), frames)
             windowed[row, low - start : high - start] = source[low:high] * self.window[low - start : high - start]
         responses = self.responses(indices * hop + (hop - fade) / 2).astype(np.float32)
-        spectra = scipy.fft.rfft(windowed, self.fft_size, axis=-1)[:, np.newaxis]
+        spectra = scipy.fft.rfft(windowed, self.fft_size, axis=-1)
+        if self._input_response is not None:
+            spectra *= self._input_response
+        spectra = spectra[:, np.newaxis]
         wet = scipy.fft.irfft(spectra * scipy.fft.rfft(responses, self.fft_size, axis=-1), self.fft_size, axis=-1)
         for row, start in enumerate(starts):
             skip = max(0, -start)  # what came before this block is silent in this block's part of the frame
@@ -597,7 +622,10 @@ class RoomRenderer:
         freqs_hz, power = self._power_spectrum(tail)
         _, highpass = linkwitz_riley4_sos(max(crossover_hz, ROOM_LOW_CUT_HZ), self.sample_rate)
         sos = np.vstack([highpass, timbre_shelves(freqs_hz, power, self.sample_rate)])
-        self._input_filter = StreamingSos(sos, 1, np.float32)  # its -97 dB of rounding noise: in the reverb
+        # the input filter is applied in the convolutions' spectra: the frames' (early) and the tail's
+        self.early.filter_input(sos)
+        reach = int(np.ceil(INPUT_FILTER_REACH_S * self.sample_rate))
+        tail = StreamingSos(sos, 2)(np.pad(tail, ((0, 0), (0, reach))))
         response = sos_response(sos, freqs_hz, self.sample_rate)
         # a sinusoid's power through a filter h is |H|^2 times its own; pink noise weights the bins
         energy = float(pink_weights(freqs_hz) @ (power * np.abs(response) ** 2))
@@ -617,7 +645,7 @@ class RoomRenderer:
     def process(self, block: np.ndarray) -> np.ndarray:
         """The room's ``(2, frames)`` float32 output for a ``(channels, frames)`` float32 block."""
         block = np.asarray(block, dtype=np.float32)
-        source = self._input_filter(block.sum(axis=0, keepdims=True) * np.float32(1 / np.sqrt(len(block))))[0]
+        source = block.sum(axis=0) * np.float32(1 / np.sqrt(len(block)))
         output = self.early.process(source)
         output += self.late.process(source)
         return output
