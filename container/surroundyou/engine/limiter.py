@@ -182,9 +182,11 @@ class TruePeakLimiter:
         if ready <= 0:
             return np.zeros((self._frames.shape[0], 0), dtype=np.float32)
         band_limited, peaks = self._peaks(ready + self._lookahead)
-        gain = self._smoothed_gain(peaks, ready).astype(np.float32)
-        out = band_limited[:, :ready] * gain
-        self.peak_out = max(self.peak_out, float(np.max(peaks[:ready] * gain)))
+        out = band_limited[:, :ready]  # _peaks's own array: limited in place (g = 1 elsewhere)
+        for start, stop, gain in self._smoothed_gain(peaks, ready):
+            out[:, start:stop] *= gain
+            peaks[start:stop] *= gain
+        self.peak_out = max(self.peak_out, float(np.max(peaks[:ready])))
         self._frames = self._frames[:, ready:]
         fading = self._fade_in[self._sent : self._sent + ready]
         out[:, : fading.size] *= fading
@@ -304,8 +306,9 @@ class TruePeakLimiter:
             self._bank_spectra[size] = scipy.fft.rfft(self._bank, size, axis=-1).astype(np.complex64)
         return self._bank_spectra[size]
 
-    def _smoothed_gain(self, peaks: np.ndarray, ready: int) -> np.ndarray:
-        """``g`` for the next ``ready`` frames from ``q`` of the next ``ready + L`` frames.
+    def _smoothed_gain(self, peaks: np.ndarray, ready: int) -> list[tuple[int, int, np.ndarray]]:
+        """``g`` for the next ``ready`` frames from ``q`` of the next ``ready + L`` frames, as
+        ``(start, stop, g[start:stop])`` (float32) where it is under 1.
 
         ``g`` is exactly 1 outside the spans where a frame i over the ceiling (``r[i] < 1``)
         pulls it down: ``[i - L, i + R_i + L)``, ``R_i`` the frames the release needs to climb
@@ -318,10 +321,10 @@ class TruePeakLimiter:
             self._recent_gains = np.minimum.accumulate(self._required(peaks[:lookahead]))
             self._held = float(self._recent_gains[-1])
             self._started = True
-        gain = np.ones(ready)
+        gains: list[tuple[int, int, np.ndarray]] = []
         spans = self._limited_spans(peaks, ready)
         if not spans:
-            return gain
+            return gains
         tail_gains, held = np.ones(lookahead), 1.0
         for start, stop in spans:
             carried = start == 0  # a span from 0 continues the last block's release
@@ -331,11 +334,11 @@ class TruePeakLimiter:
             )
             # g[n] = mean(h[n-L .. n]) by a running sum over the L gains before the span and it
             recent = np.concatenate([history, held_span])
-            gain[start:stop] = np.minimum(_glide(recent, lookahead), 1.0)
+            gains.append((start, stop, np.minimum(_glide(recent, lookahead), 1.0).astype(np.float32)))
             if stop == ready:
                 tail_gains, held = recent[-lookahead:], float(held_span[-1])
         self._recent_gains, self._held = tail_gains, held
-        return gain
+        return gains
 
     def _required(self, peaks: np.ndarray) -> np.ndarray:
         """``r = min(1, c / q)`` (float64)."""
