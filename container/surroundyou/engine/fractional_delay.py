@@ -32,14 +32,14 @@ TAP_OFFSETS = np.arange(-1, 3)  # delays of the four taps relative to m
 def lagrange3_weights(fraction: np.ndarray) -> np.ndarray:
     """The four tap weights for delays ``m-1 .. m+2`` at ``fraction`` ``f``: shape ``(4, *f.shape)``."""
     f = np.asarray(fraction, dtype=np.float64)
-    return np.stack(
-        [
-            -f * (f - 1) * (f - 2) / 6,
-            (f + 1) * (f - 1) * (f - 2) / 2,
-            -(f + 1) * f * (f - 2) / 2,
-            (f + 1) * f * (f - 1) / 6,
-        ]
-    )
+    above, below, below_2 = f + 1, f - 1, f - 2
+    above_f = above * f  # shared by h(+1) and h(+2), whose products start with it
+    weights = np.empty((4, *f.shape))
+    np.divide(-f * below * below_2, 6, out=weights[0])
+    np.divide(above * below * below_2, 2, out=weights[1])
+    np.divide(-above_f * below_2, 2, out=weights[2])
+    np.divide(above_f * below, 6, out=weights[3])
+    return weights
 
 
 class FractionalDelayLine:
@@ -70,9 +70,8 @@ class FractionalDelayLine:
         if integer.min() < 1 or integer.max() + 2 >= depth:
             raise ValueError(f"delay out of range 1..{depth - 3} samples")
         # the weights at both ends of every segment (float32, as segment_ramps takes them)
-        ends = [
-            lagrange3_weights(delay_samples[side] - integer).astype(np.float32) for side in (slice(-1), slice(1, None))
-        ]
+        fractions = np.concatenate([delay_samples[:-1] - integer, delay_samples[1:] - integer])
+        at_start, at_end = np.split(lagrange3_weights(fractions).astype(np.float32), 2, axis=1)
         if len(self._line) < depth + frames:
             self._line = np.concatenate([self._line[:depth], np.empty(frames, dtype=np.float32)])
         padded = self._line[: depth + frames]
@@ -91,7 +90,7 @@ class FractionalDelayLine:
                 chunk, chunk_stop = start, min(start + CHUNK_FRAMES, frames)
                 part = segments_of(first_sample, chunk, chunk_stop, step)
                 weights = segment_ramps(
-                    ends[0][:, part], ends[1][:, part], first_sample + chunk, chunk_stop - chunk, step
+                    at_start[:, part], at_end[:, part], first_sample + chunk, chunk_stop - chunk, step
                 )
             taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
             run = weights[:, start - chunk : stop - chunk]
