@@ -35,10 +35,10 @@ def lagrange3_weights(fraction: np.ndarray) -> np.ndarray:
     above, below, below_2 = f + 1, f - 1, f - 2
     above_f = above * f  # shared by h(+1) and h(+2), whose products start with it
     weights = np.empty((4, *f.shape))
-    np.divide(-f * below * below_2, 6, out=weights[0])
-    np.divide(above * below * below_2, 2, out=weights[1])
-    np.divide(-above_f * below_2, 2, out=weights[2])
-    np.divide(above_f * below, 6, out=weights[3])
+    np.divide(-f * below * below_2, 6, out=weights[0, ...])
+    np.divide(above * below * below_2, 2, out=weights[1, ...])
+    np.divide(-above_f * below_2, 2, out=weights[2, ...])
+    np.divide(above_f * below, 6, out=weights[3, ...])
     return weights
 
 
