@@ -494,8 +494,9 @@ class EarlyReflections:
     turn): a ``sin^2`` rise over a quarter hop -54 to -62 dB; over the whole hop (a Hann window
     over two hops, a longer FFT) -77 to -87 dB; this rise over 5/8 of a hop -86.5 to -96 dB,
     except at 1 s per turn on the figure-eight and overhead paths, where the dry render alone
-    measures -82 dB (-81.5 to -83.6 dB with the room), in no larger an FFT than a quarter hop's in
-    the small room. ``gain`` scales the responses (``RoomRenderer`` sets it from the level).
+    measures -82 dB (-81.5 to -83.6 dB with the room).
+
+    ``gain`` scales the responses (``RoomRenderer`` sets it from the level).
     """
 
     def __init__(self, sample_rate: int, orbit: Orbit, room: ShoeboxRoom, head: HeadResponses, first_sample: int = 0):
