@@ -404,10 +404,10 @@ class SphericalHeadShadow:
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
     def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
-        """The mix's weights at the control points of ``first_sample`` .. ``+frames`` (float32): the rows
-        ``(3 * sources + len(cues), points)`` of the low row and the two ears' high rows (each ``(sources,
-        points)``), then the pinna's ``cues`` (half the orbit centre's ``pinna_cue_gains``) that are not at
-        zero all through the block."""
+        """The mix's weights at the control points of ``first_sample`` .. ``+frames``, float32 rows: each
+        source's weight in the low row, then in the left ear's and the right ear's high rows (``3 * sources``
+        rows), then the gains of the pinna's cues in ``moving`` (half the orbit centre's
+        ``pinna_cue_gains``): those not at zero all through the block."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         centre_azimuth, elevation = self.orbit.direction_rad(sample_index)
         azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
