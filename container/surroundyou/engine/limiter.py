@@ -281,7 +281,7 @@ class TruePeakLimiter:
         loudest = _largest_magnitude(reach[:, ::hop][:, : chunks - 1], (0,))
         before = padded[:, : (chunks - 1) * hop].reshape(padded.shape[0], chunks - 1, hop)[..., -BOUND_MARGIN:]
         loudest[1:] = np.maximum(loudest[1:], _largest_magnitude(before, (0,))[:-1])
-        needed[:-1] = top[:-1] + self._remainder * loudest > threshold
+        needed[:-1] = ~(top[:-1] + self._remainder * loudest <= threshold)  # NaN: needed
         return needed
 
     def _transform(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
