@@ -84,7 +84,9 @@ class FractionalDelayLine:
         run_starts = np.maximum(changes * step - first_sample % step, 0)
         starts = np.union1d(run_starts, np.arange(0, frames, CHUNK_FRAMES))
         shifts = integer[(first_sample + starts) // step - first_sample // step]
-        product = np.empty(min(frames, CHUNK_FRAMES), dtype=np.float32)  # one scratch row: no temporaries per tap
+        # the four taps of sample i, delays m+2 .. m-1 from an index base: windows[base - 2 + i]
+        windows = np.lib.stride_tricks.sliding_window_view(padded, len(TAP_OFFSETS))
+        products = np.empty((len(TAP_OFFSETS), min(frames, CHUNK_FRAMES)), dtype=np.float32)
         for start, stop, shift in zip(starts.tolist(), [*starts[1:].tolist(), frames], shifts.tolist(), strict=True):
             if start % CHUNK_FRAMES == 0:
                 chunk, chunk_stop = start, min(start + CHUNK_FRAMES, frames)
@@ -92,13 +94,13 @@ class FractionalDelayLine:
                 weights = segment_ramps(
                     at_start[:, part], at_end[:, part], first_sample + chunk, chunk_stop - chunk, step
                 )
-            taps = [padded[depth + start - shift - offset : depth + stop - shift - offset] for offset in TAP_OFFSETS]
-            run = weights[:, start - chunk : stop - chunk]
-            out_run, scratch = output[start:stop], product[: stop - start]
-            # ((w0 x0 + w1 x1) + w2 x2) + w3 x3, in place
-            np.multiply(run[0], taps[0], out=out_run)
-            for tap in range(1, 4):
-                np.multiply(run[tap], taps[tap], out=scratch)
-                out_run += scratch
+            base = depth + start - shift
+            taps = windows[base - 2 : base - 2 + stop - start].T[::-1]  # (4, run): delays m-1 .. m+2
+            run, out_run = products[:, : stop - start], output[start:stop]
+            np.multiply(weights[:, start - chunk : stop - chunk], taps, out=run)
+            # ((w0 x0 + w1 x1) + w2 x2) + w3 x3
+            np.add(run[0], run[1], out=out_run)
+            out_run += run[2]
+            out_run += run[3]
         padded[:depth] = padded[frames:]  # the history for the next block (an overlapping copy when short)
         return output
