@@ -207,8 +207,8 @@ class TruePeakLimiter:
 
         Phases 0 and 2 are computed everywhere (the output, and the bound below); phases 1 and 3
         and the peak search only in the transform chunks :meth:`_needed_chunks` cannot clear.
-        ``q`` is 0 in the others: their frames cannot reach the ceiling nor the peak already seen,
-        so ``r``, the gain and :attr:`peak_out` are those of the full search."""
+        ``q`` is 0 in the others: there the full search's ``q``, parabolas included, is at most the
+        ceiling and the peak already sent out, so ``r``, the gain and :attr:`peak_out` are the same."""
         # phase k of frame f - 1 (f = 0 .. count, pending frames) reads buffer indices f .. f + 2 LEFT + 1
         spectra, padded, size = self._transform(self._frames[:, : count + CONTEXT_FRAMES + RIGHT_TAPS])
         channels, hop = padded.shape[0], size - WINDOW_TAPS + 1
