@@ -463,8 +463,8 @@ class KemarHead:
         return spectrum
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
-        """``(2, frames)`` float64 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
-        ears = self.sources.ear_signals(block, first_sample).astype(np.float32)
+        """``(2, frames)`` float32 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block."""
+        ears = self.sources.ear_signals(block, first_sample)  # float32 already
         return np.concatenate(
             [
                 self._render_hop(ears[:, start : start + self.hop_frames], first_sample + start)
