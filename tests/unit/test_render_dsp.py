@@ -10,15 +10,19 @@ from surroundyou.engine.fractional_delay import FractionalDelayLine, lagrange3_w
 from surroundyou.engine.loudness_weighting import correlated_mix_gain, k_weighting_power
 from surroundyou.engine.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
 from surroundyou.engine.spherical_head import (
+    BELOW_FULL_DEG,
     PINNA_CUES,
+    TORSO_SHADOW_DB,
     PinnaFilter,
     ShadowLoudness,
+    below_horizon,
     brown_duda_alpha,
     ear_delays_s,
     pinna_band_sos,
     pinna_response,
     rear_treble_gain,
     shadow_lowpass_ba,
+    torso_low_gains,
     treble_weights,
     woodworth_itd_s,
 )
@@ -98,6 +102,32 @@ def test_treble_weights_keep_brown_duda_ild_and_constant_treble_power():
     assert treble_weights(lateral, front_back, 0.0)[0] == pytest.approx(
         np.ones_like(lateral) * rear_treble_gain(front_back, 0.0)
     )  # intensity 0: no cues
+
+
+def test_the_torso_cue_is_none_above_the_horizon_and_full_from_below_full_deg():
+    elevation = np.radians(np.linspace(-90, 90, 3601))
+    below = below_horizon(elevation)
+    assert np.all(below[elevation >= 0] == 0.0) and np.all(below[elevation <= -np.radians(BELOW_FULL_DEG)] == 1.0)
+    assert np.all(np.diff(below) <= 0)  # deeper, never weaker
+    assert np.max(np.abs(np.diff(below, 2))) < 1e-3  # no corner (no click where a path dips under)
+    lateral = np.radians(np.linspace(-90, 90, 19))
+    left, right = torso_low_gains(lateral, np.zeros_like(lateral), 1.0)
+    assert np.all(left == 1.0) and np.all(right == 1.0)  # on the horizon: the low row as before
+    left, right = torso_low_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
+    assert 20 * np.log10(left / right) == pytest.approx(-TORSO_SHADOW_DB * np.sin(lateral))  # far ear down
+    assert left * right == pytest.approx(np.ones_like(lateral))  # half the difference on each ear
+
+
+def test_loudness_gains_keep_a_source_below_as_loud_as_on_the_horizon():
+    loudness = ShadowLoudness(SR, 120.0)
+    lateral = np.radians(np.linspace(-90, 90, 19))
+    w_left, w_right = (w[np.newaxis] for w in treble_weights(lateral, np.cos(lateral), 1.0, 1.5))
+    low = torso_low_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
+    gains = loudness.source_gains(w_left, w_right, low_gains=low)[0]
+    left, right = np.moveaxis(loudness.flat_ear_terms, 1, 0)
+    power = ShadowLoudness._ear_power(left[:, :1], gains * low[0], gains * w_left[0])
+    power += ShadowLoudness._ear_power(right[:, :1], gains * low[1], gains * w_right[0])
+    assert power == pytest.approx(np.ones_like(lateral))
 
 
 def test_rounded_lateral_angle_keeps_front_and_sides_and_has_no_corner():
