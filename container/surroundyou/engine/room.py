@@ -79,13 +79,16 @@ from .spherical_head import (
     HEAD_RADIUS_M,
     PINNA_CUES,
     SPEED_OF_SOUND_M_S,
+    TORSO_SHADOW_DEPTH,
     PinnaFilter,
+    below_horizon,
     ear_delays_s,
     first_order_bilinear,
     first_order_sos,
     pinna_cue_gains,
     pinna_response,
     shadow_lowpass_ba,
+    torso_low_gains,
     treble_weights,
     woodworth_itd_s,
 )
@@ -223,14 +226,17 @@ class HeadResponses(Protocol):
 
 
 class SphericalHeadResponses:
-    """The spherical head (``spherical_head``): Woodworth delays, ``LP + w HP`` shadow with the rear
-    cut, and the pinna's directional cues ``1 + sum_i g_i P_i``, as the direct sound gets them.
+    """The spherical head (``spherical_head``): Woodworth delays, ``g_E LP + w HP`` shadow with the rear
+    cut and the torso below the horizon, and the pinna's directional cues ``1 + sum_i g_i P_i``, as the
+    direct sound gets them (a floor's reflections arrive from below).
 
-    ``LP + w HP = w delta + (1 - w) LP``, so each ear's kernel is
-    ``(1 - w) (LP + sum_i g_i LP P_i) + w (delta + sum_i g_i P_i)`` (impulse responses of
+    ``g_E LP + w HP = w delta + (g_E - w) LP``, so each ear's kernel is
+    ``(g_E - w) (LP + sum_i g_i LP P_i) + w (delta + sum_i g_i P_i)`` (impulse responses of
     ``HEAD_TAPS``), with ``g`` the direction's ``pinna_cue_gains``, divided by the cues' loudness
     ``sqrt(1 + 2 b.g + g.C.g)`` (pink noise above the crossover). The treble weights are
-    power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power.
+    power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power;
+    below the horizon the torso's low-row gains ``g_E`` (``torso_low_gains``) and its deeper shadow
+    change that power, and the kernels are scaled back to the power they would have without them.
     """
 
     def __init__(self, sample_rate: int, intensity: float, crossover_hz: float, radius_m: float = HEAD_RADIUS_M):
@@ -256,18 +262,36 @@ class SphericalHeadResponses:
             np.real(responses) @ weights,
             np.real(responses[:, np.newaxis] * np.conj(responses[np.newaxis])) @ weights,
         )
+        # A, B, C of an ear's g_E LP + w HP: power g_E^2 A + 2 g_E w B + w^2 C (the torso's correction)
+        lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
+        highpass = 1 - lowpass
+        self._shadow_terms = (
+            np.abs(lowpass) ** 2 @ weights,
+            np.real(lowpass * np.conj(highpass)) @ weights,
+            np.abs(highpass) ** 2 @ weights,
+        )
 
     def responses(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
         front_back = front_back_cosine(azimuth_rad, elevation_rad)
-        weights = np.stack(treble_weights(lateral, front_back, self.intensity), -1)[..., np.newaxis]  # (n, 2, 1)
+        below = below_horizon(elevation_rad)
+        weights = np.stack(treble_weights(lateral, front_back, self.intensity, 1 + TORSO_SHADOW_DEPTH * below), -1)
         gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity, front_back)  # (cues, n)
         b, c = self._cues_loudness
         loudness = 1 + 2 * b @ gains + np.einsum("in,ij,jn->n", gains, c, gains)
         with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains]) / np.sqrt(2 * loudness)
         low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
-        kernels = weights * (direct - low)
-        kernels += low
+        kernels = weights[..., np.newaxis] * (direct - low)  # weights (n, 2) -> (n, 2, 1)
+        if below.any():
+            low_gains = np.stack(torso_low_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
+            plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
+            a, b_, c_ = self._shadow_terms
+            power = (low_gains**2 * a + 2 * low_gains * weights * b_ + weights**2 * c_).sum(-1)
+            power_plain = (a + 2 * plain * b_ + plain**2 * c_).sum(-1)
+            kernels += low_gains[..., np.newaxis] * low
+            kernels *= np.sqrt(power_plain / power)[:, np.newaxis, np.newaxis]
+        else:
+            kernels += low
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
         return kernels, delays
 
