@@ -6,7 +6,11 @@
   1 kHz +- 50 Hz at or under -80 dB in both ears (tests/instruments.py), in both modes.
 - The overhead path (engine/orbit.py) through the listener model matched against every KEMAR
   direction (tests/listener_model.py, ``sphere=True``): the heard elevation follows the path's
-  (correlation >= 0.6) and where the path is above 50 deg it is heard at least 45 deg up.
+  (correlation >= 0.6), where the path is above 50 deg it is heard at least 45 deg up, and where
+  it is more than 10 deg below the horizon (its lower half, out to the side) it is heard below
+  (mean heard elevation <= -5 deg).
+- A horizontal circle 30 deg below the horizon (KEMAR's -30 deg ring) is heard below: mean heard
+  elevation <= -5 deg and at least 15 deg under that of the same circle on the horizon.
 """
 
 from __future__ import annotations
@@ -45,11 +49,29 @@ class OverTheTop:
         return self.direction_rad(sample_index)[1]
 
 
-def render_over_the_top(audio: np.ndarray, mode: str) -> np.ndarray:
-    """The dry render with every part that follows the orbit following ``OverTheTop`` instead."""
+@dataclass(frozen=True)
+class Ring:
+    """A horizontal circle at a fixed elevation, clockwise from the front, ``period_s`` per turn."""
+
+    period_s: float
+    elevation_deg: float
+
+    def direction_rad(self, sample_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        azimuth = 2 * np.pi * np.asarray(sample_index, float) / (self.period_s * SR)
+        return azimuth, np.full_like(azimuth, np.radians(self.elevation_deg))
+
+    def azimuth_rad(self, sample_index: np.ndarray) -> np.ndarray:
+        return self.direction_rad(sample_index)[0]
+
+    def elevation_rad(self, sample_index: np.ndarray) -> np.ndarray:
+        return self.direction_rad(sample_index)[1]
+
+
+def render_along(audio: np.ndarray, mode: str, path: OverTheTop | Ring | None = None) -> np.ndarray:
+    """The dry render with every part that follows the orbit following ``path`` (default ``OverTheTop``)."""
     options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode})
     renderer = OrbitRenderer(SR, len(audio), options)
-    sweep = OverTheTop(4.0, SR)
+    sweep = OverTheTop(4.0, SR) if path is None else path
     heads = [renderer.head, getattr(renderer.head, "sources", None)]
     for part in [renderer, *heads]:
         if part is not None:
@@ -60,7 +82,7 @@ def render_over_the_top(audio: np.ndarray, mode: str) -> np.ndarray:
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 def test_any_elevation_renders_without_clicks(signals, mode):
     sine = signals.sine(8.0 + ONSET_S, 1000.0, amplitude=0.5, sample_rate=SR, channels=2).astype(np.float32)
-    ears = render_over_the_top(sine, mode)
+    ears = render_along(sine, mode)
     for ear in ears:
         assert instruments.out_of_band_db(ear, SR, 1000.0, 50.0, skip_s=ONSET_S) <= -80.0
 
@@ -75,4 +97,17 @@ def test_the_overhead_path_is_heard_going_up(signals, mode):
     elevation_deg = np.degrees(elevation)
     correlation = np.corrcoef(elevation_deg, heard.elevation_deg)[0, 1]
     up = np.median(heard.elevation_deg[elevation_deg > 50.0])
-    assert correlation >= 0.6 and up >= 45.0, (mode, correlation, up)
+    down = np.mean(heard.elevation_deg[elevation_deg < -10.0])
+    assert correlation >= 0.6 and up >= 45.0 and down <= -5.0, (mode, correlation, up, down)
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+def test_a_circle_below_the_horizon_is_heard_below(signals, mode):
+    pink = signals.pink_noise(8.0, SR, seed=21)
+    source = np.concatenate([pink, pink])
+    heard = {
+        elevation: listener_model.heard(render_along(source, mode, Ring(8.0, elevation)), source, SR, sphere=True)
+        for elevation in (0.0, -30.0)
+    }
+    below, level = (float(np.mean(heard[elevation].elevation_deg)) for elevation in (-30.0, 0.0))
+    assert below <= -5.0 and below <= level - 15.0, (mode, below, level)
