@@ -11,6 +11,7 @@ from surroundyou.engine.loudness_weighting import correlated_mix_gain, k_weighti
 from surroundyou.engine.orbit import Orbit, rounded_lateral_angle_rad, source_offsets_rad
 from surroundyou.engine.spherical_head import (
     BELOW_FULL_DEG,
+    HEAD_LOW_ILD_DB,
     PINNA_CUES,
     TORSO_SHADOW_DB,
     PinnaFilter,
@@ -18,11 +19,11 @@ from surroundyou.engine.spherical_head import (
     below_horizon,
     brown_duda_alpha,
     ear_delays_s,
+    low_row_gains,
     pinna_band_sos,
     pinna_response,
     rear_treble_gain,
     shadow_lowpass_ba,
-    torso_low_gains,
     treble_weights,
     woodworth_itd_s,
 )
@@ -104,25 +105,25 @@ def test_treble_weights_keep_brown_duda_ild_and_constant_treble_power():
     )  # intensity 0: no cues
 
 
-def test_the_torso_cue_is_none_above_the_horizon_and_full_from_below_full_deg():
+def test_the_low_rows_level_difference_is_the_heads_plus_below_the_horizon_the_torsos():
     elevation = np.radians(np.linspace(-90, 90, 3601))
     below = below_horizon(elevation)
     assert np.all(below[elevation >= 0] == 0.0) and np.all(below[elevation <= -np.radians(BELOW_FULL_DEG)] == 1.0)
     assert np.all(np.diff(below) <= 0)  # deeper, never weaker
     assert np.max(np.abs(np.diff(below, 2))) < 1e-3  # no corner (no click where a path dips under)
     lateral = np.radians(np.linspace(-90, 90, 19))
-    left, right = torso_low_gains(lateral, np.zeros_like(lateral), 1.0)
-    assert np.all(left == 1.0) and np.all(right == 1.0)  # on the horizon: the low row as before
-    left, right = torso_low_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
-    assert 20 * np.log10(left / right) == pytest.approx(-TORSO_SHADOW_DB * np.sin(lateral))  # far ear down
-    assert left * right == pytest.approx(np.ones_like(lateral))  # half the difference on each ear
+    for elevation, level_difference_db in ((0.0, HEAD_LOW_ILD_DB), (-np.pi / 4, HEAD_LOW_ILD_DB + TORSO_SHADOW_DB)):
+        left, right = low_row_gains(lateral, np.full_like(lateral, elevation), 1.0)
+        assert 20 * np.log10(left / right) == pytest.approx(-level_difference_db * np.sin(lateral))  # far ear down
+        assert left**2 + right**2 == pytest.approx(2 * np.ones_like(lateral))  # the low row's power kept
+    assert low_row_gains(0.0, -np.pi / 4, 1.0) == (1.0, 1.0)  # the median plane: none
 
 
 def test_loudness_gains_keep_a_source_below_as_loud_as_on_the_horizon():
     loudness = ShadowLoudness(SR, 120.0)
     lateral = np.radians(np.linspace(-90, 90, 19))
     w_left, w_right = (w[np.newaxis] for w in treble_weights(lateral, np.cos(lateral), 1.0, 1.5))
-    low = torso_low_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
+    low = low_row_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
     gains = loudness.source_gains(w_left, w_right, low_gains=low)[0]
     left, right = np.moveaxis(loudness.flat_ear_terms, 1, 0)
     power = ShadowLoudness._ear_power(left[:, :1], gains * low[0], gains * w_left[0])

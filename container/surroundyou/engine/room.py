@@ -85,10 +85,10 @@ from .spherical_head import (
     ear_delays_s,
     first_order_bilinear,
     first_order_sos,
+    low_row_gains,
     pinna_cue_gains,
     pinna_response,
     shadow_lowpass_ba,
-    torso_low_gains,
     treble_weights,
     woodworth_itd_s,
 )
@@ -235,8 +235,9 @@ class SphericalHeadResponses:
     ``HEAD_TAPS``), with ``g`` the direction's ``pinna_cue_gains``, divided by the cues' loudness
     ``sqrt(1 + 2 b.g + g.C.g)`` (pink noise above the crossover). The treble weights are
     power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power;
-    below the horizon the torso's low-row gains ``g_E`` (``torso_low_gains``) and its deeper shadow
-    change that power, and the kernels are scaled back to the power they would have without them.
+    the low row's gains ``g_E`` (``low_row_gains``: the head's low-band level difference, and below
+    the horizon the torso's) and the torso's deeper shadow change that power, and the kernels are
+    scaled back to the power they would have without them.
     """
 
     def __init__(self, sample_rate: int, intensity: float, crossover_hz: float, radius_m: float = HEAD_RADIUS_M):
@@ -282,16 +283,13 @@ class SphericalHeadResponses:
         with_cues = np.concatenate([np.ones((1, gains.shape[1])), gains]) / np.sqrt(2 * loudness)
         low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
         kernels = weights[..., np.newaxis] * (direct - low)  # weights (n, 2) -> (n, 2, 1)
-        if below.any():
-            low_gains = np.stack(torso_low_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
-            plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
-            a, b_, c_ = self._shadow_terms
-            power = (low_gains**2 * a + 2 * low_gains * weights * b_ + weights**2 * c_).sum(-1)
-            power_plain = (a + 2 * plain * b_ + plain**2 * c_).sum(-1)
-            kernels += low_gains[..., np.newaxis] * low
-            kernels *= np.sqrt(power_plain / power)[:, np.newaxis, np.newaxis]
-        else:
-            kernels += low
+        low_gains = np.stack(low_row_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
+        plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
+        a, b_, c_ = self._shadow_terms
+        power = (low_gains**2 * a + 2 * low_gains * weights * b_ + weights**2 * c_).sum(-1)
+        power_plain = (a + 2 * plain * b_ + plain**2 * c_).sum(-1)
+        kernels += low_gains[..., np.newaxis] * low
+        kernels *= np.sqrt(power_plain / power)[:, np.newaxis, np.newaxis]
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
         return kernels, delays
 

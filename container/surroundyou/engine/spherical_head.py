@@ -50,6 +50,13 @@ Two choices of ours on top of the paper, for headphone music:
   filter and a gain that moves: no click; the loudness change is divided out
   (``pinna_loudness_terms``). Without it a listener model matched to KEMAR
   (tests/listener_model.py) hears the back half of the orbit in front.
+- the head's level difference in the low band: each ear's low row (the low-pass row, shared by
+  the ears) gets its own gain after its filter, ``10^(-+ HEAD_LOW_ILD_DB sin(lat) / 40)`` (the
+  far ear down, the near ear up, their power summed kept: ``low_row_gains``); a one-pole shadow has too little level
+  difference below 1.5 kHz: 3-5 dB short of KEMAR's (5-7 dB at 0.3-1.5 kHz from 45 to 135 deg)
+  on the horizon. The listener model then hears the classic preset behind 49 % of the time (L = R;
+  45 % left-only; KEMAR itself ~50 %), where it heard the sector from 100 to 145 deg at the side
+  (23 % / 20 %), every preset 44-50 % but ``subtle``, 30 % / 28 % (24 % / 27 %).
 - the torso below the horizon (Algazi, Duda, Duraiswami, Gumerov & Tang, "Approximating the
   head-related transfer function using simple geometric models of the head and torso", JASA
   112(5), 2002, the "snowman": above the horizon the torso reflects sound to both ears, below it
@@ -57,19 +64,18 @@ Two choices of ours on top of the paper, for headphone music:
   localization and head-related transfer function analysis at low frequencies", JASA 109(3),
   2001: the torso's cues lie below 3 kHz, where the pinna has none). With ``d =
   below_horizon(el)`` (0 on and above the horizon, smoothly 1 from ``BELOW_FULL_DEG`` = 30 deg
-  down) each ear's low row gets its own gain, ``10^(-+ TORSO_SHADOW_DB d sin(lat) / 40)`` (the far
-  ear down, the near ear up: ``torso_low_gains``), and the head's shadow of the treble deepens,
-  ``alpha^(1 + TORSO_SHADOW_DEPTH d)``; the loudness gains keep the source's loudness. No filter
-  is added: two gains on the low row's output, while the orbit is below the horizon. KEMAR's
-  directions 30 deg down at 60-120 deg azimuth have, on average, 0.5-7 dB more level difference
-  at 0.4-1.7 kHz and 4-8 dB more at 3.8-6 kHz than on the horizon, and the sphere's falls 3-5 dB
-  short of KEMAR's at 0.3-1.5 kHz already on the horizon; the listener model
+  down) the low row's level difference grows by ``TORSO_SHADOW_DB d sin(lat)`` and the head's
+  shadow of the treble deepens, ``alpha^(1 + TORSO_SHADOW_DEPTH d)``; the loudness gains keep the
+  source's loudness. No filter is added: two gains on the low row's output. KEMAR's directions
+  30 deg down at 60-120 deg azimuth have, on average, 0.5-7 dB more level difference at
+  0.4-1.7 kHz and 4-8 dB more at 3.8-6 kHz than on the horizon. The listener model
   (tests/listener_model.py, all 710 directions) heard circles 20, 30 and 40 deg down at +13, +12
-  and +12 deg on average without the cue, at -9, -13 and -8 deg with 18 dB and exponent 0.25
-  (with 10 dB and 0.75 still at +8 deg 30 deg down; with 15 dB and 0.5 as low, but a 1 kHz sine
-  on a figure-eight of 1 s per turn spread to -79.5 dB outside +-50 Hz: the exponent moves the
-  far ear's treble fastest; -82.2 dB with 0.25, -84.7 dB without the cue). Above the horizon
-  nothing changes, bit for bit.
+  and +12 deg on average without either cue (and the horizon's at +17), with them at -8, -10 and
+  -8 deg (the horizon's at +14). Tried: 10 dB below and exponent 0.75 (without the head's part)
+  left the circle 30 deg down at +8 deg; 15 dB and 0.5 heard it as low, but a 1 kHz sine on a
+  figure-eight of 1 s per turn spread to -79.5 dB outside +-50 Hz (the exponent moves the far
+  ear's treble fastest; -82.5 dB now, -85 dB without the cues); a band in the pinna's cue for
+  below (KEMAR's lift near 9.6 kHz and notch near 12 kHz) moved the heard elevation up, not down.
 
 The stereo pair: each source's shadow is taken *relative* to the sources' geometric mean, per
 ear, times the orbit centre's own shadow. Summing the sources' absolute shadows instead makes an
@@ -106,11 +112,13 @@ PINNA_BANDS = ((7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
 PINNA_UP_BANDS = ((8500.0, 1.5, 0.8), (13000.0, 2.0, -0.6))
 PINNA_CUES = (PINNA_BANDS, PINNA_UP_BANDS)
 ELEVATION_CUE_ONSET_DEG = 15.0
-# Below the horizon, the torso (``torso_low_gains``, ``below_horizon``): how far down its cues are
+# The head's level difference in the low row (``low_row_gains``) at the side, on and above the horizon
+HEAD_LOW_ILD_DB = 6.0
+# Below the horizon, the torso (``low_row_gains``, ``below_horizon``): how far down its cues are
 # full, the level difference its shadow gives the low row at the side, and how much deeper it makes
 # the head's shadow of the treble (an exponent on Brown & Duda's alpha)
 BELOW_FULL_DEG = 30.0
-TORSO_SHADOW_DB = 18.0
+TORSO_SHADOW_DB = 12.0
 TORSO_SHADOW_DEPTH = 0.25
 # Width of the ITD's hand-over from one ear to the other as the source crosses the median plane
 # (``ear_delays_s``).
@@ -280,14 +288,18 @@ def below_horizon(elevation_rad: np.ndarray) -> np.ndarray:
     return depth * depth * (3 - 2 * depth)
 
 
-def torso_low_gains(
+def low_row_gains(
     lateral_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gains ``(left, right)`` of the low row in each ear for a source below the horizon: the torso's
-    shadow, ``10^(-+ intensity TORSO_SHADOW_DB below_horizon(el) sin(lat) / 40)`` (the near ear up,
-    the far ear down by half the level difference each; both 1 on and above the horizon)."""
-    half_db = intensity * TORSO_SHADOW_DB / 2 * below_horizon(elevation_rad) * np.sin(lateral_rad)
-    return 10 ** (-half_db / 20), 10 ** (half_db / 20)
+    """Gains ``(left, right)`` of the low row in each ear: the head's low-band level difference and,
+    below the horizon, the torso's shadow, ``L = D^-1 k``, ``R = D k`` with ``D = 10^(intensity
+    (HEAD_LOW_ILD_DB + TORSO_SHADOW_DB below_horizon(el)) sin(lat) / 40)`` (the near ear up, the far
+    ear down) and ``k = sqrt(2 / (D^2 + D^-2))``: the low row's power summed over the ears stays
+    (so does the timbre: the low band against the treble); both 1 in the median plane."""
+    half_db = intensity * (HEAD_LOW_ILD_DB + TORSO_SHADOW_DB * below_horizon(elevation_rad)) / 2 * np.sin(lateral_rad)
+    left, right = 10 ** (-half_db / 20), 10 ** (half_db / 20)
+    keep = np.sqrt(2 / (left**2 + right**2))
+    return left * keep, right * keep
 
 
 def pinna_strength(intensity: float) -> float:
@@ -387,7 +399,7 @@ class ShadowLoudness:
 
         ``ear_terms``: ``(A|B|C, ears, points)`` as fractions of the input's loudness, when the
         ears' responses are not flat. ``low_gains``: ``(left, right)`` gains ``(points,)`` of the
-        low row in each ear (``torso_low_gains``), when not 1.
+        low row in each ear (``low_row_gains``), when not 1.
         """
         left, right = np.moveaxis(self.flat_ear_terms if ear_terms is None else ear_terms, 1, 0)
         low_left, low_right = (1.0, 1.0) if low_gains is None else low_gains
@@ -462,9 +474,8 @@ class SphericalHeadShadow:
         """The mix's weights at the control points of ``first_sample`` .. ``+frames``, float32 rows: each
         source's weight in the low row, then in the left ear's and the right ear's high rows (``3 * sources``
         rows), then the gains of the pinna's cues in ``moving`` (half the orbit centre's
-        ``pinna_cue_gains``): those not at zero all through the block, then, when ``torso`` (the orbit
-        centre dips below the horizon in the block), the low row's gain in each ear less 1
-        (``torso_low_gains``)."""
+        ``pinna_cue_gains``): those not at zero all through the block, then, when ``own_low`` (not
+        ``relative``), the low row's gain in each ear less 1 (``low_row_gains``)."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         centre_azimuth, elevation = self.orbit.direction_rad(sample_index)
         azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
@@ -475,7 +486,7 @@ class SphericalHeadShadow:
         w_left = w_left / np.exp(np.log(w_left).mean(axis=0))
         w_right = w_right / np.exp(np.log(w_right).mean(axis=0))
         rows = []
-        low_gains = None
+        low_gains: tuple[np.ndarray, np.ndarray] | None = None
         if not self.relative:  # ... around the orbit centre's own shadow, the torso's and the pinna
             front_back = front_back_cosine(centre_azimuth, elevation)
             centre_lateral = rounded_lateral_angle_rad(centre_azimuth, elevation)
@@ -484,8 +495,7 @@ class SphericalHeadShadow:
                 centre_lateral, front_back, self.intensity, 1 + TORSO_SHADOW_DEPTH * below
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
-            if below.any():
-                low_gains = torso_low_gains(centre_lateral, elevation, self.intensity)
+            low_gains = low_row_gains(centre_lateral, elevation, self.intensity)
             cue = pinna_cue_gains(centre_azimuth, elevation, self.intensity, front_back)
             rows = list(cue / 2)
         gain = self.loudness.source_gains(
@@ -521,7 +531,7 @@ class SphericalHeadShadow:
         The weights are ramped and applied ``CHUNK_FRAMES`` at a time (``control_rate``).
         """
         frames, sources = block.shape[-1], len(block)
-        controls, moving, torso = self.mix_controls(first_sample, frames)
+        controls, moving, own_low = self.mix_controls(first_sample, frames)
         ears = np.empty((2, frames), dtype=np.float32)
         for start in range(0, frames, CHUNK_FRAMES):
             stop = min(start + CHUNK_FRAMES, frames)
@@ -539,9 +549,9 @@ class SphericalHeadShadow:
                 rows += weights[:, source] * block[source, start:stop]
             high = self._high(rows[1:])
             common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
-            # below the horizon each ear's own gain on the low row, g_E, after its filter (it moves as
-            # slowly as the gains before it): (g_E - 1) low on top, exactly 0 where g_E is 1
-            torso_part = ramps[3 * sources + len(moving) :] * common if torso else None
+            # each ear's own gain on the low row, g_E, after its filter (it moves as slowly as the gains
+            # before it): (g_E - 1) low on top of what both ears get
+            own_part = ramps[3 * sources + len(moving) :] * common if own_low else None
             if self._pinna:
                 treble = high[0] + high[1]
                 cue_gains = dict(zip(moving, ramps[3 * sources : 3 * sources + len(moving)], strict=True))
@@ -552,7 +562,7 @@ class SphericalHeadShadow:
                     if gain is None and pinna.at_rest():
                         continue
                     common += pinna(treble * gain if gain is not None else np.zeros_like(treble))
-            if torso_part is not None:
-                high += torso_part
+            if own_part is not None:
+                high += own_part
             np.add(high, common, out=ears[:, start:stop])  # rounded to float32 once
         return ears
