@@ -1,7 +1,7 @@
 """Heard around the head: the listener model (tests/listener_model.py) hears the orbit go all the way round.
 
 Dry renders (classic preset, reverb 0, period 8 s, two turns) of mono (L = R) pink noise and of a
-left-only pink noise, in both modes; then every preset (its own period, width and cue strength)
+left-only pink noise, in both modes, heard behind the ears at least 30 % of the time; then every preset (its own period, width and cue strength)
 in both modes. The instrument is checked first on renders whose answer is
 known: a plain left-right panner (a swing through the front: ~0 deg per turn) and an ideal render
 through the measured set itself (~360). Needs the KEMAR SOFA file of Debian's libmysofa1
@@ -77,6 +77,8 @@ def test_the_orbit_is_heard_all_the_way_round(pink, mode, signal):
     heard = listener_model.heard(render(source, SR, options), source, SR)
     rotation = heard.net_rotation_deg_per_turn(PERIOD_S)
     assert rotation >= 300.0, (rotation, heard.behind_fraction, heard.azimuth_deg[::10])
+    # and behind the ears for a good part of the turn (an ideal render through the set: 35-65 %)
+    assert heard.behind_fraction >= 0.3, (rotation, heard.behind_fraction)
 
 
 def test_the_libmysofa_kemar_file_renders_like_the_bundled_set(pink):
