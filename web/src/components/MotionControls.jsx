@@ -28,13 +28,38 @@ function Choice({ id, label, value, choices, onChange }) {
   );
 }
 
+/** A labelled range input; `valueText` is what a screen reader says, `hint` the text under it. */
+function Slider({ id, label, min, max, step, value, valueText, hint, onChange }) {
+  return (
+    <div className={FIELD}>
+      <label htmlFor={id} className={LABEL}>
+        {label}
+      </label>
+      <input
+        id={id}
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        aria-valuetext={valueText}
+        aria-describedby={`${id}-hint`}
+        onChange={(event) => onChange(Number(event.target.value))}
+        className="accent-violet-400"
+      />
+      <p id={`${id}-hint`} className={HINT}>
+        {hint}
+      </p>
+    </div>
+  );
+}
+
 const capitalised = (name) => name.charAt(0).toUpperCase() + name.slice(1);
 const PATH_NAMES = { figure8: "Figure-eight" };
 
 /**
  * The controls beyond the preset: path, beat sync with beats per turn, speed, strength, the fades,
- * room and head. The
- * choices and bounds are the API's (GET /config: paths, rooms, heads, optionRanges); `motion` is
+ * room and head. The choices and bounds are the API's (GET /config: paths, rooms, heads, optionRanges); `motion` is
  * the preset with the person's choices applied, `onChange(name, value)` changes one of them.
  */
 export default function MotionControls({ config, motion, mode, onChange, disabled }) {
@@ -55,28 +80,18 @@ export default function MotionControls({ config, motion, mode, onChange, disable
           choices={config.paths.map((path) => ({ value: path.name, name: PATH_NAMES[path.name] ?? capitalised(path.name), description: path.description }))}
           onChange={(value) => onChange("path", value)}
         />
-        <div className={FIELD}>
-          <label htmlFor="speed" className={LABEL}>
-            Speed
-          </label>
-          <input
-            id="speed"
-            type="range"
-            min={0}
-            max={stops.length - 1}
-            step={1}
-            // right = faster: the list runs from the shortest period, so it is read backwards
-            value={stops.length - 1 - stops.indexOf(motion.periodS)}
-            aria-valuetext={periodWords(motion.periodS)}
-            aria-describedby="speed-hint"
-            onChange={(event) => onChange("periodS", stops[stops.length - 1 - Number(event.target.value)])}
-            className="accent-violet-400"
-          />
-          <p id="speed-hint" className={HINT}>
-            {periodWords(motion.periodS)}
-            {beatSync ? ", only if the song has no clear beat." : "."}
-          </p>
-        </div>
+        {/* right = faster: the stops run from the shortest period, so the slider reads them backwards */}
+        <Slider
+          id="speed"
+          label="Speed"
+          min={0}
+          max={stops.length - 1}
+          step={1}
+          value={stops.length - 1 - stops.indexOf(motion.periodS)}
+          valueText={periodWords(motion.periodS)}
+          hint={`${periodWords(motion.periodS)}${beatSync ? ", only if the song has no clear beat." : "."}`}
+          onChange={(index) => onChange("periodS", stops[stops.length - 1 - index])}
+        />
         <div className={FIELD}>
           <span className="flex items-center gap-2">
             <input
@@ -117,26 +132,17 @@ export default function MotionControls({ config, motion, mode, onChange, disable
             </span>
           )}
         </div>
-        <div className={FIELD}>
-          <label htmlFor="strength" className={LABEL}>
-            Strength
-          </label>
-          <input
-            id="strength"
-            type="range"
-            min={strengthRange.min}
-            max={strengthRange.max}
-            step={STRENGTH_STEP}
-            value={motion.intensity}
-            aria-valuetext={strengthWords(motion.intensity)}
-            aria-describedby="strength-hint"
-            onChange={(event) => onChange("intensity", Number(event.target.value))}
-            className="accent-violet-400"
-          />
-          <p id="strength-hint" className={HINT}>
-            {strengthWords(motion.intensity)}. Lower it for a gentler effect.
-          </p>
-        </div>
+        <Slider
+          id="strength"
+          label="Strength"
+          min={strengthRange.min}
+          max={strengthRange.max}
+          step={STRENGTH_STEP}
+          value={motion.intensity}
+          valueText={strengthWords(motion.intensity)}
+          hint={`${strengthWords(motion.intensity)}. Lower it for a gentler effect.`}
+          onChange={(intensity) => onChange("intensity", intensity)}
+        />
         <div className={FIELD}>
           <span className={LABEL}>Fades</span>
           <span className="flex flex-wrap items-center gap-2">
