@@ -285,9 +285,9 @@ class SphericalHeadResponses:
         kernels = weights[..., np.newaxis] * (direct - low)  # weights (n, 2) -> (n, 2, 1)
         low_gains = np.stack(low_row_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
         plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
-        a, b_, c_ = self._shadow_terms
-        power = (low_gains**2 * a + 2 * low_gains * weights * b_ + weights**2 * c_).sum(-1)
-        power_plain = (a + 2 * plain * b_ + plain**2 * c_).sum(-1)
+        low_power, cross, high_power = self._shadow_terms
+        power = (low_gains**2 * low_power + 2 * low_gains * weights * cross + weights**2 * high_power).sum(-1)
+        power_plain = (low_power + 2 * plain * cross + plain**2 * high_power).sum(-1)
         kernels += low_gains[..., np.newaxis] * low
         kernels *= np.sqrt(power_plain / power)[:, np.newaxis, np.newaxis]
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)
