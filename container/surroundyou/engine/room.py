@@ -440,6 +440,11 @@ def _istft(spectra: np.ndarray, segment: int) -> np.ndarray:
     return output / np.where(norm > 1e-10, norm, 1.0)
 
 
+def input_filter_reach(sample_rate: int) -> int:
+    """Samples of the input filter's response that count (``INPUT_FILTER_REACH_S``)."""
+    return int(np.ceil(INPUT_FILTER_REACH_S * sample_rate))
+
+
 def pink_weights(freqs_hz: np.ndarray) -> np.ndarray:
     """Power of pink noise per frequency bin over ``CALIBRATION_BAND_HZ`` (zero outside), summing to 1."""
     low, high = CALIBRATION_BAND_HZ
@@ -543,8 +548,9 @@ class EarlyReflections:
     def filter_input(self, sos: np.ndarray) -> None:
         """Filter the source by ``sos``, in each frame's spectrum: the FFT grows by the filter's
         reach (``INPUT_FILTER_REACH_S``), so that its response fits with the frame's."""
-        reach = int(np.ceil(INPUT_FILTER_REACH_S * self.sample_rate))
-        self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps + reach, real=True)
+        self.fft_size = scipy.fft.next_fast_len(
+            len(self.window) + self.taps + input_filter_reach(self.sample_rate), real=True
+        )
         freqs_hz = scipy.fft.rfftfreq(self.fft_size, 1 / self.sample_rate)
         self._input_response = sos_response(sos, freqs_hz, self.sample_rate).astype(np.complex64)
 
@@ -647,8 +653,7 @@ class RoomRenderer:
         sos = np.vstack([highpass, timbre_shelves(freqs_hz, power, self.sample_rate)])
         # the input filter is applied in the convolutions' spectra: the frames' (early) and the tail's
         self.early.filter_input(sos)
-        reach = int(np.ceil(INPUT_FILTER_REACH_S * self.sample_rate))
-        tail = StreamingSos(sos, 2)(np.pad(tail, ((0, 0), (0, reach))))
+        tail = StreamingSos(sos, 2)(np.pad(tail, ((0, 0), (0, input_filter_reach(self.sample_rate)))))
         response = sos_response(sos, freqs_hz, self.sample_rate)
         # a sinusoid's power through a filter h is |H|^2 times its own; pink noise weights the bins
         energy = float(pink_weights(freqs_hz) @ (power * np.abs(response) ** 2))

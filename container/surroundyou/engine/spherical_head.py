@@ -470,12 +470,12 @@ class SphericalHeadShadow:
         self._pinna = [] if relative else [PinnaFilter(sample_rate, bands) for bands in PINNA_CUES]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
-    def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int], bool]:
+    def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
         """The mix's weights at the control points of ``first_sample`` .. ``+frames``, float32 rows: each
         source's weight in the low row, then in the left ear's and the right ear's high rows (``3 * sources``
         rows), then the gains of the pinna's cues in ``moving`` (half the orbit centre's
-        ``pinna_cue_gains``): those not at zero all through the block, then, when ``own_low`` (not
-        ``relative``), the low row's gain in each ear less 1 (``low_row_gains``)."""
+        ``pinna_cue_gains``): those not at zero all through the block, then, when not ``relative``, the
+        low row's gain in each ear less 1 (``low_row_gains``)."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
         centre_azimuth, elevation = self.orbit.direction_rad(sample_index)
         azimuth = centre_azimuth + self.source_offsets_rad[:, np.newaxis]
@@ -523,7 +523,7 @@ class SphericalHeadShadow:
                 *([] if low_gains is None else [np.stack(low_gains) - 1]),
             ]
         )
-        return controls.astype(np.float32), moving, low_gains is not None
+        return controls.astype(np.float32), moving
 
     def ear_signals(self, block: np.ndarray, first_sample: int) -> np.ndarray:
         """``(2, frames)`` float32 ear signals (orbiting band only) of a ``(channels, frames)`` float32 block.
@@ -531,7 +531,7 @@ class SphericalHeadShadow:
         The weights are ramped and applied ``CHUNK_FRAMES`` at a time (``control_rate``).
         """
         frames, sources = block.shape[-1], len(block)
-        controls, moving, own_low = self.mix_controls(first_sample, frames)
+        controls, moving = self.mix_controls(first_sample, frames)
         ears = np.empty((2, frames), dtype=np.float32)
         for start in range(0, frames, CHUNK_FRAMES):
             stop = min(start + CHUNK_FRAMES, frames)
@@ -551,7 +551,7 @@ class SphericalHeadShadow:
             common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
             # each ear's own gain on the low row, g_E, after its filter (it moves as slowly as the gains
             # before it): (g_E - 1) low on top of what both ears get
-            own_part = ramps[3 * sources + len(moving) :] * common if own_low else None
+            own_part = None if self.relative else ramps[3 * sources + len(moving) :] * common
             if self._pinna:
                 treble = high[0] + high[1]
                 cue_gains = dict(zip(moving, ramps[3 * sources : 3 * sources + len(moving)], strict=True))
