@@ -164,3 +164,16 @@ def true_peak_8x_dbtp(audio: np.ndarray, oversampling: int = 8, taps_per_phase: 
     prototype = scipy.signal.firwin(oversampling * taps_per_phase + 1, 1.0 / oversampling, window=("kaiser", 12.0))
     oversampled = scipy.signal.resample_poly(_as_2d(audio), oversampling, 1, axis=-1, window=prototype)
     return float(20 * np.log10(np.max(np.abs(oversampled)) + _TINY))
+
+
+def short_meter_true_peak_dbtp(audio: np.ndarray) -> float:
+    """True peak in dBTP as a short meter reads it: the largest of ``scipy.signal.resample_poly``
+    with its default filter (Kaiser beta 5, 20 taps a phase) at 4x, 8x and 16x. Such a filter lets
+    part of the images of content near fs/2 through, so it reads broadband loud masters up to
+    ~0.2 dB over :func:`true_peak_8x_dbtp`; the promise of -1 dBTP holds on it too.
+    """
+    audio = _as_2d(audio)
+    return max(
+        float(20 * np.log10(np.max(np.abs(scipy.signal.resample_poly(audio, factor, 1, axis=-1))) + _TINY))
+        for factor in (4, 8, 16)
+    )
