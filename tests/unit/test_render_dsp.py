@@ -24,6 +24,7 @@ from surroundyou.engine.spherical_head import (
     pinna_response,
     rear_treble_gain,
     shadow_lowpass_ba,
+    shadow_power,
     treble_weights,
     woodworth_itd_s,
 )
@@ -126,8 +127,8 @@ def test_loudness_gains_keep_a_source_below_as_loud_as_on_the_horizon():
     low = low_row_gains(lateral, np.full_like(lateral, -np.pi / 4), 1.0)
     gains = loudness.source_gains(w_left, w_right, low_gains=low)[0]
     left, right = np.moveaxis(loudness.flat_ear_terms, 1, 0)
-    power = ShadowLoudness._ear_power(left[:, :1], gains * low[0], gains * w_left[0])
-    power += ShadowLoudness._ear_power(right[:, :1], gains * low[1], gains * w_right[0])
+    power = shadow_power(left[:, :1], gains * low[0], gains * w_left[0])
+    power += shadow_power(right[:, :1], gains * low[1], gains * w_right[0])
     assert power == pytest.approx(np.ones_like(lateral))
 
 

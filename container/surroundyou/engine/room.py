@@ -89,6 +89,7 @@ from .spherical_head import (
     pinna_cue_gains,
     pinna_response,
     shadow_lowpass_ba,
+    shadow_power,
     treble_weights,
     woodworth_itd_s,
 )
@@ -263,7 +264,7 @@ class SphericalHeadResponses:
             np.real(responses) @ weights,
             np.real(responses[:, np.newaxis] * np.conj(responses[np.newaxis])) @ weights,
         )
-        # A, B, C of an ear's g_E LP + w HP: power g_E^2 A + 2 g_E w B + w^2 C (the torso's correction)
+        # A, B, C of an ear's g_E LP + w HP (shadow_power: the torso's correction)
         lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
         highpass = 1 - lowpass
         self._shadow_terms = (
@@ -285,9 +286,8 @@ class SphericalHeadResponses:
         kernels = weights[..., np.newaxis] * (direct - low)  # weights (n, 2) -> (n, 2, 1)
         low_gains = np.stack(low_row_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
         plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
-        low_power, cross, high_power = self._shadow_terms
-        power = (low_gains**2 * low_power + 2 * low_gains * weights * cross + weights**2 * high_power).sum(-1)
-        power_plain = (low_power + 2 * plain * cross + plain**2 * high_power).sum(-1)
+        power = shadow_power(self._shadow_terms, low_gains, weights).sum(-1)
+        power_plain = shadow_power(self._shadow_terms, 1.0, plain).sum(-1)
         kernels += low_gains[..., np.newaxis] * low
         kernels *= np.sqrt(power_plain / power)[:, np.newaxis, np.newaxis]
         delays = np.stack(ear_delays_s(self.intensity * woodworth_itd_s(lateral, self.radius_m)), axis=-1)

@@ -343,6 +343,13 @@ def treble_weights(
     return alpha_left * scale, alpha_right * scale
 
 
+def shadow_power(terms, low_gain: np.ndarray | float, treble_weight: np.ndarray | float) -> np.ndarray:
+    """Power of an ear's ``low_gain LP + treble_weight HP`` for a unit-power input, from the ear's
+    terms ``(A, B, C)`` (``ShadowLoudness``): ``g^2 A + 2 g w B + w^2 C``."""
+    a, b, c = terms
+    return low_gain**2 * a + 2 * low_gain * treble_weight * b + treble_weight**2 * c
+
+
 class ShadowLoudness:
     """Equal-loudness gains for sources through both ears' ``LP + w*HP`` (after the crossover's high-pass).
 
@@ -382,12 +389,6 @@ class ShadowLoudness:
         flat = self.shapes @ self.band / self.reference
         self.flat_ear_terms = np.repeat(flat[:, np.newaxis, np.newaxis], 2, axis=1)
 
-    @staticmethod
-    def _ear_power(terms: np.ndarray, gain: np.ndarray | float, weighted_gain: np.ndarray) -> np.ndarray:
-        """Power of one ear's ``gain * LP + weighted_gain * HP`` for a unit-power input."""
-        a, b, c = terms
-        return gain**2 * a + 2 * gain * weighted_gain * b + weighted_gain**2 * c
-
     def source_gains(
         self,
         w_left: np.ndarray,
@@ -403,9 +404,9 @@ class ShadowLoudness:
         """
         left, right = np.moveaxis(self.flat_ear_terms if ear_terms is None else ear_terms, 1, 0)
         low_left, low_right = (1.0, 1.0) if low_gains is None else low_gains
-        gains = 1 / np.sqrt(self._ear_power(left, low_left, w_left) + self._ear_power(right, low_right, w_right))
+        gains = 1 / np.sqrt(shadow_power(left, low_left, w_left) + shadow_power(right, low_right, w_right))
         total = gains.sum(axis=0)
-        coherent = self._ear_power(left, total * low_left, (gains * w_left).sum(axis=0)) + self._ear_power(
+        coherent = shadow_power(left, total * low_left, (gains * w_left).sum(axis=0)) + shadow_power(
             right, total * low_right, (gains * w_right).sum(axis=0)
         )
         return gains * correlated_mix_gain(coherent / len(gains))
