@@ -343,7 +343,9 @@ def treble_weights(
     return alpha_left * scale, alpha_right * scale
 
 
-def shadow_power(terms, low_gain: np.ndarray | float, treble_weight: np.ndarray | float) -> np.ndarray:
+def shadow_power(
+    terms: np.ndarray | tuple[float, float, float], low_gain: np.ndarray | float, treble_weight: np.ndarray | float
+) -> np.ndarray:
     """Power of an ear's ``low_gain LP + treble_weight HP`` for a unit-power input, from the ear's
     terms ``(A, B, C)`` (``ShadowLoudness``): ``g^2 A + 2 g w B + w^2 C``."""
     a, b, c = terms
