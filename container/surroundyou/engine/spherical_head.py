@@ -349,7 +349,7 @@ def shadow_power(
     """Power of an ear's ``low_gain LP + treble_weight HP`` for a unit-power input, from the ear's
     terms ``(A, B, C)`` (``ShadowLoudness``): ``g^2 A + 2 g w B + w^2 C``."""
     a, b, c = terms
-    return low_gain**2 * a + 2 * low_gain * treble_weight * b + treble_weight**2 * c
+    return np.asarray(low_gain**2 * a + 2 * low_gain * treble_weight * b + treble_weight**2 * c)
 
 
 class ShadowLoudness:
