@@ -42,12 +42,6 @@ class OverTheTop:
         azimuth = np.where(np.cos(phi) >= 0, 0.0, np.pi)
         return azimuth, np.arcsin(np.clip(np.sin(phi), -1.0, 1.0))
 
-    def azimuth_rad(self, sample_index: np.ndarray) -> np.ndarray:
-        return self.direction_rad(sample_index)[0]
-
-    def elevation_rad(self, sample_index: np.ndarray) -> np.ndarray:
-        return self.direction_rad(sample_index)[1]
-
 
 @dataclass(frozen=True)
 class Ring:
@@ -59,12 +53,6 @@ class Ring:
     def direction_rad(self, sample_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         azimuth = 2 * np.pi * np.asarray(sample_index, float) / (self.period_s * SR)
         return azimuth, np.full_like(azimuth, np.radians(self.elevation_deg))
-
-    def azimuth_rad(self, sample_index: np.ndarray) -> np.ndarray:
-        return self.direction_rad(sample_index)[0]
-
-    def elevation_rad(self, sample_index: np.ndarray) -> np.ndarray:
-        return self.direction_rad(sample_index)[1]
 
 
 def render_along(audio: np.ndarray, mode: str, path: OverTheTop | Ring | None = None) -> np.ndarray:

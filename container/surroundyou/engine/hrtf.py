@@ -418,9 +418,7 @@ class KemarHead:
         step = self.control_step
         reach = len(self._smoothing) // 2
         extended = sample_index[0] + step * np.arange(-reach, len(sample_index) + reach)
-        index, weight = speaker_pan(
-            self.orbit.azimuth_rad(extended), self.orbit.elevation_rad(extended), self.intensity
-        )
+        index, weight = speaker_pan(*self.orbit.direction_rad(extended), self.intensity)
         speakers = np.unique(index[weight != 0])
         dense = np.zeros((len(extended), len(speakers)))
         column = np.minimum(np.searchsorted(speakers, index), len(speakers) - 1)

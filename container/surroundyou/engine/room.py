@@ -558,9 +558,7 @@ class EarlyReflections:
         """Binaural responses ``(n, 2, taps)`` of the reflections (times ``gain``) at ``sample_index``."""
         r = self.room.source_distance_m
         listener = np.asarray(self.room.listener_m)
-        source = source_positions(
-            self.room, self.orbit.azimuth_rad(sample_index), self.orbit.elevation_rad(sample_index)
-        )
+        source = source_positions(self.room, *self.orbit.direction_rad(sample_index))
         positions, _, reflectances = image_sources(self.room, source)
         relative = positions - listener  # (n, images, 3)
         distance = np.linalg.norm(relative, axis=-1)
