@@ -42,6 +42,17 @@ def lagrange3_weights(fraction: np.ndarray) -> np.ndarray:
     return weights
 
 
+def lagrange3_mean_power(normalised_freqs: np.ndarray, fractions: int = 64) -> np.ndarray:
+    """The interpolator's power response ``|sum_k h_k(f) e^(-j w k)|^2`` at ``normalised_freqs``
+    (cycles per sample), averaged over fractions ``f`` spread evenly over 0..1: what a delay that
+    glides through every fraction (an orbit's ear delays) does to the spectrum on average
+    (at 44.1 kHz: 0.96 at 8 kHz, 0.82 at 12 kHz, 0.59 at 16 kHz)."""
+    fraction = (np.arange(fractions) + 0.5) / fractions
+    phase = np.exp(-2j * np.pi * np.multiply.outer(TAP_OFFSETS, np.asarray(normalised_freqs, dtype=np.float64)))
+    response = np.einsum("kf,k...->f...", lagrange3_weights(fraction), phase)  # (fractions, freqs)
+    return np.mean(np.abs(response) ** 2, axis=0)
+
+
 class FractionalDelayLine:
     """One streaming delay line whose delay (in samples, >= 1) is given on the control grid.
 

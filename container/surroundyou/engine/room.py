@@ -108,7 +108,8 @@ TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
 TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
-HEAD_TAPS = 64  # the spherical head's kernels: the shadow low-pass and the pinna's cues have died out (-80 dB)
+# the spherical head's kernels: the shadow low-pass and the pinna's cues have died out (-95 dB)
+HEAD_KERNEL_S = 0.0025
 # the room's timbre: low, middle and high bands, evened out by shelves at these corners
 TIMBRE_BANDS_HZ = ((120.0, 350.0), (500.0, 2000.0), (4000.0, 12500.0))
 SHELF_HZ = (350.0, 4000.0)
@@ -233,7 +234,7 @@ class SphericalHeadResponses:
 
     ``g_E LP + w HP = w delta + (g_E - w) LP``, so each ear's kernel is
     ``(g_E - w) (LP + sum_i g_i LP P_i) + w (delta + sum_i g_i P_i)`` (impulse responses of
-    ``HEAD_TAPS``), with ``g`` the direction's ``pinna_cue_gains``, divided by the cues' loudness
+    ``HEAD_KERNEL_S``), with ``g`` the direction's ``pinna_cue_gains``, divided by the cues' loudness
     ``sqrt(1 + 2 b.g + g.C.g)`` (pink noise above the crossover). The treble weights are
     power-normalised over the ears (``treble_weights``), so ``1/sqrt(2)`` keeps a source's power;
     the low row's gains ``g_E`` (``low_row_gains``: the head's low-band level difference, and below
@@ -244,7 +245,7 @@ class SphericalHeadResponses:
     def __init__(self, sample_rate: int, intensity: float, crossover_hz: float, radius_m: float = HEAD_RADIUS_M):
         self.intensity = intensity
         self.radius_m = radius_m
-        impulse = np.zeros(HEAD_TAPS)
+        impulse = np.zeros(int(np.ceil(HEAD_KERNEL_S * sample_rate)))
         impulse[0] = 1.0
         lowpass = StreamingSos(first_order_sos(*shadow_lowpass_ba(sample_rate)), 1)(impulse)[0]
         # the low row and the direct row, then each one through each cue: (2, 1 + cues, taps)

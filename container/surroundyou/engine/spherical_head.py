@@ -40,23 +40,33 @@ Two choices of ours on top of the paper, for headphone music:
   sound sources on the median plane", JASA 56(6), 1974: in front a notch between 4 and 8 kHz
   and more energy above ~10 kHz, behind a peak instead; Blauert, *Spatial Hearing*, 1997,
   sec. 2.3.1, directional bands; Brown & Duda 1998 model the notch with pinna echoes). Each
-  ear's treble gets ``fb/2 D`` of both ears' treble on top, ``D = sum_k a_k BP_k`` a fixed pair
-  of band-passes (``PINNA_BANDS``: -0.6 at 7.6 kHz, Q 3; +0.35 at 12 kHz, Q 1) and ``fb`` the
-  orbit centre's front/back cosine (times ``pinna_strength(intensity)``: full from 0.5 up): straight ahead the ears get ``1 + D`` (an 8 dB notch at
-  7.6 kHz, +3 dB above 10 kHz), behind ``1 - D`` (the reverse), at the sides nothing. Sharing
-  the band between the ears is exact in front and behind, where the ears' treble is alike,
-  and costs one filter row. The notch's frequency and depth are KEMAR's in front on the
-  horizontal plane (Gardner & Martin 1994, relative to its mean over directions). A fixed
-  filter and a gain that moves: no click; the loudness change is divided out
-  (``pinna_loudness_terms``). Without it a listener model matched to KEMAR
-  (tests/listener_model.py) hears the back half of the orbit in front.
+  ear's treble gets ``fb D`` of itself on top, ``D = sum_k a_k BP_k`` four fixed band-passes in
+  one filter row per ear (``PINNA_BANDS``) and ``fb`` the orbit centre's front/back
+  cosine (times ``pinna_strength(intensity)``: full from 0.5 up): straight ahead the ears get
+  ``1 + D`` (+1.5 to +2.6 dB at 2-5 kHz, a 7 dB notch at 7.6 kHz, +4 to +6 dB at 9.5-13 kHz),
+  behind ``1 - D`` (-1.5 to -3.5 dB at 2-5 kHz, +4.7 dB at 7.6 kHz, -4.4 dB at 9.5 kHz and a
+  notch at 13.3 kHz), at the sides nothing. The bands are KEMAR's (Gardner & Martin 1994): a
+  least-squares fit, on the dB of ``1 + D`` and ``1 - D`` in 1/6-octave bands from 1.5 to
+  14 kHz, to an 8 dB notch at 7.6 kHz in front (KEMAR's, relative to its mean over directions)
+  plus twice its diffuse-field equalised front/back difference on the median plane (in front
+  against behind: +2 to +4 dB at 1.9-5 kHz, -5 dB at 6.8-7.6 kHz, +8 to +9 dB at 9.6 and
+  13.6 kHz). A listener model that compares a render with KEMAR as measured (the render taken
+  for the eardrum signal, tests/listener_model.py) weighs every direction's spectrum by what all
+  directions share (the ear canal's resonance), which favours the directions behind: with half
+  this difference (the former two-band cue) it heard the frames within 25 deg of the front
+  behind, and the orbit as a swing (0 deg per turn); now 360-362. (One band fed both ears'
+  treble summed, ``fb/2 D`` of it to each, a row less: exact in front and behind, but at the
+  sides it gave the far ear the near ear's cue, and with these bands a mono and a stereo input
+  came out 3.1 dB apart in a 1/3-octave band on a figure-eight.) A fixed filter and a gain that moves: no click; the loudness change is divided out
+  (``pinna_loudness_terms``). Without it the listener model hears the back half of the orbit in
+  front.
 - the head's level difference in the low band: each ear's low row (the low-pass row, shared by
   the ears) gets its own gain after its filter, ``10^(-+ HEAD_LOW_ILD_DB sin(lat) / 40)`` (the
   far ear down, the near ear up, their power summed kept: ``low_row_gains``); a one-pole shadow has too little level
   difference below 1.5 kHz: 3-5 dB short of KEMAR's (5-7 dB at 0.3-1.5 kHz from 45 to 135 deg)
-  on the horizon. The listener model then hears the classic preset behind 49 % of the time (L = R;
-  45 % left-only; KEMAR itself ~50 %), where it heard the sector from 100 to 145 deg at the side
-  (23 % / 20 %), every preset 44-50 % but ``subtle``, 30 % / 28 % (24 % / 27 %).
+  on the horizon. With the former two-band pinna cue, the listener model (through diffuse-field
+  headphones) then heard the classic preset behind 49 % of the time (L = R; 45 % left-only; KEMAR
+  itself ~50 %), where it had heard the sector from 100 to 145 deg at the side (23 % / 20 %).
 - the torso below the horizon (Algazi, Duda, Duraiswami, Gumerov & Tang, "Approximating the
   head-related transfer function using simple geometric models of the head and torso", JASA
   112(5), 2002, the "snowman": above the horizon the torso reflects sound to both ears, below it
@@ -92,6 +102,7 @@ import numpy as np
 
 from .control_rate import CHUNK_FRAMES, control_indices, segment_ramps, segments_of
 from .crossover import linkwitz_riley4_sos
+from .fractional_delay import lagrange3_mean_power
 from .loudness_weighting import GRID_FFT_SIZE, correlated_mix_gain, frequency_grid_hz, music_weighting
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
 from .streaming_sos import StreamingSos, sos_response
@@ -108,9 +119,10 @@ REAR_CUT_DB = 6.0
 SOURCE_SHADING = 0.72
 # The pinna's band-passes (see pinna_sos and the module doc): (centre Hz, Q, amplitude) of the
 # front/back cue D and of the elevation cue U
-PINNA_BANDS = ((7600.0, 3.0, -0.6), (12000.0, 1.0, 0.35))
+PINNA_BANDS = ((7580.0, 2.6, -0.95), (3680.0, 0.8, 0.39), (9540.0, 5.0, 0.95), (13280.0, 2.4, 0.95))
 PINNA_UP_BANDS = ((8500.0, 1.5, 0.8), (13000.0, 2.0, -0.6))
 PINNA_CUES = (PINNA_BANDS, PINNA_UP_BANDS)
+PINNA_HIGHEST = 0.4  # of the sample rate: the highest band centre kept (``pinna_sos``)
 ELEVATION_CUE_ONSET_DEG = 15.0
 # The head's level difference in the low row (``low_row_gains``) at the side, on and above the horizon
 HEAD_LOW_ILD_DB = 6.0
@@ -193,30 +205,47 @@ def pinna_band_sos(centre_hz: float, q: float, sample_rate: int) -> np.ndarray:
 
 
 def pinna_sos(sample_rate: int, bands: tuple[tuple[float, float, float], ...] = PINNA_BANDS) -> np.ndarray:
-    """``D = sum_k a_k BP_k`` of ``bands`` (at most two) as one cascade of second-order sections (one
-    row through the filter: its cost is per row, not per section). Bands above 0.45 of the sample
-    rate are left out; none left, no section (``D = 0``).
+    """``D = sum_k a_k BP_k`` of ``bands`` as one cascade of second-order sections (one row through
+    the filter: its cost is per row, not per section). Bands above ``PINNA_HIGHEST`` of the sample
+    rate are left out (so close to Nyquist a narrow band rings for milliseconds); none left, no
+    section (``D = 0``).
 
-    Over the common denominator ``A_1 A_2`` the numerator is ``sum_k a_k B_k A_j`` (``j != k``), and
-    every band-pass numerator is ``B_k = c_k (1 - z^-2)`` (``pinna_band_sos``), so it factors as
-    ``(1 - z^-2) R``, ``R = sum_k a_k c_k A_j`` (coefficients in powers of ``z^-1``): the sections
-    ``R / A_1`` and ``(1 - z^-2) / A_2``, with no root to find.
+    Over the common denominator ``A_1 ... A_n`` the numerator is ``sum_k a_k B_k prod_(j != k) A_j``,
+    and every band-pass numerator is ``B_k = c_k (1 - z^-2)`` (``pinna_band_sos``), so it factors as
+    ``(1 - z^-2) R``: the sections ``R_k / A_k`` (``R``'s roots paired into quadratics) and
+    ``(1 - z^-2) / A_n``.
     """
     kept = [
         (pinna_band_sos(centre_hz, q, sample_rate)[0], amplitude)
         for centre_hz, q, amplitude in bands
-        if centre_hz < 0.45 * sample_rate
+        if centre_hz < PINNA_HIGHEST * sample_rate
     ]
-    if len(kept) > 2:
-        raise ValueError(f"at most two pinna bands per cue, got {len(kept)}")
     if not kept:
         return np.zeros((0, 6))
-    if len(kept) == 1:
-        ((section, amplitude),) = kept
-        return (section * np.array([amplitude] * 3 + [1.0] * 3))[np.newaxis]
-    (first, first_amplitude), (second, second_amplitude) = kept
-    remainder = first_amplitude * first[0] * second[3:] + second_amplitude * second[0] * first[3:]
-    return np.array([[*remainder, *first[3:]], [1.0, 0.0, -1.0, *second[3:]]])
+    denominators = [section[3:] for section, _ in kept]
+    remainder = np.zeros(2 * len(kept) - 1)
+    for k, (section, amplitude) in enumerate(kept):
+        others = np.ones(1)
+        for denominator in denominators[:k] + denominators[k + 1 :]:
+            others = np.polymul(others, denominator)
+        remainder += amplitude * section[0] * others
+    numerators = [*_monic_quadratics(remainder), remainder[0] * np.array([1.0, 0.0, -1.0])]
+    return np.array(
+        [[*numerator, *denominator] for numerator, denominator in zip(numerators, denominators, strict=True)]
+    )
+
+
+def _monic_quadratics(polynomial: np.ndarray) -> list[np.ndarray]:
+    """The real monic quadratics in ``z^-1`` whose product is ``polynomial / polynomial[0]`` (coefficients
+    of ``z^0, z^-1, ...``; even degree): complex roots with their conjugates, real roots in pairs."""
+    roots = np.roots(polynomial)
+    if len(roots) != len(polynomial) - 1:
+        raise ValueError("the pinna bands' numerator has a leading coefficient of 0")
+    upper = [root for root in roots if root.imag > 1e-9]
+    real = sorted(root.real for root in roots if abs(root.imag) <= 1e-9)
+    return [np.array([1.0, -2 * root.real, abs(root) ** 2]) for root in upper] + [
+        np.array([1.0, -(first + second), first * second]) for first, second in zip(real[::2], real[1::2], strict=True)
+    ]
 
 
 def pinna_response(sample_rate: int, bands: tuple[tuple[float, float, float], ...], freqs_hz: np.ndarray) -> np.ndarray:
@@ -226,21 +255,22 @@ def pinna_response(sample_rate: int, bands: tuple[tuple[float, float, float], ..
 
 
 class PinnaFilter:
-    """``D = sum_k a_k BP_k`` (``pinna_sos``) streaming on one signal."""
+    """``D = sum_k a_k BP_k`` (``pinna_sos``) streaming on ``rows`` signals."""
 
-    def __init__(self, sample_rate: int, bands: tuple[tuple[float, float, float], ...]):
+    def __init__(self, sample_rate: int, bands: tuple[tuple[float, float, float], ...], rows: int = 1):
         sos = pinna_sos(sample_rate, bands)
-        self._filter = StreamingSos(sos, 1) if len(sos) else None
+        self._filter = StreamingSos(sos, rows) if len(sos) else None
 
     def at_rest(self) -> bool:
         """Whether the filter's state is all zeros (a zero input then gives a zero output)."""
         return self._filter is None or not self._filter.state.any()
 
     def __call__(self, signal: np.ndarray) -> np.ndarray:
-        """``D`` of the 1-D ``signal`` (float64)."""
+        """``D`` of ``signal`` (1-D, or ``(rows, frames)``; float64)."""
         if self._filter is None:
-            return np.zeros(len(signal))
-        return self._filter(signal)[0]
+            return np.zeros(np.shape(signal))
+        filtered = self._filter(signal)
+        return filtered if np.ndim(signal) == 2 else filtered[0]
 
 
 def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -359,7 +389,11 @@ class ShadowLoudness:
     its weight, ``Q_E(w) = A_E + 2 B_E w + C_E w^2`` with ``A_E = sum W|X LP|^2 P_E``,
     ``B_E = sum W|X|^2 Re(LP HP*) P_E``, ``C_E = sum W|X HP|^2 P_E``, all divided by the input's
     ``sum W|X|^2``: ``X`` the LR4 high-pass and ``P_E`` the power response of whatever follows the
-    ear's shadow (1 for the spherical head; KEMAR's filters at the orbit centre in HRTF mode).
+    ear's shadow (1 for the spherical head; KEMAR's filters at the orbit centre in HRTF mode), and
+    of the ear delays after it: their interpolation's mean top-octave loss
+    (``fractional_delay.lagrange3_mean_power``; left out, a bright direction came out quieter
+    than a dark one: HRTF mode's front 0.5 dB below its back on pink noise, a loudness ripple of
+    0.9-1.4 dB around the orbit, now 0.7).
     A source keeps the loudness it came in with (power summed over the ears, as BS.1770 sums
     channels) with the gain
 
@@ -382,8 +416,10 @@ class ShadowLoudness:
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
         orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
         lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
-        self.band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
-        self.reference = float(self.band.sum())
+        input_band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
+        self.reference = float(input_band.sum())
+        # what reaches the ears passes the ear delays too, whose interpolation dulls the top octave
+        self.band = input_band * lagrange3_mean_power(frequency_grid_hz(sample_rate, fft_size) / sample_rate)
         highpass = 1 - lowpass
         # spectral shapes of A, B, C: |LP|^2, Re(LP HP*), |HP|^2
         self.shapes = np.stack([np.abs(lowpass) ** 2, np.real(lowpass * np.conj(highpass)), np.abs(highpass) ** 2])
@@ -437,7 +473,7 @@ class SphericalHeadShadow:
     The sources' shadows are relative to each other: each ear's weights are divided by their
     geometric mean over the sources, and (spherical mode) multiplied by the orbit centre's own
     shadow weight (the relative part at ``SOURCE_SHADING``), so an L = R pair is as lateral as
-    its centre. Then the ears' treble gets the pinna band, ``fb_centre/2 D`` of their sum (module doc).
+    its centre. Then each ear's treble gets the pinna band, ``fb_centre D`` of itself (module doc).
     ``relative=True`` (HRTF mode, where measured filters follow) keeps only the relative part
     and no pinna: one channel passes unshadowed and a stereo pair is only told apart.
     ``ear_terms(sample_index)`` gives ``ShadowLoudness`` the loudness terms of what follows
@@ -469,8 +505,8 @@ class SphericalHeadShadow:
         highpass_b = np.subtract(lowpass_a, lowpass_b)  # HP = 1 - LP over the same denominator
         self._low = StreamingSos(np.vstack([crossover_hp, first_order_sos(lowpass_b, lowpass_a)]), 1)
         self._high = StreamingSos(np.vstack([crossover_hp, first_order_sos(highpass_b, lowpass_a)]), 2)
-        # the pinna's cues: a filter on one row each (the treble of both ears)
-        self._pinna = [] if relative else [PinnaFilter(sample_rate, bands) for bands in PINNA_CUES]
+        # the pinna's cues: a filter on each ear's treble row
+        self._pinna = [] if relative else [PinnaFilter(sample_rate, bands, 2) for bands in PINNA_CUES]
         self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
 
     def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
@@ -500,21 +536,20 @@ class SphericalHeadShadow:
             w_left, w_right = w_left * centre_left, w_right * centre_right
             low_gains = low_row_gains(centre_lateral, elevation, self.intensity)
             cue = pinna_cue_gains(centre_azimuth, elevation, self.intensity, front_back)
-            rows = list(cue / 2)
+            rows = list(cue)
         gain = self.loudness.source_gains(
             w_left, w_right, None if self.ear_terms is None else self.ear_terms(sample_index), low_gains
         )
-        if rows:  # the cues keep the loudness: both ears get cue_i/2 (w_L + w_R) P_i HP of the source
-            shared = cue / 2 * (centre_left + centre_right)  # (cues, points)
+        if rows:  # the cues keep the loudness: each ear gets cue_i w_E P_i HP of the source on top
             b_low, b_high, c = self._pinna_loudness
             a0, b0, c0 = self.loudness.flat_ear_terms[:, 0, 0]
             lows: tuple[np.ndarray | float, np.ndarray | float] = (1.0, 1.0) if low_gains is None else low_gains
-            plain = sum(
-                a0 * low**2 + 2 * b0 * low * w + c0 * w**2
-                for low, w in zip(lows, (centre_left, centre_right), strict=True)
-            )
-            linear = (lows[0] + lows[1]) * (b_low @ shared) + (centre_left + centre_right) * (b_high @ shared)
-            extra = 2 * linear + 2 * np.einsum("ip,ij,jp->p", shared, c, shared)
+            plain = extra = 0.0
+            for low, w in zip(lows, (centre_left, centre_right), strict=True):
+                plain = plain + a0 * low**2 + 2 * b0 * low * w + c0 * w**2
+                added = cue * w  # (cues, points)
+                extra = extra + 2 * (low * (b_low @ added) + w * (b_high @ added))
+                extra = extra + np.einsum("ip,ij,jp->p", added, c, added)
             gain = gain * np.sqrt(plain / (plain + extra))
         moving = [cue for cue, row in enumerate(rows) if row.any()]
         controls = np.concatenate(
@@ -551,20 +586,20 @@ class SphericalHeadShadow:
             for source in range(1, sources):
                 rows += weights[:, source] * block[source, start:stop]
             high = self._high(rows[1:])
-            common = self._low(rows[:1])[0]  # what both ears get: the low row and the pinna's cues
+            common = self._low(rows[:1])[0]  # what both ears get: the low row
             # each ear's own gain on the low row, g_E, after its filter (it moves as slowly as the gains
             # before it): (g_E - 1) low on top of what both ears get
             own_part = None if self.relative else ramps[3 * sources + len(moving) :] * common
             if self._pinna:
-                treble = high[0] + high[1]
                 cue_gains = dict(zip(moving, ramps[3 * sources : 3 * sources + len(moving)], strict=True))
+                treble = high.copy()
                 for cue, pinna in enumerate(self._pinna):
                     # the gain before the fixed filter (it changes over seconds, the filter rings for a
                     # millisecond): a cue whose gain is zero and whose filter has come to rest costs nothing
                     gain = cue_gains.get(cue)
                     if gain is None and pinna.at_rest():
                         continue
-                    common += pinna(treble * gain if gain is not None else np.zeros_like(treble))
+                    high += pinna(treble * gain if gain is not None else np.zeros_like(treble))
             if own_part is not None:
                 high += own_part
             np.add(high, common, out=ears[:, start:stop])  # rounded to float32 once
