@@ -37,17 +37,23 @@ How the set is used:
    Acoustics 36, 1992; the method of Larcher, Jot & Vandernoot, "Equalization methods in
    binaural technology", AES 105th Convention, preprint 4858, 1998): every filter is divided by
    one curve, the power response averaged over the horizontal ring's loudspeakers (where
-   orbits spend their time) and both ears, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``). What all
+   orbits spend their time) and both ears, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``),
+   each loudspeaker weighed at the loudness the renderer gives it (``KemarHead._pan_gain`` keeps
+   every direction equally loud, so a plain average left the orbit's long-term spectrum up to
+   1.6 dB off; weighed, 0.9 dB: ``equal_loudness_diffuse_field``). What all
    directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
    long-term timbre is the input's; what tells one direction from another stays: the
-   interaural level differences and each direction's own colour, front and back included (a
-   listener model matched to KEMAR hears the orbit all the way round; evening out each
-   direction's broad colour, as this mode once did, removed part of those cues). The rear cut
-   of ``spherical_head``, as a first-order treble shelf at ``REAR_SHELF_HZ``, is applied before
-   the average (so it costs no timbre): on its own KEMAR's treble tilt peaks at the sides, with
-   it the tilt swings once per turn, front bright, back dark. ``intensity`` scales each
-   direction's departure from the curve in dB. The loudness of the panned pairs is kept even
-   (``KemarHead._pan_gain``).
+   interaural level differences and each direction's own colour, front and back included
+   (evening out each direction's broad colour, as this mode once did, removed part of those
+   cues). Two front/back cues are added before the average (so they cost no timbre): the rear
+   cut of ``spherical_head``, as a first-order treble shelf at ``REAR_SHELF_HZ`` (on its own
+   KEMAR's treble tilt peaks at the sides, with it the tilt swings once per turn, front bright,
+   back dark), and the set's own median-plane front/back difference once more
+   (``front_back_enhancement``): a listener model that compares the render with KEMAR as
+   measured weighs every direction by what all directions share, which favours those behind,
+   and heard a left-only input's frames near the front behind (0 deg per turn; now 362).
+   ``intensity`` scales each direction's departure from the curve in dB. The loudness of the
+   panned pairs is kept even (``KemarHead._pan_gain``).
 4. The stereo image: all sources share the orbit centre's loudspeakers (and delay) and differ
    by a smooth relative shadow, so correlated channels do not comb-filter (``KemarHead``).
 5. Other sample rates: the responses are resampled (``scipy.signal.resample_poly``) first.
@@ -70,6 +76,7 @@ import scipy.fft
 import scipy.signal
 
 from .control_rate import control_indices, segment_ramps
+from .loudness_weighting import music_weighting
 from .orbit import Orbit, front_back_cosine
 from .peaks import parabolic_peak_offset
 from .sofa import HrirSet, read_sofa
@@ -79,6 +86,7 @@ KEMAR_SAMPLE_RATE = 44100
 KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
 FILTER_TAPS_AT_44K = 256  # 5.8 ms
 DIFFUSE_FIELD_OCTAVES = 1.0 / 6.0
+DIFFUSE_FIELD_ROUNDS = 4
 REAR_SHELF_HZ = 3000.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
@@ -111,6 +119,10 @@ SOURCE_SHADING = 0.72
 # The loudspeakers' gains are smoothed over time by a Blackman-Harris window this long
 # (``KemarHead._smoothed_pan``): their motion keeps no energy above ~50 Hz however fast the orbit.
 PAN_SMOOTHING_S = 0.08
+# How much of the set's own front/back difference each loudspeaker gets on top (``front_back_enhancement``):
+# 1 doubles it; 1.5 and 2 left the subtle preset's left-only input heard as a swing through
+# diffuse-field headphones
+FRONT_BACK_ENHANCEMENT = 1.0
 
 
 class _Record:
@@ -289,9 +301,47 @@ def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = 
         ** 2
     )
     horizontal = len(speaker_azimuths_rad())  # the first loudspeakers
-    diffuse_field = octave_smoothed(power[:horizontal].mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES)
+    power = power * front_back_enhancement(power[[FRONT_SPEAKER, horizontal // 2]], freqs_hz, azimuth, elevation)
+    diffuse_field = equal_loudness_diffuse_field(
+        power[:horizontal], freqs_hz, music_weighting(sample_rate, design_size)
+    )
     magnitude = (power / diffuse_field[:, np.newaxis]) ** (intensity / 2)
     return minimum_phase(np.moveaxis(magnitude, 2, 1), taps)
+
+
+def equal_loudness_diffuse_field(power: np.ndarray, freqs_hz: np.ndarray, weighting: np.ndarray) -> np.ndarray:
+    """The diffuse field ``(bins,)`` of loudspeakers' powers ``(speakers, bins, ears)`` as an orbit
+    hears it: their mean over loudspeakers and ears, 1/6-octave smoothed, each loudspeaker at
+    the loudness the renderer gives it (``KemarHead._pan_gain``: equal music-``weighting``ed power
+    after the equalisation), so the orbit's long-term spectrum is flat even where directions
+    differ in loudness. The equalisation changes the loudness it weighs by: a fixed point,
+    reached to 0.01 dB in ``DIFFUSE_FIELD_ROUNDS``.
+    """
+    curve = np.ones(len(freqs_hz))
+    for _ in range(DIFFUSE_FIELD_ROUNDS):
+        loudness = np.einsum("sbe,b->s", power / curve[:, np.newaxis], weighting)
+        curve = octave_smoothed(
+            (power / loudness[:, np.newaxis, np.newaxis]).mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES
+        )
+    return curve
+
+
+def front_back_enhancement(
+    front_and_back: np.ndarray, freqs_hz: np.ndarray, azimuth_rad: np.ndarray, elevation_rad: np.ndarray
+) -> np.ndarray:
+    """Power gains ``(speakers, bins, 1)`` that double the set's own front/back difference: each
+    loudspeaker's power times ``(P_front / P_back)^(FRONT_BACK_ENHANCEMENT fb / 2)``, with
+    ``P_front``, ``P_back`` the powers of the set's directions straight ahead and behind
+    (``front_and_back``, ``(2, bins, ears)``), both ears', 1/6-octave smoothed, and ``fb`` the
+    loudspeaker's front/back cosine. The idea is Park, Choi, Kim & Bae's ("Improvement of
+    front-back sound localization characteristics in headphone-based 3D sound generation", ACTA
+    Press), who grow each direction's difference from its front/back mirror; the median plane's
+    one difference, scaled by ``fb``, is smooth around the ring and needs no mirror. Applied
+    before the diffuse-field average, it costs no timbre.
+    """
+    front, back = octave_smoothed(np.moveaxis(front_and_back, 1, 2).mean(axis=1), freqs_hz, DIFFUSE_FIELD_OCTAVES)
+    exponent = FRONT_BACK_ENHANCEMENT * front_back_cosine(azimuth_rad, elevation_rad) / 2
+    return ((front / back)[np.newaxis] ** exponent[:, np.newaxis])[..., np.newaxis]
 
 
 def smootherstep(fraction: np.ndarray) -> np.ndarray:
