@@ -2,7 +2,8 @@
 
 Dry renders (classic preset, reverb 0, period 8 s, two turns) of mono (L = R) pink noise and of a
 left-only pink noise, in both modes, heard behind the ears at least 30 % of the time; then every preset (its own period, width and cue strength)
-in both modes. The instrument is checked first on renders whose answer is
+in both modes. Each is compared with the KEMAR set as measured (the issue's definition: the render
+is the eardrum signal) and through headphones equalised to the set's diffuse field. The instrument is checked first on renders whose answer is
 known: a plain left-right panner (a swing through the front: ~0 deg per turn) and an ideal render
 through the measured set itself (~360). Needs the KEMAR SOFA file of Debian's libmysofa1
 (fetched once with apt-get download; see listener_model.kemar_sofa_path).
@@ -22,6 +23,9 @@ from surroundyou_jobs.options import PRESETS
 SR = 44100
 PERIOD_S = 8.0
 TURNS = 2
+# the two readings of the comparison (listener_model.kemar_features): the set as measured, and
+# through headphones equalised to its diffuse field
+HEADPHONES = ("none", "diffuse-field")
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +76,20 @@ def test_the_model_hears_an_ideal_kemar_render_go_round(pink, ideal, headphones)
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 @pytest.mark.parametrize("signal", ["L=R", "left only"])
 def test_the_orbit_is_heard_all_the_way_round(pink, mode, signal):
+    """Compared with the set as measured (the render taken for the eardrum signal) and through
+    headphones equalised to its diffuse field: both readings hear it go round."""
     source = np.concatenate([pink, pink if signal == "L=R" else np.zeros_like(pink)])
     options = render_options_for({"preset": "classic", "reverb": 0.0, "mode": mode, "periodS": PERIOD_S})
-    heard = listener_model.heard(render(source, SR, options), source, SR)
-    rotation = heard.net_rotation_deg_per_turn(PERIOD_S)
-    assert rotation >= 300.0, (rotation, heard.behind_fraction, heard.azimuth_deg[::10])
-    # and behind the ears for a good part of the turn (an ideal render through the set: 35-65 %)
-    assert heard.behind_fraction >= 0.3, (rotation, heard.behind_fraction)
+    ears = render(source, SR, options)
+    for headphones in HEADPHONES:
+        heard = listener_model.heard(ears, source, SR, headphones)
+        rotation = heard.net_rotation_deg_per_turn(PERIOD_S)
+        assert rotation >= 300.0, (headphones, rotation, heard.behind_fraction, heard.azimuth_deg[::10])
+    # and, compared with the set as measured, behind the ears for a good part of the turn (an ideal
+    # render through the set: 35-65 %; through diffuse-field headphones the spherical head's rear
+    # quadrants are heard in the front ones, 18-24 %: README, "Heard around the head")
+    heard = listener_model.heard(ears, source, SR, "none")
+    assert heard.behind_fraction >= 0.3, heard.behind_fraction
 
 
 def test_the_libmysofa_kemar_file_renders_like_the_bundled_set(pink):
@@ -101,9 +112,11 @@ def test_every_preset_is_heard_all_the_way_round(signals, preset, mode):
     pink = signals.pink_noise(2 * options.period_s, SR, seed=21)
     sign = 1.0 if options.direction == "clockwise" else -1.0
     for source in (np.concatenate([pink, pink]), np.concatenate([pink, np.zeros_like(pink)])):
-        heard = listener_model.heard(render(source, SR, options), source, SR)
-        rotation = sign * heard.net_rotation_deg_per_turn(options.period_s)
-        assert rotation >= 300.0, (preset, mode, rotation, heard.azimuth_deg[::10])
+        ears = render(source, SR, options)
+        for headphones in HEADPHONES:
+            heard = listener_model.heard(ears, source, SR, headphones)
+            rotation = sign * heard.net_rotation_deg_per_turn(options.period_s)
+            assert rotation >= 300.0, (preset, mode, headphones, rotation, heard.azimuth_deg[::10])
 
 
 def test_analyze_hears_through_the_bundled_kemar_what_the_tests_hear(pink, ideal):
