@@ -86,7 +86,7 @@ KEMAR_SAMPLE_RATE = 44100
 KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
 FILTER_TAPS_AT_44K = 256  # 5.8 ms
 DIFFUSE_FIELD_OCTAVES = 1.0 / 6.0
-DIFFUSE_FIELD_ROUNDS = 4
+DIFFUSE_FIELD_ROUNDS = 6
 REAR_SHELF_HZ = 3000.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
@@ -320,6 +320,7 @@ def equal_loudness_diffuse_field(power: np.ndarray, freqs_hz: np.ndarray, weight
     curve = np.ones(len(freqs_hz))
     for _ in range(DIFFUSE_FIELD_ROUNDS):
         loudness = np.einsum("sbe,b->s", power / curve[:, np.newaxis], weighting)
+        loudness /= loudness.mean()  # only their ratios weigh: the curve keeps the set's level
         curve = octave_smoothed(
             (power / loudness[:, np.newaxis, np.newaxis]).mean(axis=(0, 2)), freqs_hz, DIFFUSE_FIELD_OCTAVES
         )

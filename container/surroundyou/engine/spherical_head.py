@@ -57,9 +57,9 @@ Two choices of ours on top of the paper, for headphone music:
   behind, and the orbit as a swing (0 deg per turn); now 360-362. (One band fed both ears'
   treble summed, ``fb/2 D`` of it to each, a row less: exact in front and behind, but at the
   sides it gave the far ear the near ear's cue, and with these bands a mono and a stereo input
-  came out 3.1 dB apart in a 1/3-octave band on a figure-eight.) A fixed filter and a gain that moves: no click; the loudness change is divided out
-  (``pinna_loudness_terms``). Without it the listener model hears the back half of the orbit in
-  front.
+  came out 3.1 dB apart in a 1/3-octave band on a figure-eight.) A fixed filter and a gain that
+  moves: no click; the loudness change is divided out (``pinna_loudness_terms``). Without it
+  the listener model hears the back half of the orbit in front.
 - the head's level difference in the low band: each ear's low row (the low-pass row, shared by
   the ears) gets its own gain after its filter, ``10^(-+ HEAD_LOW_ILD_DB sin(lat) / 40)`` (the
   far ear down, the near ear up, their power summed kept: ``low_row_gains``); a one-pole shadow has too little level
@@ -276,15 +276,15 @@ class PinnaFilter:
 def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(b_low, b_high, c)`` of the pinna's cues ``P_i`` (``PINNA_CUES``): music-weighted
     ``sum W|X|^2 Re(LP* HP P_i)``, ``sum W|X|^2 |HP|^2 Re(P_i)`` (vectors) and
-    ``sum W|X|^2 Re(HP P_i (HP P_j)*)`` (a matrix), over the input's ``sum W|X|^2``: an ear whose
-    treble weight is ``w`` and which receives ``sum_i c_i P_i HP`` on top has the extra power
-    ``2 c.(b_low + w b_high) + c.C.c``."""
+    ``sum W|X|^2 Re(HP P_i (HP P_j)*)`` (a matrix), each through the ear delays' mean loss (as in
+    ``ShadowLoudness``), over the input's ``sum W|X|^2``: an ear whose treble weight is ``w`` and
+    which receives ``sum_i c_i P_i HP`` on top has the extra power ``2 c.(b_low + w b_high) + c.C.c``."""
     freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
     _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
     orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
     lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
     weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
-    weight = weight / weight.sum()
+    weight = weight * lagrange3_mean_power(freqs_hz / sample_rate) / weight.sum()
     highpass = 1 - lowpass
     cues = np.stack([pinna_response(sample_rate, bands, freqs_hz) for bands in PINNA_CUES])
     b_low = np.real(np.conj(lowpass) * highpass * cues) @ weight
