@@ -273,20 +273,17 @@ class PinnaFilter:
         return filtered if np.ndim(signal) == 2 else filtered[0]
 
 
-def pinna_loudness_terms(sample_rate: int, crossover_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(b_low, b_high, c)`` of the pinna's cues ``P_i`` (``PINNA_CUES``): music-weighted
+def pinna_loudness_terms(loudness: ShadowLoudness, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(b_low, b_high, c)`` of the pinna's cues ``P_i`` (``PINNA_CUES``), weighted as ``loudness``
+    weighs an ear (music, through the crossover and the ear delays' mean loss):
     ``sum W|X|^2 Re(LP* HP P_i)``, ``sum W|X|^2 |HP|^2 Re(P_i)`` (vectors) and
-    ``sum W|X|^2 Re(HP P_i (HP P_j)*)`` (a matrix), each through the ear delays' mean loss (as in
-    ``ShadowLoudness``), over the input's ``sum W|X|^2``: an ear whose treble weight is ``w`` and
-    which receives ``sum_i c_i P_i HP`` on top has the extra power ``2 c.(b_low + w b_high) + c.C.c``."""
-    freqs_hz = frequency_grid_hz(sample_rate, GRID_FFT_SIZE)
-    _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
-    orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
-    lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
-    weight = music_weighting(sample_rate, GRID_FFT_SIZE) * np.abs(orbiting) ** 2
-    weight = weight * lagrange3_mean_power(freqs_hz / sample_rate) / weight.sum()
+    ``sum W|X|^2 Re(HP P_i (HP P_j)*)`` (a matrix), over the input's ``sum W|X|^2``: an ear whose
+    treble weight is ``w`` and which receives ``sum_i c_i P_i HP`` on top has the extra power
+    ``2 c.(b_low + w b_high) + c.C.c``."""
+    weight = loudness.band / loudness.reference
+    lowpass = loudness.lowpass
     highpass = 1 - lowpass
-    cues = np.stack([pinna_response(sample_rate, bands, freqs_hz) for bands in PINNA_CUES])
+    cues = np.stack([pinna_response(sample_rate, bands, loudness.freqs_hz) for bands in PINNA_CUES])
     b_low = np.real(np.conj(lowpass) * highpass * cues) @ weight
     b_high = (np.abs(highpass) ** 2 * np.real(cues)) @ weight
     shaped = highpass * cues
@@ -412,14 +409,15 @@ class ShadowLoudness:
     """
 
     def __init__(self, sample_rate: int, crossover_hz: float, fft_size: int = GRID_FFT_SIZE):
-        freqs_hz = frequency_grid_hz(sample_rate, fft_size)
+        self.freqs_hz = frequency_grid_hz(sample_rate, fft_size)
         _, crossover_hp = linkwitz_riley4_sos(crossover_hz, sample_rate)
-        orbiting = sos_response(crossover_hp, freqs_hz, sample_rate)
-        lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), freqs_hz, sample_rate)
+        orbiting = sos_response(crossover_hp, self.freqs_hz, sample_rate)
+        lowpass = sos_response(first_order_sos(*shadow_lowpass_ba(sample_rate)), self.freqs_hz, sample_rate)
+        self.lowpass = lowpass  # the shadow's LP (complex), for the pinna's terms (pinna_loudness_terms)
         input_band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
         self.reference = float(input_band.sum())
         # what reaches the ears passes the ear delays too, whose interpolation dulls the top octave
-        self.band = input_band * lagrange3_mean_power(frequency_grid_hz(sample_rate, fft_size) / sample_rate)
+        self.band = input_band * lagrange3_mean_power(self.freqs_hz / sample_rate)
         highpass = 1 - lowpass
         # spectral shapes of A, B, C: |LP|^2, Re(LP HP*), |HP|^2
         self.shapes = np.stack([np.abs(lowpass) ** 2, np.real(lowpass * np.conj(highpass)), np.abs(highpass) ** 2])
@@ -507,7 +505,7 @@ class SphericalHeadShadow:
         self._high = StreamingSos(np.vstack([crossover_hp, first_order_sos(highpass_b, lowpass_a)]), 2)
         # the pinna's cues: a filter on each ear's treble row
         self._pinna = [] if relative else [PinnaFilter(sample_rate, bands, 2) for bands in PINNA_CUES]
-        self._pinna_loudness = pinna_loudness_terms(sample_rate, crossover_hz)
+        self._pinna_loudness = pinna_loudness_terms(self.loudness, sample_rate)
 
     def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
         """The mix's weights at the control points of ``first_sample`` .. ``+frames``, float32 rows: each
