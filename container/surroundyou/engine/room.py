@@ -88,6 +88,7 @@ from .spherical_head import (
     low_row_gains,
     pinna_cue_gains,
     pinna_response,
+    pinna_strength,
     shadow_lowpass_ba,
     shadow_power,
     treble_weights,
@@ -278,7 +279,10 @@ class SphericalHeadResponses:
         lateral = rounded_lateral_angle_rad(azimuth_rad, elevation_rad)
         front_back = front_back_cosine(azimuth_rad, elevation_rad)
         below = below_horizon(elevation_rad)
-        weights = np.stack(treble_weights(lateral, front_back, self.intensity, 1 + TORSO_SHADOW_DEPTH * below), -1)
+        rear_cut = pinna_strength(self.intensity)
+        weights = np.stack(
+            treble_weights(lateral, front_back, self.intensity, 1 + TORSO_SHADOW_DEPTH * below, rear_cut), -1
+        )
         gains = pinna_cue_gains(azimuth_rad, elevation_rad, self.intensity, front_back)  # (cues, n)
         b, c = self._cues_loudness
         loudness = 1 + 2 * b @ gains + np.einsum("in,ij,jn->n", gains, c, gains)
@@ -286,7 +290,7 @@ class SphericalHeadResponses:
         low, direct = ((with_cues.T @ row)[:, np.newaxis] for row in self._rows)  # (n, 1, taps) each
         kernels = weights[..., np.newaxis] * (direct - low)  # weights (n, 2) -> (n, 2, 1)
         low_gains = np.stack(low_row_gains(lateral, elevation_rad, self.intensity), -1)  # (n, 2)
-        plain = np.stack(treble_weights(lateral, front_back, self.intensity), -1)
+        plain = np.stack(treble_weights(lateral, front_back, self.intensity, rear_cut_strength=rear_cut), -1)
         power = shadow_power(self._shadow_terms, low_gains, weights).sum(-1)
         power_plain = shadow_power(self._shadow_terms, 1.0, plain).sum(-1)
         kernels += low_gains[..., np.newaxis] * low

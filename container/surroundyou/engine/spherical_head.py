@@ -34,7 +34,8 @@ Two choices of ours on top of the paper, for headphone music:
 - a gentle rear high-frequency cut (the pinna shades sounds from behind; Blauert, *Spatial
   Hearing*, 1997, sec. 2.3): the treble weight of both ears is scaled by
   ``10^(-REAR_CUT_DB/20 * (1 - fb)/2)``, ``fb`` = front/back cosine, over its mean over a turn
-  (so the long-term treble is the input's), so front and back differ
+  (so the long-term treble is the input's; its depth times ``pinna_strength(intensity)``, as the
+  pinna's), so front and back differ
   (the 5-12 kHz / 0.5-2 kHz tilt swings ~2 dB per turn, a quarter turn from the ILD);
 - the pinna's front/back cues (Hebrank & Wright, "Spectral cues used in the localization of
   sound sources on the median plane", JASA 56(6), 1974: in front a notch between 4 and 8 kHz
@@ -357,16 +358,23 @@ def _rear_cut_rms(cut_db: float) -> float:
 
 
 def treble_weights(
-    lateral_rad: np.ndarray, front_back: np.ndarray, intensity: float, depth: np.ndarray | float = 1.0
+    lateral_rad: np.ndarray,
+    front_back: np.ndarray,
+    intensity: float,
+    depth: np.ndarray | float = 1.0,
+    rear_cut_strength: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Head-shadow treble weights ``(w_left, w_right)`` of sources at ``lateral_rad`` (see module doc).
 
     ``intensity`` scales the cues in dB: ``alpha ** intensity`` and the rear cut's depth; ``depth``
     the shadow alone (``alpha ** (intensity * depth)``: the torso's, below the horizon).
+    ``rear_cut_strength``: the rear cut's own scale, when not ``intensity``: a whole head's rear cut
+    tells front from back, as the pinna does, so it takes ``pinna_strength(intensity)``.
     """
     alpha_left = brown_duda_alpha(np.pi / 2 + lateral_rad) ** (intensity * depth)
     alpha_right = brown_duda_alpha(np.pi / 2 - lateral_rad) ** (intensity * depth)
-    scale = rear_treble_gain(front_back, intensity) / np.sqrt((alpha_left**2 + alpha_right**2) / 2)
+    rear_gain = rear_treble_gain(front_back, intensity if rear_cut_strength is None else rear_cut_strength)
+    scale = rear_gain / np.sqrt((alpha_left**2 + alpha_right**2) / 2)
     return alpha_left * scale, alpha_right * scale
 
 
@@ -529,7 +537,11 @@ class SphericalHeadShadow:
             centre_lateral = rounded_lateral_angle_rad(centre_azimuth, elevation)
             below = below_horizon(elevation)
             centre_left, centre_right = treble_weights(
-                centre_lateral, front_back, self.intensity, 1 + TORSO_SHADOW_DEPTH * below
+                centre_lateral,
+                front_back,
+                self.intensity,
+                1 + TORSO_SHADOW_DEPTH * below,
+                pinna_strength(self.intensity),
             )
             w_left, w_right = w_left * centre_left, w_right * centre_right
             low_gains = low_row_gains(centre_lateral, elevation, self.intensity)
