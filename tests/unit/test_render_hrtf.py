@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from surroundyou.engine.hrtf import (
+    BACK_SPEAKER,
+    FRONT_SPEAKER,
     kemar_head_radius_m,
     load_kemar,
     minimum_phase,
@@ -103,6 +105,21 @@ def test_panning_weights_are_smooth_and_sum_to_one():
     assert np.max(np.abs(np.diff(speaker_gain, 2))) < 1e-3  # no corner as the source passes
 
 
+def test_a_weaker_head_keeps_the_front_back_side_of_the_source():
+    """Below full intensity, ``1 - intensity`` goes to the loudspeaker straight ahead or straight
+    behind, whichever side the source is on, handed over smoothly through the sides."""
+    azimuth = np.radians(np.linspace(0, 360, 3601))
+    index, weight = speaker_pan(azimuth, np.zeros_like(azimuth), 0.6)
+    assert np.allclose(weight.sum(axis=-1), 1.0)
+    gains = np.zeros((len(azimuth), len(speaker_directions_rad()[0])))
+    np.add.at(gains, (np.arange(len(azimuth))[:, np.newaxis].repeat(index.shape[-1], 1), index), weight)
+    front, back = gains[:, FRONT_SPEAKER], gains[:, BACK_SPEAKER]  # every 0.1 deg
+    assert np.allclose([front[0], back[0]], [1.0, 0.0])  # ahead: the ring's 0.6 and the 0.4
+    assert np.allclose([front[1800], back[1800]], [0.0, 1.0])  # behind
+    assert np.allclose([front[900], back[900]], [0.2, 0.2])  # at the side, half each
+    assert np.max(np.abs(np.diff(gains, 2, axis=0))) < 1e-3
+
+
 def test_the_loudspeakers_cover_the_sphere_with_the_sets_own_directions():
     """Rings from 40 deg below to overhead; each loudspeaker is the measured direction nearest to it."""
     azimuth, elevation = speaker_directions_rad()
@@ -122,7 +139,7 @@ def test_panning_over_the_sphere_is_smooth_and_ends_on_the_top_loudspeaker():
     index, weight = speaker_pan(azimuth, elevation, 1.0)
     assert np.allclose(weight.sum(axis=-1), 1.0)
     gains = np.zeros((len(t), len(speaker_directions_rad()[0])))
-    np.add.at(gains, (np.arange(len(t))[:, np.newaxis].repeat(5, 1), index), weight)
+    np.add.at(gains, (np.arange(len(t))[:, np.newaxis].repeat(index.shape[-1], 1), index), weight)
     above = np.degrees(elevation) > -40  # below the lowest ring the pan holds still
     inside = above[:-2] & above[1:-1] & above[2:]
     assert np.max(np.abs(np.diff(gains, 2, axis=0)[inside])) < 2e-3

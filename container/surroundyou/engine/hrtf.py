@@ -104,7 +104,9 @@ SPEAKER_RINGS = (
 )
 # the rings in the loudspeakers' order: the horizontal ring first, then the others bottom to top
 SPEAKER_RING_ORDER = (2, 0, 1, 3, 4, 5, 6, 7)
+# the horizontal ring's loudspeakers straight ahead and straight behind
 FRONT_SPEAKER = 0
+BACK_SPEAKER = round(180.0 / SPEAKER_SPACING_DEG)
 # loudspeaker spectra kept for the last loudspeakers used
 # (whole hops, FFT_FRAME long; a wobbling circle uses three rings, 72 of them, in a turn: 12.6 MB)
 SPECTRA_KEPT = 96
@@ -301,7 +303,7 @@ def speaker_filters(sample_rate: int, intensity: float, hrtf_path: str | None = 
         ** 2
     )
     horizontal = len(speaker_azimuths_rad())  # the first loudspeakers
-    power = power * front_back_enhancement(power[[FRONT_SPEAKER, horizontal // 2]], freqs_hz, azimuth, elevation)
+    power = power * front_back_enhancement(power[[FRONT_SPEAKER, BACK_SPEAKER]], freqs_hz, azimuth, elevation)
     diffuse_field = equal_loudness_diffuse_field(
         power[:horizontal], freqs_hz, music_weighting(sample_rate, design_size)
     )
@@ -351,7 +353,7 @@ def smootherstep(fraction: np.ndarray) -> np.ndarray:
 
 
 def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Virtual loudspeakers and amplitude weights ``(index, weight)``, shape ``azimuth.shape + (5,)``.
+    """Virtual loudspeakers and amplitude weights ``(index, weight)``, shape ``azimuth.shape + (6,)``.
 
     A source is panned between the two rings around its elevation (clipped to -40..90 deg), and
     on each of them between the two loudspeakers around its azimuth, all with ``smootherstep``
@@ -359,8 +361,12 @@ def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: f
     slope or curvature jumps, so the sidebands of the moving pan fall off fast (a 1 kHz sine
     keeps -107 dB outside +-50 Hz at a 4 s orbit; -90 dB with ``3t^2 - 2t^3``, -80 dB with
     straight lines). On the horizontal plane only the horizontal ring is fed; overhead, only the
-    top loudspeaker, whatever the azimuth. The fifth slot is the frontal loudspeaker, which
-    takes ``1 - intensity`` of the source.
+    top loudspeaker, whatever the azimuth. The last two slots, the loudspeakers straight ahead
+    and straight behind, share ``1 - intensity`` of the source by the side it is on (a
+    ``smootherstep`` of its front/back cosine), so a weaker head keeps its front/back cue: all of
+    it on the frontal loudspeaker drew every direction to the front, and the subtle preset's
+    left-only input was heard swinging through the front (0 deg per turn, diffuse-field
+    headphones; now 362).
     """
     ring_elevation, spacing_deg, count, first = _speaker_rings()
     elevation_deg = np.clip(np.degrees(elevation_rad), ring_elevation[0], ring_elevation[-1])
@@ -375,8 +381,9 @@ def speaker_pan(azimuth_rad: np.ndarray, elevation_rad: np.ndarray, intensity: f
         below_index = below.astype(int)
         indices += [first[ring] + below_index % count[ring], first[ring] + (below_index + 1) % count[ring]]
         weights += [intensity * share * (1 - toward_next), intensity * share * toward_next]
-    indices.append(np.full(np.shape(azimuth_deg), FRONT_SPEAKER))
-    weights.append(np.full(np.shape(azimuth_deg), 1.0 - intensity))
+    frontward = smootherstep((1.0 + front_back_cosine(azimuth_rad, elevation_rad)) / 2)
+    indices += [np.full(np.shape(azimuth_deg), FRONT_SPEAKER), np.full(np.shape(azimuth_deg), BACK_SPEAKER)]
+    weights += [(1.0 - intensity) * frontward, (1.0 - intensity) * (1.0 - frontward)]
     return np.stack(indices, axis=-1), np.stack(weights, axis=-1)
 
 
