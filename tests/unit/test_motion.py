@@ -120,7 +120,7 @@ def test_the_envelope_over_a_block_is_its_amount_and_none_only_where_that_is_exa
 
 
 def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect_alone(signals):
-    from surroundyou.engine.render import DELAY_CONTROL_STEP, OrbitRenderer, render
+    from surroundyou.engine.render import DELAY_CONTROL_STEP, LATENCY_SAMPLES, OrbitRenderer, render
 
     options = RenderOptions(period_s=2.0, reverb=0.0)
     stereo = signals.pink_noise(4.0, SR, seed=9, channels=2)
@@ -131,12 +131,12 @@ def test_the_envelope_mixes_the_original_in_each_ear_and_leaves_the_whole_effect
     # after the fade, from the ear delays' first control point where m = 1 (the ramp before it starts short of 1)
     whole_from = -(-2 * SR // DELAY_CONTROL_STEP) * DELAY_CONTROL_STEP
     np.testing.assert_array_equal(out[:, whole_from:], render(stereo, SR, options)[:, whole_from:])
-    # at its start each ear hears its own channel, one sample late (the latency: the time difference
-    # and its hand-over between the ears grow with the effect), compared above 2 kHz (the
-    # crossover's all-pass turns the lows' phase)
+    # at its start each ear hears its own channel, LATENCY_SAMPLES late (the time difference and its
+    # hand-over between the ears grow with the effect), compared above 2 kHz (the crossover's
+    # all-pass turns the lows' phase)
     treble = scipy.signal.butter(4, 2000.0, "highpass", fs=SR, output="sos")
-    heard = scipy.signal.sosfilt(treble, out[:, 1 : SR // 10])
-    own = scipy.signal.sosfilt(treble, stereo[:, : SR // 10 - 1])
+    heard = scipy.signal.sosfilt(treble, out[:, LATENCY_SAMPLES : SR // 10])
+    own = scipy.signal.sosfilt(treble, stereo[:, : SR // 10 - LATENCY_SAMPLES])
     for ear in range(2):
         assert np.corrcoef(heard[ear, 2000:], own[ear, 2000:])[0, 1] >= 0.98
         assert abs(np.corrcoef(heard[ear, 2000:], own[1 - ear, 2000:])[0, 1]) <= 0.1
@@ -220,11 +220,12 @@ def test_a_faded_render_does_not_depend_on_the_block_size(signals):
 
 
 def test_a_song_shorter_than_its_fades_mixes_once():
-    from surroundyou.engine.render import OrbitRenderer
+    from surroundyou.engine.render import LATENCY_SAMPLES, OrbitRenderer
 
     envelope = EffectEnvelope(SR, SR, 3.0, 3.0, 1.0)  # 1 s song, 3 s fades: the spans meet
     noise = np.random.default_rng(3).standard_normal((2, SR)).astype(np.float32) * 0.1
     out = OrbitRenderer(SR, 2, RenderOptions(reverb=0.0), envelope=envelope).process(noise)
     assert out.shape == (2, SR) and np.all(np.isfinite(out))
     # m stays under 0.08 (3 s fades over 1 s): the ears are nearly the original
-    assert np.corrcoef(out[0, 1 : SR // 2], noise[0, : SR // 2 - 1])[0, 1] >= 0.95  # one sample late
+    late = LATENCY_SAMPLES
+    assert np.corrcoef(out[0, late : SR // 2], noise[0, : SR // 2 - late])[0, 1] >= 0.95

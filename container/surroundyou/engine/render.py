@@ -38,7 +38,7 @@ import numpy as np
 from .control_rate import control_indices
 from .crossover import linkwitz_riley4_sos
 from .curves import EffectEnvelope, SpeedCurvePhase
-from .fractional_delay import FractionalDelayLine
+from .fractional_delay import MINIMUM_DELAY_SAMPLES, FractionalDelayLine
 from .options import RenderOptions
 from .orbit import Orbit, PhaseLaw, rounded_lateral_angle_rad, source_offsets_rad
 from .spherical_head import HEAD_RADIUS_M, ITD_HANDOVER_S, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
@@ -53,7 +53,7 @@ CONTROL_STEP = 64
 # grid a figure-eight of 1 s per turn spread a 1 kHz sine to -83 dB outside +-50 Hz (the delays
 # alone), on this one to -103 dB. The delays cost little to compute, the shadows' gains more.
 DELAY_CONTROL_STEP = 16
-LATENCY_SAMPLES = 1
+LATENCY_SAMPLES = MINIMUM_DELAY_SAMPLES  # the ear delays' least: the whole render is this late
 # Blocks are rendered in pieces of at most this many frames, which bounds the temporaries
 # (~20 MB) whatever block size the caller uses; larger pieces gain nothing measurable.
 PIECE_FRAMES = 65536

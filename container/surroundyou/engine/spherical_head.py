@@ -103,7 +103,7 @@ import numpy as np
 
 from .control_rate import CHUNK_FRAMES, control_indices, segment_ramps, segments_of
 from .crossover import linkwitz_riley4_sos
-from .fractional_delay import lagrange3_mean_power
+from .fractional_delay import mean_power
 from .loudness_weighting import GRID_FFT_SIZE, correlated_mix_gain, frequency_grid_hz, music_weighting
 from .orbit import Orbit, front_back_cosine, rounded_lateral_angle_rad
 from .streaming_sos import StreamingSos, sos_response
@@ -123,7 +123,7 @@ SOURCE_SHADING = 0.72
 PINNA_BANDS = ((7580.0, 2.6, -0.95), (3680.0, 0.8, 0.39), (9540.0, 5.0, 0.95), (13280.0, 2.4, 0.95))
 PINNA_UP_BANDS = ((8500.0, 1.5, 0.8), (13000.0, 2.0, -0.6))
 PINNA_CUES = (PINNA_BANDS, PINNA_UP_BANDS)
-PINNA_HIGHEST = 0.4  # of the sample rate: the highest band centre kept (``pinna_sos``)
+PINNA_HIGHEST = 0.42  # of the sample rate: the highest band centre kept (``pinna_sos``)
 ELEVATION_CUE_ONSET_DEG = 15.0
 # The head's level difference in the low row (``low_row_gains``) at the side, on and above the horizon
 HEAD_LOW_ILD_DB = 6.0
@@ -396,7 +396,7 @@ class ShadowLoudness:
     ``sum W|X|^2``: ``X`` the LR4 high-pass and ``P_E`` the power response of whatever follows the
     ear's shadow (1 for the spherical head; KEMAR's filters at the orbit centre in HRTF mode), and
     of the ear delays after it: their interpolation's mean top-octave loss
-    (``fractional_delay.lagrange3_mean_power``; left out, a bright direction came out quieter
+    (``fractional_delay.mean_power``; left out, a bright direction came out quieter
     than a dark one: HRTF mode's front 0.5 dB below its back on pink noise, a loudness ripple of
     0.9-1.4 dB around the orbit, now 0.7).
     A source keeps the loudness it came in with (power summed over the ears, as BS.1770 sums
@@ -424,8 +424,8 @@ class ShadowLoudness:
         self.lowpass = lowpass  # the shadow's LP (complex), for the pinna's terms (pinna_loudness_terms)
         input_band = music_weighting(sample_rate, fft_size) * np.abs(orbiting) ** 2  # W |X|^2
         self.reference = float(input_band.sum())
-        # what reaches the ears passes the ear delays too, whose interpolation dulls the top octave
-        self.band = input_band * lagrange3_mean_power(self.freqs_hz / sample_rate)
+        # what reaches the ears passes the ear delays too, whose interpolation dulls the top few kHz
+        self.band = input_band * mean_power(self.freqs_hz / sample_rate)
         highpass = 1 - lowpass
         # spectral shapes of A, B, C: |LP|^2, Re(LP HP*), |HP|^2
         self.shapes = np.stack([np.abs(lowpass) ** 2, np.real(lowpass * np.conj(highpass)), np.abs(highpass) ** 2])
