@@ -2,9 +2,9 @@
 
 The signal is first brought to twice its rate: the samples between its own ones, ``x(n + 1/2)``,
 come from a fixed linear-phase half-sample interpolator (``half_sample_taps``: 16 taps, exact
-at low frequencies, within 0.05 dB up to 0.41 fs). The delay is then read from that stream by 4-point (3rd-order) Lagrange
-interpolation (Laakso, Valimaki, Karjalainen & Laine, "Splitting the unit delay", IEEE Signal
-Process. Mag. 13(1), 1996, eq. 42); at ``D2 = 2 D = m + f``:
+at low frequencies, within 0.05 dB up to 0.41 fs). The delay is then read from that stream by
+4-point (3rd-order) Lagrange interpolation (Laakso, Valimaki, Karjalainen & Laine, "Splitting
+the unit delay", IEEE Signal Process. Mag. 13(1), 1996, eq. 42); at ``D2 = 2 D = m + f``:
 
     h(-1) = -f (f-1) (f-2) / 6        h(0) = (f+1) (f-1) (f-2) / 2
     h(+1) = -(f+1) f (f-2) / 2        h(+2) = (f+1) f (f-1) / 6

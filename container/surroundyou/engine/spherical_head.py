@@ -518,7 +518,7 @@ class SphericalHeadShadow:
     def mix_controls(self, first_sample: int, frames: int) -> tuple[np.ndarray, list[int]]:
         """The mix's weights at the control points of ``first_sample`` .. ``+frames``, float32 rows: each
         source's weight in the low row, then in the left ear's and the right ear's high rows (``3 * sources``
-        rows), then the gains of the pinna's cues in ``moving`` (half the orbit centre's
+        rows), then the gains of the pinna's cues in ``moving`` (the orbit centre's
         ``pinna_cue_gains``): those not at zero all through the block, then, when not ``relative``, the
         low row's gain in each ear less 1 (``low_row_gains``)."""
         sample_index = control_indices(first_sample, frames, self.control_step) * self.control_step
