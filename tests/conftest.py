@@ -81,6 +81,7 @@ def signals() -> SimpleNamespace:
         band_noise=makers.band_noise,
         sine=makers.sine,
         music_like=makers.music_like,
+        loud_master=makers.loud_master,
     )
 
 

@@ -2,7 +2,8 @@
 interpolator: tests/instruments.py) and by short meters (scipy's resample_poly defaults at 4x, 8x
 and 16x, which read content near fs/2 higher), on the signals that make inter-sample peaks: music-like masters
 driven 12-20 dB into hard clipping, full-scale square waves (odd harmonics) and pink noise.
-Loudness still matches the input where the ceiling allows (a mix at a normal level).
+Loudness still matches the input where the ceiling allows: a mix at a normal level, and a loud
+master, whose peaks the limiter must pull down further than the input's own limiter did.
 """
 
 from __future__ import annotations
@@ -86,4 +87,20 @@ def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt)
     convert_file(source, tmp_path / f"song.8d.{ext}", CLASSIC, mp3_quality=quality)
     out, _ = decode(tmp_path / f"song.8d.{ext}")
     assert abs(integrated_lufs(out, SR) - integrated_lufs(music, SR)) <= 1.0
+    assert true_peak_8x_dbtp(out) <= -1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fmt", "drive_db"), [("flac 16-bit", 8.0), ("mp3 320k", 6.0)])
+def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db):
+    """A record mastered loud (-9.2 / -10.1 LUFS, true peak 2-2.5 dB over full scale): the limiter
+    pulls its peaks 1.4 / 2.7 dB further down than the master's own limiter did, and the gain
+    before it makes up the loudness that takes (before: 1.0 / 1.5 LU quieter)."""
+    bit_depth, ext, quality = FORMATS[fmt]
+    master = signals.loud_master(8.0, drive_db, SR)
+    assert true_peak_8x_dbtp(master) > 1.5
+    source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=bit_depth)
+    convert_file(source, tmp_path / f"master.8d.{ext}", CLASSIC, mp3_quality=quality)
+    out, _ = decode(tmp_path / f"master.8d.{ext}")
+    assert abs(integrated_lufs(out, SR) - integrated_lufs(master, SR)) <= 0.5
     assert true_peak_8x_dbtp(out) <= -1.0

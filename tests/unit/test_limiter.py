@@ -15,6 +15,7 @@ from surroundyou.engine.limiter import (
     EDGE_FADE_MS,
     LEFT_TAPS,
     OVERSAMPLING,
+    RELEASE_DB_PER_S,
     RIGHT_TAPS,
     TruePeakLimiter,
     interpolation_matrix,
@@ -113,14 +114,15 @@ def test_a_peak_is_caught_ahead_and_released_at_the_set_rate():
     assert gain[burst].max() <= 10 ** (-3.0 / 20) / 0.99
     assert np.allclose(gain[: start - lookahead], 1.0, rtol=0, atol=1e-5), "nothing changes before the look-ahead"
     assert np.all(np.diff(gain[start - lookahead : start]) <= 1e-5), "a glide down, no jump"
-    # 50 dB/s release, smoothly: 1 dB back in 20 ms, all of it (3 dB and the edges' ringing) in time
+    # the release at its rate, smoothly: 1 dB back in 1 / RELEASE_DB_PER_S s, all of it (3 dB and
+    # the edges' ringing) in time
     assert np.all(np.diff(gain[stop:]) >= -1e-5)
     gain_db = 20 * np.log10(gain)
     # the gain holds its lowest over the burst (equal to float rounding): the release starts after
     bottom = int(np.flatnonzero(gain_db <= gain_db.min() + 1e-3)[-1])
-    rising = bottom + round(0.01 * SR)
-    assert gain_db[rising + round(0.02 * SR)] - gain_db[rising] == pytest.approx(1.0, abs=0.05)
-    back = bottom + round(-gain_db.min() / 50.0 * SR) + lookahead + 2
+    rising = bottom + lookahead
+    assert gain_db[rising + round(SR / RELEASE_DB_PER_S)] - gain_db[rising] == pytest.approx(1.0, abs=0.05)
+    back = bottom + round(-gain_db.min() / RELEASE_DB_PER_S * SR) + lookahead + 2
     assert np.allclose(gain[back:], 1.0, rtol=0, atol=1e-5)  # band_limited fades the end as the limiter does
 
 
@@ -171,7 +173,7 @@ def test_gain_is_computed_only_where_needed_and_agrees_with_the_frame_by_frame_d
     for position, level in ((0, 0.99), (5000, 1.0), (5300, 2.0), (9000, 1.5), (16000, 0.95), (21000, 3.0)):
         audio[:, position : position + 40] = level
     out, _ = _limit(audio, block_frames, ceiling_dbtp=-1.0)
-    expected = _reference_limited(audio, -1.0, round(0.002 * SR), 50.0)
+    expected = _reference_limited(audio, -1.0, round(0.002 * SR), RELEASE_DB_PER_S)
     np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
     assert not np.array_equal(out, audio)
 

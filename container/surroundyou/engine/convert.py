@@ -36,6 +36,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +55,9 @@ from .loudness import LoudnessMeter
 from .options import RenderOptions
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
+
+if TYPE_CHECKING:
+    from .limiting_forecast import LimitingForecast
 
 CEILING_DBTP = -1.0
 # Short true-peak meters (scipy's resample_poly defaults: 20 taps a phase) let images of content
@@ -168,7 +172,7 @@ def convert_file(
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
-            gain_db = rendered.gain_db()
+            ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
             writer = AudioWriter(
                 temp_path,
                 fmt,
@@ -182,8 +186,8 @@ def convert_file(
                     spill,
                     rendered,
                     sample_rate,
-                    gain_db,
-                    limiter_ceiling_dbtp(fmt, mp3_quality),
+                    rendered.gain_db(ceiling_dbtp),
+                    ceiling_dbtp,
                     writer,
                     report_progress,
                 )
@@ -281,16 +285,17 @@ class _Rendered:
     input_lufs: float
     rendered_lufs: float
     block_frames: list[int]  # frames of each block in the spill file (planar float32)
+    limiting: LimitingForecast
 
     @property
     def frames(self) -> int:
         return sum(self.block_frames)
 
-    def gain_db(self) -> float:
-        """The static gain that gives the rendered song the input's integrated loudness."""
+    def gain_db(self, ceiling_dbtp: float) -> float:
+        """The static gain that gives the limited song the input's integrated loudness."""
         if math.isinf(self.input_lufs) or math.isinf(self.rendered_lufs):
             return 0.0  # silence (or under 0.4 s): nothing to match
-        return self.input_lufs - self.rendered_lufs
+        return self.limiting.gain_db(self.input_lufs - self.rendered_lufs, ceiling_dbtp)
 
 
 def _render_pass(
@@ -303,7 +308,8 @@ def _render_pass(
 ) -> _Rendered:
     """Pass 1: decode, render, add the room, apply the envelope; measure input and result; spill the
     result (float32 blocks). A preview renders only ``plan.window``."""
-    from .render import OrbitRenderer  # the render stack: see the module docstring
+    from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
+    from .render import OrbitRenderer
     from .room import room_for
 
     info = source.info
@@ -319,6 +325,7 @@ def _render_pass(
     room = room_for(options, sample_rate, renderer.orbit, first)  # following the orbit from the window's start
     input_meter = LoudnessMeter(sample_rate, info.channels)
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
+    limiting = LimitingForecast(sample_rate)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
     block_frames: list[int] = []
     frames = 0
@@ -343,7 +350,7 @@ def _render_pass(
             if wanted is not None:
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")
-            rendered_meter.add(stereo)
+            limiting.add(stereo, rendered_meter.add(stereo))
             spill.write(stereo.data)
             block_frames.append(stereo.shape[1])
             frames += stereo.shape[1]
@@ -351,7 +358,9 @@ def _render_pass(
     # a mono song is heard on both ears: as loud as two identical channels, +3 dB (BS.1770 sums
     # the channels' energies), which is how the stereo result is measured
     both_ears_db = 10 * math.log10(SPILL_CHANNELS / info.channels)
-    return _Rendered(input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames)
+    return _Rendered(
+        input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames, limiting
+    )
 
 
 def _finish_pass(

@@ -48,6 +48,9 @@ DETECTOR_ERROR_DB = 0.06
 PARABOLA_RAISE_BOUND = 1.25
 # the stream fades in over its first and out over its last EDGE_FADE_MS (see TruePeakLimiter)
 EDGE_FADE_MS = 2.0
+# the gain computer's look-ahead and release (see TruePeakLimiter)
+LOOKAHEAD_MS = 2.0
+RELEASE_DB_PER_S = 200.0
 # more near frames than 1 / DENSE_NEAR_FRACTION of a block: their parabolas are found in one pass
 # over all the points rather than gathered frame by frame (faster from ~8 % of the frames on)
 DENSE_NEAR_FRACTION = 12
@@ -154,8 +157,8 @@ class TruePeakLimiter:
         sample_rate: int,
         channels: int,
         ceiling_dbtp: float = -1.0,
-        lookahead_ms: float = 2.0,
-        release_db_per_s: float = 50.0,
+        lookahead_ms: float = LOOKAHEAD_MS,
+        release_db_per_s: float = RELEASE_DB_PER_S,
     ):
         self._ceiling = 10 ** (ceiling_dbtp / 20)
         self._lookahead = max(1, round(lookahead_ms * sample_rate / 1000))

@@ -76,7 +76,9 @@ class LoudnessMeter:
         self._hop_filled = 0  # frames in the unfinished hop
         self._hop_mean_squares: list[float] = []
 
-    def add(self, block: np.ndarray) -> None:
+    def add(self, block: np.ndarray) -> np.ndarray:
+        """Measures ``block`` (channels, frames); returns its K-weighted squares summed over the
+        channels, per frame."""
         weighted = self._k_weighting(block)
         squares = np.einsum("cn,cn->n", weighted, weighted)  # sum over channels, per frame
         start = 0
@@ -88,6 +90,7 @@ class LoudnessMeter:
             if self._hop_filled == self._hop_frames:
                 self._hop_mean_squares.append(self._hop_energy / self._hop_frames)
                 self._hop_energy, self._hop_filled = 0.0, 0
+        return squares
 
     def integrated_lufs(self) -> float:
         """Integrated loudness in LUFS (-inf for silence or less than one 400 ms block)."""
