@@ -100,6 +100,7 @@ def _file(directory, name, content):
         (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.aiff", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: d / "missing.flac", "no such file"),
+        (lambda d: d, "a folder, not a file"),
     ],
 )
 def test_bad_inputs_name_the_file_and_the_reason(tmp_path, make, reason):

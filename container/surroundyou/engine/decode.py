@@ -107,6 +107,8 @@ class AudioSource:
 def open_audio(path: str | Path) -> AudioSource:
     """Open ``path`` for block-wise decoding; :class:`AudioInputError` if it cannot be read."""
     path = Path(path)
+    if path.is_dir():
+        raise AudioInputError(path, f"a folder, not a file (give its songs: {path}/*.mp3)")
     if not path.is_file():
         raise AudioInputError(path, "no such file")
     if path.stat().st_size == 0:
