@@ -91,14 +91,14 @@ def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("fmt", "drive_db"), [("flac 16-bit", 8.0), ("mp3 320k", 6.0)])
+@pytest.mark.parametrize(("fmt", "drive_db"), [("flac 16-bit", 6.0), ("mp3 320k", 4.0)])
 def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db):
-    """A record mastered loud (-9.2 / -10.1 LUFS, true peak 2-2.5 dB over full scale): the limiter
-    pulls its peaks 1.4 / 2.7 dB further down than the master's own limiter did, and the gain
-    before it makes up the loudness that takes (before: 1.0 / 1.5 LU quieter)."""
+    """A record mastered loud (-10.1 / -11.1 LUFS, true peak 1.4-2 dB over full scale): the
+    limiter pulls its peaks 1.4 / 2.7 dB further down than the master's own limiter did, and the
+    gain before it makes up the loudness that takes (before: 0.75 / 1.1 LU quieter)."""
     bit_depth, ext, quality = FORMATS[fmt]
     master = signals.loud_master(8.0, drive_db, SR)
-    assert true_peak_8x_dbtp(master) > 1.5
+    assert true_peak_8x_dbtp(master) > 1.0
     source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=bit_depth)
     convert_file(source, tmp_path / f"master.8d.{ext}", CLASSIC, mp3_quality=quality)
     out, _ = decode(tmp_path / f"master.8d.{ext}")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from surroundyou.engine.analysis import integrated_lufs
-from surroundyou.engine.limiter import LOOKAHEAD_MS, RELEASE_DB_PER_S, TruePeakLimiter
+from surroundyou.engine.limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_DB_PER_S, TruePeakLimiter
 from surroundyou.engine.limiting_forecast import (
     BIN_DB,
     LOWEST_DB,
@@ -46,7 +46,9 @@ def test_the_forecast_loss_is_what_the_limiter_takes(signals, drive_db, ceiling_
     for gain_db in (0.0, 1.5):
         measured = integrated_lufs(limited(master, gain_db, ceiling_dbtp), SR) - unlimited - gain_db
         assert measured < -0.1  # the limiter does take loudness here
-        assert forecast.loss_db(gain_db, ceiling_dbtp) == pytest.approx(measured, abs=0.12)
+        # the sample peak under-reads a clipped master's peaks between samples, which the
+        # limiter catches: up to 0.2 LU here (0.1 on a rendered song, whose filters smooth them)
+        assert forecast.loss_db(gain_db, ceiling_dbtp) == pytest.approx(measured, abs=0.2)
 
 
 def test_the_gain_gives_a_loud_master_its_loudness_back(signals):
@@ -75,19 +77,20 @@ def test_a_song_the_limiter_does_not_touch_keeps_the_plain_match(signals):
 
 
 def test_the_envelope_is_its_definition_tile_by_tile_in_any_blocks(signals):
-    """E: each tile's sample peak (dB) raised to the loudest within the limiter's look-ahead on
-    either side, then released at the limiter's rate; the histogram weighs it by the tile's
-    K-weighted energy. Blocks of any length give the same histogram."""
+    """E: each tile's sample peak (dB) raised to the loudest within the limiter's look-ahead after
+    it and its look-ahead and hold before it, then released at the limiter's rate; the histogram
+    weighs it by the tile's K-weighted energy. Blocks of any length give the same histogram."""
     audio = signals.loud_master(8.0, 8.0, SR)[:, : SR * 3]
-    tile, reach = round(TILE_S * SR), round(LOOKAHEAD_MS / 1000 / TILE_S)
+    tile, ahead = round(TILE_S * SR), round(LOOKAHEAD_MS / 1000 / TILE_S)
+    behind = ahead + round(HOLD_MS / 1000 / TILE_S)
     energies = LoudnessMeter(SR, 2).add(audio)
     tiles = audio.shape[1] // tile
     peak_db = 20 * np.log10(np.abs(audio[:, : tiles * tile]).max(axis=0).reshape(tiles, tile).max(axis=1))
     tile_energy = energies[: tiles * tile].reshape(tiles, tile).sum(axis=1)
     expected = np.zeros_like(forecast_of(audio)._histogram)
     envelope, release = -np.inf, RELEASE_DB_PER_S * tile / SR
-    for index in range(tiles - reach):  # the last tiles' reach is not complete
-        envelope = max(peak_db[max(0, index - reach) : index + reach + 1].max(), envelope - release)
+    for index in range(tiles - ahead):  # the last tiles' look-ahead is not complete
+        envelope = max(peak_db[max(0, index - behind) : index + ahead + 1].max(), envelope - release)
         expected[int(np.rint((envelope - LOWEST_DB) / BIN_DB))] += tile_energy[index]
     for block_frames in (65536, 3001, 441):
         # float rounding may put a tile on the edge of two bins into the other one
