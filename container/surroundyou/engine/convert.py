@@ -6,14 +6,15 @@ Pass 0 (only for beat sync or a preview): decode once for analysis, keeping only
 Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
         (dry spatial render, mixed with the original stereo by the effect envelope,
         ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
-        envelope) -> a raw float32 spill file (each block as it is, channel after channel); meanwhile two streaming BS.1770 meters measure
-        the input and the rendered song. A preview renders only its window (the orbit where
-        the whole song's would be there), with 50 ms ramps at its edges.
-Pass 2: spill -> static gain (input loudness - rendered loudness) -> true-peak limiter (its
-        output band-limited to 0.44 fs; the decoded result stays at or under -1 dBTP, see
-        ``limiter_ceiling_dbtp``) ->
-        encoder, into a temp file beside the destination; tags and cover art are copied, then
-        the temp file is renamed over the destination.
+        envelope) -> a raw float32 spill file (each block as it is, channel after channel);
+        meanwhile two streaming BS.1770 meters measure the input and the rendered song, and the
+        limiting forecast keeps the rendered song's peak envelope. A preview renders only its
+        window (the orbit where the whole song's would be there), with 50 ms ramps at its edges.
+Pass 2: spill -> static gain (the one whose limited result has the input's loudness:
+        ``limiting_forecast``) -> true-peak limiter (its output band-limited to 0.44 fs; the
+        decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder,
+        into a temp file beside the destination; tags and cover art are copied, then the temp
+        file is renamed over the destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
