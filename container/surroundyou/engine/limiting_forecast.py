@@ -58,7 +58,8 @@ class LimitingForecast:
         # over as many frames: a tile is reduced as much as the loudest tile within that reach
         self._ahead = max(1, round(LOOKAHEAD_MS / 1000 / TILE_S))
         self._behind = self._ahead + round(HOLD_MS / 1000 / TILE_S)
-        self._histogram = np.zeros(round((HIGHEST_DB - LOWEST_DB) / BIN_DB) + 1)
+        self._levels_db = LOWEST_DB + BIN_DB * np.arange(round((HIGHEST_DB - LOWEST_DB) / BIN_DB) + 1)  # bin centres
+        self._histogram = np.zeros(self._levels_db.size)
         self._envelope_db = SILENT_DB  # E of the last tile counted
         self._pending_peaks = np.zeros(0, dtype=np.float32)  # frames of an unfinished tile
         self._pending_energies = np.zeros(0)
@@ -97,7 +98,7 @@ class LimitingForecast:
         """The loudness (dB, <= 0) the limiter takes at a static gain ``gain_db``: exactly 0 where
         no moment reaches the ceiling."""
         total = self._histogram.sum()
-        reduction = LOWEST_DB + BIN_DB * np.arange(self._histogram.size) + gain_db - ceiling_dbtp
+        reduction = self._levels_db + gain_db - ceiling_dbtp
         reduced = reduction > 0
         if total <= 0 or not np.any(self._histogram[reduced]):
             return 0.0
