@@ -11,8 +11,9 @@ Features, per 100 ms Hann frame (hop 50 ms), for the recording and for every dir
 head (its horizontal plane, or all of it for the heard elevation):
 
 - each ear's transfer magnitude ``T_E(b) = 10 log10(P_out,E(b) / P_in(b))`` in 1/6-octave bands
-  ``b`` (centres ``300 * 2^(k/6)`` Hz up to 14 kHz, edges ``fc * 2^(+-1/12)``), ``P_in`` the
-  input's band power (mean over its channels); for the head, ``|H_E|^2`` averaged over the band.
+  ``b`` (centres ``300 * 2^(k/6)`` Hz up to 14 kHz, or under the Nyquist frequency at rates
+  below 32 kHz; edges ``fc * 2^(+-1/12)``), ``P_in`` the input's band power (mean over its
+  channels); for the head, ``|H_E|^2`` averaged over the band.
   Without the input (a file alone), ``P_in`` is the recording's own long-term band power (both
   ears, all frames): for an orbit that goes all the way round, that is the input's spectrum
   through the head's diffuse field, which the headphones below take out;
@@ -44,6 +45,8 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.signal
+
+from surroundyou.engine.analysis import usable_top_hz
 
 FRAME_S = 0.1
 HOP_S = 0.05
@@ -101,16 +104,18 @@ def bundled_head(sample_rate: int = 44100, sphere: bool = False) -> Head:
     return head_from_set(kemar.azimuth_deg, kemar.elevation_deg, irs, kemar.sample_rate, sample_rate, sphere)
 
 
-def band_edges_hz() -> tuple[np.ndarray, np.ndarray]:
-    """Centres and ``(low, high)`` edges of the 1/6-octave bands from 300 Hz to 14 kHz."""
-    count = int(np.floor(6 * np.log2(HIGH_BAND_HZ / LOW_BAND_HZ))) + 1
+def band_edges_hz(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and ``(low, high)`` edges of the 1/6-octave bands from 300 Hz to 14 kHz, or to the
+    last band under ``usable_top_hz`` (below 32 kHz; 22.05 kHz: 9.5 kHz)."""
+    top_hz = usable_top_hz(HIGH_BAND_HZ * 2 ** (1 / 12), sample_rate) * 2 ** (-1 / 12)
+    count = int(np.floor(6 * np.log2(top_hz / LOW_BAND_HZ))) + 1
     centres = LOW_BAND_HZ * 2 ** (np.arange(count) / 6)
     return centres, np.stack([centres * 2 ** (-1 / 12), centres * 2 ** (1 / 12)], axis=-1)
 
 
-def band_powers(power: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
+def band_powers(power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean of ``power`` (last axis on ``freqs_hz``) over each 1/6-octave band -> (..., bands)."""
-    _, edges = band_edges_hz()
+    _, edges = band_edges_hz(sample_rate)
     cumulative = np.concatenate([np.zeros(power.shape[:-1] + (1,)), np.cumsum(power, axis=-1)], axis=-1)
     low = np.searchsorted(freqs_hz, edges[:, 0])
     high = np.maximum(np.searchsorted(freqs_hz, edges[:, 1]), low + 1)
@@ -155,11 +160,11 @@ def head_features(head: Head, diffuse_field: Head | None = None, headphones: str
     ``"none"``: the recording is the eardrum signal (compared with the head as measured).
     """
     freqs_hz = np.fft.rfftfreq(HEAD_FFT_SIZE, 1 / head.sample_rate)
-    power = band_powers(np.abs(np.fft.rfft(head.irs, HEAD_FFT_SIZE, axis=-1)) ** 2, freqs_hz)
+    power = band_powers(np.abs(np.fft.rfft(head.irs, HEAD_FFT_SIZE, axis=-1)) ** 2, freqs_hz, head.sample_rate)
     if headphones == "diffuse-field":
         reference = head if diffuse_field is None else diffuse_field
         spectra = np.abs(np.fft.rfft(reference.irs, HEAD_FFT_SIZE, axis=-1)) ** 2
-        power = power / band_powers(spectra, freqs_hz).mean(axis=(0, 1))
+        power = power / band_powers(spectra, freqs_hz, head.sample_rate).mean(axis=(0, 1))
     elif headphones != "none":
         raise ValueError(f"headphones must be 'diffuse-field' or 'none', got {headphones!r}")
     itd = gcc_phat_itd_s(head.irs[:, 0], head.irs[:, 1], head.sample_rate, HEAD_FFT_SIZE)
@@ -186,12 +191,12 @@ def render_features(ears: np.ndarray, source: np.ndarray | None, sample_rate: in
     ear_frames = frames_of(ears, sample_rate)
     length = ear_frames.shape[-1]
     freqs_hz = np.fft.rfftfreq(length, 1.0 / sample_rate)
-    ear_power = band_powers(np.abs(np.fft.rfft(ear_frames, axis=-1)) ** 2, freqs_hz)
+    ear_power = band_powers(np.abs(np.fft.rfft(ear_frames, axis=-1)) ** 2, freqs_hz, sample_rate)
     if source is None:
         source_power = ear_power.mean(axis=(0, 1))
     else:
-        source_power = band_powers(np.abs(np.fft.rfft(frames_of(source, sample_rate), axis=-1)) ** 2, freqs_hz)
-        source_power = source_power.mean(axis=0)
+        spectra = np.abs(np.fft.rfft(frames_of(source, sample_rate), axis=-1)) ** 2
+        source_power = band_powers(spectra, freqs_hz, sample_rate).mean(axis=0)
     ears_db = 10 * np.log10((ear_power + _TINY) / (source_power + _TINY))  # (2, frames, bands)
     itd = gcc_phat_itd_s(ear_frames[0], ear_frames[1], sample_rate, 2 * length)
     times_s = (np.arange(ear_frames.shape[1]) * round(HOP_S * sample_rate) + length / 2) / sample_rate

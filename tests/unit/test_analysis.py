@@ -207,3 +207,15 @@ def test_interaural_coherence_of_one_source_and_of_two_unrelated_ones(signals):
     assert all(value == pytest.approx(1.0, abs=1e-6) for value in same.values())
     assert all(abs(value) < 0.1 for value in apart.values())
     assert all(value == pytest.approx(-1.0, abs=1e-6) for value in opposite.values())
+
+
+@pytest.mark.parametrize("rate", [16000, 22050])
+def test_timbre_measures_stop_under_the_nyquist_frequency(signals, rate):
+    """At low rates the third-octaves past 95 % of Nyquist are left out: a resampler's anti-alias
+    roll-off there (an 8th-order low-pass at 0.45 fs) is no colouring, and pink noise has no tilt."""
+    pink = signals.pink_noise(4.0, rate, seed=23, channels=2).astype(np.float64)
+    anti_aliased = scipy.signal.sosfilt(scipy.signal.butter(8, 0.45 * rate, fs=rate, output="sos"), pink)
+    centres_hz, _ = analysis.long_term_third_octaves_db(pink, rate)
+    assert centres_hz[-1] * 10**0.05 <= 0.475 * rate
+    assert analysis.coloration_db(anti_aliased, rate, original=pink) < 0.5
+    assert analysis.spectral_tilt_db_per_octave(pink, rate) == pytest.approx(0.0, abs=0.3)

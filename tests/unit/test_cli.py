@@ -116,6 +116,24 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     assert "coloration_db" in capsys.readouterr().out
 
 
+def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals, capsys):
+    """A 22.05 kHz song (old MP3s, podcasts): the listener model's bands stop under its Nyquist
+    frequency (they ran past the spectrum's end: a traceback), and the timbre measure leaves out
+    the third-octaves the anti-alias roll-off cuts (the 10 kHz one read 2.3 dB down)."""
+    import re
+
+    rate = 22050
+    source = write_audio(tmp_path / "old.wav", signals.music_like(10.0, rate, seed=7), rate)
+    assert cli.main(["convert", str(source), "-o", str(tmp_path / "old.8d.wav")]) == 0
+    capsys.readouterr()
+    assert cli.main(["analyze", str(tmp_path / "old.8d.wav"), "--original", str(source)]) == 0
+    out = capsys.readouterr().out
+    figures = {name: float(value) for name, value in re.findall(r"(\w+)\s+│\s+(-?[\d.]+)", out)}
+    assert figures["sample_rate"] == rate
+    assert figures["coloration_db"] <= 2.0, figures
+    assert 0.0 < figures["heard_behind_pct"] < 100.0 and figures["comb_depth_left_db"] < 3.0, figures
+
+
 def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
     import numpy as np
     import sofar

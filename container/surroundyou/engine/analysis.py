@@ -102,6 +102,13 @@ def frame_power_spectra(
     return times_s, freqs_hz, np.abs(spectra) ** 2
 
 
+def usable_top_hz(top_hz: float, sample_rate: int) -> float:
+    """``top_hz``, or 95 % of the Nyquist frequency when that is lower: a band reaching past it
+    measures the converter's anti-alias roll-off (a 16 kHz file's 8 kHz third-octave reads 5 dB
+    down), not the music."""
+    return min(top_hz, 0.95 * sample_rate / 2)
+
+
 def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
     """Sum of ``power`` over the bins with ``band_hz[0] <= f < band_hz[1]`` (last axis)."""
     in_band = (freqs_hz >= band_hz[0]) & (freqs_hz < band_hz[1])
@@ -144,8 +151,9 @@ def tilt_track_db(stereo: np.ndarray, sample_rate: int, window_s: float = 0.05) 
     """
     times_s, freqs_hz, power = frame_power_spectra(stereo, sample_rate, window_s)
     both_ears = power.sum(axis=0)
+    high_band_hz = (TILT_HIGH_BAND_HZ[0], usable_top_hz(TILT_HIGH_BAND_HZ[1], sample_rate))
     return times_s, _level_ratio_db(
-        band_energy(both_ears, freqs_hz, TILT_HIGH_BAND_HZ), band_energy(both_ears, freqs_hz, TILT_LOW_BAND_HZ)
+        band_energy(both_ears, freqs_hz, high_band_hz), band_energy(both_ears, freqs_hz, TILT_LOW_BAND_HZ)
     )
 
 
@@ -395,11 +403,12 @@ def long_term_third_octaves_db(
     audio: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(centres_hz, level_db)``: the long-term spectrum in 1/3-octave bands (IEC 61260 base-10
-    centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``), all channels' power summed, averaged
-    over 0.5 s Hann windows."""
+    centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``; at low rates only the bands under
+    ``usable_top_hz``), all channels' power summed, averaged over 0.5 s Hann windows."""
     _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.5)
     k = np.arange(round(10 * np.log10(band_hz[0] / 1000)), round(10 * np.log10(band_hz[1] / 1000)) + 1)
     centres_hz = 1000.0 * 10 ** (k / 10)
+    centres_hz = centres_hz[centres_hz * 10**0.05 <= usable_top_hz(np.inf, sample_rate)]
     mean_power = power.sum(axis=0).mean(axis=0)
     levels = [band_energy(mean_power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz]
     return centres_hz, 10 * np.log10(np.asarray(levels) + _TINY)
