@@ -171,12 +171,21 @@ def test_analyze_file_takes_mono(signals, tmp_path):
     assert report["ild_amplitude_db"] < 0.01 and report["itd_amplitude_ms"] < 0.01
 
 
-@pytest.mark.parametrize("seconds, audio, reason", [(1.0, "noise", "too short"), (4.0, "silence", "silent")])
+@pytest.mark.parametrize(
+    "seconds, audio, reason",
+    [
+        (1.0, "noise", "too short"),
+        (0.1, "noise", "too short"),
+        (1 / SR, "sample", "too short"),
+        (4.0, "silence", "silent"),
+    ],
+)
 def test_analyze_file_says_why_it_cannot_measure(signals, tmp_path, seconds, audio, reason):
+    """A file too short for a period is named too short (at 0.1 s it was "silent"; one sample raised IndexError)."""
     path = tmp_path / f"{audio}.wav"
-    noise = signals.pink_noise(seconds, seed=18, channels=2)
+    noise = signals.pink_noise(max(seconds, 0.1), seed=18, channels=2)[:, : round(seconds * SR)]
     with AudioFile(str(path), "w", SR, 2, bit_depth=16) as out:
-        out.write(noise if audio == "noise" else np.zeros_like(noise))
+        out.write(np.zeros_like(noise) if audio == "silence" else noise)
     with pytest.raises(ValueError, match=f"{audio}.wav: .*{reason}"):
         analysis.analyze_file(path)
 

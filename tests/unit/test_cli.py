@@ -132,6 +132,11 @@ def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals,
     assert figures["sample_rate"] == rate
     assert figures["coloration_db"] <= 2.0, figures
     assert 0.0 < figures["heard_behind_pct"] < 100.0 and figures["comb_depth_left_db"] < 3.0, figures
+    # another song named as the original (it was measured against its first 10 s)
+    other = write_audio(tmp_path / "other.wav", signals.music_like(4.0, rate, seed=8), rate)
+    assert cli.main(["analyze", str(tmp_path / "old.8d.wav"), "--original", str(other)]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert "other.wav is 4.0 s at 22050 Hz and old.8d.wav 10.0 s at 22050 Hz" in error
 
 
 def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):

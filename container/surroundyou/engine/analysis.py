@@ -45,6 +45,7 @@ SILENCE_BELOW_MEDIAN_DB = 40.0
 MIN_PERIOD_S = 1.0
 ANALYZE_MAX_S = 180.0
 COLORATION_BAND_HZ = (100.0, 12500.0)
+ORIGINAL_SLACK_S = 0.5
 COHERENCE_OCTAVES_HZ = (250.0, 500.0, 1000.0, 2000.0)
 COHERENCE_SEGMENT_S = 0.2
 TRUE_PEAK_CHUNK_FRAMES = 1 << 16
@@ -117,7 +118,7 @@ def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, f
 
 def _silent(energy: np.ndarray) -> np.ndarray:
     """Windows whose energy is more than SILENCE_BELOW_MEDIAN_DB below the median window."""
-    floor = np.median(energy) * 10 ** (-SILENCE_BELOW_MEDIAN_DB / 10)
+    floor = np.median(energy) * 10 ** (-SILENCE_BELOW_MEDIAN_DB / 10) if energy.size else 0.0  # no window at all
     return energy <= max(floor, _TINY)
 
 
@@ -248,14 +249,14 @@ def estimate_period_s(
     ``max_period_s`` (default: the track length / 1.5, so at least 1.5 turns are seen), then
     the best one is refined by a bounded scalar search between its grid neighbours.
     """
-    span_s = float(times_s[-1] - times_s[0])
+    span_s = float(times_s[-1] - times_s[0]) if len(times_s) else 0.0
     max_period_s = max_period_s or span_s / 1.5
-    if all(np.isfinite(track).sum() < 3 for track in tracks):
-        raise ValueError("the audio is silent: there is no orbit to measure")
-    if max_period_s <= min_period_s:
+    if len(times_s) < 3 or max_period_s <= min_period_s:  # before silence: a short file has too few windows
         raise ValueError(
             f"tracks of {span_s:.1f} s are too short to estimate a period of at least {min_period_s:.1f} s"
         )
+    if all(np.isfinite(track).sum() < 3 for track in tracks):
+        raise ValueError("the audio is silent: there is no orbit to measure")
 
     def misfit(period_s: float) -> float:
         return -float(np.mean([fit_sinusoid(times_s, track, period_s).r2 for track in tracks]))
@@ -481,15 +482,16 @@ class AnalysedFile:
 
 def read_analysed(path: str | Path, original_path: str | Path | None = None) -> tuple[AnalysedFile, float]:
     """``(the audio, the file's duration in s)``; the original, when named, cut to the same length
-    (a converted file lines up with its song sample for sample). ``ValueError`` if their sample rates differ."""
+    (a converted file lines up with its song sample for sample). ``ValueError`` if their sample
+    rates differ, or their durations by more than ``ORIGINAL_SLACK_S`` (a lossy file's padding)."""
     audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
     original = None
     if original_path is not None:
-        original, original_rate, _ = read_start(original_path, ANALYZE_MAX_S)
-        if original_rate != sample_rate:
+        original, original_rate, original_s = read_start(original_path, ANALYZE_MAX_S)
+        if original_rate != sample_rate or abs(original_s - duration_s) > ORIGINAL_SLACK_S:
             raise ValueError(
-                f"{Path(original_path).name} is at {original_rate} Hz and {Path(path).name} at {sample_rate} Hz: "
-                "the original must be the song the file was converted from"
+                f"{Path(original_path).name} is {original_s:.1f} s at {original_rate} Hz and {Path(path).name} "
+                f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file was converted from"
             )
         frames = min(audio.shape[-1], original.shape[-1])
         audio, original = audio[:, :frames], original[:, :frames]
