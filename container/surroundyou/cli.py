@@ -278,6 +278,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
         options = dataclasses.replace(options, mode="hrtf", hrtf_path=str(args.hrtf))
     if args.output is not None and len(args.inputs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")
+    if args.output is not None and args.output.is_dir():
+        raise ValueError(f"-o/--output {args.output} is a folder: give a file name, or use --out-dir {args.output}")
     if args.output is not None:
         fmt = output_format_for(args.output, args.format)
         if args.format and args.output.suffix and args.output.suffix.lstrip(".").lower() != args.format:
