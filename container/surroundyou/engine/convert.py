@@ -3,7 +3,8 @@
 Pass 0 (only for beat sync or a preview): decode once for analysis, keeping only low-rate
         tracks: the onset envelope (``beats``: tempo and beat grid, which the orbit follows)
         and the short-term loudness (``preview``: the loudest 30 s), and the song's exact length.
-Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> OrbitRenderer
+Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> (the right
+        channel inverted, only for a song in opposite polarity: ``polarity``) -> OrbitRenderer
         (dry spatial render, mixed with the original stereo by the effect envelope,
         ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
         envelope) -> a raw float32 spill file (each block as it is, channel after channel);
@@ -54,6 +55,7 @@ from .encode import (
 )
 from .loudness import LoudnessMeter
 from .options import RenderOptions
+from .polarity import opposite_polarity
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
 
@@ -82,7 +84,8 @@ class ConversionReport:
     beats, ``tempo_bpm`` their tempo, one turn every ``beats_per_turn`` beats: the asked number,
     or a multiple of it where a turn would take under a second) or "no clear beat" (asked for, but the song has no
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
-    preview was cut from (``None``: the whole song).
+    preview was cut from (``None``: the whole song). ``right_inverted``: the song's channels
+    were in opposite polarity and its right one was inverted (``polarity``).
     """
 
     duration_s: float
@@ -97,6 +100,7 @@ class ConversionReport:
     tempo_bpm: float | None = None
     beats_per_turn: int | None = None
     preview_start_s: float | None = None
+    right_inverted: bool = False
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -169,9 +173,10 @@ def convert_file(
             scan = _scan_pass(src, options, preview, report_progress) if options.sync == "beats" or preview else None
             if scan is not None:
                 report_progress = _after(report_progress, SCAN_SHARE)
+            right_inverted = opposite_polarity(src)
             source = open_audio(src)
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
-            plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate)
+            plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, right_inverted)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
             ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
             writer = AudioWriter(
@@ -211,6 +216,7 @@ def convert_file(
         tempo_bpm=plan.tempo_bpm,
         beats_per_turn=plan.timing.beats_per_turn if plan.timing is not None else None,
         preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
+        right_inverted=plan.right_inverted,
     )
 
 
@@ -253,16 +259,25 @@ def _scan_pass(src: Path, options: RenderOptions, preview: bool, progress: Progr
 @dataclass(frozen=True)
 class _Plan:
     """How pass 1 renders: the orbit's beat grid, the song's length and the preview's window
-    (first frame, frames), all at the output rate."""
+    (first frame, frames), all at the output rate; whether the right channel is inverted
+    (``polarity``)."""
 
     timing: BeatGridPhase | None
     total_frames: int
     window: tuple[int, int] | None
     sync: str
     tempo_bpm: float | None
+    right_inverted: bool
 
 
-def _plan(scan: _Scan | None, options: RenderOptions, source_frames: int, source_rate: int, sample_rate: int) -> _Plan:
+def _plan(
+    scan: _Scan | None,
+    options: RenderOptions,
+    source_frames: int,
+    source_rate: int,
+    sample_rate: int,
+    right_inverted: bool,
+) -> _Plan:
     if scan is not None:
         source_frames, source_rate = scan.frames, scan.sample_rate
     total_frames = max(1, round(source_frames * sample_rate / source_rate))
@@ -278,7 +293,7 @@ def _plan(scan: _Scan | None, options: RenderOptions, source_frames: int, source
     if scan is not None and scan.loudness is not None:
         start = round(loudest_window_s(scan.loudness.hop_energies()) * sample_rate)
         window = (start, min(round(PREVIEW_S * sample_rate), total_frames - start))
-    return _Plan(timing, total_frames, window, sync, tempo_bpm)
+    return _Plan(timing, total_frames, window, sync, tempo_bpm, right_inverted)
 
 
 @dataclass(frozen=True)
@@ -343,6 +358,8 @@ def _render_pass(
                 start = max(start, first)
             if block.shape[1] == 0:
                 break
+            if plan.right_inverted:
+                block = block * np.array([[1.0], [-1.0]], dtype=block.dtype)
             input_meter.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:

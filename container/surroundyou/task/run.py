@@ -95,6 +95,7 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
             "output_lufs": report.output_lufs,
             # NaN/inf samples of the upload, converted as silence (the decoder repairs them)
             "non_finite_samples": report.non_finite_samples,
+            "right_inverted": report.right_inverted,  # the upload's channels were in opposite polarity
         },
     )
 
