@@ -72,6 +72,22 @@ def test_a_song_in_opposite_polarity_keeps_its_timbre_and_renders_like_the_song_
     assert np.max(np.abs(difference_db)) <= 2.0, np.round(difference_db, 2)
 
 
+def test_the_beats_of_a_song_in_opposite_polarity_are_found(tmp_path, signals):
+    """Beat sync reads onsets from the channels' mean, where L = -R drums cancel: no beat was found."""
+    bpm, seconds = 120.0, 12.0
+    song = np.zeros((1, round(seconds * SR)), dtype=np.float32)
+    burst = signals.pink_noise(0.03, SR, seed=37, rms=0.3)[0] * np.exp(-np.arange(round(0.03 * SR)) / (0.005 * SR))
+    for beat_s in np.arange(0.25, seconds - 0.1, 60.0 / bpm):
+        start = round(beat_s * SR)
+        song[0, start : start + burst.size] += burst
+    options = render_options_for({"sync": "beats"})
+    report = convert_file(
+        write_audio(tmp_path / "drums.wav", song * RIGHT_INVERTED, SR), tmp_path / "drums.8d.wav", options
+    )
+    assert report.right_inverted and report.sync == "beats", report
+    assert report.tempo_bpm == pytest.approx(bpm, rel=0.01)
+
+
 def test_the_command_line_says_the_right_channel_was_inverted(tmp_path, signals, capsys):
     source = write_audio(tmp_path / "wired.wav", signals.music_like(3.0, SR, seed=36) * RIGHT_INVERTED, SR)
     assert cli.main(["convert", str(source), "-o", str(tmp_path / "wired.8d.mp3")]) == 0

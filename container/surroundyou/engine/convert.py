@@ -55,7 +55,7 @@ from .encode import (
 )
 from .loudness import LoudnessMeter
 from .options import RenderOptions
-from .polarity import opposite_polarity
+from .polarity import in_phase, opposite_polarity
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
 
@@ -170,10 +170,11 @@ def convert_file(
     os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
     try:
         with tempfile.TemporaryFile() as spill:
-            scan = _scan_pass(src, options, preview, report_progress) if options.sync == "beats" or preview else None
+            right_inverted = opposite_polarity(src)
+            wants_scan = options.sync == "beats" or preview
+            scan = _scan_pass(src, options, preview, right_inverted, report_progress) if wants_scan else None
             if scan is not None:
                 report_progress = _after(report_progress, SCAN_SHARE)
-            right_inverted = opposite_polarity(src)
             source = open_audio(src)
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, right_inverted)
@@ -238,8 +239,9 @@ class _Scan:
     loudness: LoudnessTrack | None
 
 
-def _scan_pass(src: Path, options: RenderOptions, preview: bool, progress: Progress) -> _Scan:
-    """Pass 0: decode once, keeping only the onset envelope and/or the short-term loudness track."""
+def _scan_pass(src: Path, options: RenderOptions, preview: bool, right_inverted: bool, progress: Progress) -> _Scan:
+    """Pass 0: decode once, keeping only the onset envelope and/or the short-term loudness track
+    (of the song in phase: the onsets are read from the channels' mean)."""
     source = open_audio(src)
     info = source.info
     onsets = OnsetEnvelope(info.sample_rate) if options.sync == "beats" else None
@@ -248,7 +250,7 @@ def _scan_pass(src: Path, options: RenderOptions, preview: bool, progress: Progr
     with source:
         for block in source.blocks(BLOCK_FRAMES):
             if onsets is not None:
-                onsets.add(block)
+                onsets.add(in_phase(block, right_inverted))
             if loudness is not None:
                 loudness.add(block)
             frames += block.shape[1]
@@ -358,8 +360,7 @@ def _render_pass(
                 start = max(start, first)
             if block.shape[1] == 0:
                 break
-            if plan.right_inverted:
-                block = block * np.array([[1.0], [-1.0]], dtype=block.dtype)
+            block = in_phase(block, plan.right_inverted)
             input_meter.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:

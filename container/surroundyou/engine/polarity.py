@@ -44,3 +44,8 @@ def opposite_polarity(src: str | Path) -> bool:
     """Whether the stereo song ``src`` is in opposite polarity (module docstring)."""
     audio, _, _ = read_start(src, PROBE_S)
     return audio.shape[0] == 2 and channel_correlation(audio) <= OPPOSITE_AT_OR_BELOW
+
+
+def in_phase(block: np.ndarray, right_inverted: bool) -> np.ndarray:
+    """``block`` ``(2, frames)`` with its right channel inverted when ``right_inverted``."""
+    return block * np.array([[1.0], [-1.0]], dtype=block.dtype) if right_inverted else block
