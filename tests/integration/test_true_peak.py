@@ -23,6 +23,7 @@ CLASSIC = render_options_for({})
 # name: (bit depth of the source, output extension, MP3 quality)
 FORMATS = {
     "mp3 320k": (16, "mp3", "320"),
+    "mp3 256k": (16, "mp3", "256"),
     "mp3 V0": (16, "mp3", "V0"),
     "mp3 192k": (16, "mp3", "192"),
     "mp3 128k": (16, "mp3", "128"),
@@ -78,6 +79,30 @@ def test_the_decoded_result_stays_at_or_under_minus_1_dbtp(tmp_path, signals, si
     assert short_meter_true_peak_dbtp(out) <= -1.0
 
 
+LOSSY = ["mp3 320k", "mp3 256k", "mp3 V0", "mp3 192k", "mp3 128k", "ogg"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", LOSSY)
+@pytest.mark.parametrize("noise", ["white", "white L=R", "gaussian clipped"])
+def test_full_scale_noise_stays_at_or_under_minus_1_dbtp_through_a_lossy_encoder(tmp_path, noise, fmt):
+    """The encoders' overshoot is largest on dense noise: at the fixed margins full-scale white
+    noise decoded at -0.54 dBTP (MP3 256 kbps), -0.64 (320 kbps, L = R), Gaussian noise -0.56 (128
+    kbps) and -0.91 (Vorbis). A dense song's lossy result is decoded, measured and encoded again
+    with a lower ceiling while over (``convert``, ``decoded_peak``)."""
+    bit_depth, ext, quality = FORMATS[fmt]
+    rng = np.random.default_rng(41)
+    if noise == "gaussian clipped":
+        audio = np.clip(rng.standard_normal((2, int(SECONDS * SR))) * 0.5, -1, 1)
+    else:
+        audio = rng.uniform(-1, 1, (1 if noise == "white L=R" else 2, int(SECONDS * SR))) * np.ones((2, 1))
+    source = write_audio(tmp_path / "noise.wav", audio.astype(np.float32), SR, bit_depth=32)
+    convert_file(source, tmp_path / f"noise.8d.{ext}", CLASSIC, mp3_quality=quality)
+    out, _ = decode(tmp_path / f"noise.8d.{ext}")
+    assert true_peak_8x_dbtp(out) <= -1.0
+    assert short_meter_true_peak_dbtp(out) <= -1.0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt):
@@ -91,16 +116,20 @@ def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("fmt", "drive_db"), [("flac 16-bit", 6.0), ("mp3 320k", 4.0)])
-def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db):
+@pytest.mark.parametrize(
+    ("fmt", "drive_db", "within_lu"), [("flac 16-bit", 6.0, 0.5), ("mp3 320k", 4.0, 0.5), ("mp3 320k", 6.0, 1.0)]
+)
+def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db, within_lu):
     """A record mastered loud (-10.1 / -11.1 LUFS, true peak 1.4-2 dB over full scale): the
     limiter pulls its peaks 1.4 / 2.7 dB further down than the master's own limiter did, and the
-    gain before it makes up the loudness that takes (before: 0.75 / 1.1 LU quieter)."""
+    gain before it makes up the loudness that takes (before: 0.75 / 1.1 LU quieter). The MP3 of
+    the -10.1 LUFS master is dense enough to be verified decoded, so its limiter holds 0.6 dB less
+    margin (before: 1.15 LU quieter)."""
     bit_depth, ext, quality = FORMATS[fmt]
     master = signals.loud_master(8.0, drive_db, SR)
     assert true_peak_8x_dbtp(master) > 1.0
     source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=bit_depth)
     convert_file(source, tmp_path / f"master.8d.{ext}", CLASSIC, mp3_quality=quality)
     out, _ = decode(tmp_path / f"master.8d.{ext}")
-    assert abs(integrated_lufs(out, SR) - integrated_lufs(master, SR)) <= 0.5
+    assert abs(integrated_lufs(out, SR) - integrated_lufs(master, SR)) <= within_lu
     assert true_peak_8x_dbtp(out) <= -1.0
