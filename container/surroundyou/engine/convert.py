@@ -14,8 +14,9 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
 Pass 2: spill -> static gain (the one whose limited result has the input's loudness:
         ``limiting_forecast``) -> true-peak limiter (its output band-limited to 0.44 fs; the
         decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder,
-        into a temp file beside the destination; tags and cover art are copied, then the temp
-        file is renamed over the destination.
+        into a temp file beside the destination. A dense song's lossy result is decoded and
+        measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is over
+        -1 dBTP. Tags and cover art are copied, then the temp file is renamed over the destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
@@ -94,7 +95,8 @@ class ConversionReport:
 
     ``output_lufs`` is measured on the samples handed to the encoder; ``true_peak_dbtp`` too
     (the limiter's detector, at its output): a lossy encoder raises peaks a little, which the
-    limiter's ceiling leaves room for (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
+    limiter's ceiling leaves room for (``limiter_ceiling_dbtp``; a dense song's result is measured
+    decoded as well). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
     ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
     beats, ``tempo_bpm`` their tempo, one turn every ``beats_per_turn`` beats: the asked number,
