@@ -19,11 +19,12 @@ only later keeps its polarity.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
-from .decode import read_start
+from .decode import open_audio
 
 PROBE_S = 20.0
 OPPOSITE_AT_OR_BELOW = -0.5
@@ -34,16 +35,40 @@ def channel_correlation(audio: np.ndarray) -> float:
     either is silent (or there is only one)."""
     if audio.shape[0] < 2:
         return 0.0
-    left, right = (np.asarray(channel, dtype=np.float64) for channel in audio[:2])
-    left, right = left - left.mean(), right - right.mean()  # a DC offset is not content
-    norm = np.sqrt(np.dot(left, left) * np.dot(right, right))
-    return float(np.dot(left, right) / norm) if norm > 0 else 0.0
+    return _correlation(_moments(audio[:2]), audio.shape[1])
 
 
 def opposite_polarity(src: str | Path) -> bool:
-    """Whether the stereo song ``src`` is in opposite polarity (module docstring)."""
-    audio, _, _ = read_start(src, PROBE_S)
-    return audio.shape[0] == 2 and channel_correlation(audio) <= OPPOSITE_AT_OR_BELOW
+    """Whether the stereo song ``src`` is in opposite polarity (module docstring); its first
+    ``PROBE_S`` seconds are read block by block, keeping only running sums."""
+    moments, frames = np.zeros(5), 0
+    with open_audio(src) as source:
+        limit = round(PROBE_S * source.info.sample_rate)
+        for block in source.blocks():
+            if block.shape[0] != 2:
+                return False
+            part = block[:, : limit - frames]
+            moments += _moments(part)
+            frames += part.shape[1]
+            if frames >= limit:
+                break
+    return _correlation(moments, frames) <= OPPOSITE_AT_OR_BELOW
+
+
+def _moments(stereo: np.ndarray) -> np.ndarray:
+    """``(sum L, sum R, sum L^2, sum R^2, sum LR)`` of a ``(2, frames)`` block, in float64."""
+    left, right = np.asarray(stereo, dtype=np.float64)
+    return np.array([left.sum(), right.sum(), left @ left, right @ right, left @ right])
+
+
+def _correlation(moments: np.ndarray, frames: int) -> float:
+    """Pearson correlation from ``_moments`` summed over ``frames`` (a DC offset is not content); 0
+    when a channel is silent."""
+    if frames == 0:
+        return 0.0
+    sum_left, sum_right, left_left, right_right, left_right = moments.tolist()
+    norm = math.sqrt(max(0.0, left_left - sum_left**2 / frames) * max(0.0, right_right - sum_right**2 / frames))
+    return (left_right - sum_left * sum_right / frames) / norm if norm > 0 else 0.0
 
 
 def in_phase(block: np.ndarray, right_inverted: bool) -> np.ndarray:
