@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .decode import open_audio
+from .peaks import parabolic_peak_height
 
 OVERSAMPLING = 4
 CONTEXT_FRAMES = 20  # twice what the filter reads either side
@@ -69,8 +70,5 @@ def _largest_point(points: np.ndarray, first: int, stop: int, beaten: float) -> 
         return largest
     channel, index = np.nonzero(magnitude[:, max(start, 1) : min(end, points.shape[1] - 1)] >= NEAR * largest)
     index += max(start, 1)
-    before, centre, after = (magnitude[channel, index + k] for k in (-1, 0, 1))
-    curvature = before - 2 * centre + after
-    summit = (centre >= before) & (centre >= after) & (curvature < 0)  # its vertex lies within half a point
-    bulge = np.where(summit, (before - after) ** 2 / (8 * np.where(summit, -curvature, 1.0)), 0.0)
-    return max(largest, float(np.max(centre + bulge, initial=0.0)))
+    heights = parabolic_peak_height(*(points[channel, index + k] for k in (-1, 0, 1)))
+    return max(largest, float(np.max(heights, initial=0.0)))

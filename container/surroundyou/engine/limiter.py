@@ -31,6 +31,8 @@ import math
 import numpy as np
 import scipy.fft
 
+from .peaks import parabolic_peak_height
+
 OVERSAMPLING = 4
 # the prototype: 8 * HALF_TAPS + 1 taps at 4x; cutoff (-6 dB) at 0.469 fs, Kaiser beta 7.5
 HALF_TAPS = 40
@@ -474,18 +476,12 @@ def _parabolic_peaks(around: np.ndarray) -> np.ndarray:
     """The peak of the signal around a frame, from ``around`` (channels, frames, 9 equally spaced
     points, the frame at the middle one): the vertex of the parabola through each local maximum
     of ``|x|`` among the middle seven points and its two neighbours, taken on the signal's own
-    sign, ``y0 + (y- - y+)^2 / (8 (2 y0 - y- - y+))`` (``peaks.parabolic_peak_offset``'s
-    parabola); the largest over the channels and the points.
+    sign (``peaks.parabolic_peak_height``); the largest over the channels and the points.
 
     The under-read of a tone's peak between 4x points is then at most 0.06 dB up to 21 kHz at
     44.1 kHz (0.6 dB without the parabola). The vertex is at most 1.25 x the point (a point
     between two of opposite sign and the same size): ``PARABOLA_RAISE_BOUND``."""
-    sign = np.sign(around[..., 1:-1])
-    left, peak, right = sign * around[..., :-2], np.abs(around[..., 1:-1]), sign * around[..., 2:]
-    curvature = 2 * peak - left - right
-    top = (peak >= np.abs(around[..., :-2])) & (peak >= np.abs(around[..., 2:])) & (curvature > 0)
-    vertex = peak + np.where(top, (left - right) ** 2 / (8 * np.where(top, curvature, 1)), 0)
-    return vertex.max(axis=(0, 2))
+    return parabolic_peak_height(around[..., :-2], around[..., 1:-1], around[..., 2:]).max(axis=(0, 2))
 
 
 def _glide(held: np.ndarray, lookahead: int) -> np.ndarray:

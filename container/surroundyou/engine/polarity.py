@@ -30,14 +30,6 @@ PROBE_S = 20.0
 OPPOSITE_AT_OR_BELOW = -0.5
 
 
-def channel_correlation(audio: np.ndarray) -> float:
-    """Pearson correlation of the first two channels of ``audio`` ``(channels, frames)``; 0 when
-    either is silent (or there is only one)."""
-    if audio.shape[0] < 2:
-        return 0.0
-    return _correlation(_moments(audio[:2]), audio.shape[1])
-
-
 def opposite_polarity(src: str | Path) -> bool:
     """Whether the stereo song ``src`` is in opposite polarity (module docstring); its first
     ``PROBE_S`` seconds are read block by block, keeping only running sums."""
