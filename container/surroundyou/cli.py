@@ -241,7 +241,7 @@ def _convert_command(args: argparse.Namespace) -> int:
 
 
 def _motion_notes(outcome: Outcome) -> list[str]:
-    """What a conversion's beat sync, polarity repair and preview did, in a line each."""
+    """What a conversion's beat sync, input correction and preview did, in a line each."""
     report, name = outcome.report, outcome.job.src.name
     if report is None:
         return []
@@ -259,6 +259,8 @@ def _motion_notes(outcome: Outcome) -> list[str]:
         )
     if report.right_inverted:
         notes.append(f"{name}: its channels were in opposite polarity; the right one was inverted so nothing cancels")
+    if report.dc_offset_removed:
+        notes.append(f"{name}: a DC offset of {report.dc_offset_removed:.3f} was removed")
     if report.preview_start_s is not None:
         start = report.preview_start_s
         notes.append(f"{name}: preview of {report.duration_s:.0f} s from {int(start // 60)}:{start % 60:04.1f}")

@@ -3,8 +3,9 @@
 Pass 0 (only for beat sync or a preview): decode once for analysis, keeping only low-rate
         tracks: the onset envelope (``beats``: tempo and beat grid, which the orbit follows)
         and the short-term loudness (``preview``: the loudest 30 s), and the song's exact length.
-Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> (the right
-        channel inverted, only for a song in opposite polarity: ``polarity``) -> OrbitRenderer
+Pass 1: decode -> (resample, only if the output format cannot carry the rate) -> (a DC offset
+        subtracted, the right channel of a song in opposite polarity inverted:
+        ``input_correction``, decided from the song's first 20 s) -> OrbitRenderer
         (dry spatial render, mixed with the original stereo by the effect envelope,
         ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
         envelope) -> a raw float32 spill file (each block as it is, channel after channel);
@@ -56,9 +57,9 @@ from .encode import (
     output_bit_depth,
     output_sample_rate,
 )
+from .input_correction import InputCorrection, probe
 from .loudness import LoudnessMeter
 from .options import RenderOptions
-from .polarity import in_phase, opposite_polarity
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
 
@@ -103,7 +104,8 @@ class ConversionReport:
     or a multiple of it where a turn would take under a second) or "no clear beat" (asked for, but the song has no
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
     preview was cut from (``None``: the whole song). ``right_inverted``: the song's channels
-    were in opposite polarity and its right one was inverted (``polarity``).
+    were in opposite polarity and its right one was inverted; ``dc_offset_removed``: the largest
+    DC offset subtracted from a channel, 0 when none was (``input_correction``).
     """
 
     duration_s: float
@@ -119,6 +121,7 @@ class ConversionReport:
     beats_per_turn: int | None = None
     preview_start_s: float | None = None
     right_inverted: bool = False
+    dc_offset_removed: float = 0.0
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -188,14 +191,14 @@ def convert_file(
     os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
     try:
         with tempfile.TemporaryFile() as spill:
-            right_inverted = opposite_polarity(src)
+            correction = probe(src)
             wants_scan = options.sync == "beats" or preview
-            scan = _scan_pass(src, options, preview, right_inverted, report_progress) if wants_scan else None
+            scan = _scan_pass(src, options, preview, correction, report_progress) if wants_scan else None
             if scan is not None:
                 report_progress = _after(report_progress, SCAN_SHARE)
             source = open_audio(src)
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
-            plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, right_inverted)
+            plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, correction)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
             ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
             # a dense song's lossy result is decoded and measured: it may start nearer the promise
@@ -246,7 +249,8 @@ def convert_file(
         tempo_bpm=plan.tempo_bpm,
         beats_per_turn=plan.timing.beats_per_turn if plan.timing is not None else None,
         preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
-        right_inverted=plan.right_inverted,
+        right_inverted=plan.correction.right_inverted,
+        dc_offset_removed=max(map(abs, plan.correction.offsets), default=0.0),
     )
 
 
@@ -268,9 +272,11 @@ class _Scan:
     loudness: LoudnessTrack | None
 
 
-def _scan_pass(src: Path, options: RenderOptions, preview: bool, right_inverted: bool, progress: Progress) -> _Scan:
+def _scan_pass(
+    src: Path, options: RenderOptions, preview: bool, correction: InputCorrection, progress: Progress
+) -> _Scan:
     """Pass 0: decode once, keeping only the onset envelope and/or the short-term loudness track
-    (of the song in phase: the onsets are read from the channels' mean)."""
+    (of the corrected song: the onsets are read from the channels' mean)."""
     source = open_audio(src)
     info = source.info
     onsets = OnsetEnvelope(info.sample_rate) if options.sync == "beats" else None
@@ -279,7 +285,7 @@ def _scan_pass(src: Path, options: RenderOptions, preview: bool, right_inverted:
     with source:
         for block in source.blocks(BLOCK_FRAMES):
             if onsets is not None:
-                onsets.add(in_phase(block, right_inverted))
+                onsets.add(correction.apply(block))
             if loudness is not None:
                 loudness.add(block)
             frames += block.shape[1]
@@ -290,15 +296,15 @@ def _scan_pass(src: Path, options: RenderOptions, preview: bool, right_inverted:
 @dataclass(frozen=True)
 class _Plan:
     """How pass 1 renders: the orbit's beat grid, the song's length and the preview's window
-    (first frame, frames), all at the output rate; whether the right channel is inverted
-    (``polarity``)."""
+    (first frame, frames), all at the output rate; what is corrected in the input
+    (``input_correction``)."""
 
     timing: BeatGridPhase | None
     total_frames: int
     window: tuple[int, int] | None
     sync: str
     tempo_bpm: float | None
-    right_inverted: bool
+    correction: InputCorrection
 
 
 def _plan(
@@ -307,7 +313,7 @@ def _plan(
     source_frames: int,
     source_rate: int,
     sample_rate: int,
-    right_inverted: bool,
+    correction: InputCorrection,
 ) -> _Plan:
     if scan is not None:
         source_frames, source_rate = scan.frames, scan.sample_rate
@@ -324,7 +330,7 @@ def _plan(
     if scan is not None and scan.loudness is not None:
         start = round(loudest_window_s(scan.loudness.hop_energies()) * sample_rate)
         window = (start, min(round(PREVIEW_S * sample_rate), total_frames - start))
-    return _Plan(timing, total_frames, window, sync, tempo_bpm, right_inverted)
+    return _Plan(timing, total_frames, window, sync, tempo_bpm, correction)
 
 
 @dataclass(frozen=True)
@@ -389,7 +395,7 @@ def _render_pass(
                 start = max(start, first)
             if block.shape[1] == 0:
                 break
-            block = in_phase(block, plan.right_inverted)
+            block = plan.correction.apply(block)
             input_meter.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:

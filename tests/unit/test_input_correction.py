@@ -1,4 +1,6 @@
-"""A song in opposite polarity (L = -R, or close): nothing of it cancels in the render.
+"""What is corrected in a song before the render.
+
+A song in opposite polarity (L = -R, or close): nothing of it cancels in the render.
 
 Measured on the decoded conversion with an instrument of the tests (``instruments``: long-term
 1/3-octave levels from 100 Hz to 12.5 kHz, both channels' power, level-normalised), against the
@@ -14,12 +16,20 @@ import pytest
 from audio_files import decode, write_audio
 
 from surroundyou import cli
+from surroundyou.engine.analysis import integrated_lufs
 from surroundyou.engine.convert import convert_file
-from surroundyou.engine.polarity import opposite_polarity
+from surroundyou.engine.input_correction import probe
 from surroundyou.job_options import render_options_for
 
 SR = 44100
+CLASSIC = render_options_for({})
 RIGHT_INVERTED = np.array([[1.0], [-1.0]], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def music_at_03(signals):
+    music = signals.music_like(6.0, SR, seed=3)
+    return music / np.abs(music).max() * 0.3
 
 
 def long_term_db(audio: np.ndarray) -> np.ndarray:
@@ -42,13 +52,13 @@ def test_a_song_is_in_opposite_polarity_when_its_channels_correlate_at_or_below_
 ):
     audio = mixed(signals, correlation)
     assert np.corrcoef(audio)[0, 1] == pytest.approx(correlation, abs=0.03)
-    assert opposite_polarity(write_audio(tmp_path / "song.wav", audio, SR)) is opposite
+    assert probe(write_audio(tmp_path / "song.wav", audio, SR)).right_inverted is opposite
 
 
 def test_a_left_only_mono_or_silent_song_keeps_its_polarity(tmp_path, signals):
     pink = signals.pink_noise(2.0, SR, seed=33)
     for name, audio in (("left", np.concatenate([pink, np.zeros_like(pink)])), ("mono", pink), ("silent", 0 * pink)):
-        assert not opposite_polarity(write_audio(tmp_path / f"{name}.wav", audio, SR)), name
+        assert not probe(write_audio(tmp_path / f"{name}.wav", audio, SR)).right_inverted, name
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
@@ -93,3 +103,37 @@ def test_the_command_line_says_the_right_channel_was_inverted(tmp_path, signals,
     assert cli.main(["convert", str(source), "-o", str(tmp_path / "wired.8d.mp3")]) == 0
     printed = " ".join(capsys.readouterr().out.split())  # rich wraps lines
     assert "wired.wav: its channels were in opposite polarity; the right one was inverted so nothing cancels" in printed
+
+
+@pytest.mark.parametrize("offsets", [(0.6, 0.6), (0.05, -0.2), (0.002, -0.002)])
+def test_a_dc_offset_is_measured_and_only_a_real_one_is_removed(tmp_path, signals, offsets):
+    music = signals.music_like(3.0, SR, seed=38)
+    song = music - music.mean(axis=1, keepdims=True) + np.array(offsets, dtype=np.float32)[:, np.newaxis]
+    correction = probe(write_audio(tmp_path / "song.wav", song, SR, bit_depth=32))
+    if max(map(abs, offsets)) >= 0.003:
+        assert correction.offsets == pytest.approx(song.mean(axis=1), abs=1e-6)
+    else:
+        assert correction.offsets == ()
+
+
+def test_a_dc_offset_does_not_reach_the_result(tmp_path, music_at_03):
+    """Music (peak 0.3) riding on a 0.6 offset: the result had a 0.58 offset, and ended on a step
+    from it; now its mean is zero and it ends as quietly as the same music without the offset,
+    and it is as loud."""
+    ends = {}
+    for offset in (0.0, 0.6):
+        source = write_audio(tmp_path / f"song{offset}.wav", music_at_03 + offset, SR)
+        report = convert_file(source, tmp_path / f"song{offset}.8d.flac", CLASSIC)
+        assert report.dc_offset_removed == pytest.approx(offset, abs=1e-3)
+        out, _ = decode(tmp_path / f"song{offset}.8d.flac")
+        assert np.all(np.abs(out.mean(axis=1)) < 1e-3)
+        ends[offset] = np.abs(out[:, -SR // 100 :]).max()
+        assert abs(integrated_lufs(out, SR) - integrated_lufs(music_at_03, SR)) <= 0.5
+    assert ends[0.6] < ends[0.0] + 0.01
+
+
+def test_the_command_line_says_a_dc_offset_was_removed(tmp_path, music_at_03, capsys):
+    source = write_audio(tmp_path / "offset.wav", music_at_03 + 0.25, SR)
+    assert cli.main(["convert", str(source), "-o", str(tmp_path / "offset.8d.mp3")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "offset.wav: a DC offset of 0.250 was removed" in printed
