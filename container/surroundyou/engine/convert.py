@@ -200,36 +200,9 @@ def convert_file(
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, correction)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
-            ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
-            # a dense song's lossy result is decoded and measured: it may start nearer the promise
-            verified = fmt in ("mp3", "ogg") and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
-            if verified and fmt == "mp3":
-                ceiling_dbtp += VERIFIED_MP3_MARGIN_CUT_DB
-            for attempt in range(MAX_ENCODES):
-                writer = AudioWriter(
-                    temp_path,
-                    fmt,
-                    sample_rate,
-                    SPILL_CHANNELS,
-                    mp3_quality=mp3_quality,
-                    bit_depth=output_bit_depth(fmt, source.info.sample_format),
-                )
-                with writer:
-                    output_meter, true_peak = _finish_pass(
-                        spill,
-                        rendered,
-                        sample_rate,
-                        rendered.gain_db(ceiling_dbtp),
-                        ceiling_dbtp,
-                        writer,
-                        report_progress if attempt == 0 else lambda fraction: None,  # the bar does not go back
-                    )
-                if not verified or attempt == MAX_ENCODES - 1:
-                    break
-                excess_db = decoded_true_peak_dbtp(temp_path) - (CEILING_DBTP - DECODED_PEAK_ERROR_DB)
-                if excess_db <= 0:
-                    break
-                ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
+            output_meter, true_peak = _encode_pass(
+                spill, rendered, temp_path, fmt, sample_rate, mp3_quality, source.info.sample_format, report_progress
+            )
         copy_tags(src, temp_path)
         os.replace(temp_path, dst)
     except BaseException:
@@ -415,6 +388,52 @@ def _render_pass(
     return _Rendered(
         input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames, limiting
     )
+
+
+def _encode_pass(
+    spill: io.BufferedRandom,
+    rendered: _Rendered,
+    path: Path,
+    fmt: str,
+    sample_rate: int,
+    mp3_quality: str | int,
+    sample_format: str,
+    progress: Progress,
+) -> tuple[LoudnessMeter, float]:
+    """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
+    decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
+    in all, the last one kept unmeasured). Returns the last encode's (output meter, peak)."""
+    ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
+    # a dense song's lossy result is decoded and measured: it may start nearer the promise
+    verified = fmt in ("mp3", "ogg") and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
+    if verified and fmt == "mp3":
+        ceiling_dbtp += VERIFIED_MP3_MARGIN_CUT_DB
+    for attempt in range(MAX_ENCODES):
+        writer = AudioWriter(
+            path,
+            fmt,
+            sample_rate,
+            SPILL_CHANNELS,
+            mp3_quality=mp3_quality,
+            bit_depth=output_bit_depth(fmt, sample_format),
+        )
+        with writer:
+            output_meter, true_peak = _finish_pass(
+                spill,
+                rendered,
+                sample_rate,
+                rendered.gain_db(ceiling_dbtp),
+                ceiling_dbtp,
+                writer,
+                progress if attempt == 0 else lambda fraction: None,  # the bar does not go back
+            )
+        if not verified or attempt == MAX_ENCODES - 1:
+            break
+        excess_db = decoded_true_peak_dbtp(path) - (CEILING_DBTP - DECODED_PEAK_ERROR_DB)
+        if excess_db <= 0:
+            break
+        ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
+    return output_meter, true_peak
 
 
 def _finish_pass(
