@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from surroundyou_jobs.errors import FILE_FAULTS, ErrorCode
 from surroundyou_jobs.keys import (
@@ -47,7 +47,7 @@ class CreateJobRequest(BaseModel):
     type, size limit, options) are checked by JobsApi.create_job with messages that say why."""
 
     filename: StrictStr
-    size: StrictInt
+    size: StrictInt = Field(ge=0)  # a negative size is a mistyped field, 0 an empty file
     contentType: StrictStr
     options: dict[str, Any] | None = None
 

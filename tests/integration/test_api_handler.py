@@ -157,7 +157,7 @@ GOOD_REQUEST = {"filename": "My Song.mp3", "size": 1000, "contentType": "audio/m
         ),
         ({**GOOD_REQUEST, "contentType": ""}, "ContentTypeMismatch", "not an empty type"),
         ({**GOOD_REQUEST, "size": 0}, "EmptyFile", "The file is empty."),
-        ({**GOOD_REQUEST, "size": -5}, "EmptyFile", "The file is empty."),
+        ({**GOOD_REQUEST, "size": -5}, "InvalidField", '"size" must be the file\'s size in bytes, a whole number.'),
         ({**GOOD_REQUEST, "size": 200_000_001}, "FileTooLarge", "The file is 200 MB; the limit is 200 MB."),
         ({**GOOD_REQUEST, "size": "1000"}, "InvalidField", '"size" must be the file\'s size in bytes, a whole number.'),
         ({**GOOD_REQUEST, "size": 1000.5}, "InvalidField", '"size" must be'),
