@@ -188,6 +188,14 @@ def test_a_click_track_gives_its_tempo_and_a_held_tone_no_beat():
     assert not beat_grid(held).clear
 
 
+@pytest.mark.parametrize("seconds", [0.001, 0.05, 0.3, 1.0])
+def test_a_song_too_short_for_a_beat_has_no_clear_beat(seconds):
+    """Under 0.4 s (the onset trend's window) the tracker raised a ValueError."""
+    onsets = OnsetEnvelope(SR)
+    onsets.add(np.random.default_rng(7).standard_normal((2, max(1, round(seconds * SR)))).astype(np.float32) * 0.3)
+    assert not beat_grid(onsets).clear
+
+
 def test_the_preview_window_is_the_loudest_stretch():
     hops = np.full(int(120 / HOP_S), 1e-4)
     hops[int(70 / HOP_S) : int(100 / HOP_S)] = 1e-2  # 30 s, 20 dB louder, from 70 s

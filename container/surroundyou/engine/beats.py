@@ -114,7 +114,7 @@ class OnsetEnvelope:
         flux = np.concatenate(self._flux) if self._flux else np.zeros(0)
         if flux.size == 0:
             return flux
-        trend_frames = max(1, round(TREND_S * self.frame_rate))
+        trend_frames = max(1, min(flux.size, round(TREND_S * self.frame_rate)))  # a song under 0.4 s: all of it
         kernel = np.ones(trend_frames) / trend_frames
         detrended = np.maximum(flux - np.convolve(flux, kernel, mode="same"), 0.0)
         spread = detrended.std()
