@@ -1,6 +1,5 @@
-"""What is corrected in a song before the render.
-
-A song in opposite polarity (L = -R, or close): nothing of it cancels in the render.
+"""What is corrected in a song before the render: a DC offset does not reach the result, and
+nothing of a song in opposite polarity (L = -R, or close) cancels in the render.
 
 Measured on the decoded conversion with an instrument of the tests (``instruments``: long-term
 1/3-octave levels from 100 Hz to 12.5 kHz, both channels' power, level-normalised), against the
