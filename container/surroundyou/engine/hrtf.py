@@ -41,7 +41,7 @@ How the set is used:
    (``DIFFUSE_FIELD_OCTAVES``). Averaged over the horizontal ring alone, as this mode first did,
    the paths that leave it were coloured where KEMAR's elevation cues lie: the figure-eight
    (up to 30 deg) 4.6 dB at 12.5 kHz, the overhead loop 4.1 dB, the arc (front only) 3.1 dB;
-   now 0.8-1.2 dB, pink noise and music. The room's reflections, which come from every side,
+   now 0.7-1.2 dB, pink noise and music. The room's reflections, which come from every side,
    keep the horizontal ring's curve (``speaker_filters``' default). In the average each
    loudspeaker is weighed at the loudness the renderer gives it (``KemarHead._pan_gain`` keeps
    every direction equally loud, so a plain average left the orbit's long-term spectrum up to
@@ -346,12 +346,15 @@ def equal_loudness_diffuse_field(
 
 def orbit_shares(orbit: Orbit, intensity: float) -> tuple[float, ...]:
     """Each loudspeaker's share of what ``orbit`` plays (summing to 1; a tuple: a cache key): its pan
-    weight averaged over the orbit's path at an even pace, ``SHARE_POINTS_PER_TURN`` directions
-    a turn (the wander, which never repeats, over ``WANDER_SHARE_TURNS``)."""
+    weight squared, its power, averaged over the orbit's path at an even pace,
+    ``SHARE_POINTS_PER_TURN`` directions a turn (the wander, which never repeats, over
+    ``WANDER_SHARE_TURNS``). Power, because neighbours whose pinna cues differ add as powers in the
+    treble: weighed by their plain weights, the circle's 10 deg wobble gave the rings above and
+    below too much say (pink L=R 0.91 -> 1.03 dB of coloration; by power, 0.88)."""
     turns = WANDER_SHARE_TURNS if orbit.path == "wander" else 1
     even = Orbit(1.0, SHARE_POINTS_PER_TURN, orbit.clockwise, orbit.elevation_wobble_deg, orbit.path)
     index, weight = speaker_pan(*even.direction_rad(np.arange(turns * SHARE_POINTS_PER_TURN)), intensity)
-    shares = np.bincount(index.ravel(), weight.ravel(), minlength=len(speaker_directions_rad()[0]))
+    shares = np.bincount(index.ravel(), (weight**2).ravel(), minlength=len(speaker_directions_rad()[0]))
     return tuple((shares / shares.sum()).tolist())
 
 
