@@ -28,9 +28,9 @@ PERIOD_S = 8.0
 SECONDS = 2 * PERIOD_S
 
 
-def options(mode: str, room: bool = False):
+def options(mode: str, room: bool = False, **overrides):
     return render_options_for(
-        {"preset": "classic", "mode": mode, "periodS": PERIOD_S, **({} if room else {"reverb": 0.0})}
+        {"preset": "classic", "mode": mode, "periodS": PERIOD_S, **({} if room else {"reverb": 0.0}), **overrides}
     )
 
 
@@ -87,8 +87,7 @@ def test_every_path_keeps_the_inputs_long_term_timbre(signals, mode, path):
     takes, 0.7-1.2 dB. The spherical head evens out its treble over a whole turn, which the arc,
     swinging through the front only, never makes (a known gap)."""
     source = np.repeat(signals.pink_noise(SECONDS, SR, seed=21), 2, axis=0)
-    chosen = render_options_for({"preset": "classic", "mode": mode, "periodS": PERIOD_S, "reverb": 0.0, "path": path})
-    difference_db = long_term_db(render(source, SR, chosen)) - long_term_db(source)
+    difference_db = long_term_db(render(source, SR, options(mode, path=path))) - long_term_db(source)
     assert np.max(np.abs(difference_db)) <= 2.0, np.round(difference_db, 2)
 
 
