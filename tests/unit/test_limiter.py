@@ -15,6 +15,7 @@ from surroundyou.engine.limiter import (
     EDGE_FADE_MS,
     HOLD_MS,
     LEFT_TAPS,
+    NEXT_PEAK_MS,
     OVERSAMPLING,
     RELEASE_DB_PER_S,
     RIGHT_TAPS,
@@ -127,6 +128,26 @@ def test_a_peak_is_caught_ahead_and_released_at_the_set_rate():
     assert np.allclose(gain[back:], 1.0, rtol=0, atol=1e-5)  # band_limited fades the end as the limiter does
 
 
+def test_the_gain_holds_between_peaks_and_lets_go_after_the_last():
+    """Two bursts 8 ms apart: the gain stays down between them (released, it would ripple at the
+    bursts' rate, as under a bass note's peaks). A burst with none after it within NEXT_PEAK_MS:
+    the release starts at once, not a hold later."""
+    level = np.full((1, SR // 2), 0.5, dtype=np.float32)
+    first, second, lone = SR // 8, SR // 8 + round(0.008 * SR), SR // 4
+    for start in (first, second, lone):
+        level[0, start : start + 100] = 1.0  # 0 dBFS bursts on a -6 dBFS level
+    out, _ = _limit(level, 65536, ceiling_dbtp=-3.0)
+    gain_db = 20 * np.log10(out[0] / band_limited(level)[0])
+    lowest = gain_db[first : second + 100].min()
+    assert lowest <= -2.9
+    assert gain_db[first : second + 100].max() <= lowest + 0.05, "held between the two"
+    # after the lone burst: back to 1 once its 3 dB are released, well before a hold would end
+    edge, lookahead = LEFT_TAPS, round(0.002 * SR)
+    released = lone + 100 + edge + 2 * lookahead + round(3.0 / RELEASE_DB_PER_S * SR)
+    assert released < lone + 100 + round(HOLD_MS / 1000 * SR) + round(3.0 / RELEASE_DB_PER_S * SR)
+    assert np.allclose(gain_db[released : released + SR // 20], 0.0, atol=1e-3)
+
+
 def test_interpolator_and_sliding_extremes():
     taps = interpolation_matrix()
     assert taps.shape == (LEFT_TAPS + RIGHT_TAPS + 1, OVERSAMPLING)
@@ -138,25 +159,27 @@ def test_interpolator_and_sliding_extremes():
         np.testing.assert_array_equal(sliding_extreme(values, size, np.minimum), expected.min(axis=1))
 
 
-def _reference_limited(audio, ceiling_dbtp, lookahead, hold, release_db_per_s):
+def _reference_limited(audio, ceiling_dbtp, lookahead, release_db_per_s):
     """The gain computer of ``TruePeakLimiter``'s docstring, frame by frame over the whole signal."""
+    hold, next_peak = round(HOLD_MS / 1000 * SR), round(NEXT_PEAK_MS / 1000 * SR)
     limiter = TruePeakLimiter(SR, audio.shape[0], ceiling_dbtp=ceiling_dbtp)
     padded = np.concatenate(
         [
             np.zeros((audio.shape[0], CONTEXT_FRAMES), np.float32),
             audio,
-            np.zeros((audio.shape[0], lookahead + RIGHT_TAPS + 1), np.float32),
+            np.zeros((audio.shape[0], max(lookahead, next_peak) + RIGHT_TAPS + 1), np.float32),
         ],
         axis=1,
     )
     limiter._frames = padded
-    band, peaks = limiter._peaks(audio.shape[1] + lookahead)
+    band, peaks = limiter._peaks(audio.shape[1] + max(lookahead, next_peak))
     required = np.minimum(1.0, 10 ** (ceiling_dbtp / 20) / np.maximum(peaks.astype(np.float64), 1e-30))
     rho = 10 ** (release_db_per_s / SR / 20)
     held = np.empty(audio.shape[1])
     previous = 1.0
     for n in range(audio.shape[1]):
-        previous = held[n] = min(required[max(0, n - hold) : n + lookahead + 1].min(), rho * previous)
+        between = max(required[max(0, n - hold) : n + 1].min(), required[n : n + next_peak + 1].min())
+        previous = held[n] = min(required[n : n + lookahead + 1].min(), between, rho * previous)
     # frames before the stream: silence that already looked ahead into it
     history = np.minimum.accumulate(required[:lookahead])
     held_all = np.concatenate([history, held])
@@ -175,7 +198,7 @@ def test_gain_is_computed_only_where_needed_and_agrees_with_the_frame_by_frame_d
     for position, level in ((0, 0.99), (5000, 1.0), (5300, 2.0), (9000, 1.5), (16000, 0.95), (21000, 3.0)):
         audio[:, position : position + 40] = level
     out, _ = _limit(audio, block_frames, ceiling_dbtp=-1.0)
-    expected = _reference_limited(audio, -1.0, round(0.002 * SR), round(HOLD_MS / 1000 * SR), RELEASE_DB_PER_S)
+    expected = _reference_limited(audio, -1.0, round(0.002 * SR), RELEASE_DB_PER_S)
     np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
     assert not np.array_equal(out, audio)
 

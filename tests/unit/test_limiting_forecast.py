@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from surroundyou.engine.analysis import integrated_lufs
-from surroundyou.engine.limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_DB_PER_S, TruePeakLimiter
+from surroundyou.engine.limiter import HOLD_MS, LOOKAHEAD_MS, NEXT_PEAK_MS, RELEASE_DB_PER_S, TruePeakLimiter
 from surroundyou.engine.limiting_forecast import (
     BIN_DB,
     LOWEST_DB,
@@ -77,20 +77,25 @@ def test_a_song_the_limiter_does_not_touch_keeps_the_plain_match(signals):
 
 
 def test_the_envelope_is_its_definition_tile_by_tile_in_any_blocks(signals):
-    """E: each tile's sample peak (dB) raised to the loudest within the limiter's look-ahead after
-    it and its look-ahead and hold before it, then released at the limiter's rate; the histogram
-    weighs it by the tile's K-weighted energy. Blocks of any length give the same histogram."""
+    """E: each tile's sample peak (dB) raised to the loudest within the limiter's look-ahead
+    around it and, where the limiter holds, to the lesser of the loudest within its look-ahead and
+    hold before it and the loudest within its look-ahead before and next-peak reach after it; then
+    released at the limiter's rate; the histogram weighs it by the tile's K-weighted energy. Blocks
+    of any length give the same histogram."""
     audio = signals.loud_master(8.0, 8.0, SR)[:, : SR * 3]
     tile, ahead = round(TILE_S * SR), round(LOOKAHEAD_MS / 1000 / TILE_S)
-    behind = ahead + round(HOLD_MS / 1000 / TILE_S)
+    hold, next_peak = round(HOLD_MS / 1000 / TILE_S), round(NEXT_PEAK_MS / 1000 / TILE_S)
     energies = LoudnessMeter(SR, 2).add(audio)
     tiles = audio.shape[1] // tile
     peak_db = 20 * np.log10(np.abs(audio[:, : tiles * tile]).max(axis=0).reshape(tiles, tile).max(axis=1))
     tile_energy = energies[: tiles * tile].reshape(tiles, tile).sum(axis=1)
     expected = np.zeros_like(forecast_of(audio)._histogram)
     envelope, release = -np.inf, RELEASE_DB_PER_S * tile / SR
-    for index in range(tiles - ahead):  # the last tiles' look-ahead is not complete
-        envelope = max(peak_db[max(0, index - behind) : index + ahead + 1].max(), envelope - release)
+    for index in range(tiles - next_peak):  # the last tiles' reach after them is not complete
+        near = peak_db[max(0, index - ahead) : index + ahead + 1].max()
+        held_from = peak_db[max(0, index - ahead - hold) : index + 1].max()
+        next_one = peak_db[max(0, index - ahead) : index + next_peak + 1].max()
+        envelope = max(near, min(held_from, next_one), envelope - release)
         expected[int(np.rint((envelope - LOWEST_DB) / BIN_DB))] += tile_energy[index]
     for block_frames in (65536, 3001, 441):
         # float rounding may put a tile on the edge of two bins into the other one

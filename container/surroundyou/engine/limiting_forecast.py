@@ -9,13 +9,15 @@ input, which depends on how the limiter will act at that gain.
 
 That is known from the rendered song alone. In dB, the limiter's reduction at frame n for a
 static gain G is ``max(0, E[n] + G - ceiling)`` (``limiter.TruePeakLimiter``: the look-ahead and
-hold minimum and the release at a constant rate in dB commute with a constant gain), where ``E``
+hold minima and the release at a constant rate in dB commute with a constant gain), where ``E``
 is the peak envelope ``P`` (dB) released at the limiter's rate ``s`` per frame:
 ``E[n] = max over k <= n of (P[k] - s (n - k)) = cummax(P[k] + s k) - s n``. So one pass keeps a
 histogram of ``E`` weighted by the K-weighted energy, per 1 ms tile: the tile's sample peak,
-raised to the loudest tile from the look-ahead after it to the look-ahead and hold before it
-(where the limiter's gain glides down before a peak, holds and glides back), and the tile's
-energy. Any gain's loudness loss is read from it:
+raised to the loudest tile within the look-ahead around it (where the limiter's gain glides
+down before a peak and back after it) and, where the limiter holds between two peaks, to the
+lesser of the loudest within the look-ahead and hold before it and the loudest within the
+look-ahead before it and the next-peak reach after it; and the tile's energy. Any gain's
+loudness loss is read from it:
 ``10 log10(sum H 10^(-max(0, E + G - ceiling) / 10) / sum H)``. The sample peak stands in for
 the true peak; the gating is left out (the limited blocks are the loud ones, which the gates
 keep). Measured against the limiter: within 0.1 LU on rendered loud masters, 0.2 LU on raw
@@ -29,7 +31,7 @@ import math
 
 import numpy as np
 
-from .limiter import HOLD_MS, LOOKAHEAD_MS, RELEASE_DB_PER_S, sliding_extreme
+from .limiter import HOLD_MS, LOOKAHEAD_MS, NEXT_PEAK_MS, RELEASE_DB_PER_S, sliding_extreme
 
 TILE_S = 0.001
 # the envelope's histogram: BIN_DB wide bins from LOWEST_DB (everything quieter is never limited
@@ -54,18 +56,20 @@ class LimitingForecast:
     def __init__(self, sample_rate: int):
         self._tile = max(1, round(TILE_S * sample_rate))
         self._release_db = RELEASE_DB_PER_S * self._tile / sample_rate  # per tile
-        # the limiter's gain glides down over its look-ahead before a peak, holds, and glides back
-        # over as many frames: a tile is reduced as much as the loudest tile within that reach
+        # the limiter's gain glides down over its look-ahead before a peak and back over as many
+        # frames after it, and holds between peaks (see add)
         self._ahead = max(1, round(LOOKAHEAD_MS / 1000 / TILE_S))
-        self._behind = self._ahead + round(HOLD_MS / 1000 / TILE_S)
+        self._hold = round(HOLD_MS / 1000 / TILE_S)
+        self._next_peak = max(self._ahead, round(NEXT_PEAK_MS / 1000 / TILE_S))
+        self._behind = self._ahead + self._hold
         self._levels_db = LOWEST_DB + BIN_DB * np.arange(round((HIGHEST_DB - LOWEST_DB) / BIN_DB) + 1)  # bin centres
         self._histogram = np.zeros(self._levels_db.size)
         self._envelope_db = SILENT_DB  # E of the last tile counted
         self._pending_peaks = np.zeros(0, dtype=np.float32)  # frames of an unfinished tile
         self._pending_energies = np.zeros(0)
         # the last tiles seen: their reach is not complete yet (peak dB, energy)
-        self._recent_peak_db = np.full(self._behind + self._ahead, SILENT_DB)
-        self._recent_energies = np.zeros(self._behind + self._ahead)
+        self._recent_peak_db = np.full(self._behind + self._next_peak, SILENT_DB)
+        self._recent_energies = np.zeros(self._behind + self._next_peak)
 
     def add(self, block: np.ndarray, energies: np.ndarray) -> None:
         """``block`` (channels, frames) and ``energies`` (frames: the K-weighted squares summed
@@ -82,10 +86,17 @@ class LimitingForecast:
             self._recent_peak_db, 20 * np.log10(np.maximum(tile_peaks, 10 ** (SILENT_DB / 20)), dtype=np.float64)
         ]
         tile_energies = np.r_[self._recent_energies, energies[:whole].reshape(tiles, self._tile).sum(axis=1)]
-        kept = self._behind + self._ahead
+        ahead, hold, next_peak = self._ahead, self._hold, self._next_peak
+        kept = self._behind + next_peak
         self._recent_peak_db, self._recent_energies = peak_db[-kept:], tile_energies[-kept:]
-        # tiles behind .. len - ahead - 1 of these are counted now
-        reached = sliding_extreme(peak_db, kept + 1, np.maximum)
+        # tiles c = behind .. len - next_peak - 1 of these are counted now: c is reduced as much
+        # as the loudest tile within the look-ahead around it, and where the limiter holds (a
+        # peak within the look-ahead and hold before c, another within the look-ahead before c
+        # and the next-peak reach after it), as the lesser of the two
+        near = sliding_extreme(peak_db[hold : hold + tiles + 2 * ahead], 2 * ahead + 1, np.maximum)
+        held_from = sliding_extreme(peak_db[: tiles + ahead + hold], ahead + hold + 1, np.maximum)
+        next_one = sliding_extreme(peak_db[hold : hold + tiles + ahead + next_peak], ahead + next_peak + 1, np.maximum)
+        reached = np.maximum(near, np.minimum(held_from, next_one))
         ramp = self._release_db * np.arange(tiles)
         released = np.maximum.accumulate(reached + ramp) - ramp
         envelope = np.maximum(released, self._envelope_db - self._release_db * np.arange(1, tiles + 1))
