@@ -36,8 +36,10 @@ so that every frequency carries the same energy (only the treble dies away soone
 ears are made from two independent noises, ``L = a n1 + b n2``, ``R = a n1 - b n2`` per
 frequency with ``a^2 - b^2 = gamma(f)``, ``a^2 + b^2 = 1`` (in a short-time Fourier transform,
 the second noise made orthogonal to the first and as strong in every bin, so that a short tail
-holds the target exactly), so their coherence is that of a diffuse field at two points ``d``
-apart:
+holds the target: then the tail's own short-time spectra are taken back and corrected again,
+``TAIL_ROUNDS`` in all, as the corrected spectra are no signal's; Griffin & Lim, "Signal
+estimation from modified short-time Fourier transform", IEEE Trans. ASSP 32(2), 1984), so their
+coherence is that of a diffuse field at two points ``d`` apart:
 
     gamma(f) = sin(k d) / (k d),   k = 2 pi f / c
     (Cook et al., "Measurement of correlation coefficients in reverberant sound fields",
@@ -105,6 +107,7 @@ ROOM_LOW_CUT_HZ = 250.0  # the room hears the source above this (module doc)
 INPUT_FILTER_REACH_S = 0.012
 MAX_ORDER = 2
 TAIL_SEED = 8
+TAIL_ROUNDS = 3  # late_tail: the coherence corrected this many times
 TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
@@ -392,15 +395,21 @@ def late_tail(room_name: str, sample_rate: int, radius_m: float = HEAD_RADIUS_M)
     envelope *= np.sin(np.pi / 2 * ramp)
     coherence = diffuse_field_coherence(stft_freqs, ear_distance_m(radius_m))[:, np.newaxis]
     common, apart = np.sqrt((1 + coherence) / 2), np.sqrt((1 - coherence) / 2)
-    first, second = spectra[0] * envelope, spectra[1] * envelope
-    # a short tail holds few independent samples per band, so two noises would be correlated by
-    # chance: make the second one orthogonal to the first, and as strong, in every frequency bin
-    first_power = np.sum(np.abs(first) ** 2, axis=1, keepdims=True) + 1e-30
-    second -= np.sum(second * np.conj(first), axis=1, keepdims=True) / first_power * first
-    second *= np.sqrt(first_power / (np.sum(np.abs(second) ** 2, axis=1, keepdims=True) + 1e-30))
-    ears = np.stack([common * first + apart * second, common * first - apart * second])
-    tail = _istft(ears, segment)
-    tail = tail[:, :length]
+
+    def ears(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        # a short tail holds few independent samples per band, so two noises would be correlated by
+        # chance: make the second one orthogonal to the first, and as strong, in every frequency bin
+        first_power = np.sum(np.abs(first) ** 2, axis=1, keepdims=True) + 1e-30
+        second = second - np.sum(second * np.conj(first), axis=1, keepdims=True) / first_power * first
+        second *= np.sqrt(first_power / (np.sum(np.abs(second) ** 2, axis=1, keepdims=True) + 1e-30))
+        return _istft(np.stack([common * first + apart * second, common * first - apart * second]), segment)[:, :length]
+
+    tail = ears(spectra[0] * envelope, spectra[1] * envelope)
+    for _ in range(TAIL_ROUNDS - 1):
+        # the corrected spectra were no signal's short-time spectra, so the tail made from them
+        # drifted from the target (it lost some of its side, L - R): correct its own again
+        _, _, spectra = _stft(tail, sample_rate, segment)
+        tail = ears((spectra[0] + spectra[1]) / (2 * common), (spectra[0] - spectra[1]) / (2 * np.maximum(apart, 1e-9)))
     fade_out = max(1, length // 10)
     tail[:, -fade_out:] *= np.cos(np.pi / 2 * np.arange(1, fade_out + 1) / fade_out)
     return tail
