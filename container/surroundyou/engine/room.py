@@ -55,8 +55,8 @@ response per room, convolved by FFT; built once, from a fixed seed.
 Level. ``level`` (the options' ``reverb``, 0-1) sets the direct-to-reverberant ratio, whatever
 the room: the room's whole response (early + late, averaged over the orbit, for pink noise) is
 scaled to ``level^2`` of the dry render's energy (``RoomRenderer``), so for pink noise
-DRR = -20 log10(level) dB: 14 dB at 0.2, 6.9 dB at 0.45 (measured within 0.6 dB for every
-preset, both modes). The room sets the rest: when the reflections come and from where, how
+DRR = -20 log10(level) dB: 14 dB at 0.2, 6.9 dB at 0.45 (measured at 44.1 and 48 kHz within
+0.6 dB for every preset, both modes; at 96 kHz within 0.81 dB). The room sets the rest: when the reflections come and from where, how
 dense and long the tail is, and the balance of early and late energy.
 
 Streaming: the hops sit on the absolute sample grid and every frame's contribution is computed
@@ -110,7 +110,7 @@ TAIL_SEED = 8
 TAIL_ROUNDS = 3  # late_tail: the coherence corrected this many times
 TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
-DRY_POWER_GAIN_DB = 1.1  # see RoomRenderer
+DRY_POWER_GAIN_DB = 1.3  # see RoomRenderer
 TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
 # the spherical head's kernels: the shadow low-pass and the pinna's cues have died out (-95 dB)
 HEAD_KERNEL_S = 0.0025
@@ -640,8 +640,9 @@ class RoomRenderer:
 
     The room hears ``sum(channels) / sqrt(channels)``: a mono, an L = R and a mostly correlated
     stereo mix keep their power. The dry render comes out ``DRY_POWER_GAIN_DB`` over its input's
-    power on average (measured, pink noise: mono and L = R +1.3 dB, a music-like mix +0.5 dB,
-    independent channels -1.6 dB against the room's -3 dB), so the room follows it.
+    power for mono and L = R pink noise, the signal the documented DRR is for (measured; a
+    music-like mix +0.5 dB, independent channels -1.6 dB against the room's -3 dB), so the room
+    follows it.
     """
 
     def __init__(
