@@ -56,8 +56,9 @@ Level. ``level`` (the options' ``reverb``, 0-1) sets the direct-to-reverberant r
 the room: the room's whole response (early + late, averaged over the orbit, for pink noise) is
 scaled to ``level^2`` of the dry render's energy (``RoomRenderer``), so for pink noise
 DRR = -20 log10(level) dB: 14 dB at 0.2, 6.9 dB at 0.45 (measured at 44.1 and 48 kHz within
-0.6 dB for every preset, both modes; at 96 kHz within 0.81 dB). The room sets the rest: when the reflections come and from where, how
-dense and long the tail is, and the balance of early and late energy.
+0.6 dB for every preset, both modes; at 96 kHz within 0.81 dB). The room sets the rest: when
+the reflections come and from where, how dense and long the tail is, and the balance of early
+and late energy.
 
 Streaming: the hops sit on the absolute sample grid and every frame's contribution is computed
 from the samples it covers as they arrive, so the output does not depend on the block sizes
