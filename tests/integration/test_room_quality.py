@@ -2,7 +2,8 @@
 
 - The late tail's interaural coherence per octave band (250-2000 Hz) is the diffuse field's,
   ``sin(kd)/(kd)``, within 0.15 (Welch cross-spectra of the tail driven by 30 s of white noise),
-  at 44.1 and 48 kHz.
+  at 44.1 and 48 kHz; and through the tail, not only over the whole: the tail's mid and side
+  decay alike (Schroeder's energy decay, octaves 1-4 kHz, within 2 dB down to -20 dB).
 - Each preset's direct-to-reverberant ratio is the documented ``-20 log10(reverb)`` within 1 dB
   (pink noise; energy of both ears, the dry render against the room's output).
 - With the default preset's room the orbit still measures as a clean orbit (period, R^2, ITD, ILD).
@@ -32,6 +33,7 @@ from surroundyou.engine.room import (
     SphericalHeadResponses,
     diffuse_field_coherence,
     ear_distance_m,
+    late_tail,
     room_for,
 )
 from surroundyou.job_options import render_options_for
@@ -76,6 +78,33 @@ def test_late_tail_has_the_interaural_coherence_of_a_diffuse_field(room_name, sa
     figures = {centre: octave_coherence(tail[:, 3 * sample_rate :], sample_rate, centre) for centre in OCTAVES_HZ}
     for measured, target in figures.values():
         assert abs(measured - target) <= 0.15, figures
+
+
+def energy_decay_db(signal: np.ndarray, sample_rate: int, centre_hz: float) -> np.ndarray:
+    """Schroeder's backward-integrated energy of ``signal`` in the octave band around ``centre_hz``,
+    in dB of its total (Schroeder, "New method of measuring reverberation time", J. Acoust. Soc.
+    Am. 37(3), 1965)."""
+    band = scipy.signal.butter(
+        3, [centre_hz / np.sqrt(2), centre_hz * np.sqrt(2)], "bandpass", fs=sample_rate, output="sos"
+    )
+    energy = np.cumsum((scipy.signal.sosfiltfilt(band, signal) ** 2)[::-1])[::-1]
+    return 10 * np.log10(energy / energy[0])
+
+
+@pytest.mark.parametrize("sample_rate", [44100, 48000])
+@pytest.mark.parametrize("room_name", list(SHOEBOXES))
+def test_the_late_tails_common_and_different_parts_decay_alike(room_name, sample_rate):
+    """The coherence holds through the tail, not only over the whole of it: its mid (L + R) and its
+    side (L - R) lose their energy at the same pace, within 2 dB where the mid has fallen 5, 10 and
+    20 dB, in the octaves 1-4 kHz (where each carries about half)."""
+    tail = late_tail(room_name, sample_rate)
+    gaps = {}
+    for centre in (1000.0, 2000.0, 4000.0):
+        mid, side = (energy_decay_db(part, sample_rate, centre) for part in (tail[0] + tail[1], tail[0] - tail[1]))
+        for fallen_db in (5, 10, 20):
+            at = int(np.argmax(mid < -fallen_db))
+            gaps[centre, fallen_db] = round(float(side[at] - mid[at]), 2)
+    assert max(abs(gap) for gap in gaps.values()) <= 2.0, gaps
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])

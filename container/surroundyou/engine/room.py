@@ -36,10 +36,11 @@ so that every frequency carries the same energy (only the treble dies away soone
 ears are made from two independent noises, ``L = a n1 + b n2``, ``R = a n1 - b n2`` per
 frequency with ``a^2 - b^2 = gamma(f)``, ``a^2 + b^2 = 1`` (in a short-time Fourier transform,
 the second noise made orthogonal to the first and as strong in every bin, so that a short tail
-holds the target: then the tail's own short-time spectra are taken back and corrected again,
-``TAIL_ROUNDS`` in all, as the corrected spectra are no signal's; Griffin & Lim, "Signal
-estimation from modified short-time Fourier transform", IEEE Trans. ASSP 32(2), 1984), so their
-coherence is that of a diffuse field at two points ``d`` apart:
+holds the target; the corrected spectra are no signal's, so the tail's own are taken back and
+corrected again, ``TAIL_ROUNDS`` in all, its side first given back its mid's envelope, so that
+the two decay alike and the coherence holds through the tail: alternating projections as in
+Griffin & Lim, "Signal estimation from modified short-time Fourier transform", IEEE Trans. ASSP
+32(2), 1984), so their coherence is that of a diffuse field at two points ``d`` apart:
 
     gamma(f) = sin(k d) / (k d),   k = 2 pi f / c
     (Cook et al., "Measurement of correlation coefficients in reverberant sound fields",
@@ -56,7 +57,7 @@ Level. ``level`` (the options' ``reverb``, 0-1) sets the direct-to-reverberant r
 the room: the room's whole response (early + late, averaged over the orbit, for pink noise) is
 scaled to ``level^2`` of the dry render's energy (``RoomRenderer``), so for pink noise
 DRR = -20 log10(level) dB: 14 dB at 0.2, 6.9 dB at 0.45 (measured at 44.1 and 48 kHz within
-0.6 dB for every preset, both modes; at 96 kHz within 0.81 dB). The room sets the rest: when
+0.6 dB for every preset, both modes; at 96 kHz within 0.82 dB). The room sets the rest: when
 the reflections come and from where, how dense and long the tail is, and the balance of early
 and late energy.
 
@@ -108,7 +109,7 @@ ROOM_LOW_CUT_HZ = 250.0  # the room hears the source above this (module doc)
 INPUT_FILTER_REACH_S = 0.012
 MAX_ORDER = 2
 TAIL_SEED = 8
-TAIL_ROUNDS = 3  # late_tail: the coherence corrected this many times
+TAIL_ROUNDS = 5  # late_tail: the coherence corrected this many times
 TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 1.3  # see RoomRenderer
@@ -408,12 +409,25 @@ def late_tail(room_name: str, sample_rate: int, radius_m: float = HEAD_RADIUS_M)
     tail = ears(spectra[0] * envelope, spectra[1] * envelope)
     for _ in range(TAIL_ROUNDS - 1):
         # the corrected spectra were no signal's short-time spectra, so the tail made from them
-        # drifted from the target (it lost some of its side, L - R): correct its own again
+        # drifted from the target (it lost some of its side, L - R, and the side's decay slowed):
+        # correct its own again, the side first given back the mid's envelope, cell by cell
         _, _, spectra = _stft(tail, sample_rate, segment)
-        tail = ears((spectra[0] + spectra[1]) / (2 * common), (spectra[0] - spectra[1]) / (2 * np.maximum(apart, 1e-9)))
+        first = (spectra[0] + spectra[1]) / (2 * common)
+        second = (spectra[0] - spectra[1]) / (2 * np.maximum(apart, 1e-9))
+        envelope_gain = np.sqrt(_local_mean(np.abs(first) ** 2) / (_local_mean(np.abs(second) ** 2) + 1e-300))
+        second *= np.where(apart > 0.1, np.clip(envelope_gain, 0.25, 4.0), 1.0)  # apart ~ 0: no side to match
+        tail = ears(first, second)
     fade_out = max(1, length // 10)
     tail[:, -fade_out:] *= np.cos(np.pi / 2 * np.arange(1, fade_out + 1) / fade_out)
     return tail
+
+
+def _local_mean(power: np.ndarray) -> np.ndarray:
+    """``power (freqs, times)`` averaged over its neighbours, +-2 bins and +-1 frame (edges repeated)."""
+    bins, frames = power.shape
+    padded = np.pad(power, ((2, 2), (1, 1)), mode="edge")
+    across = np.add.reduce([padded[shift : shift + bins] for shift in range(5)])
+    return np.add.reduce([across[:, shift : shift + frames] for shift in range(3)]) / 15
 
 
 def _hann(segment: int) -> np.ndarray:
@@ -444,14 +458,15 @@ def _istft(spectra: np.ndarray, segment: int) -> np.ndarray:
     window = _hann(segment)
     pieces = scipy.fft.irfft(np.moveaxis(spectra, -2, -1), segment, axis=-1) * (window.sum() * window)
     count = pieces.shape[-2]
-    length = segment + (count - 1) * hop
-    output = np.zeros((*pieces.shape[:-2], length))
-    norm = np.zeros(length)
-    for index in range(count):
-        output[..., index * hop : index * hop + segment] += pieces[..., index, :]
-        norm[index * hop : index * hop + segment] += window**2
+    # the pieces overlap by three quarters: quarter q of piece k lands on hop k + q
+    quarters = pieces.reshape(*pieces.shape[:-1], 4, hop)
+    output = np.zeros((*pieces.shape[:-2], count + 3, hop))
+    norm = np.zeros((count + 3, hop))
+    for quarter, window_quarter in enumerate((window**2).reshape(4, hop)):
+        output[..., quarter : quarter + count, :] += quarters[..., quarter, :]
+        norm[quarter : quarter + count] += window_quarter
     half = segment // 2
-    output, norm = output[..., half:-half], norm[half:-half]
+    output, norm = output.reshape(*output.shape[:-2], -1)[..., half:-half], norm.ravel()[half:-half]
     return output / np.where(norm > 1e-10, norm, 1.0)
 
 
