@@ -332,11 +332,11 @@ class TruePeakLimiter:
         return self._bank_spectra[size]
 
     def _smoothed_gain(self, peaks: np.ndarray, ready: int) -> list[tuple[int, int, np.ndarray]]:
-        """``g`` for the next ``ready`` frames from ``q`` of the next ``ready + L`` frames, as
-        ``(start, stop, g[start:stop])`` (float32) where it is under 1.
+        """``g`` for the next ``ready`` frames from ``q`` of the next ``ready + max(L, F)`` frames,
+        as ``(start, stop, g[start:stop])`` (float32) where it is under 1.
 
         ``g`` is exactly 1 outside the spans where a frame i over the ceiling (``r[i] < 1``)
-        pulls it down: ``[i - L, i + R_i + L)``, ``R_i`` the frames the release needs to climb
+        pulls it down: ``[i - L, i + H + R_i + L)``, ``R_i`` the frames the release needs to climb
         back from ``r[i]`` (and likewise from the gain carried over from the last block). Only
         those spans, merged, are computed: a song is limited at a few percent of its frames.
         """
