@@ -19,9 +19,11 @@ from surroundyou.engine.limiter import (
     OVERSAMPLING,
     RELEASE_DB_PER_S,
     RIGHT_TAPS,
+    WINDOW_TAPS,
     TruePeakLimiter,
     interpolation_matrix,
     midpoint_remainder,
+    overlap_save_spectra,
     prototype_filter,
     sliding_extreme,
 )
@@ -226,7 +228,7 @@ def test_the_parabolas_found_in_one_pass_are_those_gathered_frame_by_frame():
     limiter = TruePeakLimiter(SR, 2, ceiling_dbtp=100.0)  # nothing is near: the points' peaks alone
     limiter._frames = audio
     count = audio.shape[1] - CONTEXT_FRAMES - RIGHT_TAPS
-    spectra, _, size = limiter._transform(audio)
+    spectra, _, size = overlap_save_spectra(audio, WINDOW_TAPS)
     raw = scipy.fft.irfft(spectra[:, np.newaxis] * limiter._spectra(size)[:, np.newaxis], size, axis=-1)
     _, points = limiter._peaks(count)
     every = np.arange(count)

@@ -67,21 +67,27 @@ BOUND_MARGIN = 8
 BOUND_SAFETY = 1.001
 
 
-def interpolation_matrix(factor: int = OVERSAMPLING) -> np.ndarray:
-    """The band-limiting 4x interpolator, shape ``(WINDOW_TAPS, factor)``.
+def interpolation_matrix(
+    factor: int = OVERSAMPLING,
+    half_taps: int = HALF_TAPS,
+    cutoff_fraction_of_fs: float = CUTOFF_FRACTION_OF_FS,
+    kaiser_beta: float = KAISER_BETA,
+) -> np.ndarray:
+    """A band-limiting ``factor``-times interpolator, shape ``(2 half_taps + 2, factor)`` (the
+    limiter's by default: ``(WINDOW_TAPS, factor)``).
 
     Column ``k`` gives the band-limited output at ``n + k/factor`` (k = 0: the output sample
-    itself) from frames ``n - LEFT_TAPS .. n + RIGHT_TAPS``. The prototype ``G`` is a
-    Kaiser-windowed sinc (``scipy.signal.firwin``) at ``factor`` times the rate; from
-    ``y[4n + k] = sum_i x[i] G[4 HALF_TAPS + 4(n - i) + k]`` with ``i = n - LEFT_TAPS + d``.
+    itself) from frames ``n - half_taps .. n + half_taps + 1``. The prototype ``G``
+    (:func:`prototype_filter`) is at ``factor`` times the rate; from ``y[4n + k] = sum_i x[i]
+    G[4 half_taps + 4(n - i) + k]`` with ``i = n - half_taps + d`` (factor 4).
     ``resample_poly(x, 4, 1, window=G / 4)`` gives the same points.
     """
-    prototype = prototype_filter(factor) * factor
-    centre = factor * HALF_TAPS
-    offsets = np.arange(WINDOW_TAPS)
+    prototype = prototype_filter(factor, half_taps, cutoff_fraction_of_fs, kaiser_beta) * factor
+    centre = factor * half_taps
+    offsets = np.arange(2 * half_taps + 2)
     columns = []
     for phase in range(factor):
-        index = centre + factor * (LEFT_TAPS - offsets) + phase
+        index = centre + factor * (half_taps - offsets) + phase
         inside = (index >= 0) & (index < prototype.size)
         columns.append(np.where(inside, prototype[np.clip(index, 0, prototype.size - 1)], 0.0))
     return np.stack(columns, axis=1)
@@ -99,18 +105,40 @@ def midpoint_remainder() -> float:
     )
 
 
-def prototype_filter(factor: int = OVERSAMPLING) -> np.ndarray:
-    """The interpolation prototype at ``factor`` x the rate (unit gain at DC, ``2 factor HALF_TAPS + 1`` taps).
+def prototype_filter(
+    factor: int = OVERSAMPLING,
+    half_taps: int = HALF_TAPS,
+    cutoff_fraction_of_fs: float = CUTOFF_FRACTION_OF_FS,
+    kaiser_beta: float = KAISER_BETA,
+) -> np.ndarray:
+    """The interpolation prototype at ``factor`` x the rate (unit gain at DC, ``2 factor half_taps + 1`` taps).
 
     The windowed-sinc low-pass (``scipy.signal.firwin``'s design, written out so the limiter does
     not load scipy.signal): ``h[m] = w sinc(w m) kaiser(beta)[m]``, ``m`` centred, ``w`` the
     cutoff over the Nyquist frequency at the high rate, then scaled to sum to 1.
     """
-    taps = 2 * factor * HALF_TAPS + 1
-    cutoff = 2 * CUTOFF_FRACTION_OF_FS / factor
+    taps = 2 * factor * half_taps + 1
+    cutoff = 2 * cutoff_fraction_of_fs / factor
     offsets = np.arange(taps) - (taps - 1) / 2
-    prototype = cutoff * np.sinc(cutoff * offsets) * np.kaiser(taps, KAISER_BETA)
+    prototype = cutoff * np.sinc(cutoff * offsets) * np.kaiser(taps, kaiser_beta)
     return prototype / prototype.sum()
+
+
+def overlap_save_spectra(frames: np.ndarray, window_taps: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The overlap-save chunks' spectra (channels, chunks, size // 2 + 1), the zero-padded frames
+    and ``size``, for the 'valid' convolution of ``frames`` (channels, n + window_taps - 1) with
+    filters of ``window_taps`` taps: chunk ``j`` is the ``size`` frames from ``j hop``, ``hop =
+    size - window_taps + 1``; its inverse transform, times a filter's spectrum, holds that
+    filter's points ``v = j hop .. j hop + hop - 1`` from index ``window_taps - 1`` on (points past
+    ``n`` are padding). float32; one forward transform per chunk for all the filters."""
+    channels, count = frames.shape[0], frames.shape[1] - window_taps + 1
+    size = FFT_SIZE if count > FFT_SIZE - window_taps + 1 else scipy.fft.next_fast_len(frames.shape[1], real=True)
+    hop = size - window_taps + 1
+    chunks = -(-count // hop)
+    padded = np.zeros((channels, chunks * hop + window_taps - 1), dtype=np.float32)
+    padded[:, : frames.shape[1]] = frames
+    segments = np.lib.stride_tricks.sliding_window_view(padded, size, axis=-1)[:, ::hop]
+    return scipy.fft.rfft(segments, axis=-1), padded, size
 
 
 def sliding_extreme(values: np.ndarray, size: int, extreme: np.ufunc) -> np.ndarray:
@@ -235,7 +263,9 @@ class TruePeakLimiter:
         ``q`` is 0 in the others: there the full search's ``q``, parabolas included, is at most the
         ceiling and the peak already sent out, so ``r``, the gain and :attr:`peak_out` are the same."""
         # phase k of frame f - 1 (f = 0 .. count, pending frames) reads buffer indices f .. f + 2 LEFT + 1
-        spectra, padded, size = self._transform(self._frames[:, : count + CONTEXT_FRAMES + RIGHT_TAPS])
+        spectra, padded, size = overlap_save_spectra(
+            self._frames[:, : count + CONTEXT_FRAMES + RIGHT_TAPS], WINDOW_TAPS
+        )
         channels, hop = padded.shape[0], size - WINDOW_TAPS + 1
         bank = self._spectra(size)
         even = scipy.fft.irfft(spectra[:, np.newaxis] * bank[0::2, np.newaxis], size, axis=-1, overwrite_x=True)
@@ -263,7 +293,7 @@ class TruePeakLimiter:
         """``q`` of frames ``0 .. count - 1`` from the four phases' points ``v = 0 .. count`` in
         ``raw`` (channels, phases, chunks, size): point ``v`` of phase ``k`` is channel ``c`` at
         frame ``v - 1 + k/4``, at ``raw[c, k, v // hop, WINDOW_TAPS - 1 + v % hop]`` (the
-        transforms' output, see :meth:`_transform`)."""
+        transforms' output, see :func:`overlap_save_spectra`)."""
         channels = raw.shape[0]
         magnitude = np.abs(raw[..., WINDOW_TAPS - 1 :]).reshape(channels, OVERSAMPLING, -1)[..., : count + 1]
         loudest = magnitude[0]
@@ -308,22 +338,6 @@ class TruePeakLimiter:
         loudest[1:] = np.maximum(loudest[1:], _largest_magnitude(before, (0,))[:-1])
         needed[:-1] = ~(top[:-1] + self._remainder * loudest <= threshold)  # NaN: needed
         return needed
-
-    def _transform(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """The overlap-save chunks' spectra (channels, chunks, size // 2 + 1), the zero-padded
-        frames and ``size``, for the 'valid' convolution of ``frames`` (channels, n + WINDOW_TAPS
-        - 1) with each phase's taps: chunk ``j`` is the ``size`` frames from ``j hop``, ``hop =
-        size - WINDOW_TAPS + 1``; its inverse transform, times a phase's spectrum, holds that
-        phase's points ``v = j hop .. j hop + hop - 1`` from index ``WINDOW_TAPS - 1`` on (points
-        past ``n`` are padding). float32; one forward transform per chunk for the four phases."""
-        channels, count = frames.shape[0], frames.shape[1] - WINDOW_TAPS + 1
-        size = FFT_SIZE if count > FFT_SIZE - WINDOW_TAPS + 1 else scipy.fft.next_fast_len(frames.shape[1], real=True)
-        hop = size - WINDOW_TAPS + 1
-        chunks = -(-count // hop)
-        padded = np.zeros((channels, chunks * hop + WINDOW_TAPS - 1), dtype=np.float32)
-        padded[:, : frames.shape[1]] = frames
-        segments = np.lib.stride_tricks.sliding_window_view(padded, size, axis=-1)[:, ::hop]
-        return scipy.fft.rfft(segments, axis=-1), padded, size
 
     def _spectra(self, size: int) -> np.ndarray:
         """The phases' transforms at ``size`` points, ``(phases, size // 2 + 1)`` complex64."""
