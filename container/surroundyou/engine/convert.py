@@ -25,9 +25,10 @@ fraction of decoding and rendering twice (~0.1 s of CPU for 5 minutes); memory s
 block (65 536 frames) deep.
 Every step carries its state across blocks and the limiter's look-ahead is compensated, so
 the output has exactly the input's length and timing. Same input and options -> same bytes.
-The render stack (renderer, room, limiter: they load scipy, about 1 s of CPU) is imported when
-it is first needed, not with this module: opening and decoding start at once, and the task
-loads it on a thread while it downloads the song (``surroundyou.task.preload``).
+The render stack (renderer, room, limiter and the decoded-result meter built on it: they load
+scipy, about 1 s of CPU) is imported when it is first needed, not with this module: opening and
+decoding start at once, and the task loads it on a thread while it downloads the song
+(``surroundyou.task.preload``).
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ import numpy as np
 from .beats import OnsetEnvelope, beat_grid
 from .curves import BeatGridPhase, EffectEnvelope
 from .decode import BLOCK_FRAMES, AudioSource, open_audio, resampled
-from .decoded_peak import ERROR_DB as DECODED_PEAK_ERROR_DB
-from .decoded_peak import decoded_true_peak_dbtp
 from .encode import (
     DEFAULT_MP3_QUALITY,
     OUTPUT_FORMATS,
@@ -71,6 +70,9 @@ CEILING_DBTP = -1.0
 # near fs/2 through and read a lossless result up to 0.21 dB over a long interpolator
 # (limiter_ceiling_dbtp): the promise is kept on those meters too.
 SHORT_METER_MARGIN_DB = 0.3
+# ... and a decoded lossy result up to 0.07 dB over it (Vorbis; MP3 0.05 dB: the encoders'
+# low-pass removes most of that content), so a verified result keeps this much more under -1 dBTP
+DECODED_SHORT_METER_MARGIN_DB = 0.1
 SPILL_CHANNELS = 2
 # A lossy result is verified (``decoded_peak``) when the input's loudness is within this of the
 # limiter's ceiling: dense songs, where the encoder's overshoot is largest (full-scale noise:
@@ -429,7 +431,10 @@ def _encode_pass(
             )
         if not verified or attempt == MAX_ENCODES - 1:
             break
-        excess_db = decoded_true_peak_dbtp(path) - (CEILING_DBTP - DECODED_PEAK_ERROR_DB)
+        from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
+
+        highest_reading_dbtp = CEILING_DBTP - ERROR_DB - DECODED_SHORT_METER_MARGIN_DB
+        excess_db = decoded_true_peak_dbtp(path) - highest_reading_dbtp
         if excess_db <= 0:
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
