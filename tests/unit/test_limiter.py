@@ -24,6 +24,7 @@ from surroundyou.engine.limiter import (
     interpolation_matrix,
     midpoint_remainder,
     overlap_save_spectra,
+    phase_spectra,
     prototype_filter,
     sliding_extreme,
 )
@@ -229,7 +230,7 @@ def test_the_parabolas_found_in_one_pass_are_those_gathered_frame_by_frame():
     limiter._frames = audio
     count = audio.shape[1] - CONTEXT_FRAMES - RIGHT_TAPS
     spectra, _, size = overlap_save_spectra(audio, WINDOW_TAPS)
-    raw = scipy.fft.irfft(spectra[:, np.newaxis] * limiter._spectra(size)[:, np.newaxis], size, axis=-1)
+    raw = scipy.fft.irfft(spectra[:, np.newaxis] * phase_spectra(size)[:, np.newaxis], size, axis=-1)
     _, points = limiter._peaks(count)
     every = np.arange(count)
     gathered = np.maximum(points, _parabolic_peaks(_points_around(raw, every, count)))

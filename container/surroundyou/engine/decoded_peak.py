@@ -25,7 +25,6 @@ its neighbours, so the reading is the one over the whole file, in bounded memory
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 import scipy.fft
 
 from .decode import open_audio
-from .limiter import interpolation_matrix, overlap_save_spectra
+from .limiter import overlap_save_spectra, phase_spectra
 from .peaks import parabolic_peak_height
 
 OVERSAMPLING = 4
@@ -50,14 +49,6 @@ BETWEEN_POINTS = 10 ** (0.65 / 20)
 NEAR = 1 / BETWEEN_POINTS
 
 
-@functools.cache
-def _phase_spectra(size: int) -> np.ndarray:
-    """The interpolator's phases (reversed in time: a convolution gives the points) at ``size``
-    points, ``(phases, size // 2 + 1)`` complex64."""
-    bank = interpolation_matrix(OVERSAMPLING, HALF_TAPS, CUTOFF_FRACTION_OF_FS, KAISER_BETA).T[:, ::-1]
-    return scipy.fft.rfft(bank.astype(np.float32), size, axis=-1).astype(np.complex64)
-
-
 def interpolated(piece: np.ndarray) -> np.ndarray:
     """The 4x points of ``piece`` (channels, n), silent before and after it: ``(channels, 4 n)``,
     point ``4 i + k`` at frame ``i + k/4``."""
@@ -65,7 +56,11 @@ def interpolated(piece: np.ndarray) -> np.ndarray:
     padded = np.zeros((channels, frames + WINDOW_TAPS - 1), dtype=np.float32)
     padded[:, HALF_TAPS : HALF_TAPS + frames] = piece
     spectra, _, size = overlap_save_spectra(padded, WINDOW_TAPS)
-    phases = scipy.fft.irfft(spectra[:, np.newaxis] * _phase_spectra(size)[:, np.newaxis], size, axis=-1)
+    phases = scipy.fft.irfft(
+        spectra[:, np.newaxis] * phase_spectra(size, HALF_TAPS, CUTOFF_FRACTION_OF_FS, KAISER_BETA)[:, np.newaxis],
+        size,
+        axis=-1,
+    )
     points = phases[..., WINDOW_TAPS - 1 :].reshape(channels, OVERSAMPLING, -1)[..., :frames]
     return points.transpose(0, 2, 1).reshape(channels, OVERSAMPLING * frames)
 

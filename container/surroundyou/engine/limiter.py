@@ -26,6 +26,7 @@ gain and output, bit for bit, for about half the odd phases' work on a loud song
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -141,6 +142,21 @@ def overlap_save_spectra(frames: np.ndarray, window_taps: int) -> tuple[np.ndarr
     return scipy.fft.rfft(segments, axis=-1), padded, size
 
 
+@functools.cache
+def phase_spectra(
+    size: int,
+    half_taps: int = HALF_TAPS,
+    cutoff_fraction_of_fs: float = CUTOFF_FRACTION_OF_FS,
+    kaiser_beta: float = KAISER_BETA,
+) -> np.ndarray:
+    """The transforms at ``size`` points of the interpolator's phases (:func:`interpolation_matrix`,
+    the limiter's by default), reversed in time so that a convolution with phase ``k`` gives its
+    points: ``(OVERSAMPLING, size // 2 + 1)`` complex64, made once per design and length (shared:
+    not to be written to)."""
+    bank = interpolation_matrix(OVERSAMPLING, half_taps, cutoff_fraction_of_fs, kaiser_beta).T[:, ::-1]
+    return scipy.fft.rfft(bank.astype(np.float32), size, axis=-1).astype(np.complex64)
+
+
 def sliding_extreme(values: np.ndarray, size: int, extreme: np.ufunc) -> np.ndarray:
     """``extreme`` (np.maximum or np.minimum) over each window ``values[i:i+size]``.
 
@@ -212,9 +228,6 @@ class TruePeakLimiter:
         self._next_peak = round(next_peak_ms * sample_rate / 1000)
         self._reach = max(self._lookahead, self._next_peak)  # frames of r read after a frame
         self._release_factor = 10 ** (release_db_per_s / sample_rate / 20)
-        # (phases, taps) reversed in time: a convolution with column k gives phase k
-        self._bank = interpolation_matrix().T[:, ::-1].astype(np.float32)
-        self._bank_spectra: dict[int, np.ndarray] = {}  # by transform length
         self._remainder = midpoint_remainder()
         self.latency_frames = self._reach + RIGHT_TAPS
         # received frames not yet sent out, after CONTEXT_FRAMES frames already sent out
@@ -267,7 +280,7 @@ class TruePeakLimiter:
             self._frames[:, : count + CONTEXT_FRAMES + RIGHT_TAPS], WINDOW_TAPS
         )
         channels, hop = padded.shape[0], size - WINDOW_TAPS + 1
-        bank = self._spectra(size)
+        bank = phase_spectra(size)
         even = scipy.fft.irfft(spectra[:, np.newaxis] * bank[0::2, np.newaxis], size, axis=-1, overwrite_x=True)
         needed = self._needed_chunks(even, padded, hop)
         peaks = np.zeros(count, dtype=np.float32)
@@ -338,12 +351,6 @@ class TruePeakLimiter:
         loudest[1:] = np.maximum(loudest[1:], _largest_magnitude(before, (0,))[:-1])
         needed[:-1] = ~(top[:-1] + self._remainder * loudest <= threshold)  # NaN: needed
         return needed
-
-    def _spectra(self, size: int) -> np.ndarray:
-        """The phases' transforms at ``size`` points, ``(phases, size // 2 + 1)`` complex64."""
-        if size not in self._bank_spectra:
-            self._bank_spectra[size] = scipy.fft.rfft(self._bank, size, axis=-1).astype(np.complex64)
-        return self._bank_spectra[size]
 
     def _smoothed_gain(self, peaks: np.ndarray, ready: int) -> list[tuple[int, int, np.ndarray]]:
         """``g`` for the next ``ready`` frames from ``q`` of the next ``ready + max(L, F)`` frames,
