@@ -249,6 +249,18 @@ def fastest(runs: list[Run]) -> Run:
     return min(runs, key=lambda run: run.cpu_s)
 
 
+def side_by_side(source: Path, out: Path, kbps: int, rounds: int) -> tuple[Run, Run, float]:
+    """The plain transcode (a) and the conversion (b) of ``source`` at ``kbps``, alternating for
+    ``rounds``: the fastest of each, and the conversions' largest peak RSS (MB)."""
+    plains, converts = [], []
+    for _ in range(rounds):
+        plains.append(
+            run_pinned([sys.executable, "-c", PLAIN_TRANSCODE, str(source), str(out / "plain.mp3"), str(kbps)])
+        )
+        converts.append(run_pinned(convert_command(source, out / f"{source.stem}.8d.mp3", kbps)))
+    return fastest(plains), fastest(converts), max(run.max_rss_mb for run in converts)
+
+
 def figures(rounds: int = 3, hour: bool = True) -> list[Figure]:
     from costs import cost_rows, format_table
 
@@ -257,14 +269,8 @@ def figures(rounds: int = 3, hour: bool = True) -> list[Figure]:
     out.mkdir(exist_ok=True)
     figures, at_default = [], None
     for kbps in TARGET_KBPS:
-        plains, converts = [], []
-        for _ in range(rounds):
-            plains.append(
-                run_pinned([sys.executable, "-c", PLAIN_TRANSCODE, str(five), str(out / "plain.mp3"), str(kbps)])
-            )
-            converts.append(run_pinned(convert_command(five, out / "five.8d.mp3", kbps)))
-        plain, convert = fastest(plains), fastest(converts)
-        at_default = at_default or (convert, max(run.max_rss_mb for run in converts))
+        plain, convert, peak_mb = side_by_side(five, out, kbps, rounds)
+        at_default = at_default or (convert, peak_mb)
         figures += [
             Figure(
                 f"plain transcode 5 min MP3 -> MP3 {kbps}k (a)", f"{plain.cpu_s:.2f} s CPU, {plain.wall_s:.2f} s wall"
@@ -280,12 +286,7 @@ def figures(rounds: int = 3, hour: bool = True) -> list[Figure]:
             ),
         ]
     convert, peak_mb = at_default
-    loud = loud_song(5)
-    plains, converts = [], []
-    for _ in range(rounds):
-        plains.append(run_pinned([sys.executable, "-c", PLAIN_TRANSCODE, str(loud), str(out / "plain.mp3"), "320"]))
-        converts.append(run_pinned(convert_command(loud, out / "loud.8d.mp3")))
-    loud_plain, loud_convert = fastest(plains), fastest(converts)
+    loud_plain, loud_convert, _ = side_by_side(loud_song(5), out, TARGET_KBPS[0], rounds)
     figures += [
         Figure("plain transcode, the song mastered loud", f"{loud_plain.cpu_s:.2f} s CPU"),
         Figure("surroundyou convert, the song mastered loud (verified decoded)", f"{loud_convert.cpu_s:.2f} s CPU"),
