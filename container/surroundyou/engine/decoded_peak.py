@@ -10,7 +10,7 @@ The meter interpolates 4x with a long band-limited interpolator, a Kaiser-window
 reading 48 frames either side, its cutoff at fs/2: flat within 0.001 dB to 0.47 fs (20.7 kHz at
 44.1 kHz; an MP3 encoder's low-pass is under it: at 320 kbps nothing is left above 20.5 kHz),
 its images over 82 dB down from 0.53 fs. It is the limiter's design and FFT convolution
-(``limiter.interpolation_matrix``, ``limiter.overlap_save_spectra``) with its own length and
+(``limiter.phase_spectra``, ``limiter.overlap_save_spectra``) with its own length and
 cutoff, and a parabola through the largest points and their neighbours finds the peaks between
 them (for a tone at 0.47 fs at most 0.06 dB low): ``ERROR_DB``. Against a 32x, 8193-tap
 interpolator it read the decoded conversions of full-scale white and Gaussian noise and a loud
