@@ -9,7 +9,8 @@ Signal flow per block (``(channels, frames)`` in, ``(2, frames)`` out)::
                                                     of the orbit centre)
 
 - Bass below ``crossover_hz`` stays centred (Linkwitz-Riley, ``crossover``): the same signal
-  in both ears.
+  in both ears, the channels' mean times ``loudness_weighting.channel_mean_gain``, so it sits
+  level with the orbiting band as the input's bass did with its mids.
 - Each input channel is its own source on the orbit, ``width_deg`` apart (``orbit``). The head
   model gives each source its own direction-dependent shadow per ear and sums them per ear:
   the spherical head (``spherical_head``: Brown & Duda shadow, rear cut, equal-loudness gain)
@@ -39,6 +40,7 @@ from .control_rate import control_indices
 from .crossover import linkwitz_riley4_sos
 from .curves import EffectEnvelope, SpeedCurvePhase
 from .fractional_delay import MINIMUM_DELAY_SAMPLES, FractionalDelayLine
+from .loudness_weighting import channel_mean_gain
 from .options import RenderOptions
 from .orbit import Orbit, PhaseLaw, rounded_lateral_angle_rad, source_offsets_rad
 from .spherical_head import HEAD_RADIUS_M, ITD_HANDOVER_S, SphericalHeadShadow, ear_delays_s, woodworth_itd_s
@@ -115,7 +117,9 @@ class OrbitRenderer:
         self.channels = int(channels)
         self.options = options
         bass_sos, band_sos = linkwitz_riley4_sos(options.crossover_hz, self.sample_rate)
-        self._bass_filter = StreamingSos(bass_sos, 1)
+        centred_bass_sos = bass_sos.copy()
+        centred_bass_sos[0, :3] *= channel_mean_gain(self.channels)  # in the first section: no extra pass
+        self._bass_filter = StreamingSos(centred_bass_sos, 1)
         self._bass_history = np.zeros((2, LATENCY_SAMPLES))
         self.envelope = envelope
         self._crossover_sos = (bass_sos, band_sos)

@@ -412,8 +412,10 @@ class ShadowLoudness:
     ``loudness_weighting.correlated_mix_gain(r)`` for a mix half correlated. Measured on the
     classic preset (both modes): loudness ripple around the orbit 0.25-0.5 dB for independent
     channels and 0.55-0.6 dB for L = R (either ~1.1 dB if the gains were exact for the other);
-    integrated loudness of a music-like mix +0.4..+0.7 LU from its input (independent noise
-    -1.8 LU, L = R +1.0 LU, one channel +0.25 LU). The pipeline's loudness match sets the final level.
+    integrated loudness of the dry render (the centred bass level with it,
+    ``loudness_weighting.channel_mean_gain``) against its input: independent noise -1.6 LU, L = R
+    +1.2 LU, one channel 0.0 LU, a music-like mix (its kick in both channels) +1.05 LU. The
+    pipeline's loudness match sets the final level.
     """
 
     def __init__(self, sample_rate: int, crossover_hz: float, fft_size: int = GRID_FFT_SIZE):
