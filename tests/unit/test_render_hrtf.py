@@ -9,13 +9,13 @@ from surroundyou.engine.hrtf import (
     FRONT_SPEAKER,
     kemar_head_radius_m,
     load_kemar,
-    minimum_phase,
     nearest_directions,
     speaker_azimuths_rad,
     speaker_directions_rad,
     speaker_filters,
     speaker_pan,
 )
+from surroundyou.engine.spectral_design import minimum_phase
 
 SR = 44100
 

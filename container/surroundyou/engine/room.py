@@ -99,6 +99,7 @@ from .spherical_head import (
     treble_weights,
     woodworth_itd_s,
 )
+from .streaming_fir import OverlapAdd, StreamingFir
 from .streaming_sos import StreamingSos, sos_response
 
 HOP_S = 4096 / 44100
@@ -114,7 +115,6 @@ TAIL_ROUNDS = 5  # late_tail: the coherence corrected this many times
 TAIL_HIGH_DECAY_HZ = 8000.0
 TAIL_END_DB = -60.0
 DRY_POWER_GAIN_DB = 3.2  # see RoomRenderer
-TAIL_CHUNK = 65536  # input samples per FFT of the tail's convolution (at least the tail's length)
 # the spherical head's kernels: the shadow low-pass and the pinna's cues have died out (-95 dB)
 HEAD_KERNEL_S = 0.0025
 # the room's timbre: low, middle and high bands, evened out by shelves at these corners
@@ -515,24 +515,6 @@ def timbre_shelves(freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int) ->
     )
 
 
-class _OverlapAdd:
-    """Output owed to samples still to come: each block's convolutions reach past its end."""
-
-    def __init__(self) -> None:
-        self._pending = np.zeros((2, 0), dtype=np.float32)
-
-    def buffer(self, frames: int, reach: int) -> np.ndarray:
-        """A zeroed ``(2, frames + reach)`` buffer (at least what is owed) holding what is owed."""
-        owed = self._pending.shape[1]
-        output = np.zeros((2, max(owed, frames + reach)), dtype=np.float32)
-        output[:, :owed] = self._pending
-        return output
-
-    def emit(self, output: np.ndarray, frames: int) -> np.ndarray:
-        self._pending = output[:, frames:].copy()
-        return output[:, :frames]
-
-
 class EarlyReflections:
     """Streaming image-source reflections through the head, following the orbit (module doc).
 
@@ -573,7 +555,7 @@ class EarlyReflections:
         )
         self.fft_size = scipy.fft.next_fast_len(len(self.window) + self.taps, real=True)
         self._input_response: np.ndarray | None = None  # filter_input's
-        self._overlap = _OverlapAdd()
+        self._overlap = OverlapAdd()
         self.frames_done = int(first_sample)  # the absolute index of the next source sample
 
     def filter_input(self, sos: np.ndarray) -> None:
@@ -633,25 +615,6 @@ class EarlyReflections:
         return self._overlap.emit(output, frames)
 
 
-class LateTail:
-    """Streaming FFT convolution of a mono source with the fixed ``(2, taps)`` tail, ``TAIL_CHUNK`` at a time."""
-
-    def __init__(self, tail: np.ndarray):
-        self.taps = tail.shape[1]
-        self.fft_size = scipy.fft.next_fast_len(self.taps + max(TAIL_CHUNK, self.taps), real=True)
-        self.chunk = self.fft_size - self.taps + 1
-        self._spectrum = scipy.fft.rfft(tail.astype(np.float32), self.fft_size, axis=-1)
-        self._overlap = _OverlapAdd()
-
-    def process(self, source: np.ndarray) -> np.ndarray:
-        """``(2, frames)`` tail of the mono float32 ``source``."""
-        output = self._overlap.buffer(len(source), self.fft_size)
-        for start in range(0, len(source), self.chunk):
-            spectrum = scipy.fft.rfft(source[start : start + self.chunk], self.fft_size)
-            output[:, start : start + self.fft_size] += scipy.fft.irfft(spectrum * self._spectrum, self.fft_size)
-        return self._overlap.emit(output, len(source))
-
-
 class RoomRenderer:
     """Streaming room: ``process(block)`` -> ``(2, frames)`` early reflections + late tail (module doc).
 
@@ -690,7 +653,7 @@ class RoomRenderer:
         energy = float(pink_weights(freqs_hz) @ (power * np.abs(response) ** 2))
         gain = level * 10 ** (DRY_POWER_GAIN_DB / 20) / np.sqrt(energy)
         self.early.gain = gain
-        self.late = LateTail(tail * gain)
+        self.late = StreamingFir(tail * gain)
 
     def _power_spectrum(self, tail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(freqs_hz, power)``: the unscaled room's power response, both ears, averaged over one turn."""
