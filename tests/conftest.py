@@ -82,6 +82,7 @@ def signals() -> SimpleNamespace:
         sine=makers.sine,
         music_like=makers.music_like,
         loud_master=makers.loud_master,
+        band_shared_pink=makers.band_shared_pink,
     )
 
 

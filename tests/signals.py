@@ -2,6 +2,7 @@
 tier use them through the ``signals`` fixture (tests/conftest.py)."""
 
 import numpy as np
+import scipy.signal
 
 SAMPLE_RATE = 44100
 
@@ -84,3 +85,26 @@ def loud_master(seconds: float, drive_db: float, sample_rate: int = SAMPLE_RATE,
     music = music_like(seconds, sample_rate, seed)
     board = Pedalboard([Gain(drive_db), Limiter(threshold_db=-1.0, release_ms=60)])
     return np.clip(board(music / np.abs(music).max(), sample_rate), -0.98, 0.98).astype(np.float32)
+
+
+def band_shared_pink(
+    seconds: float,
+    sample_rate: int = SAMPLE_RATE,
+    shares: tuple[tuple[float, float], ...] = ((0.0, 1.0),),
+    seed: int = 0,
+) -> np.ndarray:
+    """Stereo pink noise (float32, (2, n)) whose channels share ``rho`` of their power from each
+    ``(from_hz, rho)`` of ``shares`` up to the next (zero-phase 4th-order Butterworth band edges):
+    a mix whose stereo image changes from band to band, as real ones do."""
+    common, own = (pink_noise(seconds, sample_rate, seed=seed + i)[0] for i in (0, 1))
+    left, right = np.zeros_like(common), np.zeros_like(common)
+    for index, (low_hz, rho) in enumerate(shares):
+        high_hz = shares[index + 1][0] if index + 1 < len(shares) else None
+        shared, alone = common, own
+        for edge_hz, kind in ((low_hz, "highpass"), (high_hz, "lowpass")):
+            if edge_hz:
+                sos = scipy.signal.butter(4, edge_hz, kind, fs=sample_rate, output="sos")
+                shared, alone = scipy.signal.sosfiltfilt(sos, shared), scipy.signal.sosfiltfilt(sos, alone)
+        left += shared
+        right += rho * shared + np.sqrt(1 - rho**2) * alone
+    return np.stack([left, right]).astype(np.float32)

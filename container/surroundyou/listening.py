@@ -46,7 +46,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.signal
 
-from surroundyou.engine.analysis import usable_top_hz
+from surroundyou.engine.timbre_match import usable_top_hz
 
 FRAME_S = 0.1
 HOP_S = 0.05

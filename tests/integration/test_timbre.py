@@ -16,9 +16,12 @@ notches, and the treble does not flutter.
 import instruments
 import listener_model
 import numpy as np
+import pyloudnorm
 import pytest
 import scipy.signal
+from audio_files import decode, write_audio
 
+from surroundyou.engine.convert import convert_file
 from surroundyou.engine.render import OrbitRenderer, render
 from surroundyou.engine.room import room_for
 from surroundyou.job_options import render_options_for
@@ -136,3 +139,19 @@ def test_the_treble_does_not_flutter_as_the_orbit_turns(mode, most_db, frequency
     slow_db = scipy.signal.sosfiltfilt(scipy.signal.butter(2, 2.0, fs=SR, output="sos"), level_db, axis=-1)
     flutter_db = np.abs(level_db - slow_db)[:, SR // 2 : -SR // 2]
     assert np.percentile(flutter_db, 99) <= most_db
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+def test_a_mix_whose_image_changes_from_band_to_band_keeps_its_timbre_converted(signals, tmp_path, mode):
+    """Rendered, such a mix departs by over 2 dB (each band comes out with ``1 + rho`` of its
+    power); converted, the timbre match (``timbre_match``) equalises it back, at the input's loudness."""
+    source = signals.band_shared_pink(SECONDS, SR, ((0.0, -0.2), (400.0, 1.0), (2000.0, 0.2)), seed=31)
+    assert np.max(np.abs(long_term_db(rendered(source, mode, room=True)) - long_term_db(source))) > 2.0
+    chosen = options(mode, room=True, fadeInS=0, fadeOutS=0)
+    report = convert_file(write_audio(tmp_path / "mix.wav", source, SR, bit_depth=24), tmp_path / "mix.8d.flac", chosen)
+    result = decode(tmp_path / "mix.8d.flac")[0]
+    difference_db = long_term_db(result) - long_term_db(source)
+    assert report.timbre_corrected_db > 2.0
+    assert np.max(np.abs(difference_db)) <= 1.0, np.round(difference_db, 2)
+    meter = pyloudnorm.Meter(SR)
+    assert meter.integrated_loudness(result.T) == pytest.approx(meter.integrated_loudness(source.T), abs=0.5)

@@ -31,6 +31,7 @@ import scipy.signal
 
 from .decode import read_start
 from .peaks import parabolic_peak_offset
+from .timbre_match import COLORATION_BAND_HZ, third_octave_levels_db, usable_top_hz
 
 ILD_BAND_HZ = (2000.0, 8000.0)
 ITD_BAND_HZ = (200.0, 1500.0)
@@ -44,7 +45,6 @@ ITD_UPSAMPLING = 4
 SILENCE_BELOW_MEDIAN_DB = 40.0
 MIN_PERIOD_S = 1.0
 ANALYZE_MAX_S = 180.0
-COLORATION_BAND_HZ = (100.0, 12500.0)
 ORIGINAL_SLACK_S = 0.5
 COHERENCE_OCTAVES_HZ = (250.0, 500.0, 1000.0, 2000.0)
 COHERENCE_SEGMENT_S = 0.2
@@ -101,13 +101,6 @@ def frame_power_spectra(
     """``|X|^2`` of ``frame_spectra`` with frames of ``window_s``: (times_s, freqs_hz, power)."""
     times_s, freqs_hz, spectra = frame_spectra(audio, sample_rate, window_s)
     return times_s, freqs_hz, np.abs(spectra) ** 2
-
-
-def usable_top_hz(top_hz: float, sample_rate: int) -> float:
-    """``top_hz``, or 95 % of the Nyquist frequency when that is lower: a band reaching past it
-    measures the converter's anti-alias roll-off (a 16 kHz file's 8 kHz third-octave reads 5 dB
-    down), not the music."""
-    return min(top_hz, 0.95 * sample_rate / 2)
 
 
 def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
@@ -407,12 +400,7 @@ def long_term_third_octaves_db(
     centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``; at low rates only the bands under
     ``usable_top_hz``), all channels' power summed, averaged over 0.5 s Hann windows."""
     _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.5)
-    k = np.arange(round(10 * np.log10(band_hz[0] / 1000)), round(10 * np.log10(band_hz[1] / 1000)) + 1)
-    centres_hz = 1000.0 * 10 ** (k / 10)
-    centres_hz = centres_hz[centres_hz * 10**0.05 <= usable_top_hz(np.inf, sample_rate)]
-    mean_power = power.sum(axis=0).mean(axis=0)
-    levels = [band_energy(mean_power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz]
-    return centres_hz, 10 * np.log10(np.asarray(levels) + _TINY)
+    return third_octave_levels_db(power.sum(axis=0).mean(axis=0), freqs_hz, sample_rate, band_hz)
 
 
 def coloration_db(audio: np.ndarray, sample_rate: int, original: np.ndarray | None = None) -> float:

@@ -64,6 +64,7 @@ from .tags import copy_tags
 
 if TYPE_CHECKING:
     from .limiting_forecast import LimitingForecast
+    from .timbre_match import TimbreCorrection
 
 CEILING_DBTP = -1.0
 # Short true-peak meters (scipy's resample_poly defaults: 20 taps a phase) let images of content
@@ -107,7 +108,9 @@ class ConversionReport:
     clear beat: the orbit kept the preset's period). ``preview_start_s``: where in the song a
     preview was cut from (``None``: the whole song). ``right_inverted``: the song's channels
     were in opposite polarity and its right one was inverted; ``dc_offset_removed``: the largest
-    DC offset subtracted from a channel, 0 when none was (``input_correction``).
+    DC offset subtracted from a channel, 0 when none was (``input_correction``). ``timbre_corrected_db``:
+    how far the render departed from the song's long-term timbre where pass 2 equalised it back
+    (``timbre_match``), 0 when it did not need to.
     """
 
     duration_s: float
@@ -124,6 +127,7 @@ class ConversionReport:
     preview_start_s: float | None = None
     right_inverted: bool = False
     dc_offset_removed: float = 0.0
+    timbre_corrected_db: float = 0.0
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -226,6 +230,7 @@ def convert_file(
         preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
         right_inverted=plan.correction.right_inverted,
         dc_offset_removed=max(map(abs, plan.correction.offsets), default=0.0),
+        timbre_corrected_db=rendered.timbre.departure_db if rendered.timbre.response is not None else 0.0,
     )
 
 
@@ -314,6 +319,7 @@ class _Rendered:
     rendered_lufs: float
     block_frames: list[int]  # frames of each block in the spill file (planar float32)
     limiting: LimitingForecast
+    timbre: TimbreCorrection
 
     @property
     def frames(self) -> int:
@@ -339,6 +345,7 @@ def _render_pass(
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .render import OrbitRenderer
     from .room import room_for
+    from .timbre_match import ChannelRelation, timbre_correction
 
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
@@ -355,6 +362,7 @@ def _render_pass(
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     limiting = LimitingForecast(sample_rate)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
+    relation = ChannelRelation(sample_rate, expected_frames)
     block_frames: list[int] = []
     frames = 0
     position = 0  # absolute frame of the next decoded block
@@ -372,6 +380,7 @@ def _render_pass(
                 break
             block = plan.correction.apply(block)
             input_meter.add(block)
+            relation.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:
                 wet, heard = room.process(block), envelope.amount_over(start, block.shape[1])
@@ -388,7 +397,11 @@ def _render_pass(
     # the channels' energies), which is how the stereo result is measured
     both_ears_db = 10 * math.log10(SPILL_CHANNELS / info.channels)
     return _Rendered(
-        input_meter.integrated_lufs() + both_ears_db, rendered_meter.integrated_lufs(), block_frames, limiting
+        input_meter.integrated_lufs() + both_ears_db,
+        rendered_meter.integrated_lufs(),
+        block_frames,
+        limiting,
+        timbre_correction(relation),
     )
 
 
@@ -450,11 +463,14 @@ def _finish_pass(
     writer: AudioWriter,
     progress: Progress,
 ) -> tuple[LoudnessMeter, float]:
-    """Pass 2: gain, true-peak limit and encode the spilled song; returns (output meter, peak)."""
+    """Pass 2: correct the timbre (when ``rendered.timbre`` says so), gain, true-peak limit and encode
+    the spilled song; returns (output meter, peak)."""
     from .limiter import TruePeakLimiter  # the render stack: see the module docstring
+    from .streaming_fir import StreamingFir
 
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
+    equaliser = None if rendered.timbre.response is None else StreamingFir(rendered.timbre.response)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     total_frames = max(1, rendered.frames)
     buffer = np.empty(SPILL_CHANNELS * max(rendered.block_frames, default=0), dtype="<f4")
@@ -472,6 +488,8 @@ def _finish_pass(
     for frames in rendered.block_frames:
         block = buffer[: SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
         spill.readinto(block.data)
+        if equaliser is not None:
+            block = equaliser.process(block)
         emit(limiter.process(np.multiply(block, gain, out=block)))
     emit(limiter.flush())
     return output_meter, limiter.peak_out

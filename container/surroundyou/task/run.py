@@ -97,6 +97,7 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
             "non_finite_samples": report.non_finite_samples,
             "right_inverted": report.right_inverted,  # the upload's channels were in opposite polarity
             "dc_offset_removed": report.dc_offset_removed,  # the largest of the upload's channels' offsets
+            "timbre_corrected_db": report.timbre_corrected_db,  # the render's departure that pass 2 evened out
         },
     )
 

@@ -1,0 +1,70 @@
+"""The timbre match's parts: what it reads of a song's channels, its equaliser, and the streaming FIR
+it runs on (``timbre_match``, ``streaming_fir``)."""
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+
+from surroundyou.engine.streaming_fir import StreamingFir
+from surroundyou.engine.timbre_match import (
+    CORRECT_OVER_DB,
+    SEGMENT_FRAMES,
+    ChannelRelation,
+    third_octave_levels_db,
+    timbre_correction,
+)
+
+SR = 44100
+
+
+def relation_of(song: np.ndarray, block: int = 65536) -> ChannelRelation:
+    relation = ChannelRelation(SR, song.shape[1])
+    for start in range(0, song.shape[1], block):
+        relation.add(song[:, start : start + block])
+    return relation
+
+
+def band_levels_db(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Long-term 1/3-octave levels of all channels' power (``scipy.signal.welch``: an instrument of its own)."""
+    freqs_hz, power = scipy.signal.welch(audio, SR, nperseg=16384)
+    return third_octave_levels_db(np.atleast_2d(power).sum(axis=0), freqs_hz, SR, (100.0, 12500.0))
+
+
+def test_the_streaming_fir_gives_one_convolutions_samples_in_any_blocks():
+    rng = np.random.default_rng(3)
+    source, response = rng.standard_normal((2, 150_000)).astype(np.float32), rng.standard_normal((1, 3000))
+    expected = scipy.signal.fftconvolve(source, response, axes=-1)[:, : source.shape[1]]
+    for block in (1000, 65536, 150_000):
+        fir = StreamingFir(response)
+        got = np.concatenate([fir.process(source[:, i : i + block]) for i in range(0, source.shape[1], block)], 1)
+        np.testing.assert_allclose(got, expected, atol=2e-3 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("rho", [1.0, 0.5, 0.0, -0.3])
+def test_channels_that_relate_alike_in_every_band_are_left_as_rendered(signals, rho):
+    correction = timbre_correction(relation_of(signals.band_shared_pink(20.0, SR, ((0.0, rho),), seed=11)))
+    assert correction.response is None and correction.departure_db <= CORRECT_OVER_DB
+
+
+def test_the_equaliser_gives_the_channels_sum_the_songs_timbre_at_its_loudness(signals):
+    """Both sources reach an ear at once: by the model, the render's spectrum is that of ``L + R``
+    (the channels' power times ``1 + rho``). Filtered, the sum has the song's long-term timbre, every
+    band within 0.3 dB, and its own loudness within 0.1 LU."""
+    song = signals.band_shared_pink(20.0, SR, ((0.0, 1.0), (400.0, -0.2), (1500.0, 0.9), (5000.0, 0.1)), seed=11)
+    correction = timbre_correction(relation_of(song))
+    assert correction.response is not None
+    _, song_db = band_levels_db(song)
+    summed = song.sum(axis=0, keepdims=True)
+    corrected = scipy.signal.fftconvolve(summed, correction.response, axes=-1)[:, : song.shape[1]]
+    before, after = (band_levels_db(audio)[1] - song_db for audio in (summed, corrected))
+    before, after = before - before.mean(), after - after.mean()
+    assert correction.departure_db == pytest.approx(np.abs(before).max(), abs=0.3)
+    assert np.abs(before).max() > 2.0 and np.abs(after).max() <= 0.3, (np.round(before, 2), np.round(after, 2))
+    meter = pyloudnorm.Meter(SR)
+    assert meter.integrated_loudness(corrected.T) == pytest.approx(meter.integrated_loudness(summed.T), abs=0.1)
+
+
+def test_segments_cover_a_short_song_and_sample_a_long_one():
+    assert ChannelRelation(SR, 5 * SR).hop == SEGMENT_FRAMES // 2
+    assert ChannelRelation(SR, 300 * SR).hop == 32768
