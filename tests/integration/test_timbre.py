@@ -11,6 +11,8 @@ notches, and the treble does not flutter.
   ideal render through KEMAR itself scores 2.0 dB here, but 6.5 dB if each frame's deepest
   band were counted instead, so that reading would refuse a real head.
 - A 16 or 18 kHz sine keeps its level but for the orbit's slow swing.
+- A mix whose channels share differently from band to band departs by over 2 dB as rendered;
+  converted (the timbre match), it keeps the input's timbre within 1 dB and its loudness.
 """
 
 import instruments

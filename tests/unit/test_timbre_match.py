@@ -1,6 +1,7 @@
 """The timbre match's parts: what it reads of a song's channels, its equaliser, and the streaming FIR
 it runs on (``timbre_match``, ``streaming_fir``)."""
 
+import instruments
 import numpy as np
 import pyloudnorm
 import pytest
@@ -11,7 +12,6 @@ from surroundyou.engine.timbre_match import (
     CORRECT_OVER_DB,
     SEGMENT_FRAMES,
     ChannelRelation,
-    third_octave_levels_db,
     timbre_correction,
 )
 
@@ -25,10 +25,10 @@ def relation_of(song: np.ndarray, block: int = 65536) -> ChannelRelation:
     return relation
 
 
-def band_levels_db(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Long-term 1/3-octave levels of all channels' power (``scipy.signal.welch``: an instrument of its own)."""
-    freqs_hz, power = scipy.signal.welch(audio, SR, nperseg=16384)
-    return third_octave_levels_db(np.atleast_2d(power).sum(axis=0), freqs_hz, SR, (100.0, 12500.0))
+def band_levels_db(audio: np.ndarray) -> np.ndarray:
+    """Long-term 1/3-octave levels (100 Hz - 12.5 kHz) of all channels' power, by the tests' instrument."""
+    _, levels = instruments.third_octave_levels_db(audio, SR, window_s=0.5, low_hz=100.0, high_hz=12500.0)
+    return 10 * np.log10((10 ** (levels / 10)).sum(axis=0).mean(axis=0))
 
 
 def test_the_streaming_fir_gives_one_convolutions_samples_in_any_blocks():
@@ -54,10 +54,10 @@ def test_the_equaliser_gives_the_channels_sum_the_songs_timbre_at_its_loudness(s
     song = signals.band_shared_pink(20.0, SR, ((0.0, 1.0), (400.0, -0.2), (1500.0, 0.9), (5000.0, 0.1)), seed=11)
     correction = timbre_correction(relation_of(song))
     assert correction.response is not None
-    _, song_db = band_levels_db(song)
+    song_db = band_levels_db(song)
     summed = song.sum(axis=0, keepdims=True)
     corrected = scipy.signal.fftconvolve(summed, correction.response, axes=-1)[:, : song.shape[1]]
-    before, after = (band_levels_db(audio)[1] - song_db for audio in (summed, corrected))
+    before, after = (band_levels_db(audio) - song_db for audio in (summed, corrected))
     before, after = before - before.mean(), after - after.mean()
     assert correction.departure_db == pytest.approx(np.abs(before).max(), abs=0.3)
     assert np.abs(before).max() > 2.0 and np.abs(after).max() <= 0.3, (np.round(before, 2), np.round(after, 2))
