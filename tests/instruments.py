@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from surroundyou.engine.analysis import band_energy, frame_power_spectra
+from surroundyou.engine.analysis import frame_power_spectra
 from surroundyou.engine.loudness import k_weighting_sos
+from surroundyou.engine.timbre_match import band_energy
 
 _TINY = 1e-20
 

@@ -31,7 +31,7 @@ import scipy.signal
 
 from .decode import read_start
 from .peaks import parabolic_peak_offset
-from .timbre_match import COLORATION_BAND_HZ, third_octave_levels_db, usable_top_hz
+from .timbre_match import COLORATION_BAND_HZ, band_energy, third_octave_levels_db, usable_top_hz
 
 ILD_BAND_HZ = (2000.0, 8000.0)
 ITD_BAND_HZ = (200.0, 1500.0)
@@ -101,12 +101,6 @@ def frame_power_spectra(
     """``|X|^2`` of ``frame_spectra`` with frames of ``window_s``: (times_s, freqs_hz, power)."""
     times_s, freqs_hz, spectra = frame_spectra(audio, sample_rate, window_s)
     return times_s, freqs_hz, np.abs(spectra) ** 2
-
-
-def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
-    """Sum of ``power`` over the bins with ``band_hz[0] <= f < band_hz[1]`` (last axis)."""
-    in_band = (freqs_hz >= band_hz[0]) & (freqs_hz < band_hz[1])
-    return power[..., in_band].sum(axis=-1)
 
 
 def _silent(energy: np.ndarray) -> np.ndarray:

@@ -16,12 +16,13 @@ Pass 1 accumulates the song's long-term cross- and power spectra (``ChannelRelat
 ``timbre_correction`` predicts each band's departure, ``10 log10(1 + rho)`` less its mean over the
 measure's bands; when one departs by more than ``CORRECT_OVER_DB``, the rendered song is filtered
 in pass 2, before the limiter, by a minimum-phase FIR of the opposite magnitude (within
-``MAX_CORRECTION_DB``; 0 dB where the song has no content, or too little to read: ``LEAST_EVIDENCE``), scaled to keep its K-weighted power,
-so its loudness. Only what depends on the song is corrected: the head's and the path's own
-colour is the render's design (an arc that never goes behind is brighter than a circle: matching
-the result's spectrum to the input's, as a first version of this did, made it heard behind 21 %
-of the time instead of 0 %), and a song whose channels relate alike in every
-band (mono, L = R, independent) is left exactly as rendered, at no cost. The filter costs 0.4-0.5 s
+``MAX_CORRECTION_DB``; 0 dB where the song has no content, or too little to read:
+``LEAST_EVIDENCE``), scaled to keep its K-weighted power, so its loudness. Only what depends on
+the song is corrected: the head's and the path's own colour is the render's design (an arc that
+never goes behind is brighter than a circle: matching the result's spectrum to the input's, as a
+first version of this did, made it heard behind 21 % of the time instead of 0 %), and a song
+whose channels relate alike in every band (mono, L = R, independent) is left exactly as
+rendered, at no cost. The filter costs 0.4-0.5 s
 of CPU per 5-minute song where it runs. Converted with it: freezingpoint 0.83-1.07 dB, the pink
 noise above 0.77-0.94 dB (with the room). ``CORRECT_OVER_DB`` is 1 dB because the model is not the
 whole render: tonal music departs by up to ~1 dB for other reasons (moving shadows on single
@@ -62,6 +63,12 @@ def usable_top_hz(top_hz: float, sample_rate: int) -> float:
     return min(top_hz, 0.95 * sample_rate / 2)
 
 
+def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
+    """Sum of ``power`` over the bins with ``band_hz[0] <= f < band_hz[1]`` (last axis)."""
+    in_band = (freqs_hz >= band_hz[0]) & (freqs_hz < band_hz[1])
+    return power[..., in_band].sum(axis=-1)
+
+
 def third_octave_sums(
     power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +78,7 @@ def third_octave_sums(
     k = np.arange(round(10 * np.log10(band_hz[0] / 1000)), round(10 * np.log10(band_hz[1] / 1000)) + 1)
     centres_hz = 1000.0 * 10 ** (k / 10)
     centres_hz = centres_hz[centres_hz * 10**0.05 <= usable_top_hz(np.inf, sample_rate)]
-    sums = [power[..., (freqs_hz >= fc * 10**-0.05) & (freqs_hz < fc * 10**0.05)].sum(axis=-1) for fc in centres_hz]
+    sums = [band_energy(power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz]
     return centres_hz, np.stack(sums, axis=-1)
 
 
