@@ -83,6 +83,7 @@ def signals() -> SimpleNamespace:
         music_like=makers.music_like,
         loud_master=makers.loud_master,
         band_shared_pink=makers.band_shared_pink,
+        bass_line_mix=makers.bass_line_mix,
     )
 
 

@@ -87,6 +87,23 @@ def loud_master(seconds: float, drive_db: float, sample_rate: int = SAMPLE_RATE,
     return np.clip(board(music / np.abs(music).max(), sample_rate), -0.98, 0.98).astype(np.float32)
 
 
+def bass_line_mix(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
+    """A bass line over a bed (float32, (2, n)): stereo pink noise (independent channels, RMS 0.05)
+    and, in the centre, a note every other quarter second (110-196 Hz, a sine with 0.3 of its
+    second harmonic, RMS 0.1 over the song, 10 ms ramps). Its notes make its peaks, as a loud
+    master's bass and drums do: a limiter pulls the bed down with them."""
+    rng = np.random.default_rng(seed)
+    bed = pink_noise(seconds, sample_rate, seed=seed, channels=2, rms=0.05).astype(np.float64)
+    t = np.arange(bed.shape[1]) / sample_rate
+    note_s = 0.25
+    index = (t // note_s).astype(np.int64)
+    frequency_hz = rng.choice([110.0, 123.5, 146.8, 164.8, 196.0], size=index[-1] + 1)[index]
+    ramp = np.minimum(1.0, np.minimum(t % note_s, note_s - t % note_s) / 0.01)
+    phase = 2 * np.pi * np.cumsum(frequency_hz) / sample_rate
+    bass = (np.sin(phase) + 0.3 * np.sin(2 * phase)) * (index % 2 == 0) * ramp
+    return (bed + 0.1 * bass / np.sqrt(np.mean(bass**2))).astype(np.float32)
+
+
 def band_shared_pink(
     seconds: float,
     sample_rate: int = SAMPLE_RATE,
