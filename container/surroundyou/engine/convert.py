@@ -12,7 +12,8 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         meanwhile two streaming BS.1770 meters measure the input and the rendered song, and the
         limiting forecast keeps the rendered song's peak envelope. A preview renders only its
         window (the orbit where the whole song's would be there), with 50 ms ramps at its edges.
-Pass 2: spill -> static gain (the one whose limited result has the input's loudness:
+Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
+        ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
         ``limiting_forecast``) -> true-peak limiter (its output band-limited to 0.44 fs; the
         decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder,
         into a temp file beside the destination. A dense song's lossy result is decoded and
@@ -64,7 +65,7 @@ from .tags import copy_tags
 
 if TYPE_CHECKING:
     from .limiting_forecast import LimitingForecast
-    from .timbre_match import TimbreCorrection
+    from .timbre_match import ChannelRelation, TimbreCorrection
 
 CEILING_DBTP = -1.0
 # Short true-peak meters (scipy's resample_poly defaults: 20 taps a phase) let images of content
@@ -206,7 +207,7 @@ def convert_file(
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, correction)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
-            output_meter, true_peak = _encode_pass(
+            output_meter, true_peak, timbre = _encode_pass(
                 spill, rendered, temp_path, fmt, sample_rate, mp3_quality, source.info.sample_format, report_progress
             )
         copy_tags(src, temp_path)
@@ -230,7 +231,7 @@ def convert_file(
         preview_start_s=plan.window[0] / sample_rate if plan.window is not None else None,
         right_inverted=plan.correction.right_inverted,
         dc_offset_removed=max(map(abs, plan.correction.offsets), default=0.0),
-        timbre_corrected_db=rendered.timbre.departure_db if rendered.timbre.response is not None else 0.0,
+        timbre_corrected_db=timbre.departure_db if timbre.response is not None else 0.0,
     )
 
 
@@ -319,7 +320,7 @@ class _Rendered:
     rendered_lufs: float
     block_frames: list[int]  # frames of each block in the spill file (planar float32)
     limiting: LimitingForecast
-    timbre: TimbreCorrection
+    relation: ChannelRelation
 
     @property
     def frames(self) -> int:
@@ -345,7 +346,7 @@ def _render_pass(
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .render import OrbitRenderer
     from .room import room_for
-    from .timbre_match import ChannelRelation, timbre_correction
+    from .timbre_match import ChannelRelation
 
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
@@ -401,7 +402,7 @@ def _render_pass(
         rendered_meter.integrated_lufs(),
         block_frames,
         limiting,
-        timbre_correction(relation),
+        relation,
     )
 
 
@@ -414,10 +415,14 @@ def _encode_pass(
     mp3_quality: str | int,
     sample_format: str,
     progress: Progress,
-) -> tuple[LoudnessMeter, float]:
+) -> tuple[LoudnessMeter, float, TimbreCorrection]:
     """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
     decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
-    in all, the last one kept unmeasured). Returns the last encode's (output meter, peak)."""
+    in all, the last one kept unmeasured). Each encode's timbre match allows for what the
+    limiter will take from each band at its gain. Returns the last encode's (output meter, peak,
+    timbre match)."""
+    from .timbre_match import timbre_correction  # the render stack: see the module docstring
+
     ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
     # a dense song's lossy result is decoded and measured: it may start nearer the promise
     verified = fmt in ("mp3", "ogg") and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
@@ -432,12 +437,15 @@ def _encode_pass(
             mp3_quality=mp3_quality,
             bit_depth=output_bit_depth(fmt, sample_format),
         )
+        gain_db = rendered.gain_db(ceiling_dbtp)
+        timbre = timbre_correction(rendered.relation, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
         with writer:
             output_meter, true_peak = _finish_pass(
                 spill,
                 rendered,
+                timbre,
                 sample_rate,
-                rendered.gain_db(ceiling_dbtp),
+                gain_db,
                 ceiling_dbtp,
                 writer,
                 progress if attempt == 0 else lambda fraction: None,  # the bar does not go back
@@ -451,26 +459,27 @@ def _encode_pass(
         if excess_db <= 0:
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
-    return output_meter, true_peak
+    return output_meter, true_peak, timbre
 
 
 def _finish_pass(
     spill: io.BufferedRandom,
     rendered: _Rendered,
+    timbre: TimbreCorrection,
     sample_rate: int,
     gain_db: float,
     ceiling_dbtp: float,
     writer: AudioWriter,
     progress: Progress,
 ) -> tuple[LoudnessMeter, float]:
-    """Pass 2: correct the timbre (when ``rendered.timbre`` says so), gain, true-peak limit and encode
-    the spilled song; returns (output meter, peak)."""
+    """Pass 2: correct the timbre (when ``timbre`` says so), gain, true-peak limit and encode the
+    spilled song; returns (output meter, peak)."""
     from .limiter import TruePeakLimiter  # the render stack: see the module docstring
     from .streaming_fir import StreamingFir
 
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
-    equaliser = None if rendered.timbre.response is None else StreamingFir(rendered.timbre.response)
+    equaliser = None if timbre.response is None else StreamingFir(timbre.response)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     total_frames = max(1, rendered.frames)
     buffer = np.empty(SPILL_CHANNELS * max(rendered.block_frames, default=0), dtype="<f4")
