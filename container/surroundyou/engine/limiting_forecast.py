@@ -32,8 +32,9 @@ second histogram keeps, over the same envelope bins, the 1/3-octave band powers 
 read from it like the loudness loss (``band_change_db``), and the timbre match (``timbre_match``)
 corrects it before the limiter. Weighting each tile by its own power instead forecast 3.7 dB more
 loss at 100 Hz than measured on a music-like mix whose clipped kicks make its peaks (the loud
-onsets are not where their bass is); as it is, the forecast under-reads rather than over-reads (the real song's 158 Hz:
--2.1 dB against -2.8), and where the gain moves fast it puts in one third what spreads over two.
+onsets are not where their bass is); as it is, the forecast under-reads rather than over-reads
+(the real song's 158 Hz: -2.1 dB against -2.8), and where the gain moves fast it puts in one
+third what spreads over two.
 """
 
 from __future__ import annotations
@@ -174,9 +175,9 @@ class LimitingForecast:
         total = self._band_histogram.sum(axis=0)
         reduction = self._levels_db + gain_db - ceiling_dbtp
         reduced = reduction > 0
-        read = total > 0
-        if not read.any() or not np.any(self._band_histogram[reduced]):
+        if not np.any(self._band_histogram[reduced]):
             return np.zeros(self.centres_hz.size)
+        read = total > 0
         taken = (1 - 10 ** (-reduction[reduced] / 10)) @ self._band_histogram[reduced]
         change_db = 10 * np.log10(1 - taken[read] / total[read])
         return np.interp(np.log(self.centres_hz), np.log(self.centres_hz[read]), change_db)
