@@ -65,7 +65,7 @@ from .tags import copy_tags
 
 if TYPE_CHECKING:
     from .limiting_forecast import LimitingForecast
-    from .timbre_match import ChannelRelation, TimbreCorrection
+    from .timbre_match import ChannelRelation, RoomColour, TimbreCorrection
 
 CEILING_DBTP = -1.0
 # Short true-peak meters (scipy's resample_poly defaults: 20 taps a phase) let images of content
@@ -321,6 +321,7 @@ class _Rendered:
     block_frames: list[int]  # frames of each block in the spill file (planar float32)
     limiting: LimitingForecast
     relation: ChannelRelation
+    room_colour: RoomColour
 
     @property
     def frames(self) -> int:
@@ -346,7 +347,7 @@ def _render_pass(
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .render import OrbitRenderer
     from .room import room_for
-    from .timbre_match import ChannelRelation
+    from .timbre_match import ChannelRelation, RoomColour
 
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
@@ -364,6 +365,7 @@ def _render_pass(
     limiting = LimitingForecast(sample_rate)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
     relation = ChannelRelation(sample_rate, expected_frames)
+    room_colour = RoomColour(sample_rate, expected_frames)
     block_frames: list[int] = []
     frames = 0
     position = 0  # absolute frame of the next decoded block
@@ -385,7 +387,10 @@ def _render_pass(
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
             if room is not None:
                 wet, heard = room.process(block), envelope.amount_over(start, block.shape[1])
-                stereo += wet if heard is None else wet * heard.astype(np.float32)  # None: the whole effect
+                if heard is not None:  # None: the whole effect
+                    wet *= heard.astype(np.float32)
+                room_colour.add(stereo, wet)
+                stereo += wet
             if wanted is not None:
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")
@@ -403,6 +408,7 @@ def _render_pass(
         block_frames,
         limiting,
         relation,
+        room_colour,
     )
 
 
@@ -438,7 +444,11 @@ def _encode_pass(
             bit_depth=output_bit_depth(fmt, sample_format),
         )
         gain_db = rendered.gain_db(ceiling_dbtp)
-        timbre = timbre_correction(rendered.relation, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
+        timbre = timbre_correction(
+            rendered.relation,
+            rendered.limiting.band_change_db(gain_db, ceiling_dbtp),
+            rendered.room_colour.band_change_db(),
+        )
         with writer:
             output_meter, true_peak = _finish_pass(
                 spill,

@@ -16,8 +16,9 @@ Pass 1 accumulates the song's long-term cross- and power spectra (``ChannelRelat
 ``timbre_correction`` predicts each band's departure, ``10 log10(1 + rho)`` less its mean over the
 measure's bands; when one departs by more than ``CORRECT_OVER_DB``, the rendered song is filtered
 in pass 2, before the limiter, by a minimum-phase FIR of the opposite magnitude (within
-``MAX_CORRECTION_DB``; 0 dB where the song has no content, or too little to read:
-``LEAST_EVIDENCE``), scaled to keep its K-weighted power, so its loudness. Only what depends on
+``MAX_CORRECTION_DB``; 0 dB where the song has no content; where it has too little to read
+the channels' share, ``LEAST_EVIDENCE``, only the limiter's and the room's part below), scaled to
+keep its K-weighted power, so its loudness. Only what depends on
 the song is corrected: the head's and the path's own colour is the render's design (an arc that
 never goes behind is brighter than a circle: matching the result's spectrum to the input's, as a
 first version of this did, made it heard behind 21 % of the time instead of 0 %), and a song
@@ -25,7 +26,10 @@ whose channels relate alike in every band (mono, L = R, independent) is left exa
 rendered, at no cost. A loud song is coloured by the limiter too: it pulls the whole song down
 under the bass notes and drums that make the peaks, taking bass with them (a real song raised to
 -8 LUFS lost 2.5 dB at 158 Hz). ``LimitingForecast.band_change_db`` forecasts that at pass 2's
-gain, and it is corrected with the rest. The filter costs 0.4-0.5 s
+gain, and it is corrected with the rest. So is the room's colour: it hears the song above 250 Hz
+only (``room``), so it adds to the upper bands alone (the concert preset's hall took real songs'
+bass up to 2.3 dB under the rest, at its loudest a music-like mix's 4.2 dB); pass 1 measures what
+it adds to each band (``RoomColour``). The filter costs 0.4-0.5 s
 of CPU per 5-minute song where it runs. Converted with it: freezingpoint 0.83-1.07 dB, the pink
 noise above 0.77-0.94 dB (with the room). ``CORRECT_OVER_DB`` is 1 dB because the model is not the
 whole render: tonal music departs by up to ~1 dB for other reasons (moving shadows on single
@@ -121,21 +125,63 @@ class ChannelRelation:
     def add(self, block: np.ndarray) -> None:
         """The next ``(channels, frames)`` block of the song (a mono one counts as two identical
         channels: its render depends on nothing channels share, but the limiter may colour it)."""
-        first, frames = self.frames_done, block.shape[-1]
-        self.frames_done += frames
+        first = self.frames_done
+        self.frames_done += block.shape[-1]
         if block.shape[0] not in (1, 2):
             return
-        starts = np.arange(-(-first // self.hop) * self.hop, first + frames - SEGMENT_FRAMES + 1, self.hop) - first
-        if not starts.size:
+        spectra = segment_spectra(block, first, self.hop, self.window)
+        if spectra is None:
             return
-        picks = starts[:, np.newaxis] + np.arange(SEGMENT_FRAMES)
-        spectra = scipy.fft.rfft(np.asarray(block, dtype=np.float32)[:, picks] * self.window, axis=-1)
         left, right = spectra[0], spectra[-1]
         power = left.real**2 + left.imag**2 + right.real**2 + right.imag**2
         energies = power.sum(axis=-1, dtype=np.float64)
         self.energy += (energies.sum(), (energies**2).sum())
         self.power += power.sum(axis=0)
         self.cross += 2 * (left.real * right.real + left.imag * right.imag).sum(axis=0)
+
+
+class RoomColour:
+    """What the room adds to each band of the rendered song: the long-term power spectra (both ears)
+    of the dry render and of the render with the room, at the segments ``ChannelRelation`` reads."""
+
+    def __init__(self, sample_rate: int, total_frames: int):
+        self.sample_rate = int(sample_rate)
+        self.hop = segment_hop(total_frames)
+        self.window = np.hanning(SEGMENT_FRAMES).astype(np.float32)
+        self.dry = np.zeros(SEGMENT_FRAMES // 2 + 1)
+        self.with_room = np.zeros(SEGMENT_FRAMES // 2 + 1)
+        self.frames_done = 0
+
+    def add(self, dry: np.ndarray, room: np.ndarray) -> None:
+        """The next ``(2, frames)`` blocks of the dry render and of the room's part (as added to it)."""
+        first = self.frames_done
+        self.frames_done += dry.shape[-1]
+        dry_spectra = segment_spectra(dry, first, self.hop, self.window)
+        if dry_spectra is None:
+            return
+        with_room = dry_spectra + segment_spectra(room, first, self.hop, self.window)
+        self.dry += (dry_spectra.real**2 + dry_spectra.imag**2).sum(axis=(0, 1))
+        self.with_room += (with_room.real**2 + with_room.imag**2).sum(axis=(0, 1))
+
+    def band_change_db(self) -> np.ndarray:
+        """``10 log10(with room / dry)`` in each ``CORRECTED_HZ`` third; 0 where the dry render is
+        silent, and everywhere when there is no room (nothing added)."""
+        freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / self.sample_rate)
+        _, (dry, with_room) = third_octave_sums(
+            np.stack([self.dry, self.with_room]), freqs_hz, self.sample_rate, CORRECTED_HZ
+        )
+        return np.where(dry > _TINY, 10 * np.log10((with_room + _TINY) / (dry + _TINY)), 0.0)
+
+
+def segment_spectra(block: np.ndarray, first: int, hop: int, window: np.ndarray) -> np.ndarray | None:
+    """``(channels, segments, bins)`` spectra of the ``window``-long segments starting at multiples
+    of ``hop`` that lie within ``block`` (whose first frame is the song's ``first``); ``None``: none do."""
+    frames = block.shape[-1]
+    starts = np.arange(-(-first // hop) * hop, first + frames - len(window) + 1, hop) - first
+    if not starts.size:
+        return None
+    picks = starts[:, np.newaxis] + np.arange(len(window))
+    return scipy.fft.rfft(np.asarray(block, dtype=np.float32)[:, picks] * window, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -148,10 +194,13 @@ class TimbreCorrection:
     response: np.ndarray | None
 
 
-def timbre_correction(relation: ChannelRelation, limiter_change_db: np.ndarray | None = None) -> TimbreCorrection:
+def timbre_correction(
+    relation: ChannelRelation, limiter_change_db: np.ndarray | None = None, room_change_db: np.ndarray | None = None
+) -> TimbreCorrection:
     """What pass 2 does to the rendered song's timbre (module docstring); ``limiter_change_db``: what
     the limiter will take from each ``CORRECTED_HZ`` third at pass 2's gain
-    (``LimitingForecast.band_change_db``), corrected with the rest."""
+    (``LimitingForecast.band_change_db``), ``room_change_db`` what the room added to each
+    (``RoomColour.band_change_db``), corrected with the rest."""
     if relation.effective_segments == 0:  # silence, or a song shorter than a segment
         return TimbreCorrection(0.0, None)
     freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / relation.sample_rate)
@@ -164,16 +213,21 @@ def timbre_correction(relation: ChannelRelation, limiter_change_db: np.ndarray |
     power_db = 10 * np.log10(power + _TINY)
     shared = cross / np.maximum(power, _TINY)
     measured = (centres_hz > COLORATION_BAND_HZ[0] * 10**-0.05) & (centres_hz < COLORATION_BAND_HZ[1] * 10**0.05)
-    content = (power_db > power_db.max() + CONTENT_FLOOR_DB) & (bins * relation.effective_segments >= LEAST_EVIDENCE)
-    if not (measured & content).any():
+    content = power_db > power_db.max() + CONTENT_FLOOR_DB
+    readable = content & (bins * relation.effective_segments >= LEAST_EVIDENCE)
+    if not (measured & readable).any():
         return TimbreCorrection(0.0, None)
     heard_db = 10 * np.log10(1 + np.clip(shared, LEAST_SHARED, 1.0))
+    # a band too thin to read what the channels share departs by what the limiter and the room do
+    heard_db[~readable] = heard_db[measured & readable].mean()
     if limiter_change_db is not None:
         # over neighbouring thirds: the limiter's fast-moving gain spreads what it takes from a band
         # into the next ones (a real song's 1.26 / 1.58 kHz thirds: -0.24 / -1.61 dB forecast,
         # -0.94 / -0.91 dB measured)
         padded = np.r_[limiter_change_db[0], limiter_change_db, limiter_change_db[-1]]
         heard_db = heard_db + np.convolve(padded, LIMITER_SPREAD, mode="valid")
+    if room_change_db is not None:
+        heard_db = heard_db + room_change_db
     departure = np.where(content, heard_db - heard_db[measured & content].mean(), 0.0)
     largest_db = float(np.max(np.abs(departure[measured])))
     if largest_db <= CORRECT_OVER_DB:
