@@ -84,6 +84,7 @@ def signals() -> SimpleNamespace:
         loud_master=makers.loud_master,
         band_shared_pink=makers.band_shared_pink,
         bass_line_mix=makers.bass_line_mix,
+        held_note_mix=makers.held_note_mix,
     )
 
 

@@ -104,6 +104,28 @@ def bass_line_mix(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0)
     return (bed + 0.1 * bass / np.sqrt(np.mean(bass**2))).astype(np.float32)
 
 
+def held_note_mix(
+    seconds: float,
+    frequency_hz: float,
+    period_s: float,
+    from_turn: float,
+    sample_rate: int = SAMPLE_RATE,
+    seed: int = 0,
+) -> np.ndarray:
+    """A note held while an orbit of ``period_s`` passes one side (float32, (2, n)): stereo pink noise
+    (independent channels, RMS 0.03) and, the same in both channels, a tone of three harmonics
+    (amplitudes 0.08 / k, those under 13 kHz) sounding for half of each period from ``from_turn``
+    of it (50 ms ramps), as a pad or a held chord plays while an 8D source goes round."""
+    bed = pink_noise(seconds, sample_rate, seed=seed, channels=2, rms=0.03).astype(np.float64)
+    t = np.arange(bed.shape[1]) / sample_rate
+    sounding = ((t / period_s - from_turn) % 1.0 < 0.5).astype(np.float64)
+    ramp = np.hanning(int(0.05 * sample_rate))
+    sounding = np.convolve(sounding, ramp / ramp.sum(), "same")
+    harmonics = [k for k in (1, 2, 3) if frequency_hz * k < 13000.0]
+    note = sum(0.08 / k * np.sin(2 * np.pi * frequency_hz * k * t) for k in harmonics) * sounding
+    return (bed + note).astype(np.float32)
+
+
 def band_shared_pink(
     seconds: float,
     sample_rate: int = SAMPLE_RATE,

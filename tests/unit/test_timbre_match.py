@@ -1,5 +1,5 @@
-"""The timbre match's parts: what it reads of a song's channels, its equaliser, and the streaming FIR
-it runs on (``timbre_match``, ``streaming_fir``)."""
+"""The timbre match's parts: what it reads of a song and its render, its equaliser, and the streaming
+FIR it runs on (``timbre_match``, ``streaming_fir``)."""
 
 import instruments
 import numpy as np
@@ -11,19 +11,35 @@ from surroundyou.engine.streaming_fir import StreamingFir
 from surroundyou.engine.timbre_match import (
     CORRECT_OVER_DB,
     SEGMENT_FRAMES,
-    ChannelRelation,
-    RoomColour,
+    RenderColour,
     timbre_correction,
 )
 
 SR = 44100
 
 
-def relation_of(song: np.ndarray, block: int = 65536) -> ChannelRelation:
-    relation = ChannelRelation(SR, song.shape[1])
-    for start in range(0, song.shape[1], block):
-        relation.add(song[:, start : start + block])
-    return relation
+def summed(song: np.ndarray) -> np.ndarray:
+    """The model's render (``timbre_match``): both ears hear ``L + R``."""
+    return np.repeat(song.sum(axis=0, keepdims=True), 2, axis=0)
+
+
+def colour_of(song: np.ndarray, dry: np.ndarray | None = None, room: np.ndarray | None = None) -> RenderColour:
+    """What ``RenderColour`` reads of ``song`` rendered as ``dry`` (the model's render by default)."""
+    dry = summed(song) if dry is None else dry
+    colour = RenderColour(SR, song.shape[1])
+    for start in range(0, song.shape[1], 65536):
+        part = slice(start, start + 65536)
+        colour.add(song[:, part], dry[:, part], None if room is None else room[:, part])
+    return colour
+
+
+def shadowing_render(song: np.ndarray, period_frames: int) -> np.ndarray:
+    """The model's render, but its 1 kHz third 4 dB up in the first half of each period and 4 dB
+    down in the second: a head whose shadow on one band moves with the orbit."""
+    ears = summed(song)
+    band = scipy.signal.sosfiltfilt(scipy.signal.butter(4, (891.0, 1122.0), "bandpass", fs=SR, output="sos"), ears)
+    first_half = np.arange(song.shape[1]) % period_frames < period_frames // 2
+    return ears + band * (np.where(first_half, 10 ** (4 / 20), 10 ** (-4 / 20)) - 1)
 
 
 def band_levels_db(audio: np.ndarray) -> np.ndarray:
@@ -44,7 +60,7 @@ def test_the_streaming_fir_gives_one_convolutions_samples_in_any_blocks():
 
 @pytest.mark.parametrize("rho", [1.0, 0.5, 0.0, -0.3])
 def test_channels_that_relate_alike_in_every_band_are_left_as_rendered(signals, rho):
-    correction = timbre_correction(relation_of(signals.band_shared_pink(20.0, SR, ((0.0, rho),), seed=11)))
+    correction = timbre_correction(colour_of(signals.band_shared_pink(20.0, SR, ((0.0, rho),), seed=11)))
     assert correction.response is None and correction.departure_db <= CORRECT_OVER_DB
 
 
@@ -53,22 +69,43 @@ def test_the_equaliser_gives_the_channels_sum_the_songs_timbre_at_its_loudness(s
     (the channels' power times ``1 + rho``). Filtered, the sum has the song's long-term timbre, every
     band within 0.3 dB, and its own loudness within 0.1 LU."""
     song = signals.band_shared_pink(20.0, SR, ((0.0, 1.0), (400.0, -0.2), (1500.0, 0.9), (5000.0, 0.1)), seed=11)
-    correction = timbre_correction(relation_of(song))
+    correction = timbre_correction(colour_of(song))
     assert correction.response is not None
     song_db = band_levels_db(song)
-    summed = song.sum(axis=0, keepdims=True)
-    corrected = scipy.signal.fftconvolve(summed, correction.response, axes=-1)[:, : song.shape[1]]
-    before, after = (band_levels_db(audio) - song_db for audio in (summed, corrected))
+    rendered = song.sum(axis=0, keepdims=True)
+    corrected = scipy.signal.fftconvolve(rendered, correction.response, axes=-1)[:, : song.shape[1]]
+    before, after = (band_levels_db(audio) - song_db for audio in (rendered, corrected))
     before, after = before - before.mean(), after - after.mean()
     assert correction.departure_db == pytest.approx(np.abs(before).max(), abs=0.3)
     assert np.abs(before).max() > 2.0 and np.abs(after).max() <= 0.3, (np.round(before, 2), np.round(after, 2))
     meter = pyloudnorm.Meter(SR)
-    assert meter.integrated_loudness(corrected.T) == pytest.approx(meter.integrated_loudness(summed.T), abs=0.1)
+    assert meter.integrated_loudness(corrected.T) == pytest.approx(meter.integrated_loudness(rendered.T), abs=0.1)
+
+
+def test_what_the_song_plays_where_the_render_shadows_it_is_read_and_the_design_is_not(signals):
+    """A render that raises the 1 kHz third in the first half of each 8 s turn and lowers it in the
+    second colours pink noise by its design alone, which is kept (read within 0.3 dB of 0 in every
+    third), but a song that plays a 1 kHz tone in the first halves only comes out brighter there:
+    read as the instrument measures it, the song's colour through that render less the pink
+    noise's, within 0.3 dB in every third from 100 Hz to 12.5 kHz."""
+    period = 8 * SR
+    pink = signals.pink_noise(32.0, SR, seed=1, channels=2)
+    frames = np.arange(pink.shape[1])
+    tone = 0.05 * np.sin(2 * np.pi * 1000.0 * frames / SR) * (frames % period < period // 2)
+    song = pink + tone
+    pink_made = band_levels_db(shadowing_render(pink, period)) - band_levels_db(pink)
+    song_made = band_levels_db(shadowing_render(song, period)) - band_levels_db(song)
+    expected_db = song_made - pink_made
+    measured = slice(-len(expected_db), None)  # its thirds from 25 Hz, the measure's from 100 Hz
+    for audio, expected in ((pink, np.zeros_like(expected_db)), (song, expected_db)):
+        got_db = colour_of(audio, shadowing_render(audio, period)).song_change_db()[measured]
+        np.testing.assert_allclose(got_db - got_db.mean(), expected - expected.mean(), atol=0.3)
+    assert expected_db.max() - np.median(expected_db) > 1.5
 
 
 def test_segments_cover_a_short_song_and_sample_a_long_one():
-    assert ChannelRelation(SR, 5 * SR).hop == SEGMENT_FRAMES // 2
-    assert ChannelRelation(SR, 300 * SR).hop == 32768
+    assert RenderColour(SR, 5 * SR).hop == SEGMENT_FRAMES // 2
+    assert RenderColour(SR, 300 * SR).hop == 32768
 
 
 def test_the_room_colour_is_what_the_room_adds_to_each_band(signals):
@@ -77,14 +114,11 @@ def test_the_room_colour_is_what_the_room_adds_to_each_band(signals):
     third from 100 Hz to 12.5 kHz."""
     dry = signals.pink_noise(20.0, SR, seed=1, channels=2)
     room = scipy.signal.sosfilt(scipy.signal.butter(4, 250.0, "highpass", fs=SR, output="sos"), dry[::-1])
-    colour = RoomColour(SR, dry.shape[1])
-    for start in range(0, dry.shape[1], 65536):
-        colour.add(dry[:, start : start + 65536], room[:, start : start + 65536])
     expected_db = band_levels_db(dry + room) - band_levels_db(dry)
-    got_db = colour.band_change_db()[-len(expected_db) :]  # its thirds from 25 Hz, the measure's from 100 Hz
+    got_db = colour_of(dry, dry, room).room_change_db()[-len(expected_db) :]  # its thirds from 25 Hz
     assert expected_db[0] < 0.5 and expected_db[-1] > 2.5
     np.testing.assert_allclose(got_db, expected_db, atol=0.3)
 
 
-def test_without_a_room_nothing_is_added():
-    assert not np.any(RoomColour(SR, 10 * SR).band_change_db())
+def test_without_a_room_nothing_is_added(signals):
+    assert not np.any(colour_of(signals.pink_noise(5.0, SR, seed=1, channels=2)).room_change_db())

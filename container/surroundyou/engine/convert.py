@@ -9,12 +9,14 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         (dry spatial render, mixed with the original stereo by the effect envelope,
         ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
         envelope) -> a raw float32 spill file (each block as it is, channel after channel);
-        meanwhile two streaming BS.1770 meters measure the input and the rendered song, and the
-        limiting forecast keeps the rendered song's peak envelope. A preview renders only its
+        meanwhile two streaming BS.1770 meters measure the input and the rendered song, the
+        limiting forecast keeps the rendered song's peak envelope, and the timbre match reads
+        the song, its dry render and the room's part (``timbre_match.RenderColour``). A preview renders only its
         window (the orbit where the whole song's would be there), with 50 ms ramps at its edges.
 Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
         ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
-        ``limiting_forecast``) -> true-peak limiter (its output band-limited to 0.44 fs; the
+        ``limiting_forecast``; where the equaliser runs on a song the limiter will touch, forecast
+        again on the equalised spill first) -> true-peak limiter (its output band-limited to 0.44 fs; the
         decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder,
         into a temp file beside the destination. A dense song's lossy result is decoded and
         measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is over
@@ -40,7 +42,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +67,7 @@ from .tags import copy_tags
 
 if TYPE_CHECKING:
     from .limiting_forecast import LimitingForecast
-    from .timbre_match import ChannelRelation, RoomColour, TimbreCorrection
+    from .timbre_match import RenderColour, TimbreCorrection
 
 CEILING_DBTP = -1.0
 # Short true-peak meters (scipy's resample_poly defaults: 20 taps a phase) let images of content
@@ -320,8 +322,7 @@ class _Rendered:
     rendered_lufs: float
     block_frames: list[int]  # frames of each block in the spill file (planar float32)
     limiting: LimitingForecast
-    relation: ChannelRelation
-    room_colour: RoomColour
+    colour: RenderColour
 
     @property
     def frames(self) -> int:
@@ -347,7 +348,7 @@ def _render_pass(
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .render import OrbitRenderer
     from .room import room_for
-    from .timbre_match import ChannelRelation, RoomColour
+    from .timbre_match import RenderColour
 
     info = source.info
     first, wanted = plan.window if plan.window is not None else (0, None)
@@ -364,8 +365,7 @@ def _render_pass(
     rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     limiting = LimitingForecast(sample_rate)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
-    relation = ChannelRelation(sample_rate, expected_frames)
-    room_colour = RoomColour(sample_rate, expected_frames)
+    colour = RenderColour(sample_rate, expected_frames)
     block_frames: list[int] = []
     frames = 0
     position = 0  # absolute frame of the next decoded block
@@ -383,13 +383,14 @@ def _render_pass(
                 break
             block = plan.correction.apply(block)
             input_meter.add(block)
-            relation.add(block)
             stereo = renderer.process(block)  # the effect mixed with the original by the envelope
-            if room is not None:
+            if room is None:
+                colour.add(block, stereo)
+            else:
                 wet, heard = room.process(block), envelope.amount_over(start, block.shape[1])
                 if heard is not None:  # None: the whole effect
                     wet *= heard.astype(np.float32)
-                room_colour.add(stereo, wet)
+                colour.add(block, stereo, wet)
                 stereo += wet
             if wanted is not None:
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
@@ -407,8 +408,7 @@ def _render_pass(
         rendered_meter.integrated_lufs(),
         block_frames,
         limiting,
-        relation,
-        room_colour,
+        colour,
     )
 
 
@@ -444,11 +444,10 @@ def _encode_pass(
             bit_depth=output_bit_depth(fmt, sample_format),
         )
         gain_db = rendered.gain_db(ceiling_dbtp)
-        timbre = timbre_correction(
-            rendered.relation,
-            rendered.limiting.band_change_db(gain_db, ceiling_dbtp),
-            rendered.room_colour.band_change_db(),
-        )
+        timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
+        if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
+            # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
+            gain_db = _equalised(spill, rendered, timbre, sample_rate).gain_db(ceiling_dbtp)
         with writer:
             output_meter, true_peak = _finish_pass(
                 spill,
@@ -470,6 +469,23 @@ def _encode_pass(
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
     return output_meter, true_peak, timbre
+
+
+def _equalised(spill: io.BufferedRandom, rendered: _Rendered, timbre: TimbreCorrection, sample_rate: int) -> _Rendered:
+    """``rendered`` as the limiter will see it through the timbre match's equaliser: its loudness
+    and limiting forecast measured again on the spilled song filtered (the spill is only read)."""
+    from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
+    from .streaming_fir import StreamingFir
+
+    assert timbre.response is not None
+    equaliser, limiting = StreamingFir(timbre.response), LimitingForecast(sample_rate)
+    meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
+    spill.seek(0)
+    for frames in rendered.block_frames:
+        block = np.frombuffer(spill.read(SPILL_CHANNELS * frames * 4), dtype="<f4").reshape(SPILL_CHANNELS, frames)
+        equalised = equaliser.process(block)
+        limiting.add(equalised, meter.add(equalised))
+    return replace(rendered, rendered_lufs=meter.integrated_lufs(), limiting=limiting)
 
 
 def _finish_pass(

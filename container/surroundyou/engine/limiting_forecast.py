@@ -45,7 +45,7 @@ import numpy as np
 import scipy.fft
 
 from .limiter import HOLD_MS, LOOKAHEAD_MS, NEXT_PEAK_MS, RELEASE_DB_PER_S, sliding_extreme
-from .timbre_match import CORRECTED_HZ, third_octave_sums
+from .timbre_match import CORRECTED_HZ, third_octave_bands
 
 TILE_S = 0.001
 # the envelope's histogram: BIN_DB wide bins from LOWEST_DB (everything quieter is never limited
@@ -96,9 +96,7 @@ class LimitingForecast:
         # the band histogram (envelope bins x bands): each hop's bins summed into its bands
         self._hop = band_hop_frames(sample_rate)
         freqs_hz = np.fft.rfftfreq(self._hop, 1 / sample_rate)
-        self.centres_hz, self._band_matrix = third_octave_sums(
-            np.eye(freqs_hz.size), freqs_hz, sample_rate, CORRECTED_HZ
-        )
+        self.centres_hz, self._band_matrix = third_octave_bands(freqs_hz, sample_rate, CORRECTED_HZ)
         self._hop_window = np.hanning(self._hop).astype(np.float32)
         self._band_histogram = np.zeros((self._levels_db.size, self.centres_hz.size))
         self._recent_bands = np.zeros((self._behind + self._next_peak, self.centres_hz.size))

@@ -1,5 +1,5 @@
-"""The song's long-term timbre kept through the render whatever its channels share: a static
-equaliser, for the songs that need it.
+"""The song's long-term timbre kept through the render, whatever its channels share and wherever it
+plays its notes: a static equaliser, for the songs that need it.
 
 Both sources reach an ear at the same instant (``render``), so the power a band comes out with
 goes as ``1 + rho`` (``rho``: twice the channels' cross-power over the sum of their powers, the
@@ -11,29 +11,31 @@ music") correlates at -0.1 at 160-200 Hz and at 0.3-0.7 elsewhere, and lost 2.4-
 channels' power, after level normalisation); pink noise sharing -0.2 of its power below 400 Hz,
 all of it to 2 kHz and 0.2 above departs by 2.6 dB dry.
 
-Pass 1 accumulates the song's long-term cross- and power spectra (``ChannelRelation``:
-``SEGMENT_FRAMES``-point Hann windows every ``segment_hop`` frames). Between the passes
-``timbre_correction`` predicts each band's departure, ``10 log10(1 + rho)`` less its mean over the
-measure's bands; when one departs by more than ``CORRECT_OVER_DB``, the rendered song is filtered
-in pass 2, before the limiter, by a minimum-phase FIR of the opposite magnitude (within
-``MAX_CORRECTION_DB``; 0 dB where the song has no content; where it has too little to read
-the channels' share, ``LEAST_EVIDENCE``, only the limiter's and the room's part below), scaled to
-keep its K-weighted power, so its loudness. Only what depends on
-the song is corrected: the head's and the path's own colour is the render's design (an arc that
-never goes behind is brighter than a circle: matching the result's spectrum to the input's, as a
-first version of this did, made it heard behind 21 % of the time instead of 0 %), and a song
-whose channels relate alike in every band (mono, L = R, independent) is left exactly as
-rendered, at no cost. A loud song is coloured by the limiter too: it pulls the whole song down
-under the bass notes and drums that make the peaks, taking bass with them (a real song raised to
--8 LUFS lost 2.5 dB at 158 Hz). ``LimitingForecast.band_change_db`` forecasts that at pass 2's
-gain, and it is corrected with the rest. So is the room's colour: it hears the song above 250 Hz
-only (``room``), so it adds to the upper bands alone (the concert preset's hall took real songs'
-bass up to 2.3 dB under the rest, at its loudest a music-like mix's 4.2 dB); pass 1 measures what
-it adds to each band (``RoomColour``). The filter costs 0.4-0.5 s
-of CPU per 5-minute song where it runs. Converted with it: freezingpoint 0.83-1.07 dB, the pink
-noise above 0.77-0.94 dB (with the room). ``CORRECT_OVER_DB`` is 1 dB because the model is not the
-whole render: tonal music departs by up to ~1 dB for other reasons (moving shadows on single
-partials), and at 0.75 dB a loud master's limiter-made bass loss deepened by the cut (2.5 -> 2.9 dB).
+Pass 1 reads the song and its render at the same segments (``RenderColour``:
+``SEGMENT_FRAMES``-point Hann windows every ``segment_hop`` frames), in 1/3-octave bands: what the
+dry render made of the song's long-term spectrum, and the design's part of it, the render's gain
+over what the channels' share predicts (``|L + R|^2``) averaged over the segments with equal
+weight, every direction of the path counting alike. Their difference is what depends on the song:
+the share (where the render follows the model, the two give ``10 log10(1 + rho)``), and where the
+song plays what as the source moves: a partial held while the head shadows it (credits in HRTF
+mode with the slow preset lost 2.2 dB at 1.26 kHz, which the share alone did not predict). Between
+the passes ``timbre_correction`` adds what the room added to each band and what the limiter will
+take, and takes each band's departure less its mean over the measure's bands; when one departs by
+more than ``CORRECT_OVER_DB``, the rendered song is filtered in pass 2, before the limiter, by a
+minimum-phase FIR of the opposite magnitude (within ``MAX_CORRECTION_DB``; 0 dB where the song has
+no content; where it has too little to read, ``LEAST_EVIDENCE``, only the limiter's and the room's
+part), scaled to keep its K-weighted power, so its loudness. Only what depends on the song is
+corrected: the head's and the path's own colour is the render's design (an arc that never goes
+behind is brighter than a circle: matching the result's spectrum to the input's, as a first
+version of this did, made it heard behind 21 % of the time instead of 0 %), and a steady song
+whose channels relate alike in every band (mono, L = R, independent) is left as rendered. A loud
+song is coloured by the limiter too: it pulls the whole song down under the bass notes and drums
+that make the peaks, taking bass with them (a real song raised to -8 LUFS lost 2.5 dB at 158 Hz).
+``LimitingForecast.band_change_db`` forecasts that at pass 2's gain. The room hears the song above
+250 Hz only (``room``), so it adds to the upper bands alone (the concert preset's hall took real
+songs' bass up to 2.3 dB under the rest, at its loudest a music-like mix's 4.2 dB). The filter
+costs 0.4-0.5 s of CPU per 5-minute song where it runs. ``CORRECT_OVER_DB`` is 1 dB: at 0.75 dB a
+loud master's limiter-made bass loss deepened by the cut (2.5 -> 2.9 dB).
 """
 
 from __future__ import annotations
@@ -53,12 +55,13 @@ LONGEST_HOP = 32768  # a long song is sampled: a quarter of it is plenty for a l
 CORRECT_OVER_DB = 1.0
 MAX_CORRECTION_DB = 6.0
 CORRECTED_HZ = (25.0, 12500.0)  # and past them, the end bands' gains
-CONTENT_FLOOR_DB = -60.0  # a band this far under the song's loudest one has no content to correct
+# a band this far under the song's loudest one has no content to correct (in a segment: no gain to read)
+CONTENT_FLOOR_DB = -60.0
 LEAST_SHARED = -0.5  # the model's reach: further out of phase, the sources' shadows keep them apart
 DESIGN_ROUNDS = 3
 LIMITER_SPREAD = (0.25, 0.5, 0.25)  # the limiter's forecast colour, smoothed over 3 thirds
 FILTER_TAPS = 2048  # 46 ms: resolves the bands from 100 Hz on, and rings no longer
-# a band's share is read from its bins times the song's effective segments: at least this many
+# a band is read (its share, the render's gain in it) from its bins times the song's effective segments: at least this many
 # (the estimate's spread, (1 - rho^2) / sqrt(n), is then 0.05 at most: 0.2 dB at rho = 0)
 LEAST_EVIDENCE = 400
 _TINY = 1e-20
@@ -77,17 +80,26 @@ def band_energy(power: np.ndarray, freqs_hz: np.ndarray, band_hz: tuple[float, f
     return power[..., in_band].sum(axis=-1)
 
 
-def third_octave_sums(
-    power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
+def third_octave_bands(
+    freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(centres_hz, sums)`` of a spectrum (last axis) over 1/3-octave bands: IEC 61260 base-10
-    centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``, from ``band_hz[0]`` to ``band_hz[1]``
-    (at low rates only the bands under ``usable_top_hz``)."""
+    """``(centres_hz, matrix)``: 1/3-octave bands, IEC 61260 base-10 centres ``1000 * 10^(k/10)``,
+    edges ``fc * 10^(+-1/20)``, from ``band_hz[0]`` to ``band_hz[1]`` (at low rates only the bands
+    under ``usable_top_hz``), and the ``(bins, bands)`` float32 matrix that sums a spectrum into them."""
     k = np.arange(round(10 * np.log10(band_hz[0] / 1000)), round(10 * np.log10(band_hz[1] / 1000)) + 1)
     centres_hz = 1000.0 * 10 ** (k / 10)
     centres_hz = centres_hz[centres_hz * 10**0.05 <= usable_top_hz(np.inf, sample_rate)]
-    sums = [band_energy(power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz]
-    return centres_hz, np.stack(sums, axis=-1)
+    lows, highs = centres_hz * 10**-0.05, centres_hz * 10**0.05
+    matrix = (freqs_hz[:, np.newaxis] >= lows) & (freqs_hz[:, np.newaxis] < highs)
+    return centres_hz, matrix.astype(np.float32)
+
+
+def third_octave_sums(
+    power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(centres_hz, sums)`` of a spectrum (last axis) over ``third_octave_bands``."""
+    centres_hz, matrix = third_octave_bands(freqs_hz, sample_rate, band_hz)
+    return centres_hz, power @ matrix.astype(power.dtype)
 
 
 def third_octave_levels_db(
@@ -103,17 +115,24 @@ def segment_hop(total_frames: int) -> int:
     return int(np.clip(total_frames // SEGMENTS_AT_LEAST, SEGMENT_FRAMES // 2, LONGEST_HOP))
 
 
-class ChannelRelation:
-    """A song's long-term power (both channels) and cross-power spectra, from the segments at
-    multiples of ``segment_hop`` that lie within one block."""
+class RenderColour:
+    """Pass 1's evidence of what the render does to a song's timbre, from the segments at multiples
+    of ``segment_hop`` that lie within one block, in ``CORRECTED_HZ`` thirds: the song's power (both
+    channels), the dry render's (both ears) and the render's with the room, and the render's gain
+    over what the channels' share predicts, ``|L + R|^2`` (``LEAST_SHARED`` at most out of phase),
+    averaged over the segments with equal weight: the design's colour, where every direction of
+    the path counts alike whatever the song plays there (module docstring)."""
 
     def __init__(self, sample_rate: int, total_frames: int):
         self.sample_rate = int(sample_rate)
         self.hop = segment_hop(total_frames)
         self.window = np.hanning(SEGMENT_FRAMES).astype(np.float32)
-        self.power = np.zeros(SEGMENT_FRAMES // 2 + 1)
-        self.cross = np.zeros(SEGMENT_FRAMES // 2 + 1)  # twice the real part of L R*
-        self.energy = np.zeros(2)  # the segments' energies, summed and squared (effective_segments)
+        freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / self.sample_rate)
+        self.centres_hz, self._band_matrix = third_octave_bands(freqs_hz, self.sample_rate, CORRECTED_HZ)
+        self.bins = self._band_matrix.sum(axis=0)
+        self.song, self.dry, self.with_room, self.design_gain, self.design_segments = np.zeros((5, self.bins.size))
+        self.rendered = np.zeros(freqs_hz.size)  # the render's long-term power spectrum, room and all
+        self.energy = np.zeros(2)  # the song segments' energies, summed and squared (effective_segments)
         self.frames_done = 0
 
     @property
@@ -122,66 +141,56 @@ class ChannelRelation:
         second and a minute of near-silence is worth its loud second."""
         return float(self.energy[0] ** 2 / self.energy[1]) if self.energy[1] > 0 else 0.0
 
-    def add(self, block: np.ndarray) -> None:
-        """The next ``(channels, frames)`` block of the song (a mono one counts as two identical
-        channels: its render depends on nothing channels share, but the limiter may colour it)."""
+    def add(self, song: np.ndarray, dry: np.ndarray, room: np.ndarray | None = None) -> None:
+        """The next blocks of the song (``(channels, frames)``; a mono one counts as two identical
+        channels), of its dry render and of the room's part as added to it (``(2, frames)``)."""
         first = self.frames_done
-        self.frames_done += block.shape[-1]
-        if block.shape[0] not in (1, 2):
+        self.frames_done += song.shape[-1]
+        if song.shape[0] not in (1, 2):
             return
-        spectra = segment_spectra(block, first, self.hop, self.window)
-        if spectra is None:
+        starts = np.arange(-(-first // self.hop) * self.hop, first + song.shape[-1] - SEGMENT_FRAMES + 1, self.hop)
+        if not starts.size:
             return
+        picks = starts[:, np.newaxis] - first + np.arange(SEGMENT_FRAMES)
+        spectra = self._spectra(song, picks)
         left, right = spectra[0], spectra[-1]
         power = left.real**2 + left.imag**2 + right.real**2 + right.imag**2
+        cross = 2 * (left.real * right.real + left.imag * right.imag)
         energies = power.sum(axis=-1, dtype=np.float64)
         self.energy += (energies.sum(), (energies**2).sum())
-        self.power += power.sum(axis=0)
-        self.cross += 2 * (left.real * right.real + left.imag * right.imag).sum(axis=0)
-
-
-class RoomColour:
-    """What the room adds to each band of the rendered song: the long-term power spectra (both ears)
-    of the dry render and of the render with the room, at the segments ``ChannelRelation`` reads."""
-
-    def __init__(self, sample_rate: int, total_frames: int):
-        self.sample_rate = int(sample_rate)
-        self.hop = segment_hop(total_frames)
-        self.window = np.hanning(SEGMENT_FRAMES).astype(np.float32)
-        self.dry = np.zeros(SEGMENT_FRAMES // 2 + 1)
-        self.with_room = np.zeros(SEGMENT_FRAMES // 2 + 1)
-        self.frames_done = 0
-
-    def add(self, dry: np.ndarray, room: np.ndarray) -> None:
-        """The next ``(2, frames)`` blocks of the dry render and of the room's part (as added to it)."""
-        first = self.frames_done
-        self.frames_done += dry.shape[-1]
-        dry_spectra = segment_spectra(dry, first, self.hop, self.window)
-        if dry_spectra is None:
-            return
-        with_room = dry_spectra + segment_spectra(room, first, self.hop, self.window)
-        self.dry += (dry_spectra.real**2 + dry_spectra.imag**2).sum(axis=(0, 1))
-        self.with_room += (with_room.real**2 + with_room.imag**2).sum(axis=(0, 1))
-
-    def band_change_db(self) -> np.ndarray:
-        """``10 log10(with room / dry)`` in each ``CORRECTED_HZ`` third; 0 where the dry render is
-        silent, and everywhere when there is no room (nothing added)."""
-        freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / self.sample_rate)
-        _, (dry, with_room) = third_octave_sums(
-            np.stack([self.dry, self.with_room]), freqs_hz, self.sample_rate, CORRECTED_HZ
+        song_bands = power @ self._band_matrix
+        shared_bands = np.maximum((power + cross) @ self._band_matrix, (1 + LEAST_SHARED) * song_bands)
+        dry_spectra = self._spectra(dry, picks)
+        dry_bands = (dry_spectra.real**2 + dry_spectra.imag**2).sum(axis=0) @ self._band_matrix
+        with_room = dry_spectra if room is None else dry_spectra + self._spectra(room, picks)
+        rendered = (with_room.real**2 + with_room.imag**2).sum(axis=0)
+        # a band counts in a segment where it has content (its gain there is read, not its noise)
+        heard = shared_bands > np.maximum(
+            shared_bands.max(axis=1, keepdims=True) * 10 ** (CONTENT_FLOOR_DB / 10), _TINY
         )
-        return np.where(dry > _TINY, 10 * np.log10((with_room + _TINY) / (dry + _TINY)), 0.0)
+        self.design_gain += np.where(heard, dry_bands / np.where(heard, shared_bands, 1.0), 0.0).sum(axis=0)
+        self.design_segments += heard.sum(axis=0)
+        self.song += song_bands.sum(axis=0)
+        self.dry += dry_bands.sum(axis=0)
+        self.with_room += (rendered @ self._band_matrix).sum(axis=0)
+        self.rendered += rendered.sum(axis=0)
 
+    def _spectra(self, block: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        """``(channels, segments, bins)``: the spectra of ``block``'s segments (``picks``: their frames)."""
+        return scipy.fft.rfft(np.asarray(block, dtype=np.float32)[:, picks] * self.window, axis=-1)
 
-def segment_spectra(block: np.ndarray, first: int, hop: int, window: np.ndarray) -> np.ndarray | None:
-    """``(channels, segments, bins)`` spectra of the ``window``-long segments starting at multiples
-    of ``hop`` that lie within ``block`` (whose first frame is the song's ``first``); ``None``: none do."""
-    frames = block.shape[-1]
-    starts = np.arange(-(-first // hop) * hop, first + frames - len(window) + 1, hop) - first
-    if not starts.size:
-        return None
-    picks = starts[:, np.newaxis] + np.arange(len(window))
-    return scipy.fft.rfft(np.asarray(block, dtype=np.float32)[:, picks] * window, axis=-1)
+    def room_change_db(self) -> np.ndarray:
+        """``10 log10(with room / dry)`` in each third; 0 where the dry render is silent, and
+        everywhere when there is no room (nothing added)."""
+        return np.where(self.dry > _TINY, 10 * np.log10((self.with_room + _TINY) / (self.dry + _TINY)), 0.0)
+
+    def song_change_db(self) -> np.ndarray:
+        """What the dry render did to each third of the song's long-term spectrum beyond the design's
+        colour (up to a constant); 0 where the song has no segment with content in it."""
+        read = (self.song > _TINY) & (self.design_segments > 0)
+        made_db = 10 * np.log10((self.dry + _TINY) / (self.song + _TINY))
+        design_db = 10 * np.log10((self.design_gain + _TINY) / np.maximum(self.design_segments, 1))
+        return np.where(read, made_db - design_db, 0.0)
 
 
 @dataclass(frozen=True)
@@ -194,31 +203,21 @@ class TimbreCorrection:
     response: np.ndarray | None
 
 
-def timbre_correction(
-    relation: ChannelRelation, limiter_change_db: np.ndarray | None = None, room_change_db: np.ndarray | None = None
-) -> TimbreCorrection:
-    """What pass 2 does to the rendered song's timbre (module docstring); ``limiter_change_db``: what
-    the limiter will take from each ``CORRECTED_HZ`` third at pass 2's gain
-    (``LimitingForecast.band_change_db``), ``room_change_db`` what the room added to each
-    (``RoomColour.band_change_db``), corrected with the rest."""
-    if relation.effective_segments == 0:  # silence, or a song shorter than a segment
+def timbre_correction(colour: RenderColour, limiter_change_db: np.ndarray | None = None) -> TimbreCorrection:
+    """What pass 2 does to the rendered song's timbre (module docstring): what the render and its
+    room did to it (``colour``) and what the limiter will take from each ``CORRECTED_HZ`` third
+    at pass 2's gain (``limiter_change_db``, ``LimitingForecast.band_change_db``)."""
+    if colour.effective_segments == 0:  # silence, or a song shorter than a segment
         return TimbreCorrection(0.0, None)
-    freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / relation.sample_rate)
-    centres_hz, (power, cross, bins) = third_octave_sums(
-        np.stack([relation.power, relation.cross, np.ones_like(relation.power)]),
-        freqs_hz,
-        relation.sample_rate,
-        CORRECTED_HZ,
-    )
-    power_db = 10 * np.log10(power + _TINY)
-    shared = cross / np.maximum(power, _TINY)
+    centres_hz = colour.centres_hz
+    song_db = 10 * np.log10(colour.song + _TINY)
     measured = (centres_hz > COLORATION_BAND_HZ[0] * 10**-0.05) & (centres_hz < COLORATION_BAND_HZ[1] * 10**0.05)
-    content = power_db > power_db.max() + CONTENT_FLOOR_DB
-    readable = content & (bins * relation.effective_segments >= LEAST_EVIDENCE)
+    content = song_db > song_db.max() + CONTENT_FLOOR_DB
+    readable = content & (colour.bins * colour.effective_segments >= LEAST_EVIDENCE) & (colour.design_segments > 0)
     if not (measured & readable).any():
         return TimbreCorrection(0.0, None)
-    heard_db = 10 * np.log10(1 + np.clip(shared, LEAST_SHARED, 1.0))
-    # a band too thin to read what the channels share departs by what the limiter and the room do
+    heard_db = colour.song_change_db()
+    # a band too thin to read departs by what the limiter and the room do to it
     heard_db[~readable] = heard_db[measured & readable].mean()
     if limiter_change_db is not None:
         # over neighbouring thirds: the limiter's fast-moving gain spreads what it takes from a band
@@ -226,17 +225,15 @@ def timbre_correction(
         # -0.94 / -0.91 dB measured)
         padded = np.r_[limiter_change_db[0], limiter_change_db, limiter_change_db[-1]]
         heard_db = heard_db + np.convolve(padded, LIMITER_SPREAD, mode="valid")
-    if room_change_db is not None:
-        heard_db = heard_db + room_change_db
+    heard_db = heard_db + colour.room_change_db()
     departure = np.where(content, heard_db - heard_db[measured & content].mean(), 0.0)
     largest_db = float(np.max(np.abs(departure[measured])))
     if largest_db <= CORRECT_OVER_DB:
         return TimbreCorrection(largest_db, None)
     wanted_db = np.clip(-departure, -MAX_CORRECTION_DB, MAX_CORRECTION_DB)
-    # what the render makes of the song's spectrum, by the model: |L + R|^2
-    rendered = np.maximum(relation.power + relation.cross, (1 + LEAST_SHARED) * relation.power)
-    weighting = k_weighting_power(freqs_hz, relation.sample_rate) * rendered
-    rendered_db = third_octave_levels_db(rendered, freqs_hz, relation.sample_rate, CORRECTED_HZ)[1]
+    freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / colour.sample_rate)
+    weighting = k_weighting_power(freqs_hz, colour.sample_rate) * colour.rendered
+    rendered_db = third_octave_levels_db(colour.rendered, freqs_hz, colour.sample_rate, CORRECTED_HZ)[1]
     gains_db = wanted_db.copy()
     for design_round in range(DESIGN_ROUNDS):
         gain_db = np.interp(np.log(np.maximum(freqs_hz, 1.0)), np.log(centres_hz), gains_db)
@@ -245,8 +242,8 @@ def timbre_correction(
         if design_round == DESIGN_ROUNDS - 1:
             break
         # the next round corrects what interpolating between the bands' centres missed
-        filtered = rendered * np.abs(np.fft.rfft(response, SEGMENT_FRAMES)) ** 2
-        got_db = third_octave_levels_db(filtered, freqs_hz, relation.sample_rate, CORRECTED_HZ)[1] - rendered_db
+        filtered = colour.rendered * np.abs(np.fft.rfft(response, SEGMENT_FRAMES)) ** 2
+        got_db = third_octave_levels_db(filtered, freqs_hz, colour.sample_rate, CORRECTED_HZ)[1] - rendered_db
         got_db -= got_db[measured & content].mean()
         gains_db += np.where(content, wanted_db - got_db, 0.0)
     return TimbreCorrection(largest_db, response[np.newaxis])
