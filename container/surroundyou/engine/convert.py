@@ -11,16 +11,18 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         envelope) -> a raw float32 spill file (each block as it is, channel after channel);
         meanwhile two streaming BS.1770 meters measure the input and the rendered song, the
         limiting forecast keeps the rendered song's peak envelope, and the timbre match reads
-        the song, its dry render and the room's part (``timbre_match.RenderColour``). A preview renders only its
-        window (the orbit where the whole song's would be there), with 50 ms ramps at its edges.
+        the song, its dry render and the room's part (``timbre_match.RenderColour``). A preview
+        renders only its window (the orbit where the whole song's would be there), with 50 ms
+        ramps at its edges.
 Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
         ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
         ``limiting_forecast``; where the equaliser runs on a song the limiter will touch, forecast
-        again on the equalised spill first) -> true-peak limiter (its output band-limited to 0.44 fs; the
-        decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder,
-        into a temp file beside the destination. A dense song's lossy result is decoded and
-        measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is over
-        -1 dBTP. Tags and cover art are copied, then the temp file is renamed over the destination.
+        again on the equalised spill first) -> true-peak limiter (its output band-limited to
+        0.44 fs; the decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) ->
+        encoder, into a temp file beside the destination. A dense song's lossy result is decoded
+        and measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is
+        over -1 dBTP. Tags and cover art are copied, then the temp file is renamed over the
+        destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
@@ -447,7 +449,7 @@ def _encode_pass(
         timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
         if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
             # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
-            gain_db = _equalised(spill, rendered, timbre, sample_rate).gain_db(ceiling_dbtp)
+            gain_db = _equalised(spill, rendered, timbre.response, sample_rate).gain_db(ceiling_dbtp)
         with writer:
             output_meter, true_peak = _finish_pass(
                 spill,
@@ -471,14 +473,13 @@ def _encode_pass(
     return output_meter, true_peak, timbre
 
 
-def _equalised(spill: io.BufferedRandom, rendered: _Rendered, timbre: TimbreCorrection, sample_rate: int) -> _Rendered:
-    """``rendered`` as the limiter will see it through the timbre match's equaliser: its loudness
-    and limiting forecast measured again on the spilled song filtered (the spill is only read)."""
+def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarray, sample_rate: int) -> _Rendered:
+    """``rendered`` as the limiter will see it through the timbre match's equaliser (``response``):
+    its loudness and limiting forecast measured again on the spilled song filtered (only read)."""
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .streaming_fir import StreamingFir
 
-    assert timbre.response is not None
-    equaliser, limiting = StreamingFir(timbre.response), LimitingForecast(sample_rate)
+    equaliser, limiting = StreamingFir(response), LimitingForecast(sample_rate)
     meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     spill.seek(0)
     for frames in rendered.block_frames:
