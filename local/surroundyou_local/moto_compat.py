@@ -37,6 +37,9 @@ once upstream behaves like AWS.
      and writes a manifest that lists no result files (and writes none).
  13. Child workflow executions start without the execution role being asked for
      states:StartExecution on its own state machine, which AWS requires.
+ 14. DynamoDB writes are not atomic: the threaded server runs requests at once, and a write checks
+     its condition and applies its update without a lock, so two conditional updates can both
+     pass where AWS lets one (the render slots' counter let three tasks run under a cap of two).
 
 Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
 `install()` makes
@@ -69,6 +72,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time
+from moto.dynamodb.models import DynamoDBBackend
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.events.models import Rule, events_backends
 from moto.moto_api import state_manager
@@ -106,6 +110,7 @@ from werkzeug.exceptions import HTTPException
 MOTO_VERSION = "5.2.5"
 logger = logging.getLogger(__name__)
 
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 # What the patches replace, kept so that tests can run moto's own behaviour.
 ORIGINAL = {
     "ecs_normalise_parameters": StateTaskServiceEcs._normalise_parameters,
@@ -120,7 +125,19 @@ ORIGINAL = {
     "item_reader_list_objects_v2": ItemReaderS3._handle_list_objects_v2,
     "distributed_eval_job": DistributedItemProcessorWorker._eval_job,
     "result_writer_eval_body": ResultWriter._eval_body,
+    **{f"dynamodb_{name}": getattr(DynamoDBBackend, name) for name in DYNAMODB_WRITES},
 }
+_dynamodb_writes = threading.RLock()  # a transaction writes through the others
+
+
+def _one_write_at_a_time(write: Callable[..., Any]) -> Callable[..., Any]:
+    """``write`` holding the one DynamoDB write lock: its condition and its update are atomic, as on AWS."""
+
+    def atomic(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_writes:
+            return write(*args, **kwargs)
+
+    return atomic
 
 
 def check_version() -> None:
@@ -805,6 +822,8 @@ def install(
     ItemReaderS3._handle_list_objects_v2 = staticmethod(_item_reader_list_objects_v2)
     DistributedItemProcessorWorker._eval_job = _distributed_eval_job
     ResultWriter._eval_body = _result_writer_eval_body
+    for name in DYNAMODB_WRITES:
+        setattr(DynamoDBBackend, name, _one_write_at_a_time(ORIGINAL[f"dynamodb_{name}"]))
     # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 2**62})
     _hooks["lambda"] = lambda_runtime
@@ -827,6 +846,8 @@ def uninstall() -> None:
     ItemReaderS3._handle_list_objects_v2 = staticmethod(ORIGINAL["item_reader_list_objects_v2"])
     DistributedItemProcessorWorker._eval_job = ORIGINAL["distributed_eval_job"]
     ResultWriter._eval_body = ORIGINAL["result_writer_eval_body"]
+    for name in DYNAMODB_WRITES:
+        setattr(DynamoDBBackend, name, ORIGINAL[f"dynamodb_{name}"])
     _map_runs.clear()
     state_manager.unset_transition(model_name="ecs::task")
     _hooks["lambda"] = _hooks["ecs"] = _hooks["iam"] = None

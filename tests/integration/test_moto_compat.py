@@ -12,6 +12,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -584,3 +585,45 @@ def test_with_iam_installed_a_missing_object_is_404_only_to_a_role_that_may_list
             s3.head_object(Bucket="media", Key="gone.mp3")
         codes[role.name] = missing.value.response["ResponseMetadata"]["HTTPStatusCode"]
     assert codes == {"reader": 403, "lister": 404}
+
+
+# ---------------------------------------------------------------- 14. DynamoDB writes, one at a time
+def slots_taken_at_once(aws, monkeypatch) -> int:
+    """Two threads take a slot under a cap of one (the render slots' conditional increment) while
+    moto is slowed between checking a condition and applying the update, as a thread switch there
+    can make it; returns how many succeeded."""
+    from moto.dynamodb import models as dynamodb_models
+
+    class SlowValidator(dynamodb_models.UpdateExpressionValidator):
+        def validate(self, *args, **kwargs):
+            time.sleep(0.2)
+            return super().validate(*args, **kwargs)
+
+    monkeypatch.setattr(dynamodb_models, "UpdateExpressionValidator", SlowValidator)
+    create_table(aws, "limits")
+    aws.dynamodb.put_item(TableName="limits", Item={"jobId": {"S": "renders"}, "running": {"N": "0"}})
+
+    def take_slot(_: int) -> bool:
+        try:
+            aws.dynamodb.update_item(
+                TableName="limits",
+                Key={"jobId": {"S": "renders"}},
+                UpdateExpression="SET running = running + :one",
+                ConditionExpression="running < :cap",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": "1"}},
+            )
+            return True
+        except aws.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+
+    with ThreadPoolExecutor(2) as pool:
+        return sum(pool.map(take_slot, range(2)))
+
+
+def test_moto_still_lets_two_conditional_updates_through_where_aws_lets_one(aws, monkeypatch):
+    assert slots_taken_at_once(aws, monkeypatch) == 2
+
+
+def test_a_conditional_update_is_atomic(aws, monkeypatch):
+    moto_compat.install()
+    assert slots_taken_at_once(aws, monkeypatch) == 1
