@@ -43,7 +43,7 @@ import math
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -481,12 +481,21 @@ def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarr
 
     equaliser, limiting = StreamingFir(response), LimitingForecast(sample_rate)
     meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    spill.seek(0)
-    for frames in rendered.block_frames:
-        block = np.frombuffer(spill.read(SPILL_CHANNELS * frames * 4), dtype="<f4").reshape(SPILL_CHANNELS, frames)
+    for block in _spilled(spill, rendered.block_frames):
         equalised = equaliser.process(block)
         limiting.add(equalised, meter.add(equalised))
     return replace(rendered, rendered_lufs=meter.integrated_lufs(), limiting=limiting)
+
+
+def _spilled(spill: io.BufferedRandom, block_frames: list[int]) -> Iterator[np.ndarray]:
+    """The spilled song's ``(channels, frames)`` blocks in order, each read into one reused buffer
+    (a block is valid until the next is read)."""
+    buffer = np.empty(SPILL_CHANNELS * max(block_frames, default=0), dtype="<f4")
+    spill.seek(0)
+    for frames in block_frames:
+        block = buffer[: SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
+        spill.readinto(block.data)
+        yield block
 
 
 def _finish_pass(
@@ -509,7 +518,6 @@ def _finish_pass(
     equaliser = None if timbre.response is None else StreamingFir(timbre.response)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     total_frames = max(1, rendered.frames)
-    buffer = np.empty(SPILL_CHANNELS * max(rendered.block_frames, default=0), dtype="<f4")
     written = 0
 
     def emit(out: np.ndarray) -> None:
@@ -520,10 +528,7 @@ def _finish_pass(
             written += out.shape[1]
             progress(0.5 + 0.5 * min(1.0, written / total_frames))
 
-    spill.seek(0)
-    for frames in rendered.block_frames:
-        block = buffer[: SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
-        spill.readinto(block.data)
+    for block in _spilled(spill, rendered.block_frames):
         if equaliser is not None:
             block = equaliser.process(block)
         emit(limiter.process(np.multiply(block, gain, out=block)))
