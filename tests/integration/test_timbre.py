@@ -30,6 +30,7 @@ from surroundyou.engine.convert import convert_file
 from surroundyou.engine.render import OrbitRenderer, render
 from surroundyou.engine.room import room_for
 from surroundyou.job_options import render_options_for
+from surroundyou_jobs.options import PRESETS
 
 SR = 44100
 PERIOD_S = 8.0
@@ -99,6 +100,23 @@ def test_every_path_keeps_the_inputs_long_term_timbre(signals, mode, path):
     source = np.repeat(signals.pink_noise(SECONDS, SR, seed=21), 2, axis=0)
     difference_db = long_term_db(render(source, SR, options(mode, path=path))) - long_term_db(source)
     assert np.max(np.abs(difference_db)) <= 2.0, np.round(difference_db, 2)
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_keeps_the_inputs_long_term_timbre(signals, mode, preset):
+    """Pink noise (L = R) and a music-like mix, dry, two turns at the preset's own period. The subtle
+    preset's weaker head (intensity 0.6) shares each direction with the loudspeakers straight ahead
+    and behind, whose filters interfere with the side's: equalised as if they added as powers,
+    its pink noise came out 1.7 dB and the mix 2.1 dB under at 8 kHz (``hrtf.played_power``)."""
+    chosen = render_options_for({"preset": preset, "mode": mode, "reverb": 0.0})
+    seconds = 2 * chosen.period_s
+    for source in (
+        np.repeat(signals.pink_noise(seconds, SR, seed=21), 2, axis=0),
+        signals.music_like(seconds, SR, seed=22),
+    ):
+        difference_db = long_term_db(render(source, SR, chosen)) - long_term_db(source)
+        assert np.max(np.abs(difference_db)) <= 1.5, np.round(difference_db, 2)
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])

@@ -36,16 +36,18 @@ How the set is used:
 3. Diffuse-field equalisation (Moller, "Fundamentals of binaural technology", Applied
    Acoustics 36, 1992; the method of Larcher, Jot & Vandernoot, "Equalization methods in
    binaural technology", AES 105th Convention, preprint 4858, 1998): every filter is divided by
-   one curve, the power response averaged over both ears and over the loudspeakers the orbit
-   plays, each in its share of the playing (``orbit_shares``), smoothed to 1/6 octave
-   (``DIFFUSE_FIELD_OCTAVES``). Averaged over the horizontal ring alone, as this mode first did,
-   the paths that leave it were coloured where KEMAR's elevation cues lie: the figure-eight
-   (up to 30 deg) 4.6 dB at 12.5 kHz, the overhead loop 4.1 dB, the arc (front only) 3.1 dB;
-   now 0.7-1.2 dB, pink noise and music. The room's reflections, which come from every side,
-   keep the horizontal ring's curve (``speaker_filters``' default). In the average each
-   loudspeaker is weighed at the loudness the renderer gives it (``KemarHead._pan_gain`` keeps
-   every direction equally loud, so a plain average left the orbit's long-term spectrum up to
-   1.6 dB off; weighed, 0.9 dB: ``equal_loudness_diffuse_field``). What all
+   one curve: the long-term power the orbit's path plays through the filters, both ears'
+   mean, smoothed to 1/6 octave (``DIFFUSE_FIELD_OCTAVES``), found by ``DIFFUSE_FIELD_ROUNDS``
+   rounds of design and measure (``played_power``: every direction's panned loudspeakers
+   summed with their phases, at the loudness ``KemarHead._pan_gain`` gives it). Averaged over
+   the horizontal ring alone, as this mode first did, the paths that leave it were coloured
+   where KEMAR's elevation cues lie: the figure-eight (up to 30 deg) 4.6 dB at 12.5 kHz, the
+   overhead loop 4.1 dB, the arc (front only) 3.1 dB. Averaged as powers, each loudspeaker in
+   its share of the playing and at its loudness, they were 0.7-1.2 dB, but the subtle preset's
+   weaker head, which shares each direction with the loudspeakers ahead and behind, came out
+   1.7 dB under at 8 kHz (pink noise, L = R): those filters interfere with the side's. Played,
+   every preset's pink noise is within 0.25-0.7 dB. The room's reflections, which come from every side, keep the
+   horizontal circle's curve (``speaker_filters``' default). What all
    directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
    long-term timbre is the input's; what tells one direction from another stays: the
    interaural level differences and each direction's own colour, front and back included
@@ -92,14 +94,17 @@ KEMAR_SAMPLE_RATE = 44100
 KEMAR_FILE = "slab/data/mit_kemar_normal_pinna.bz2"
 FILTER_TAPS_AT_44K = 256  # 5.8 ms
 DIFFUSE_FIELD_OCTAVES = 1.0 / 6.0
-DIFFUSE_FIELD_ROUNDS = 6
+DIFFUSE_FIELD_ROUNDS = 4
 REAR_SHELF_HZ = 3000.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
 SPEAKER_SPACING_DEG = 15.0
-# the orbit's path sampled for the loudspeakers' shares of the playing (orbit_shares)
-SHARE_POINTS_PER_TURN = 1440
-WANDER_SHARE_TURNS = 16
+# the orbit's path sampled for its equalisation (path_pan)
+PATH_POINTS_PER_TURN = 360
+WANDER_TURNS = 16
+# an orbit's shape (clockwise, elevation wobble deg, path): what its equalisation depends on
+OrbitShape = tuple[bool, float, str]
+HORIZONTAL_CIRCLE: OrbitShape = (True, 0.0, "circle")
 # (elevation deg, azimuth spacing deg) of the loudspeaker rings, bottom to top (module doc, step 1)
 SPEAKER_RINGS = (
     (-40.0, 15.0),
@@ -259,11 +264,11 @@ def speaker_directions_rad() -> tuple[np.ndarray, np.ndarray]:
 
 @functools.cache
 def speaker_filters(
-    sample_rate: int, intensity: float, hrtf_path: str | None = None, shares: tuple[float, ...] | None = None
+    sample_rate: int, intensity: float, hrtf_path: str | None = None, shape: OrbitShape = HORIZONTAL_CIRCLE
 ) -> np.ndarray:
     """``(speakers, 2, taps)`` minimum-phase filters of the virtual loudspeakers (module doc, steps 2-3),
-    from KEMAR or from the SOFA file at ``hrtf_path``, equalised over the loudspeakers in their
-    ``shares`` of the playing (``orbit_shares``; by default the horizontal ring's, evenly)."""
+    from KEMAR or from the SOFA file at ``hrtf_path``, equalised over the orbit of ``shape``
+    (``orbit_shape``; by default the horizontal circle) as the renderer plays it."""
     kemar = head_set(hrtf_path)
     azimuth, elevation = speaker_directions_rad()
     # the set counts counter-clockwise
@@ -285,48 +290,52 @@ def speaker_filters(
         ** 2
     )
     power = power * front_back_enhancement(power[[FRONT_SPEAKER, BACK_SPEAKER]], freqs_hz, azimuth, elevation)
-    if shares is None:
-        horizontal = len(speaker_azimuths_rad())  # the first loudspeakers
-        shares = (1 / horizontal,) * horizontal + (0.0,) * (len(azimuth) - horizontal)
-    diffuse_field = equal_loudness_diffuse_field(
-        power, freqs_hz, music_weighting(sample_rate, design_size), np.asarray(shares)
-    )
-    magnitude = (power / diffuse_field[:, np.newaxis]) ** (intensity / 2)
-    return minimum_phase(np.moveaxis(magnitude, 2, 1), taps)
+    index, weight = path_pan(shape, intensity)
+    # the first guess: the loudspeakers' powers, each in its share of the playing
+    shares = np.bincount(index.ravel(), (weight**2).ravel(), minlength=len(azimuth))
+    curve = octave_smoothed((shares / shares.sum()) @ power.mean(axis=2), freqs_hz, DIFFUSE_FIELD_OCTAVES)
+    weighting = music_weighting(sample_rate, LOUDNESS_FFT_SIZE)
+    field_hz = np.fft.rfftfreq(LOUDNESS_FFT_SIZE, 1.0 / sample_rate)
+    for design_round in range(DIFFUSE_FIELD_ROUNDS + 1):
+        filters = minimum_phase(np.moveaxis((power / curve[:, np.newaxis]) ** (intensity / 2), 2, 1), taps)
+        if design_round == DIFFUSE_FIELD_ROUNDS or intensity == 0:
+            break
+        field = octave_smoothed(played_power(filters, index, weight, weighting), field_hz, DIFFUSE_FIELD_OCTAVES)
+        field /= field @ weighting / weighting.sum()  # the curve keeps the set's level
+        curve *= np.interp(freqs_hz, field_hz, field) ** (1 / intensity)
+    return filters
 
 
-def equal_loudness_diffuse_field(
-    power: np.ndarray, freqs_hz: np.ndarray, weighting: np.ndarray, shares: np.ndarray
-) -> np.ndarray:
-    """The diffuse field ``(bins,)`` of loudspeakers' powers ``(speakers, bins, ears)`` as an orbit
-    hears it: their mean over the ears and over the loudspeakers, each in its ``shares`` of the
-    playing (summing to 1), 1/6-octave smoothed, each loudspeaker at the loudness the renderer
-    gives it (``KemarHead._pan_gain``: equal music-``weighting``ed power after the
-    equalisation), so the orbit's long-term spectrum is flat even where directions differ in
-    loudness. The equalisation changes the loudness it weighs by: a fixed point, reached to
-    0.01 dB in ``DIFFUSE_FIELD_ROUNDS``.
+def orbit_shape(orbit: Orbit) -> OrbitShape:
+    """What of ``orbit`` the equalisation depends on: its path, not its pace (a cache key)."""
+    return orbit.clockwise, orbit.elevation_wobble_deg, orbit.path
+
+
+def path_pan(shape: OrbitShape, intensity: float) -> tuple[np.ndarray, np.ndarray]:
+    """``speaker_pan`` along the path of ``shape`` at an even pace, ``PATH_POINTS_PER_TURN``
+    directions a turn (the wander, which never repeats, over ``WANDER_TURNS``)."""
+    clockwise, elevation_wobble_deg, path = shape
+    turns = WANDER_TURNS if path == "wander" else 1
+    even = Orbit(1.0, PATH_POINTS_PER_TURN, clockwise, elevation_wobble_deg, path)
+    return speaker_pan(*even.direction_rad(np.arange(turns * PATH_POINTS_PER_TURN)), intensity)
+
+
+def played_power(filters: np.ndarray, index: np.ndarray, weight: np.ndarray, weighting: np.ndarray) -> np.ndarray:
+    """The long-term power spectrum (both ears' mean, on ``weighting``'s rfft grid) of loudspeaker
+    ``filters`` panned with ``speaker_pan``'s ``index`` and ``weight`` at every point of a path, as
+    ``KemarHead`` plays them: each point's panned sum ``sum_i w_i H_i``, phases and all, at the
+    gain that keeps its ``weighting``ed power even (``KemarHead._pan_gain``).
+
+    Phases, because panned neighbours and a weak head's front and back loudspeakers interfere:
+    the subtle preset (intensity 0.6) summed as powers left pink noise 1.7 dB under at 8 kHz.
     """
-    curve = np.ones(len(freqs_hz))
-    for _ in range(DIFFUSE_FIELD_ROUNDS):
-        loudness = np.einsum("sbe,b->s", power / curve[:, np.newaxis], weighting)
-        loudness /= shares @ loudness  # only their ratios weigh: the curve keeps the set's level
-        ear_mean = (power / loudness[:, np.newaxis, np.newaxis]).mean(axis=2)
-        curve = octave_smoothed(shares @ ear_mean, freqs_hz, DIFFUSE_FIELD_OCTAVES)
-    return curve
-
-
-def orbit_shares(orbit: Orbit, intensity: float) -> tuple[float, ...]:
-    """Each loudspeaker's share of what ``orbit`` plays (summing to 1; a tuple: a cache key): its pan
-    weight squared, its power, averaged over the orbit's path at an even pace,
-    ``SHARE_POINTS_PER_TURN`` directions a turn (the wander, which never repeats, over
-    ``WANDER_SHARE_TURNS``). Power, because neighbours whose pinna cues differ add as powers in the
-    treble: weighed by their plain weights, the circle's 10 deg wobble gave the rings above and
-    below too much say (pink L=R 0.91 -> 1.03 dB of coloration; by power, 0.88)."""
-    turns = WANDER_SHARE_TURNS if orbit.path == "wander" else 1
-    even = Orbit(1.0, SHARE_POINTS_PER_TURN, orbit.clockwise, orbit.elevation_wobble_deg, orbit.path)
-    index, weight = speaker_pan(*even.direction_rad(np.arange(turns * SHARE_POINTS_PER_TURN)), intensity)
-    shares = np.bincount(index.ravel(), (weight**2).ravel(), minlength=len(speaker_directions_rad()[0]))
-    return tuple((shares / shares.sum()).tolist())
+    fft_size = 2 * (len(weighting) - 1)
+    spectra = np.fft.rfft(filters, fft_size, axis=-1).astype(np.complex64)  # (speakers, ears, bins)
+    panned = np.zeros((len(index), 2, len(weighting)), dtype=np.complex64)
+    for slot in range(index.shape[1]):
+        panned += weight[:, slot, np.newaxis, np.newaxis].astype(np.float32) * spectra[index[:, slot]]
+    power = (np.abs(panned) ** 2).sum(axis=1)  # (points, bins)
+    return (power / (power @ weighting)[:, np.newaxis]).mean(axis=0) * weighting.sum() / 2
 
 
 def front_back_enhancement(
@@ -428,7 +437,7 @@ class KemarHead:
         self.control_step = control_step
         self.radius_m = kemar_head_radius_m(hrtf_path)
         # (speakers, ears, taps), equalised over the directions this orbit takes
-        self.filters = speaker_filters(sample_rate, intensity, hrtf_path, orbit_shares(orbit, intensity))
+        self.filters = speaker_filters(sample_rate, intensity, hrtf_path, orbit_shape(orbit))
         self.taps = self.filters.shape[-1]
         self.hop_frames = FFT_FRAME - (self.taps - 1)
         self._history = np.zeros(self.filters.shape[:2] + (self.taps - 1,), dtype=np.float32)
