@@ -134,6 +134,8 @@ class RenderColour:
         self.rendered = np.zeros(freqs_hz.size)  # the render's long-term power spectrum, room and all
         self.energy = np.zeros(2)  # the song segments' energies, summed and squared (effective_segments)
         self.frames_done = 0
+        self._held: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None  # song, dry, room
+        self._held_frames = 0
 
     @property
     def effective_segments(self) -> float:
@@ -144,10 +146,25 @@ class RenderColour:
     def add(self, song: np.ndarray, dry: np.ndarray, room: np.ndarray | None = None) -> None:
         """The next blocks of the song (``(channels, frames)``; a mono one counts as two identical
         channels), of its dry render and of the room's part as added to it (``(2, frames)``)."""
-        first = self.frames_done
-        self.frames_done += song.shape[-1]
         if song.shape[0] not in (1, 2):
+            self.frames_done += song.shape[-1]
             return
+        # the last block's end, where the next segment may start (a segment that straddled two
+        # blocks went unmeasured: 12 % of a minute's segments, and with them a loud note)
+        if self._held is not None:
+            held_song, held_dry, held_room = self._held
+            song, dry = np.concatenate([held_song, song], axis=-1), np.concatenate([held_dry, dry], axis=-1)
+            if room is not None and held_room is not None:
+                room = np.concatenate([held_room, room], axis=-1)
+        first = self.frames_done - self._held_frames
+        self.frames_done = first + song.shape[-1]
+        held = self._held_frames = min(SEGMENT_FRAMES - 1, song.shape[-1])
+        # copies (astype): the caller adds the room to its dry render in place
+        self._held = (
+            song[:, -held:].astype(np.float32),
+            dry[:, -held:].astype(np.float32),
+            None if room is None else room[:, -held:].astype(np.float32),
+        )
         starts = np.arange(-(-first // self.hop) * self.hop, first + song.shape[-1] - SEGMENT_FRAMES + 1, self.hop)
         if not starts.size:
             return
