@@ -24,7 +24,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from webm_duration import WebMHeaderError, webm_duration_s
 
-from surroundyou_formats.cut_short import shortfall
+from surroundyou_formats.cut_short import shortfall, streamed_wav_frames
 from surroundyou_jobs.wording import clock
 
 SNIFF_BYTES = 64
@@ -181,6 +181,9 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
     try:
         info = None if reader is None else reader(file).info
         duration_s = webm_duration_s(file) if info is None else float(info.length)
+        streamed_frames = streamed_wav_frames(file) if fmt == "wav" else None
+        if streamed_frames is not None:  # its header does not say how long it is
+            duration_s = streamed_frames / info.sample_rate
         missing = shortfall(file, fmt, info)
     except HEADER_ERRORS:
         raise NotReadableAudio(

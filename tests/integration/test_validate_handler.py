@@ -324,6 +324,14 @@ def test_an_id3_tag_with_cover_art_before_the_audio_is_looked_past(songs):
     assert probe.duration_s == pytest.approx(SONG_S, abs=0.06)
 
 
+def test_a_wav_written_while_streaming_is_as_long_as_its_audio(songs):
+    """Its data chunk's size left at 0xFFFFFFFF (``ffmpeg ... -f wav -``): not 6.8 hours, and not refused."""
+    data = bytearray(songs["wav"])
+    data_chunk = data.find(b"data")
+    data[data_chunk + 4 : data_chunk + 8] = b"\xff\xff\xff\xff"
+    assert probe_audio(io.BytesIO(bytes(data)), "wav").duration_s == pytest.approx(SONG_S, abs=0.01)
+
+
 def test_a_webm_that_does_not_say_its_duration_is_refused(songs):
     """A live recording's WebM has no Duration in its header: no duration, no conversion."""
     data = songs["webm"]

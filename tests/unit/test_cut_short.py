@@ -9,7 +9,7 @@ import pytest
 from audio_files import stereo_tone
 from pedalboard.io import AudioFile
 
-from surroundyou_formats.cut_short import read_xing, shortfall
+from surroundyou_formats.cut_short import read_xing, shortfall, streamed_wav_frames
 
 SR = 44100
 
@@ -35,11 +35,24 @@ def test_a_few_bytes_short_is_short_for_pcm_but_within_the_mp3_slack():
     assert shortfall(io.BytesIO(mp3[:-1000]), "mp3") is None
 
 
-def test_a_wav_written_while_streaming_does_not_say_its_size():
-    data = bytearray(encoded("wav"))
+def streamed(wav: bytes, size: int = 0xFFFFFFFF) -> bytes:
+    """``wav`` as ``ffmpeg ... -f wav -`` writes it: the data chunk's size never filled in."""
+    data = bytearray(wav)
     data_chunk = data.find(b"data")
-    data[data_chunk + 4 : data_chunk + 8] = struct.pack("<I", 0xFFFFFFFF)
-    assert shortfall(io.BytesIO(bytes(data[: len(data) // 2])), "wav") is None
+    data[data_chunk + 4 : data_chunk + 8] = struct.pack("<I", size)
+    return bytes(data)
+
+
+def test_a_wav_written_while_streaming_does_not_say_its_size():
+    assert shortfall(io.BytesIO(streamed(encoded("wav"))[: len(encoded("wav")) // 2]), "wav") is None
+
+
+@pytest.mark.parametrize("size", [0xFFFFFFFF, 0])
+def test_a_wav_written_while_streaming_holds_what_its_file_holds(size):
+    """Not the 6.8 hours its header says: the frames are counted from the file's size."""
+    assert streamed_wav_frames(io.BytesIO(streamed(encoded("wav"), size))) == 2 * SR
+    assert streamed_wav_frames(io.BytesIO(encoded("wav"))) is None
+    assert streamed_wav_frames(io.BytesIO(encoded("aiff"))) is None
 
 
 def test_formats_whose_header_does_not_say_are_not_judged():

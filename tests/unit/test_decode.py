@@ -107,6 +107,20 @@ def test_bad_inputs_name_the_file_and_the_reason(tmp_path, make, reason):
     assert_refused(make(tmp_path), reason)
 
 
+def test_a_wav_written_while_streaming_decodes_to_its_audio_and_no_more(tmp_path):
+    """``ffmpeg ... -f wav -`` leaves the data chunk's size at 0xFFFFFFFF: read by its header, a 3 s
+    file held 6.8 hours (pedalboard reads silence past its end), and converting it ran for hours."""
+    path = write_audio(tmp_path / "piped.wav", stereo_tone(3.0), SR)
+    data = bytearray(path.read_bytes())
+    data_chunk = data.find(b"data")
+    data[data_chunk + 4 : data_chunk + 8] = b"\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    with open_audio(path) as source:
+        assert source.info.frames == 3 * SR
+    audio, _ = decode(path)
+    np.testing.assert_allclose(audio, stereo_tone(3.0), atol=1e-4)
+
+
 def test_a_damaged_flac_fails_its_md5_check(tmp_path):
     """pedalboard fills a cut-off FLAC with silence; the stream's MD5 signature catches it."""
     for bit_depth in (16, 24):

@@ -37,7 +37,7 @@ import mutagen.mp3
 import numpy as np
 from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
-from surroundyou_formats.cut_short import read_xing, shortfall
+from surroundyou_formats.cut_short import read_xing, shortfall, streamed_wav_frames
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -139,6 +139,9 @@ class _PedalboardSource(AudioSource):
             raise
         if suffix == ".mp3":
             self._skip_frames, self._keep_frames = _mp3_gapless_frames(path)
+        elif suffix in (".wav", ".bwf"):
+            with path.open("rb") as handle:
+                self._keep_frames = streamed_wav_frames(handle)
         elif suffix == ".flac":
             self._md5 = _flac_md5_signature(path)
         frames = self._keep_frames if self._keep_frames is not None else int(native.frames)

@@ -115,6 +115,33 @@ def _mp3_shortfall(file: BinaryIO, size_bytes: int, info: mutagen.StreamInfo | N
     return Shortfall(header.audio_bytes, present) if header.audio_bytes - present > MP3_SLACK_BYTES else None
 
 
+def streamed_wav_frames(file: BinaryIO) -> int | None:
+    """The frames a WAV written while streaming holds (``ffmpeg ... -f wav -`` never fills in its data
+    chunk's size: ``UNKNOWN_CHUNK_SIZES``), counted from the file's size; None for any other file.
+    Read by its header, such a file holds 6.8 hours: pedalboard reads silence past its end."""
+    size_bytes = file.seek(0, 2)
+    file.seek(0)
+    head = file.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    block_align = 0
+    while True:
+        chunk = file.read(8)
+        if len(chunk) < 8:
+            return None
+        chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if chunk_id == b"data":
+            if size not in UNKNOWN_CHUNK_SIZES or block_align == 0:
+                return None
+            return (size_bytes - file.tell()) // block_align
+        if chunk_id == b"fmt ":
+            fields = file.read(size)
+            block_align = struct.unpack("<H", fields[12:14])[0] if len(fields) >= 14 else 0
+            file.seek(size & 1, 1)
+        else:
+            file.seek(size + (size & 1), 1)
+
+
 def _chunk_shortfall(file: BinaryIO, size_bytes: int) -> Shortfall | None:
     """The audio data chunk of a RIFF/WAVE (little-endian) or FORM/AIFF(-C) (big-endian) file."""
     file.seek(0)
