@@ -182,7 +182,7 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
         info = None if reader is None else reader(file).info
         duration_s = webm_duration_s(file) if info is None else float(info.length)
         streamed_frames = streamed_wav_frames(file) if fmt == "wav" else None
-        if streamed_frames is not None:  # its header does not say how long it is
+        if streamed_frames is not None and info is not None:  # its header does not say how long it is
             duration_s = streamed_frames / info.sample_rate
         missing = shortfall(file, fmt, info)
     except HEADER_ERRORS:
