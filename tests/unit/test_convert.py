@@ -126,6 +126,23 @@ def test_rate_and_resolution_are_kept(tmp_path, music, source_name, bit_depth, r
     assert out.shape[1] == round(audio.shape[1] * out_rate / rate)
 
 
+@pytest.mark.parametrize(
+    "rate, target, out_rate",
+    [
+        (6000, "low.8d.wav", 6000),  # under 8 kHz the room's treble band lies past the Nyquist frequency
+        (4000, "low.8d.flac", 4000),
+        (384000, "high.8d.ogg", 192000),  # Vorbis stops at 192 kHz
+    ],
+)
+def test_unusual_rates_convert_to_finite_audio_of_the_songs_length(tmp_path, music, rate, target, out_rate):
+    audio = music[:, :rate]  # up to a second
+    convert_file(write_audio(tmp_path / f"{rate}.wav", audio, rate), tmp_path / target, CLASSIC)
+    out, out_sample_rate = decode(tmp_path / target)
+    assert out_sample_rate == out_rate
+    assert out.shape[1] == pytest.approx(audio.shape[1] * out_rate / rate, abs=out_rate // 500)
+    assert np.isfinite(out).all() and np.sqrt(np.mean(out**2)) > 0.01
+
+
 def test_tags_and_cover_survive_the_conversion(tmp_path, music):
     source = write_audio(tmp_path / "tagged.mp3", music[:, : 2 * SR], SR)
     tags = Tags({"title": ["Round and Round"], "artist": ["Test Band"]}, [Picture(tiny_png(), "image/png")])

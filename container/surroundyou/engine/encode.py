@@ -22,12 +22,18 @@ OGG_KBPS = 320
 DITHER_SEED = 0x8D
 
 
+OGG_HIGHEST_SAMPLE_RATE = 192000  # pedalboard's Vorbis encoder refuses more
+
+
 def output_sample_rate(fmt: str, sample_rate: int) -> int:
-    """The rate a format can carry: the input's, except MP3 beyond its nine rates.
+    """The rate a format can carry: the input's, except MP3 beyond its nine rates and Ogg Vorbis
+    beyond ``OGG_HIGHEST_SAMPLE_RATE``.
 
     MP3 stops at 48 kHz: 88.2/176.4 kHz go to 44.1 kHz, other rates above 48 kHz to 48 kHz,
-    an odd rate below to the next MP3 rate up (8 kHz at least).
+    an odd rate below to the next MP3 rate up (8 kHz at least). Ogg halves a higher rate until it fits.
     """
+    if fmt == "ogg" and sample_rate > OGG_HIGHEST_SAMPLE_RATE:
+        return output_sample_rate(fmt, sample_rate // 2)
     if fmt != "mp3" or sample_rate in MP3_SAMPLE_RATES:
         return sample_rate
     if sample_rate > MP3_SAMPLE_RATES[-1]:

@@ -503,10 +503,13 @@ def timbre_shelves(freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int) ->
 
     def band_power(band: tuple[float, float]) -> float:
         inside = (freqs_hz >= band[0]) & (freqs_hz < band[1])
-        return float(weights[inside] @ power[inside] / weights[inside].sum())
+        return float(weights[inside] @ power[inside] / weights[inside].sum()) if weights[inside].any() else np.nan
 
     low, middle, high = (band_power(band) for band in TIMBRE_BANDS_HZ)
-    low_gain, high_gain = (float(np.clip(np.sqrt(middle / band), 0.5, 2.0)) for band in (low, high))
+    # a band past a low rate's Nyquist frequency (a song sampled under 8 kHz) has nothing to even out
+    low_gain, high_gain = (
+        float(np.clip(np.sqrt(middle / band), 0.5, 2.0)) if np.isfinite(middle / band) else 1.0 for band in (low, high)
+    )
     return np.vstack(
         [
             first_order_shelf_sos(SHELF_HZ[0], low_gain, 1.0, sample_rate),
