@@ -45,6 +45,7 @@ BLOCK_FRAMES = 65536
 MP3_DECODER_DELAY_FRAMES = 529
 _NATIVE_FORMATS = frozenset(get_supported_read_formats())
 _LOSSY_NATIVE_FORMATS = frozenset({".mp3", ".ogg"})
+SHORTEST_SONG_S = 0.001
 
 
 class AudioInputError(ValueError):
@@ -119,10 +120,22 @@ def open_audio(path: str | Path) -> AudioSource:
         except (ValueError, RuntimeError, OSError):
             native = None  # wrong extension or a variant pedalboard lacks: ffmpeg may know it
         if native is not None and native.num_channels <= 2:
-            return _PedalboardSource(path, native)
+            return _long_enough(_PedalboardSource(path, native), path)
         if native is not None:
             native.close()
-    return _FfmpegSource(path)
+    return _long_enough(_FfmpegSource(path), path)
+
+
+def _long_enough(source: AudioSource, path: Path) -> AudioSource:
+    """``source``, unless it declares a song shorter than ``SHORTEST_SONG_S`` (a few samples: pedalboard's
+    resampler and writer cannot tell the channels of a block of two from its frames)."""
+    frames = source.info.frames
+    if 0 < frames < SHORTEST_SONG_S * source.info.sample_rate:
+        source.close()
+        raise AudioInputError(
+            path, f"the song is too short to convert: {frames} samples, under {SHORTEST_SONG_S * 1000:g} ms"
+        )
+    return source
 
 
 class _PedalboardSource(AudioSource):
