@@ -21,6 +21,7 @@ import functools
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,14 @@ class Outcome:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     keep_freed_memory()
-    return args.command(args)
+    # stopped (Ctrl-C, or SIGTERM from `timeout` or a service manager): the conversions in hand
+    # remove their partial files, and the command says so in one line
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return args.command(args)
+    except KeyboardInterrupt:
+        print("surroundyou: stopped", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -282,6 +290,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
         options = dataclasses.replace(options, mode="hrtf", hrtf_path=str(args.hrtf))
     if args.output is not None and len(args.inputs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")
+    if args.out_dir is not None and args.out_dir.exists() and not args.out_dir.is_dir():
+        raise ValueError(f"--out-dir {args.out_dir} is a file, not a folder")
     if args.output is not None and args.output.is_dir():
         raise ValueError(f"-o/--output {args.output} is a folder: give a file name, or use --out-dir {args.output}")
     if args.output is not None:

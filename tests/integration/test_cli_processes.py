@@ -1,10 +1,12 @@
 """The ``surroundyou`` command line across processes: a batch in worker processes, a file ffmpeg
-reads as no audio, ``python -m surroundyou`` and the demo."""
+reads as no audio, ``python -m surroundyou``, the demo, and a conversion stopped midway."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from audio_files import decode, tiny_png, write_audio
@@ -67,3 +69,22 @@ def test_demo_makes_a_song_and_its_8d_version(tmp_path):
     assert str(tmp_path / "demo-song.8d.mp3") in result.stdout
     out, _ = decode(tmp_path / "demo-song.8d.mp3")
     assert out.shape == (2, 20 * SR)
+
+
+def test_a_conversion_stopped_by_sigterm_says_so_and_leaves_no_partial_file(tmp_path, signals):
+    """``timeout`` or a service manager stops it: one line, exit 130, no hidden ``.part`` file left."""
+    song = write_audio(tmp_path / "long.wav", signals.music_like(120.0, SR, seed=7), SR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "surroundyou", "convert", str(song), "-o", str(tmp_path / "long.8d.mp3")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60.0
+    while not any(path.name.endswith(".mp3") for path in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "surroundyou: stopped" and "Traceback" not in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]

@@ -85,6 +85,12 @@ def test_bad_command_lines_exit_2_with_the_reason(tmp_path, music, capsys, argum
     assert sorted(path.name for path in tmp_path.iterdir()) == ["song.wav"]
 
 
+def test_an_out_dir_that_is_a_file_exits_2_with_the_reason(tmp_path, music, capsys):
+    source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
+    assert cli.main(["convert", str(source), "--out-dir", str(source)]) == 2  # was a FileExistsError
+    assert "is a file, not a folder" in " ".join(capsys.readouterr().err.split())
+
+
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
     for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"]):
         with pytest.raises(SystemExit) as exited:
