@@ -5,10 +5,10 @@ from __future__ import annotations
 import mutagen.mp3
 import numpy as np
 import pytest
-from audio_files import stereo_tone
+from audio_files import decode, stereo_tone
 from pedalboard.io import AudioFile
 
-from surroundyou.engine.encode import AudioWriter, check_mp3_quality, output_bit_depth
+from surroundyou.engine.encode import MP3_CBR_KBPS, AudioWriter, check_mp3_quality, output_bit_depth
 
 SR = 44100
 
@@ -62,3 +62,19 @@ def test_mp3_quality_is_320k_cbr_by_default_or_v0(tmp_path):
     assert check_mp3_quality("v0") == "V0" and check_mp3_quality(192) == "192"
     with pytest.raises(ValueError, match="MP3 quality"):
         check_mp3_quality("999")
+
+
+@pytest.mark.parametrize("quality", [*MP3_CBR_KBPS, "V9"])
+def test_every_mp3_quality_keeps_the_songs_start_and_length(tmp_path, quality):
+    """Each carries the LAME header that gives the encoder's delay and padding (32-56 kbps, whose
+    frames cannot hold it, came out 30-42 ms long and are no longer offered)."""
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(SR) / SR).astype(np.float32) * 0.3
+    audio = np.stack([tone, tone])
+    audio[:, :1000] = 0.0  # silence, then the tone: where it starts shows any delay
+    with AudioWriter(tmp_path / "q.mp3", "mp3", SR, 2, mp3_quality=quality) as writer:
+        writer.write(audio)
+    decoded, _ = decode(tmp_path / "q.mp3")
+    assert decoded.shape[1] == SR
+    assert np.argmax(np.abs(decoded[0]) > 0.1) == pytest.approx(np.argmax(np.abs(audio[0]) > 0.1), abs=2)
+    with pytest.raises(ValueError, match="MP3 quality"):
+        check_mp3_quality("56")
