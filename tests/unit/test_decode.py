@@ -129,6 +129,16 @@ def test_a_wav_written_while_streaming_decodes_to_its_audio_and_no_more(tmp_path
     np.testing.assert_allclose(audio, stereo_tone(3.0), atol=1e-4)
 
 
+def test_mp3s_joined_end_to_end_decode_whole(tmp_path):
+    """``cat a.mp3 b.mp3``: pedalboard stops where the first one's header says it ends, and the
+    second half of the song was lost without a word; ffmpeg reads both (and the join's gap)."""
+    part = write_audio(tmp_path / "part.mp3", stereo_tone(2.0), SR).read_bytes()
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(part + part)
+    audio, _ = decode(joined)
+    assert audio.shape[1] == pytest.approx(4 * SR, abs=0.1 * SR)
+
+
 def test_a_damaged_flac_fails_its_md5_check(tmp_path):
     """pedalboard fills a cut-off FLAC with silence; the stream's MD5 signature catches it."""
     for bit_depth in (16, 24):

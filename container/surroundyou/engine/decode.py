@@ -37,7 +37,7 @@ import mutagen.mp3
 import numpy as np
 from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
-from surroundyou_formats.cut_short import read_xing, shortfall, streamed_wav_frames
+from surroundyou_formats.cut_short import MP3_SLACK_BYTES, read_xing, shortfall, streamed_wav_frames
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -114,7 +114,7 @@ def open_audio(path: str | Path) -> AudioSource:
         raise AudioInputError(path, "no such file")
     if path.stat().st_size == 0:
         raise AudioInputError(path, "the file is empty")
-    if path.suffix.lower() in _NATIVE_FORMATS:
+    if path.suffix.lower() in _NATIVE_FORMATS and not _mp3_runs_past_its_header(path):
         try:
             native: ReadableAudioFile | None = ReadableAudioFile(str(path))
         except (ValueError, RuntimeError, OSError):
@@ -335,6 +335,25 @@ def _check_not_cut_short(path: Path, native: ReadableAudioFile) -> None:
             f"the file is cut short: it should hold {expected_s:.1f} s of audio but the "
             f"data stops after about {expected_s * missing.fraction_present:.1f} s",
         )
+
+
+def _mp3_runs_past_its_header(path: Path) -> bool:
+    """An MP3 whose Xing header counts fewer bytes than follow its first frame (by more than tags
+    add): MP3s joined end to end (``cat a.mp3 b.mp3``), of which pedalboard reads the first alone
+    (ffmpeg reads them all)."""
+    if path.suffix.lower() != ".mp3":
+        return False
+    try:
+        info = mutagen.mp3.MP3(path).info
+    except mutagen.MutagenError:
+        return False
+    if not isinstance(info, mutagen.mp3.MPEGInfo):
+        return False
+    with path.open("rb") as handle:
+        header = read_xing(handle, info)
+    if header is None or not header.audio_bytes:
+        return False
+    return path.stat().st_size - vars(info)["frame_offset"] - header.audio_bytes > MP3_SLACK_BYTES
 
 
 def _mp3_gapless_frames(path: Path) -> tuple[int, int | None]:
