@@ -37,7 +37,7 @@ import mutagen.mp3
 import numpy as np
 from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
-from surroundyou_formats.cut_short import MP3_SLACK_BYTES, read_xing, shortfall, streamed_wav_frames
+from surroundyou_formats.cut_short import MP3_SLACK_BYTES, mp3_audio_bytes, read_xing, shortfall, streamed_wav_frames
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -343,17 +343,9 @@ def _mp3_runs_past_its_header(path: Path) -> bool:
     (ffmpeg reads them all)."""
     if path.suffix.lower() != ".mp3":
         return False
-    try:
-        info = mutagen.mp3.MP3(path).info
-    except mutagen.MutagenError:
-        return False
-    if not isinstance(info, mutagen.mp3.MPEGInfo):
-        return False
     with path.open("rb") as handle:
-        header = read_xing(handle, info)
-    if header is None or not header.audio_bytes:
-        return False
-    return path.stat().st_size - vars(info)["frame_offset"] - header.audio_bytes > MP3_SLACK_BYTES
+        counts = mp3_audio_bytes(handle)
+    return counts is not None and counts[1] - counts[0] > MP3_SLACK_BYTES
 
 
 def _mp3_gapless_frames(path: Path) -> tuple[int, int | None]:

@@ -93,13 +93,16 @@ def shortfall(file: BinaryIO, fmt: str, info: mutagen.StreamInfo | None = None) 
     """
     size_bytes = file.seek(0, 2)
     if fmt == "mp3":
-        return _mp3_shortfall(file, size_bytes, info)
+        return _mp3_shortfall(file, info)
     if fmt in ("wav", "aiff"):
         return _chunk_shortfall(file, size_bytes)
     return None
 
 
-def _mp3_shortfall(file: BinaryIO, size_bytes: int, info: mutagen.StreamInfo | None) -> Shortfall | None:
+def mp3_audio_bytes(file: BinaryIO, info: mutagen.StreamInfo | None = None) -> tuple[int, int] | None:
+    """``(declared, present)``: the bytes of audio an MP3's Xing header counts, and those from its
+    first frame to the file's end; None without such a header. ``info``: as for ``shortfall``."""
+    size_bytes = file.seek(0, 2)
     if not isinstance(info, mutagen.mp3.MPEGInfo):
         file.seek(0)
         try:
@@ -111,8 +114,15 @@ def _mp3_shortfall(file: BinaryIO, size_bytes: int, info: mutagen.StreamInfo | N
     header = read_xing(file, info)
     if header is None or not header.audio_bytes:
         return None
-    present = size_bytes - _first_frame(info)["frame_offset"]
-    return Shortfall(header.audio_bytes, present) if header.audio_bytes - present > MP3_SLACK_BYTES else None
+    return header.audio_bytes, size_bytes - _first_frame(info)["frame_offset"]
+
+
+def _mp3_shortfall(file: BinaryIO, info: mutagen.StreamInfo | None) -> Shortfall | None:
+    counts = mp3_audio_bytes(file, info)
+    if counts is None:
+        return None
+    declared, present = counts
+    return Shortfall(declared, present) if declared - present > MP3_SLACK_BYTES else None
 
 
 def streamed_wav_frames(file: BinaryIO) -> int | None:
