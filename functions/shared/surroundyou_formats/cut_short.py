@@ -91,11 +91,10 @@ def shortfall(file: BinaryIO, fmt: str, info: mutagen.StreamInfo | None = None) 
 
     ``info``: mutagen's stream info of the file, when the caller has read it already.
     """
-    size_bytes = file.seek(0, 2)
     if fmt == "mp3":
         return _mp3_shortfall(file, info)
     if fmt in ("wav", "aiff"):
-        return _chunk_shortfall(file, size_bytes)
+        return _chunk_shortfall(file, file.seek(0, 2))
     return None
 
 
