@@ -46,8 +46,8 @@ How the set is used:
    its share of the playing and at its loudness, they were 0.7-1.2 dB, but the subtle preset's
    weaker head, which shares each direction with the loudspeakers ahead and behind, came out
    1.7 dB under at 8 kHz (pink noise, L = R): those filters interfere with the side's. Played,
-   every preset's pink noise is within 0.25-0.7 dB. The room's reflections, which come from every side, keep the
-   horizontal circle's curve (``speaker_filters``' default). What all
+   every preset's pink noise is within 0.25-0.7 dB. The room's reflections, which come from
+   every side, keep the horizontal circle's curve (``speaker_filters``' default). What all
    directions share (the ear canal's resonance, the set's microphones) goes, so the orbit's
    long-term timbre is the input's; what tells one direction from another stays: the
    interaural level differences and each direction's own colour, front and back included
