@@ -100,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     where = convert.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", type=Path, help="output file (one input only); its extension picks the format")
+    where.add_argument(
+        "-o", "--output", type=_output_file, help="output file (one input only); its extension picks the format"
+    )
     where.add_argument(
         "--out-dir", type=Path, help="folder for the results (default: beside each input); names are {stem}.8d.{format}"
     )
@@ -273,6 +275,13 @@ def _motion_notes(outcome: Outcome) -> list[str]:
         start = report.preview_start_s
         notes.append(f"{name}: preview of {report.duration_s:.0f} s from {int(start // 60)}:{start % 60:04.1f}")
     return notes
+
+
+def _output_file(text: str) -> Path:
+    """``-o``'s file; a name ending in a separator is a folder (it was written as a file named so)."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text} names a folder: give a file name, or use --out-dir {text}")
+    return Path(text)
 
 
 def _describe(value: float | tuple[tuple[float, float], ...]) -> str:

@@ -92,7 +92,7 @@ def test_an_out_dir_that_is_a_file_exits_2_with_the_reason(tmp_path, music, caps
 
 
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
-    for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"]):
+    for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"], ["-o", "new/"]):
         with pytest.raises(SystemExit) as exited:
             cli.main(["convert", str(tmp_path / "song.wav"), *arguments])
         assert exited.value.code == 2
