@@ -110,8 +110,9 @@ def test_the_envelope_is_its_definition_tile_by_tile_in_any_blocks(signals):
 def test_the_band_change_is_what_the_limiter_takes_from_each_band(signals, gain_db):
     """A bass line whose notes make the peaks: the limiter pulls the bed down with them, so the
     bass thirds lose more than the rest (measured 1.1 / 2.6 dB under the mean at 100-200 Hz). The
-    forecast's band change, less its mean over 100 Hz - 12.5 kHz, is the measured one within 0.35 dB
-    in every band (measured: 0.12 / 0.3 dB at most)."""
+    forecast's band change, less its mean over 100 Hz - 12.5 kHz, is the measured one within 0.2 dB
+    in every band (measured: 0.08 / 0.11 dB at most; 0.13 / 0.30 when each tile counted the hop it
+    lay in rather than the window centred nearest to it)."""
     mix = signals.bass_line_mix(12.0, SR, seed=5)
     mix *= np.float32(0.9 / np.abs(mix).max())
 
@@ -125,7 +126,7 @@ def test_the_band_change_is_what_the_limiter_takes_from_each_band(signals, gain_
     predicted = forecast.band_change_db(gain_db, CEILING_DBTP)[forecast.centres_hz > 99.0]
     predicted -= predicted.mean()
     assert measured.min() < -1.0  # the limiter does colour it
-    np.testing.assert_allclose(predicted, measured, atol=0.35)
+    np.testing.assert_allclose(predicted, measured, atol=0.2)
 
 
 def test_a_song_the_limiter_does_not_touch_keeps_every_band(signals):

@@ -28,13 +28,17 @@ The limiter also colours a loud song: it pulls the whole signal down under the b
 drums that make its peaks, so the long-term spectrum loses bass (a real song raised to -8 LUFS:
 its 125-200 Hz thirds 2.1-2.8 dB against the rest, measured on the limiter's input and output). A
 second histogram keeps, over the same envelope bins, the 1/3-octave band powers of the
-``band_hop_frames`` hop (about 45 ms, Hann) each tile lies in; any gain's band-by-band loss is
-read from it like the loudness loss (``band_change_db``), and the timbre match (``timbre_match``)
-corrects it before the limiter. Weighting each tile by its own power instead forecast 3.7 dB more
-loss at 100 Hz than measured on a music-like mix whose clipped kicks make its peaks (the loud
-onsets are not where their bass is); as it is, the forecast under-reads rather than over-reads
-(the real song's 158 Hz: -2.1 dB against -2.8), and where the gain moves fast it puts in one
-third what spreads over two.
+``band_hop_frames`` window (about 45 ms, Hann) centred nearest to each tile (they step by a
+quarter of their length); any gain's band-by-band loss is read from it like the loudness loss
+(``band_change_db``), and the timbre match (``timbre_match``) corrects it before the limiter.
+Weighting each tile by its own power instead forecast 3.7 dB more loss at 100 Hz than measured on
+a music-like mix whose clipped kicks make its peaks (the loud onsets are not where their bass
+is). Counting for each tile the hop it lay in (hops end to end) spread a kick's bass over tiles
+the limiter hardly touches: on a real song at -8 LUFS (calmrace) it forecast -1.55 / -1.47 /
+-0.73 dB at 126 / 158 / 200 Hz against the rest, where the limiter took -2.03 / -2.68 / -2.13;
+centred, -1.90 / -2.26 / -1.27. Where the gain moves fast it still puts in one third what spreads
+over two, and on that music-like mix it over-reads 100 Hz by 1.8-2.9 dB (hops: 1.1-1.7), where
+the limiter hardly colours it at all (the timbre match leaves that mix within 1.2 dB either way).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ SILENT_DB = -300.0  # the peak of a silent tile, in dB
 # the hops whose band powers the tiles in them count: long enough to resolve the thirds from
 # 100 Hz, short enough to follow a drum
 BAND_HOP_S = 0.045
+# and stepped by a quarter of their length, so a tile counts the window centred within 6 ms of it
+WINDOWS_PER_HOP = 4
 
 
 def band_hop_frames(sample_rate: int) -> int:
@@ -98,6 +104,8 @@ class LimitingForecast:
         freqs_hz = np.fft.rfftfreq(self._hop, 1 / sample_rate)
         self.centres_hz, self._band_matrix = third_octave_bands(freqs_hz, sample_rate, CORRECTED_HZ)
         self._hop_window = np.hanning(self._hop).astype(np.float32)
+        self._step = self._hop // WINDOWS_PER_HOP
+        self._last_frames: np.ndarray | None = None  # the last block's last half hop
         self._band_histogram = np.zeros((self._levels_db.size, self.centres_hz.size))
         self._recent_bands = np.zeros((self._behind + self._next_peak, self.centres_hz.size))
 
@@ -112,9 +120,9 @@ class LimitingForecast:
         self._pending_peaks, self._pending_energies = peaks[whole:], energies[whole:]
         if tiles == 0:
             return
-        # each tile counts the band powers of the hop it starts in
-        hop_of_tile = np.maximum(self._tile * np.arange(tiles) - pending, 0) // self._hop
-        tile_bands = self._hop_band_powers(block)[hop_of_tile]
+        # each tile counts the band powers of the window centred nearest to where it starts
+        window_of_tile = np.maximum(self._tile * np.arange(tiles) - pending, 0) // self._step
+        tile_bands = self._centred_band_powers(block)[window_of_tile]
         tile_peaks = peaks[:whole].reshape(tiles, self._tile).max(axis=1)
         peak_db = np.r_[
             self._recent_peak_db, 20 * np.log10(np.maximum(tile_peaks, 10 ** (SILENT_DB / 20)), dtype=np.float64)
@@ -147,12 +155,20 @@ class LimitingForecast:
             minlength=self._band_histogram.size,
         ).reshape(self._band_histogram.shape)
 
-    def _hop_band_powers(self, block: np.ndarray) -> np.ndarray:
-        """``(hops, bands)``: the band powers of each hop of ``block`` (the last one zero-padded)."""
-        hops = -(-block.shape[1] // self._hop)
-        padded = np.zeros((block.shape[0], hops * self._hop), dtype=np.float32)
-        padded[:, : block.shape[1]] = block
-        spectra = scipy.fft.rfft(padded.reshape(block.shape[0], hops, self._hop) * self._hop_window, axis=-1)
+    def _centred_band_powers(self, block: np.ndarray) -> np.ndarray:
+        """``(windows, bands)``: the band powers of ``_hop``-long Hann windows centred every ``_step``
+        frames of ``block`` (on its frames ``_step // 2``, ``_step * 3 // 2``...), the last block's
+        end before it and silence after it (the next block's start is not known yet)."""
+        half, frames = self._hop // 2, block.shape[1]
+        count = -(-frames // self._step)
+        padded = np.zeros((block.shape[0], count * self._step + self._hop), dtype=np.float32)
+        if self._last_frames is not None and self._last_frames.shape[0] == block.shape[0]:
+            padded[:, :half] = self._last_frames
+        padded[:, half : half + frames] = block
+        self._last_frames = padded[:, frames : frames + half].copy()
+        starts = self._step // 2 + self._step * np.arange(count)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self._hop, axis=1)[:, starts]
+        spectra = scipy.fft.rfft(windows * self._hop_window, axis=-1)
         return (spectra.real**2 + spectra.imag**2).sum(axis=0) @ self._band_matrix
 
     def loss_db(self, gain_db: float, ceiling_dbtp: float) -> float:
