@@ -162,7 +162,7 @@ class LimitingForecast:
         half, frames = self._hop // 2, block.shape[1]
         count = -(-frames // self._step)
         padded = np.zeros((block.shape[0], count * self._step + self._hop), dtype=np.float32)
-        if self._last_frames is not None and self._last_frames.shape[0] == block.shape[0]:
+        if self._last_frames is not None:
             padded[:, :half] = self._last_frames
         padded[:, half : half + frames] = block
         self._last_frames = padded[:, frames : frames + half].copy()

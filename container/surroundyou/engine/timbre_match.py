@@ -94,20 +94,12 @@ def third_octave_bands(
     return centres_hz, matrix.astype(np.float32)
 
 
-def third_octave_sums(
-    power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(centres_hz, sums)`` of a spectrum (last axis) over ``third_octave_bands``."""
-    centres_hz, matrix = third_octave_bands(freqs_hz, sample_rate, band_hz)
-    return centres_hz, power @ matrix.astype(power.dtype)
-
-
 def third_octave_levels_db(
     power: np.ndarray, freqs_hz: np.ndarray, sample_rate: int, band_hz: tuple[float, float] = COLORATION_BAND_HZ
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(centres_hz, level_db)`` of a power spectrum in ``third_octave_sums``' bands."""
-    centres_hz, sums = third_octave_sums(power, freqs_hz, sample_rate, band_hz)
-    return centres_hz, 10 * np.log10(sums + _TINY)
+    """``(centres_hz, level_db)`` of a power spectrum (last axis) in ``third_octave_bands``."""
+    centres_hz, matrix = third_octave_bands(freqs_hz, sample_rate, band_hz)
+    return centres_hz, 10 * np.log10(power @ matrix.astype(power.dtype) + _TINY)
 
 
 def segment_hop(total_frames: int) -> int:
@@ -117,7 +109,7 @@ def segment_hop(total_frames: int) -> int:
 
 class RenderColour:
     """Pass 1's evidence of what the render does to a song's timbre, from the segments at multiples
-    of ``segment_hop`` that lie within one block, in ``CORRECTED_HZ`` thirds: the song's power (both
+    of ``segment_hop`` (one that straddles two blocks included), in ``CORRECTED_HZ`` thirds: the song's power (both
     channels), the dry render's (both ears) and the render's with the room, and the render's gain
     over what the channels' share predicts, ``|L + R|^2`` (``LEAST_SHARED`` at most out of phase),
     averaged over the segments with equal weight: the design's colour, where every direction of
@@ -135,7 +127,6 @@ class RenderColour:
         self.energy = np.zeros(2)  # the song segments' energies, summed and squared (effective_segments)
         self.frames_done = 0
         self._held: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None  # song, dry, room
-        self._held_frames = 0
 
     @property
     def effective_segments(self) -> float:
@@ -151,14 +142,15 @@ class RenderColour:
             return
         # the last block's end, where the next segment may start (a segment that straddled two
         # blocks went unmeasured: 12 % of a minute's segments, and with them a loud note)
+        first = self.frames_done
         if self._held is not None:
             held_song, held_dry, held_room = self._held
+            first -= held_song.shape[-1]
             song, dry = np.concatenate([held_song, song], axis=-1), np.concatenate([held_dry, dry], axis=-1)
             if room is not None and held_room is not None:
                 room = np.concatenate([held_room, room], axis=-1)
-        first = self.frames_done - self._held_frames
         self.frames_done = first + song.shape[-1]
-        held = self._held_frames = min(SEGMENT_FRAMES - 1, song.shape[-1])
+        held = min(SEGMENT_FRAMES - 1, song.shape[-1])
         # copies (astype): the caller adds the room to its dry render in place
         self._held = (
             song[:, -held:].astype(np.float32),
