@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from audio_files import decode, tiny_png, write_audio
@@ -72,10 +73,13 @@ def test_demo_makes_a_song_and_its_8d_version(tmp_path):
 
 
 def test_a_conversion_stopped_by_sigterm_says_so_and_leaves_no_partial_file(tmp_path, signals):
-    """``timeout`` or a service manager stops it: one line, exit 130, no hidden ``.part`` file left."""
+    """``timeout`` or a service manager stops the ``surroundyou`` script: one line, exit 130, no
+    hidden ``.part`` file left. (Run as ``python -m surroundyou`` it prints the same line and leaves
+    nothing, but the interpreter then often exits by SIGINT, -2 to its parent, 130 in a shell.)"""
     song = write_audio(tmp_path / "long.wav", signals.music_like(120.0, SR, seed=7), SR)
+    script = Path(sys.executable).with_name("surroundyou")  # the console script beside the interpreter
     process = subprocess.Popen(
-        [sys.executable, "-m", "surroundyou", "convert", str(song), "-o", str(tmp_path / "long.8d.mp3")],
+        [str(script), "convert", str(song), "-o", str(tmp_path / "long.8d.mp3")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
