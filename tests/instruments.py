@@ -114,11 +114,14 @@ def third_octave_levels_db(
     audio: np.ndarray, sample_rate: int, window_s: float = 0.1, low_hz: float = 200.0, high_hz: float = 8000.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per channel and window, the energy in 1/3-octave bands (IEC 61260 base-10 centres
-    ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``) from ``low_hz`` to ``high_hz``.
+    ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``) from ``low_hz`` to ``high_hz``. The Hann
+    windows of ``window_s`` overlap by three quarters, so their squares sum to a constant and their
+    mean weighs every instant's power alike (end to end, a beat as long as the window was read at
+    the same place in each).
 
     Returns ``(centres_hz, levels_db)`` with levels of shape (channels, windows, bands).
     """
-    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, window_s)
+    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, window_s / 4, frame_s=window_s)
     k = np.arange(round(10 * np.log10(low_hz / 1000)), round(10 * np.log10(high_hz / 1000)) + 1)
     centres_hz = 1000.0 * 10 ** (k / 10)
     levels = np.stack([band_energy(power, freqs_hz, (fc * 10**-0.05, fc * 10**0.05)) for fc in centres_hz], axis=-1)

@@ -96,10 +96,11 @@ def frame_spectra(
 
 
 def frame_power_spectra(
-    audio: np.ndarray, sample_rate: int, window_s: float
+    audio: np.ndarray, sample_rate: int, window_s: float, frame_s: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``|X|^2`` of ``frame_spectra`` with frames of ``window_s``: (times_s, freqs_hz, power)."""
-    times_s, freqs_hz, spectra = frame_spectra(audio, sample_rate, window_s)
+    """``|X|^2`` of ``frame_spectra`` with frames of ``frame_s`` (default ``window_s``) every
+    ``window_s``: (times_s, freqs_hz, power)."""
+    times_s, freqs_hz, spectra = frame_spectra(audio, sample_rate, window_s, frame_s)
     return times_s, freqs_hz, np.abs(spectra) ** 2
 
 
@@ -392,8 +393,12 @@ def long_term_third_octaves_db(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(centres_hz, level_db)``: the long-term spectrum in 1/3-octave bands (IEC 61260 base-10
     centres ``1000 * 10^(k/10)``, edges ``fc * 10^(+-1/20)``; at low rates only the bands under
-    ``usable_top_hz``), all channels' power summed, averaged over 0.5 s Hann windows."""
-    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.5)
+    ``usable_top_hz``), all channels' power summed, averaged over 0.5 s Hann windows every 0.125 s.
+    Overlapping by three quarters, the windows' squares sum to a constant, so every instant's power
+    weighs alike; end to end, a song at 120 bpm put its beats at the same place in every window,
+    and a kick on the windows' edges went unheard (a music-like mix's 100 Hz third read 4.4 dB
+    under the whole song's periodogram)."""
+    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.125, frame_s=0.5)
     return third_octave_levels_db(power.sum(axis=0).mean(axis=0), freqs_hz, sample_rate, band_hz)
 
 
