@@ -201,7 +201,7 @@ def test_a_loud_song_keeps_its_timbre_through_the_limiter(signals, tmp_path, mod
     """A bass line over a bed, raised to -8 LUFS and clipped at full scale (a few of its peaks): the
     limiter pulls the whole song down under its notes, which takes 1-2.5 dB from the bass thirds
     against the rest. The timbre match allows for that (``LimitingForecast.band_change_db``):
-    1.23 / 1.12 dB at most (without the allowance 1.94 / 2.26 dB, at 126-158 Hz)."""
+    0.61 / 0.53 dB at most (without the allowance 3.28 / 3.48 dB)."""
     mix = signals.bass_line_mix(12.0, SR, seed=5)
     meter, gain_db = pyloudnorm.Meter(SR), 0.0
     for _ in range(4):  # clipping takes loudness: raise again by what is missing
@@ -216,8 +216,8 @@ def test_a_loud_song_keeps_its_timbre_through_the_limiter(signals, tmp_path, mod
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 def test_the_loudest_hall_keeps_the_songs_timbre(signals, tmp_path, mode):
     """The room hears the song above 250 Hz only (``room``), so it adds to the upper bands alone: the
-    concert preset's hall at its loudest (reverb 1) took a music-like mix's bass 3.9 / 4.2 dB under the rest. The
-    timbre match allows for what the room added to each band (``RenderColour``): 1.26 / 1.43 dB."""
+    concert preset's hall at its loudest (reverb 1) took a music-like mix's bass 2.8 / 3.1 dB under the rest. The
+    timbre match allows for what the room added to each band (``RenderColour``): 0.99 / 0.48 dB."""
     source = signals.music_like(SECONDS, SR)
     chosen = render_options_for(
         {"preset": "concert", "mode": mode, "periodS": PERIOD_S, "reverb": 1.0, "fadeInS": 0, "fadeOutS": 0}
@@ -235,7 +235,7 @@ def test_a_note_held_while_the_source_passes_one_side_keeps_its_timbre(
     turn is heard only there: through the spherical head's rear treble cut, or KEMAR's shadow on
     one side at 1.26 kHz. Judged by what the channels share alone, these came out 4.06 / 4.57 dB off
     (spherical 6.3 kHz / HRTF 1.26 kHz); the timbre match reads the render's gain where the song
-    plays against its gain on every direction alike (``RenderColour``): 0.97 / 0.83 dB."""
+    plays against its gain on every direction alike (``RenderColour``): 0.96 / 0.64 dB."""
     source = signals.held_note_mix(SECONDS, frequency_hz, PERIOD_S, from_turn, SR)
     chosen = options(mode, fadeInS=0, fadeOutS=0)
     convert_file(write_audio(tmp_path / "held.wav", source, SR, bit_depth=24), tmp_path / "held.8d.flac", chosen)
