@@ -36,7 +36,7 @@ except ImportError as error:  # the task image has no `cli` extra
 
 from surroundyou.allocator import keep_freed_memory
 from surroundyou.batch import add_batch_command
-from surroundyou.engine.convert import ConversionReport, convert_file, output_format_for
+from surroundyou.engine.convert import ConversionReport, OutputPathError, convert_file, output_format_for
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
 from surroundyou.engine.options import (
@@ -404,6 +404,8 @@ def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcom
         )
     except AudioInputError as error:
         return Outcome(job, error=str(error))
+    except OutputPathError as error:
+        return Outcome(job, error=f"{job.src.name}: {error}")
     except Exception as error:  # noqa: BLE001 - one broken file must not stop the batch
         return Outcome(job, error=f"{job.src.name}: conversion failed ({type(error).__name__}: {error})")
     return Outcome(job, report=report)

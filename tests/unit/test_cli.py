@@ -91,6 +91,16 @@ def test_an_out_dir_that_is_a_file_exits_2_with_the_reason(tmp_path, music, caps
     assert "is a file, not a folder" in " ".join(capsys.readouterr().err.split())
 
 
+def test_an_output_that_cannot_be_written_fails_naming_it(tmp_path, music, capsys):
+    """Named after the file asked for: the error named the hidden temporary file beside it."""
+    source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
+    assert cli.main(["convert", str(source), "-o", str(source / "song.8d.mp3")]) == 1
+    err = "".join(capsys.readouterr().err.split())  # rich wraps long paths anywhere
+    assert "".join(f"song.wav: cannot write {source / 'song.8d.mp3'}: {source} is a file, not a folder".split()) in err
+    assert ".part" not in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["song.wav"]
+
+
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
     for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"], ["-o", "new/"]):
         with pytest.raises(SystemExit) as exited:

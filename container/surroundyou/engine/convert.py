@@ -98,6 +98,11 @@ MAX_ENCODES = 4
 Progress = Callable[[float], None]
 
 
+class OutputPathError(OSError):
+    """The result cannot be written where it was asked for. The message reads
+    ``"cannot write <path>: <reason>"``."""
+
+
 @dataclass(frozen=True)
 class ConversionReport:
     """What a conversion produced.
@@ -196,10 +201,14 @@ def convert_file(
     src, dst = Path(src), Path(dst)
     fmt = output_format_for(dst, output_format)
     report_progress = progress or (lambda fraction: None)
-    dst.parent.mkdir(parents=True, exist_ok=True)
     # the format's extension last: pedalboard and mutagen pick the format from it
     temp_path = dst.parent / f".{dst.stem}.{secrets.token_hex(4)}.part.{fmt}"
-    os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
+    except OSError as error:  # named after what was asked for, not the temporary file
+        reason = f"{error.filename} is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
+        raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
     try:
         with tempfile.TemporaryFile() as spill:
             correction = probe(src)
