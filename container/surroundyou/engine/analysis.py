@@ -20,7 +20,7 @@ silence in a song does not pollute its orbit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,7 @@ COHERENCE_OCTAVES_HZ = (250.0, 500.0, 1000.0, 2000.0)
 COHERENCE_SEGMENT_S = 0.2
 TRUE_PEAK_CHUNK_FRAMES = 1 << 16
 TRUE_PEAK_CONTEXT_FRAMES = 1 << 12
+CHUNK_WINDOWS = 256
 _TINY = 1e-20
 
 
@@ -79,6 +80,27 @@ def centred_frames(audio: np.ndarray, centres: np.ndarray, frame_len: int) -> np
     return padded[:, starts]
 
 
+def frame_spectra_in_chunks(
+    audio: np.ndarray, sample_rate: int, window_s: float, frame_s: float | None = None, fft_len: int | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``frame_spectra``, ``CHUNK_WINDOWS`` windows at a time (at least one chunk, maybe empty): a
+    measure that sums over the windows holds one chunk's spectra, not a 3-minute song's (1 GB for
+    0.5 s frames every 0.125 s)."""
+    audio = _as_2d(audio)
+    centres = window_centres(audio.shape[-1], sample_rate, window_s)
+    frame_len = int(round((frame_s or window_s) * sample_rate))
+    window = scipy.signal.windows.hann(frame_len, sym=False)
+    fft_len = fft_len or frame_len
+    freqs_hz = np.fft.rfftfreq(fft_len, 1.0 / sample_rate)
+    for first in range(0, max(centres.size, 1), CHUNK_WINDOWS):
+        chunk = centres[first : first + CHUNK_WINDOWS]
+        # the chunk's frames and nothing more; past the song's ends, zeros (``centred_frames``)
+        start = max(0, int(chunk[0]) - frame_len // 2) if chunk.size else 0
+        part = audio[:, start : int(chunk[-1]) - frame_len // 2 + frame_len] if chunk.size else audio[:, :0]
+        frames = centred_frames(part, chunk - start, frame_len) * window
+        yield chunk / sample_rate, freqs_hz, np.fft.rfft(frames, n=fft_len, axis=-1)
+
+
 def frame_spectra(
     audio: np.ndarray, sample_rate: int, window_s: float, frame_s: float | None = None, fft_len: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,12 +109,8 @@ def frame_spectra(
     Returns ``(times_s, freqs_hz, spectra)``, spectra complex of shape (channels, windows, bins)
     with ``fft_len`` points (default: the frame length).
     """
-    audio = _as_2d(audio)
-    centres = window_centres(audio.shape[-1], sample_rate, window_s)
-    frame_len = int(round((frame_s or window_s) * sample_rate))
-    frames = centred_frames(audio, centres, frame_len) * scipy.signal.windows.hann(frame_len, sym=False)
-    fft_len = fft_len or frame_len
-    return centres / sample_rate, np.fft.rfftfreq(fft_len, 1.0 / sample_rate), np.fft.rfft(frames, n=fft_len, axis=-1)
+    times_s, freqs_hz, spectra = zip(*frame_spectra_in_chunks(audio, sample_rate, window_s, frame_s, fft_len))
+    return np.concatenate(times_s), freqs_hz[0], np.concatenate(spectra, axis=1)
 
 
 def frame_power_spectra(
@@ -165,21 +183,26 @@ def itd_track_ms(
     ``window_s``. Returns (times_s, itd_ms).
     """
     fft_len = 2 * int(round(frame_s * sample_rate))  # twice the frame: no circular wrap-around of lags
-    times_s, freqs_hz, spectra = frame_spectra(stereo, sample_rate, window_s, frame_s, fft_len)
-    cross = spectra[1] * np.conj(spectra[0])
-    in_band = (freqs_hz >= band_hz[0]) & (freqs_hz <= band_hz[1])
-    phat = np.where(in_band, cross / (np.abs(cross) + _TINY), 0.0)
     corr_len = fft_len * ITD_UPSAMPLING
-    corr = np.fft.irfft(phat, n=corr_len, axis=-1)
     max_lag = int(np.ceil(max_itd_ms * 1e-3 * sample_rate * ITD_UPSAMPLING))
     lags = np.arange(-max_lag, max_lag + 1)
-    search = corr[:, lags % corr_len]
-    peak = np.argmax(search, axis=-1).clip(1, len(lags) - 2)
-    rows = np.arange(len(peak))
-    offset = parabolic_peak_offset(search[rows, peak - 1], search[rows, peak], search[rows, peak + 1])
-    itd_ms = (lags[peak] + offset) / (sample_rate * ITD_UPSAMPLING) * 1e3
-    band_power = (np.abs(spectra[:, :, in_band]) ** 2).sum(axis=(0, -1))
-    return times_s, np.where(_silent(band_power), np.nan, itd_ms)
+    times_s, itd_ms, band_power = [], [], []
+    for chunk_times_s, freqs_hz, spectra in frame_spectra_in_chunks(stereo, sample_rate, window_s, frame_s, fft_len):
+        in_band = (freqs_hz >= band_hz[0]) & (freqs_hz <= band_hz[1])
+        cross = spectra[1][:, in_band] * np.conj(spectra[0][:, in_band])
+        phat = cross / (np.abs(cross) + _TINY)
+        # the zero-padded inverse FFT at the searched lags alone (its sum over the band's bins, twice
+        # the real part for the conjugate half): the whole upsampled correlation took 2 GB for 3 minutes
+        kernel = np.exp(2j * np.pi * np.outer(np.flatnonzero(in_band), lags) / corr_len)
+        search = 2 * (phat @ kernel).real / corr_len
+        peak = np.argmax(search, axis=-1).clip(1, len(lags) - 2)
+        rows = np.arange(len(peak))
+        offset = parabolic_peak_offset(search[rows, peak - 1], search[rows, peak], search[rows, peak + 1])
+        times_s.append(chunk_times_s)
+        itd_ms.append((lags[peak] + offset) / (sample_rate * ITD_UPSAMPLING) * 1e3)
+        band_power.append((np.abs(spectra[:, :, in_band]) ** 2).sum(axis=(0, -1)))
+    silent = _silent(np.concatenate(band_power))
+    return np.concatenate(times_s), np.where(silent, np.nan, np.concatenate(itd_ms))
 
 
 # ---------------------------------------------------------------- orbit fits
@@ -398,8 +421,11 @@ def long_term_third_octaves_db(
     weighs alike; end to end, a song at 120 bpm put its beats at the same place in every window,
     and a kick on the windows' edges went unheard (a music-like mix's 100 Hz third read 4.4 dB
     under the whole song's periodogram)."""
-    _, freqs_hz, power = frame_power_spectra(audio, sample_rate, 0.125, frame_s=0.5)
-    return third_octave_levels_db(power.sum(axis=0).mean(axis=0), freqs_hz, sample_rate, band_hz)
+    power, windows = 0.0, 0
+    for _, freqs_hz, spectra in frame_spectra_in_chunks(audio, sample_rate, 0.125, frame_s=0.5):
+        power = power + (spectra.real**2 + spectra.imag**2).sum(axis=(0, 1))
+        windows += spectra.shape[1]
+    return third_octave_levels_db(power / max(windows, 1), freqs_hz, sample_rate, band_hz)
 
 
 def coloration_db(audio: np.ndarray, sample_rate: int, original: np.ndarray | None = None) -> float:
