@@ -109,8 +109,9 @@ def frame_spectra(
     Returns ``(times_s, freqs_hz, spectra)``, spectra complex of shape (channels, windows, bins)
     with ``fft_len`` points (default: the frame length).
     """
-    times_s, freqs_hz, spectra = zip(*frame_spectra_in_chunks(audio, sample_rate, window_s, frame_s, fft_len))
-    return np.concatenate(times_s), freqs_hz[0], np.concatenate(spectra, axis=1)
+    chunks = list(frame_spectra_in_chunks(audio, sample_rate, window_s, frame_s, fft_len))
+    times_s, freqs_hz = np.concatenate([chunk[0] for chunk in chunks]), chunks[0][1]
+    return times_s, freqs_hz, np.concatenate([chunk[2] for chunk in chunks], axis=1)
 
 
 def frame_power_spectra(
@@ -421,9 +422,10 @@ def long_term_third_octaves_db(
     weighs alike; end to end, a song at 120 bpm put its beats at the same place in every window,
     and a kick on the windows' edges went unheard (a music-like mix's 100 Hz third read 4.4 dB
     under the whole song's periodogram)."""
-    power, windows = 0.0, 0
-    for _, freqs_hz, spectra in frame_spectra_in_chunks(audio, sample_rate, 0.125, frame_s=0.5):
-        power = power + (spectra.real**2 + spectra.imag**2).sum(axis=(0, 1))
+    freqs_hz = np.fft.rfftfreq(int(round(0.5 * sample_rate)), 1.0 / sample_rate)
+    power, windows = np.zeros(freqs_hz.size), 0
+    for _, _, spectra in frame_spectra_in_chunks(audio, sample_rate, 0.125, frame_s=0.5):
+        power += (spectra.real**2 + spectra.imag**2).sum(axis=(0, 1))
         windows += spectra.shape[1]
     return third_octave_levels_db(power / max(windows, 1), freqs_hz, sample_rate, band_hz)
 
