@@ -228,3 +228,19 @@ def test_timbre_measures_stop_under_the_nyquist_frequency(signals, rate):
     assert centres_hz[-1] * 10**0.05 <= 0.475 * rate
     assert analysis.coloration_db(anti_aliased, rate, original=pink) < 0.5
     assert analysis.spectral_tilt_db_per_octave(pink, rate) == pytest.approx(0.0, abs=0.3)
+
+
+def test_frames_read_in_chunks_are_the_frames_of_the_whole_song(signals):
+    """Each window's spectrum is its own Hann-windowed frame's, on both sides of a chunk's edge and at
+    the song's ends (zeros past them), however many chunks the song takes."""
+    audio = signals.pink_noise(15.0, seed=27, channels=2).astype(np.float64)
+    frame_len, hop = int(0.1 * SR), int(0.05 * SR)
+    times_s, _, spectra = analysis.frame_spectra(audio, SR, 0.05, frame_s=0.1)
+    assert spectra.shape[1] == audio.shape[1] // hop > analysis.CHUNK_WINDOWS
+    padded = np.pad(audio, ((0, 0), (frame_len // 2, frame_len // 2)))
+    window = scipy.signal.windows.hann(frame_len, sym=False)
+    for index in (0, analysis.CHUNK_WINDOWS - 1, analysis.CHUNK_WINDOWS, spectra.shape[1] - 1):
+        centre = index * hop + hop // 2
+        assert times_s[index] == centre / SR
+        expected = np.fft.rfft(padded[:, centre : centre + frame_len] * window, axis=-1)
+        np.testing.assert_allclose(spectra[:, index], expected, atol=1e-9)
