@@ -126,6 +126,10 @@ class RenderColour:
         self.window = np.hanning(SEGMENT_FRAMES).astype(np.float32)
         freqs_hz = np.fft.rfftfreq(SEGMENT_FRAMES, 1 / self.sample_rate)
         self.centres_hz, self._band_matrix = third_octave_bands(freqs_hz, self.sample_rate, CORRECTED_HZ)
+        # the thirds of the issue's measure, among the corrected ones
+        self.measured = (self.centres_hz > COLORATION_BAND_HZ[0] * 10**-0.05) & (
+            self.centres_hz < COLORATION_BAND_HZ[1] * 10**0.05
+        )
         self.bins = self._band_matrix.sum(axis=0)
         self.song, self.dry, self.with_room, self.design_gain, self.design_segments = np.zeros((5, self.bins.size))
         self.rendered = np.zeros(freqs_hz.size)  # the render's long-term power spectrum, room and all
@@ -205,10 +209,8 @@ class RenderColour:
         read = (self.song > _TINY) & (self.design_segments > 0)
         made_db = 10 * np.log10((self.dry + _TINY) / (self.song + _TINY))
         design_db = 10 * np.log10((self.design_gain + _TINY) / np.maximum(self.design_segments, 1))
-        measured = read & (self.centres_hz > COLORATION_BAND_HZ[0] * 10**-0.05)
-        measured &= self.centres_hz < COLORATION_BAND_HZ[1] * 10**0.05
-        if measured.any():
-            level_db = design_db[measured].mean()
+        if (read & self.measured).any():
+            level_db = design_db[read & self.measured].mean()
             design_db = level_db + np.clip(design_db - level_db, -DESIGN_COLOUR_KEPT_DB, DESIGN_COLOUR_KEPT_DB)
         return np.where(read, made_db - design_db, 0.0)
 
@@ -229,9 +231,8 @@ def timbre_correction(colour: RenderColour, limiter_change_db: np.ndarray | None
     at pass 2's gain (``limiter_change_db``, ``LimitingForecast.band_change_db``)."""
     if colour.effective_segments == 0:  # silence, or a song shorter than a segment
         return TimbreCorrection(0.0, None)
-    centres_hz = colour.centres_hz
+    centres_hz, measured = colour.centres_hz, colour.measured
     song_db = 10 * np.log10(colour.song + _TINY)
-    measured = (centres_hz > COLORATION_BAND_HZ[0] * 10**-0.05) & (centres_hz < COLORATION_BAND_HZ[1] * 10**0.05)
     content = song_db > song_db.max() + CONTENT_FLOOR_DB
     trust = np.where(
         content & (colour.design_segments > 0),
