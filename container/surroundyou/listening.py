@@ -46,6 +46,7 @@ from fractions import Fraction
 import numpy as np
 import scipy.signal
 
+from surroundyou.engine.analysis import inverse_rfft_at
 from surroundyou.engine.timbre_match import usable_top_hz
 
 FRAME_S = 0.1
@@ -128,13 +129,9 @@ def gcc_phat_itd_s(left: np.ndarray, right: np.ndarray, sample_rate: int, fft_le
     band = (freqs_hz >= ITD_BAND_HZ[0]) & (freqs_hz <= ITD_BAND_HZ[1])
     # peaks at the lag of the right ear behind the left one
     cross = np.fft.rfft(right, fft_len, axis=-1)[..., band] * np.conj(np.fft.rfft(left, fft_len, axis=-1)[..., band])
-    cross /= np.abs(cross) + _TINY
-    size = fft_len * ITD_UPSAMPLING
     search = int(np.ceil(ITD_SEARCH_S * sample_rate * ITD_UPSAMPLING))
-    # the zero-padded inverse FFT at the searched lags alone (twice the real part of the band's sum):
-    # the whole upsampled correlation of 3 minutes' frames took 2 GB
     lags = np.arange(-search, search + 1)
-    window = 2 * (cross @ np.exp(2j * np.pi * np.outer(np.flatnonzero(band), lags) / size)).real / size
+    window = inverse_rfft_at(cross / (np.abs(cross) + _TINY), np.flatnonzero(band), lags, fft_len * ITD_UPSAMPLING)
     peak = np.argmax(window, axis=-1)
     inner = np.clip(peak, 1, window.shape[-1] - 2)
     below, centre, above = (np.take_along_axis(window, (inner + k)[..., np.newaxis], -1)[..., 0] for k in (-1, 0, 1))

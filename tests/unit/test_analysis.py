@@ -244,3 +244,14 @@ def test_frames_read_in_chunks_are_the_frames_of_the_whole_song(signals):
         assert times_s[index] == centre / SR
         expected = np.fft.rfft(padded[:, centre : centre + frame_len] * window, axis=-1)
         np.testing.assert_allclose(spectra[:, index], expected, atol=1e-9)
+
+
+def test_the_inverse_transform_at_a_few_lags_is_the_whole_ones_there():
+    rng = np.random.default_rng(29)
+    size, bins, lags = 4096, np.arange(40, 300), np.arange(-25, 26)
+    spectrum = rng.standard_normal((3, bins.size)) + 1j * rng.standard_normal((3, bins.size))
+    full = np.zeros((3, size // 2 + 1), dtype=complex)
+    full[:, bins] = spectrum
+    np.testing.assert_allclose(
+        analysis.inverse_rfft_at(spectrum, bins, lags, size), np.fft.irfft(full, size)[:, lags % size], atol=1e-12
+    )
