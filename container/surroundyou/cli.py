@@ -497,7 +497,7 @@ def _analyze_command(args: argparse.Namespace) -> int:
     try:
         analysed, duration_s = read_analysed(args.file, args.original)
         figures, orbit = analysed_figures(analysed, duration_s, args.file.name)
-        figures.update(listening_figures(analysed.stereo, analysed.original, analysed.sample_rate))
+        figures.update(listening_figures(analysed.compared_stereo, analysed.original, analysed.compared_rate))
     except (AudioInputError, ValueError, RuntimeError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         return 1

@@ -230,6 +230,25 @@ def test_timbre_measures_stop_under_the_nyquist_frequency(signals, rate):
     assert analysis.spectral_tilt_db_per_octave(pink, rate) == pytest.approx(0.0, abs=0.3)
 
 
+@pytest.mark.parametrize("original_rate", [96000, 22050])
+def test_a_file_is_measured_against_an_original_at_another_rate_at_the_lower(signals, tmp_path, original_rate):
+    """An MP3 of a 96 kHz song is at 48 kHz, a 22.05 kHz song converted at 44.1 kHz: each is read
+    against its original at the lower rate, frame for frame (the original's own copy reads 0 dB)."""
+    pink = signals.pink_noise(3.0, original_rate, seed=24, channels=2)
+    file_rate = 48000 if original_rate > 48000 else 2 * original_rate
+    same = scipy.signal.resample_poly(pink, file_rate, original_rate, axis=-1).astype(np.float32)
+    for name, audio, rate in (("original.wav", pink, original_rate), ("file.wav", same, file_rate)):
+        with AudioFile(str(tmp_path / name), "w", rate, 2, bit_depth=32) as file:
+            file.write(audio)
+    analysed, duration_s = analysis.read_analysed(tmp_path / "file.wav", tmp_path / "original.wav")
+    compared_rate = min(file_rate, original_rate)
+    assert (analysed.sample_rate, analysed.compared_rate, duration_s) == (file_rate, compared_rate, 3.0)
+    assert analysed.compared_stereo.shape == analysed.original.shape == (2, 3 * compared_rate)
+    assert np.corrcoef(analysed.compared_stereo[0], analysed.original[0])[0, 1] > 0.99  # lined up
+    coloration = analysis.coloration_db(analysed.compared_stereo, compared_rate, analysed.original)
+    assert coloration < 0.05
+
+
 def test_frames_read_in_chunks_are_the_frames_of_the_whole_song(signals):
     """Each window's spectrum is its own Hann-windowed frame's, on both sides of a chunk's edge and at
     the song's ends (zeros past them), however many chunks the song takes."""

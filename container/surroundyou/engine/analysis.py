@@ -20,6 +20,8 @@ silence in a song does not pollute its orbit.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -486,35 +488,54 @@ def interaural_coherence(
 
 @dataclass(frozen=True)
 class AnalysedFile:
-    """What ``analyze_file`` read: the first ``ANALYZE_MAX_S`` seconds (its own channels), the
-    original's matching stretch (``None`` without one), and the sample rate."""
+    """What ``analyze_file`` read: the first ``ANALYZE_MAX_S`` seconds (its own channels) at its
+    ``sample_rate``, and the original's matching stretch (``None`` without one) at ``compared_rate``:
+    the lower of the two rates, which both hold (the converter raises a rate a format cannot carry
+    or its limiter would cut the treble of, ``encode.output_sample_rate``)."""
 
     audio: np.ndarray
     original: np.ndarray | None
     sample_rate: int
+    compared_rate: int
 
     @property
     def stereo(self) -> np.ndarray:
         """The two ears (a mono file: two identical ones)."""
         return np.repeat(self.audio, 2, axis=0) if self.audio.shape[0] == 1 else self.audio
 
+    @functools.cached_property
+    def compared_stereo(self) -> np.ndarray:
+        """The two ears at ``compared_rate``, frame for frame with the original."""
+        ears = _resampled(self.stereo, self.sample_rate, self.compared_rate)
+        return ears if self.original is None else ears[:, : self.original.shape[-1]]
+
+
+def _resampled(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """``audio`` at ``to_rate`` (scipy's polyphase resampler; itself when the rates are one)."""
+    if from_rate == to_rate:
+        return audio
+    common = math.gcd(from_rate, to_rate)
+    return scipy.signal.resample_poly(audio, to_rate // common, from_rate // common, axis=-1).astype(np.float32)
+
 
 def read_analysed(path: str | Path, original_path: str | Path | None = None) -> tuple[AnalysedFile, float]:
-    """``(the audio, the file's duration in s)``; the original, when named, cut to the same length
-    (a converted file lines up with its song sample for sample). ``ValueError`` if their sample
-    rates differ, or their durations by more than ``ORIGINAL_SLACK_S`` (a lossy file's padding)."""
+    """``(the audio, the file's duration in s)``; the original, when named, cut to the same span (a
+    converted file lines up with its song sample for sample). ``ValueError`` if their durations
+    differ by more than ``ORIGINAL_SLACK_S`` (a lossy file's padding)."""
     audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
-    original = None
-    if original_path is not None:
-        original, original_rate, original_s = read_start(original_path, ANALYZE_MAX_S)
-        if original_rate != sample_rate or abs(original_s - duration_s) > ORIGINAL_SLACK_S:
-            raise ValueError(
-                f"{Path(original_path).name} is {original_s:.1f} s at {original_rate} Hz and {Path(path).name} "
-                f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file was converted from"
-            )
-        frames = min(audio.shape[-1], original.shape[-1])
-        audio, original = audio[:, :frames], original[:, :frames]
-    return AnalysedFile(audio, original, sample_rate), duration_s
+    if original_path is None:
+        return AnalysedFile(audio, None, sample_rate, sample_rate), duration_s
+    original, original_rate, original_s = read_start(original_path, ANALYZE_MAX_S)
+    if abs(original_s - duration_s) > ORIGINAL_SLACK_S:
+        raise ValueError(
+            f"{Path(original_path).name} is {original_s:.1f} s at {original_rate} Hz and {Path(path).name} "
+            f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file was converted from"
+        )
+    compared_rate = min(sample_rate, original_rate)
+    original = _resampled(original, original_rate, compared_rate)
+    frames = min(round(audio.shape[-1] * compared_rate / sample_rate), original.shape[-1])
+    audio = audio[:, : round(frames * sample_rate / compared_rate)]  # at compared_rate: at least frames long
+    return AnalysedFile(audio, original[:, :frames], sample_rate, compared_rate), duration_s
 
 
 def analyze_file(
@@ -547,7 +568,7 @@ def analysed_figures(analysed: AnalysedFile, duration_s: float, name: str) -> tu
         **orbit.summary(),
         "integrated_lufs": integrated_lufs(analysed.audio, sample_rate),
         "true_peak_dbtp": true_peak_dbtp(analysed.audio),
-        "coloration_db": coloration_db(stereo, sample_rate, analysed.original),
+        "coloration_db": coloration_db(analysed.compared_stereo, analysed.compared_rate, analysed.original),
         "spectral_tilt_db_per_octave": spectral_tilt_db_per_octave(stereo, sample_rate),
         **{f"coherence_{int(centre_hz)}_hz": value for centre_hz, value in coherence.items()},
     }
