@@ -134,26 +134,30 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
 
 
 def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals, capsys):
-    """A 22.05 kHz song (old MP3s, podcasts): the listener model's bands stop under its Nyquist
-    frequency (they ran past the spectrum's end: a traceback), and the timbre measure leaves out
-    the third-octaves the anti-alias roll-off cuts (the 10 kHz one read 2.3 dB down)."""
+    """A 22.05 kHz song (old MP3s, podcasts), converted at 44.1 kHz: measured against its original
+    at the file's rate, in the third-octaves the original holds. Analysed as it is, the listener
+    model's bands stop under its Nyquist frequency (they ran past the spectrum's end: a traceback)."""
     import re
+
+    def figures_of(out):
+        return {name: float(value) for name, value in re.findall(r"(\w+)\s+│\s+(-?[\d.]+)", out)}
 
     rate = 22050
     source = write_audio(tmp_path / "old.wav", signals.music_like(10.0, rate, seed=7), rate)
     assert cli.main(["convert", str(source), "-o", str(tmp_path / "old.8d.wav")]) == 0
     capsys.readouterr()
     assert cli.main(["analyze", str(tmp_path / "old.8d.wav"), "--original", str(source)]) == 0
-    out = capsys.readouterr().out
-    figures = {name: float(value) for name, value in re.findall(r"(\w+)\s+│\s+(-?[\d.]+)", out)}
-    assert figures["sample_rate"] == rate
+    figures = figures_of(capsys.readouterr().out)
+    assert figures["sample_rate"] == 2 * rate
     assert figures["coloration_db"] <= 2.0, figures
     assert 0.0 < figures["heard_behind_pct"] < 100.0 and figures["comb_depth_left_db"] < 3.0, figures
+    assert cli.main(["analyze", str(source)]) == 0
+    assert figures_of(capsys.readouterr().out)["sample_rate"] == rate
     # another song named as the original (it was measured against its first 10 s)
     other = write_audio(tmp_path / "other.wav", signals.music_like(4.0, rate, seed=8), rate)
     assert cli.main(["analyze", str(tmp_path / "old.8d.wav"), "--original", str(other)]) == 1
     error = " ".join(capsys.readouterr().err.split())
-    assert "other.wav is 4.0 s at 22050 Hz and old.8d.wav 10.0 s at 22050 Hz" in error
+    assert "other.wav is 4.0 s at 22050 Hz and old.8d.wav 10.0 s at 44100 Hz" in error
 
 
 def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):

@@ -61,17 +61,25 @@ def test_the_source_resolution_is_known(tmp_path, name, bit_depth, expected):
         assert source.info.sample_format == expected
 
 
-def test_mp3_rates_and_resampling():
+def test_mp3_rates_low_rates_and_resampling():
     assert [output_sample_rate("mp3", rate) for rate in (8000, 44100, 48000, 96000, 88200, 37800, 7000)] == [
-        8000,
+        48000,
         44100,
         48000,
         48000,
         44100,
         44100,
-        8000,
+        48000,
     ]
     assert output_sample_rate("flac", 96000) == 96000
+    # under 32 kHz the limiter's band limit would cut audible treble: up to a multiple of the rate
+    assert [output_sample_rate("flac", rate) for rate in (11025, 22050, 16000, 24000, 32000)] == [
+        44100,
+        44100,
+        48000,
+        48000,
+        32000,
+    ]
     audio = np.zeros((2, 96000 * 2), dtype=np.float32)
     audio[:, 96000] = 1.0
     blocks = (audio[:, start : start + 10000] for start in range(0, audio.shape[1], 10000))
