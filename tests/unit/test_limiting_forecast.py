@@ -25,8 +25,8 @@ SR = 44100
 CEILING_DBTP = -2.7  # MP3 320 kbps's
 
 
-def forecast_of(audio: np.ndarray, block_frames: int = 65536) -> LimitingForecast:
-    meter, forecast = LoudnessMeter(SR, audio.shape[0]), LimitingForecast(SR)
+def forecast_of(audio: np.ndarray, block_frames: int = 65536, bands: bool = True) -> LimitingForecast:
+    meter, forecast = LoudnessMeter(SR, audio.shape[0]), LimitingForecast(SR, bands)
     for start in range(0, audio.shape[1], block_frames):
         block = audio[:, start : start + block_frames]
         forecast.add(block, meter.add(block))
@@ -71,6 +71,18 @@ def test_the_gain_stops_where_more_would_only_flatten(signals):
     assert gain < MAX_MAKEUP_DB - 0.5
     at_gain, one_more = (integrated_lufs(limited(master, g), SR) for g in (gain, gain + 1.0))
     assert one_more - at_gain < 2 * MIN_LU_PER_DB
+
+
+def test_a_forecast_without_bands_gives_the_same_gain(signals):
+    """The equalised song is forecast for its gain alone (``convert``): without the band powers,
+    the same loudness histogram, bit for bit, in any blocks."""
+    master = signals.loud_master(8.0, 4.0, SR)
+    whole, gain_only = forecast_of(master), forecast_of(master, block_frames=10000, bands=False)
+    for gain_db in (0.0, 1.5):
+        assert gain_only.loss_db(gain_db, CEILING_DBTP) == whole.loss_db(gain_db, CEILING_DBTP) < -0.1
+    assert gain_only.gain_db(0.0, CEILING_DBTP) == whole.gain_db(0.0, CEILING_DBTP)
+    with pytest.raises(ValueError, match="without the band powers"):
+        gain_only.band_change_db(0.0, CEILING_DBTP)
 
 
 def test_a_song_the_limiter_does_not_touch_keeps_the_plain_match(signals):

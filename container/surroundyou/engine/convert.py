@@ -488,7 +488,7 @@ def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarr
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
     from .streaming_fir import StreamingFir
 
-    equaliser, limiting = StreamingFir(response), LimitingForecast(sample_rate)
+    equaliser, limiting = StreamingFir(response), LimitingForecast(sample_rate, bands=False)  # for the gain alone
     meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     for block in _spilled(spill, rendered.block_frames):
         equalised = equaliser.process(block)

@@ -80,9 +80,11 @@ class LimitingForecast:
     """Fed the rendered song block by block (and its K-weighted energy per frame, as the
     loudness meter computes it); then :meth:`gain_db` gives the static gain whose limited result
     has the input's loudness, and :meth:`band_change_db` the colour the limiter gives it there.
-    Constant memory: two histograms."""
+    Constant memory: two histograms. ``bands=False`` keeps the loudness histogram alone, for a
+    forecast wanted only for its gain (half the work: no band powers)."""
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, bands: bool = True):
+        self._bands = bands
         self._tile = max(1, round(TILE_S * sample_rate))
         self._release_db = RELEASE_DB_PER_S * self._tile / sample_rate  # per tile
         # the limiter's gain glides down over its look-ahead before a peak and back over as many
@@ -120,9 +122,6 @@ class LimitingForecast:
         self._pending_peaks, self._pending_energies = peaks[whole:], energies[whole:]
         if tiles == 0:
             return
-        # each tile counts the band powers of the window centred nearest to where it starts
-        window_of_tile = np.maximum(self._tile * np.arange(tiles) - pending, 0) // self._step
-        tile_bands = self._centred_band_powers(block)[window_of_tile]
         tile_peaks = peaks[:whole].reshape(tiles, self._tile).max(axis=1)
         peak_db = np.r_[
             self._recent_peak_db, 20 * np.log10(np.maximum(tile_peaks, 10 ** (SILENT_DB / 20)), dtype=np.float64)
@@ -131,8 +130,6 @@ class LimitingForecast:
         ahead, hold, next_peak = self._ahead, self._hold, self._next_peak
         kept = self._behind + next_peak
         self._recent_peak_db, self._recent_energies = peak_db[-kept:], tile_energies[-kept:]
-        tile_bands = np.concatenate([self._recent_bands, tile_bands])
-        self._recent_bands = tile_bands[-kept:]
         # tiles c = behind .. len - next_peak - 1 of these are counted now: c is reduced as much
         # as the loudest tile within the look-ahead around it, and where the limiter holds (a
         # peak within the look-ahead and hold before c, another within the look-ahead before c
@@ -148,10 +145,21 @@ class LimitingForecast:
         bins = np.clip(np.rint((envelope - LOWEST_DB) / BIN_DB), 0, self._histogram.size - 1).astype(np.intp)
         counted = tile_energies[self._behind : self._behind + tiles]
         self._histogram += np.bincount(bins, weights=counted, minlength=self._histogram.size)
+        if self._bands:
+            self._add_bands(block, bins, pending)
+
+    def _add_bands(self, block: np.ndarray, bins: np.ndarray, pending: int) -> None:
+        """Counts the band powers of ``block``'s tiles (each that of the window centred nearest to
+        where it starts) in the envelope ``bins`` of the tiles counted now (``pending`` frames of
+        the first tile came before ``block``)."""
+        tiles = (pending + block.shape[1]) // self._tile
+        window_of_tile = np.maximum(self._tile * np.arange(tiles) - pending, 0) // self._step
+        tile_bands = np.concatenate([self._recent_bands, self._centred_band_powers(block)[window_of_tile]])
+        self._recent_bands = tile_bands[-(self._behind + self._next_peak) :]
         bands = self.centres_hz.size
         self._band_histogram += np.bincount(
             (bins[:, np.newaxis] * bands + np.arange(bands)).ravel(),
-            weights=tile_bands[self._behind : self._behind + tiles].ravel(),
+            weights=tile_bands[self._behind : self._behind + bins.size].ravel(),
             minlength=self._band_histogram.size,
         ).reshape(self._band_histogram.shape)
 
@@ -186,6 +194,8 @@ class LimitingForecast:
         """How much each band (``centres_hz``) of the song's long-term spectrum the limiter takes
         at a static gain ``gain_db`` (dB, <= 0), as :meth:`loss_db` does the loudness; a band the
         hops cannot resolve (under ~50 Hz at 44.1 kHz) is read between its neighbours."""
+        if not self._bands:
+            raise ValueError("this forecast was made without the band powers (bands=False)")
         total = self._band_histogram.sum(axis=0)
         reduction = self._levels_db + gain_db - ceiling_dbtp
         reduced = reduction > 0
