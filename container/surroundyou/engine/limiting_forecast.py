@@ -81,7 +81,7 @@ class LimitingForecast:
     loudness meter computes it); then :meth:`gain_db` gives the static gain whose limited result
     has the input's loudness, and :meth:`band_change_db` the colour the limiter gives it there.
     Constant memory: two histograms. ``bands=False`` keeps the loudness histogram alone, for a
-    forecast wanted only for its gain (half the work: no band powers)."""
+    forecast wanted only for its gain (the band powers are most of the work)."""
 
     def __init__(self, sample_rate: int, bands: bool = True):
         self._bands = bands
