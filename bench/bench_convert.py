@@ -25,7 +25,7 @@ Figures (printed, never asserted; timings depend on the machine and its load):
 - A cost table (bench/costs.py, prices in bench/aws_prices.toml): $ per 1000 five-minute songs from
   the measured CPU time and peak memory of the 320 kbps conversion and the image's size.
 - Peak resident memory of ``surroundyou convert`` for the 5- and the 60-minute song (target
-  <= 250 MB both), from ``os.wait4``: the subprocess's own maximum RSS.
+  <= 250 MB both): the subprocess's own peak (``WITH_PEAK_RSS``).
 - Render speed, in times real time: the dry renderer alone, in this process, on one minute.
 - Where a conversion's CPU goes: the 5-minute song converted in one pinned process with the
   compiled kernels timed (the encoder's writes, the filters' SOS kernel, the FFTs); what
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -122,11 +123,25 @@ print(json.dumps({"total": time.process_time() - started, **spent}))
 """
 
 
+# `python -m surroundyou ARGS` that then writes its peak RSS (VmHWM, kB: the peak of its memory
+# map, new at exec) to the file named by PEAK_RSS_FILE. os.wait4's ru_maxrss cannot serve: Linux
+# carries the parent's peak into a child it forks, and a bench that had just made its songs in
+# memory read 450 MB for a conversion that peaked at 96 MB.
+WITH_PEAK_RSS = """
+import os, runpy
+try:
+    runpy.run_module("surroundyou", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as status, open(os.environ["PEAK_RSS_FILE"], "w") as peak:
+        peak.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+"""
+
+
 @dataclass(frozen=True)
 class Run:
     wall_s: float
     cpu_s: float
-    max_rss_mb: float
+    max_rss_mb: float  # conversions only (WITH_PEAK_RSS), else NaN
 
 
 @dataclass(frozen=True)
@@ -172,10 +187,12 @@ def loud_song(minutes: int) -> Path:
 def run_pinned(command: list[str]) -> Run:
     """Run ``command`` on CPU 0 (when taskset exists); its wall time, CPU time and peak RSS."""
     command = pinned(command)
-    with tempfile.TemporaryFile() as errors:  # the progress bar; shown only if the run fails
+    # errors: the progress bar, shown only if the run fails
+    with tempfile.TemporaryFile() as errors, tempfile.NamedTemporaryFile("r") as peak:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own CPU time and peak RSS
+        environment = {**os.environ, "PEAK_RSS_FILE": peak.name}
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own CPU time
         wall_s = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
@@ -183,11 +200,12 @@ def run_pinned(command: list[str]) -> Run:
             raise RuntimeError(
                 f"{' '.join(command)} failed ({process.returncode}):\n{errors.read().decode(errors='replace')}"
             )
-    return Run(wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+        peak_kb = peak.read()
+    return Run(wall_s, usage.ru_utime + usage.ru_stime, float(peak_kb) / 1024 if peak_kb else math.nan)
 
 
 def convert_command(src: Path, dst: Path, kbps: int = TARGET_KBPS[0]) -> list[str]:
-    return [sys.executable, "-m", "surroundyou", "convert", str(src), "-o", str(dst), "--mp3-quality", str(kbps)]
+    return [sys.executable, "-c", WITH_PEAK_RSS, "convert", str(src), "-o", str(dst), "--mp3-quality", str(kbps)]
 
 
 def pinned(command: list[str]) -> list[str]:
