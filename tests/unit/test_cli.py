@@ -135,8 +135,8 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
 
 def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals, capsys):
     """A 22.05 kHz song (old MP3s, podcasts), converted at 44.1 kHz: measured against its original
-    at the file's rate, in the third-octaves the original holds. Analysed as it is, the listener
-    model's bands stop under its Nyquist frequency (they ran past the spectrum's end: a traceback)."""
+    at the lower rate, the original's. Analysed as it is, the listener model's bands stop under its
+    Nyquist frequency (they ran past the spectrum's end: a traceback)."""
     import re
 
     def figures_of(out):
