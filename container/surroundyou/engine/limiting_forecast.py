@@ -150,10 +150,9 @@ class LimitingForecast:
 
     def _add_bands(self, block: np.ndarray, bins: np.ndarray, pending: int) -> None:
         """Counts the band powers of ``block``'s tiles (each that of the window centred nearest to
-        where it starts) in the envelope ``bins`` of the tiles counted now (``pending`` frames of
-        the first tile came before ``block``)."""
-        tiles = (pending + block.shape[1]) // self._tile
-        window_of_tile = np.maximum(self._tile * np.arange(tiles) - pending, 0) // self._step
+        where it starts) in the envelope ``bins`` of the tiles counted now, one a tile (``pending``
+        frames of the first tile came before ``block``)."""
+        window_of_tile = np.maximum(self._tile * np.arange(bins.size) - pending, 0) // self._step
         tile_bands = np.concatenate([self._recent_bands, self._centred_band_powers(block)[window_of_tile]])
         self._recent_bands = tile_bands[-(self._behind + self._next_peak) :]
         bands = self.centres_hz.size
