@@ -90,6 +90,8 @@ def test_a_song_becomes_8d_audio_that_downloads(converted_song):
 
 def test_every_transition_of_a_job_prints_one_line(converted_song, local_stack_process):
     job_id = converted_song["job"]["jobId"]
+    # the log reads the table's stream every 0.2 s (job_log.POLL_INTERVAL_S): its READY may trail the API's
+    wait_until(lambda: len(local_stack_process.job_lines(job_id)) >= 4, timeout_s=10.0)
     lines = local_stack_process.job_lines(job_id)
     assert [line.split()[2] for line in lines] == ["AWAITING_UPLOAD", "QUEUED", "PROCESSING", "READY"], lines
     assert lines[-1].endswith(
