@@ -61,7 +61,7 @@ HIGHEST_DB = 40.0
 # still brings MIN_LU_PER_DB of loudness (beyond, the limiter would mostly flatten the music), and
 # never past MAX_MAKEUP_DB
 MAKEUP_STEP_DB = 0.1
-MIN_LU_PER_DB = 0.25
+MIN_LU_PER_DB = 0.15
 MAX_MAKEUP_DB = 4.0
 SILENT_DB = -300.0  # the peak of a silent tile, in dB
 # the hops whose band powers the tiles in them count: long enough to resolve the thirds from
