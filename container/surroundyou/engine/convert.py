@@ -21,8 +21,9 @@ Pass 2: spill -> (the timbre match, where the render or the limiter would colour
         0.44 fs; the decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) ->
         encoder, into a temp file beside the destination. A dense song's lossy result is decoded
         and measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is
-        over -1 dBTP. Tags and cover art are copied, then the temp file is renamed over the
-        destination.
+        over -1 dBTP, or once with a higher one where the first held with room to spare and the
+        limiter leaves the song quieter than its input (a loud master). Tags and cover art are
+        copied, then the temp file is renamed over the destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
@@ -94,6 +95,13 @@ VERIFIED_MP3_MARGIN_CUT_DB = 0.6
 # encode is kept unmeasured; none needed it in the measurements (README).
 RETRY_MARGIN_DB = 0.3
 MAX_ENCODES = 4
+# a verified result that reads at least RAISE_MIN_DB + RAISE_SAFETY_DB under the promise, where
+# the limiter is forecast to leave the song RAISE_MIN_SHORTFALL_LU or more quieter than its input
+# (a loud master), is encoded once more with its ceiling raised by what it left less
+# RAISE_SAFETY_DB (at most to a lossless result's), and that encode is kept if it holds too
+RAISE_MIN_DB = 0.1
+RAISE_SAFETY_DB = 0.15
+RAISE_MIN_SHORTFALL_LU = 0.3
 
 Progress = Callable[[float], None]
 
@@ -345,6 +353,12 @@ class _Rendered:
             return 0.0  # silence (or under 0.4 s): nothing to match
         return self.limiting.gain_db(self.input_lufs - self.rendered_lufs, ceiling_dbtp)
 
+    def shortfall_lu(self, ceiling_dbtp: float) -> float:
+        """How much quieter than the input the limited song is forecast to come out at that gain
+        (a loud master: where a dB more of make-up would mostly deepen the limiting)."""
+        gain_db = self.gain_db(ceiling_dbtp)
+        return max(0.0, self.input_lufs - (self.rendered_lufs + gain_db + self.limiting.loss_db(gain_db, ceiling_dbtp)))
+
 
 def _render_pass(
     source: AudioSource,
@@ -435,51 +449,57 @@ def _encode_pass(
 ) -> tuple[LoudnessMeter, float, TimbreCorrection]:
     """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
     decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
-    in all, the last one kept unmeasured). Each encode's timbre match allows for what the
-    limiter will take from each band at its gain. Returns the last encode's (output meter, peak,
-    timbre match)."""
-    from .timbre_match import timbre_correction  # the render stack: see the module docstring
+    in all, the last one kept unmeasured), or once more higher where the first held with room to
+    spare on a song the limiter leaves quieter than its input (``RAISE_MIN_DB``). Each encode's timbre match allows for what the limiter will take from
+    each band at its gain. Returns the kept encode's (output meter, peak, timbre match)."""
+    from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
+    from .timbre_match import timbre_correction
+
+    def encode(into: Path, ceiling_dbtp: float, report: Progress) -> tuple[LoudnessMeter, float, TimbreCorrection]:
+        gain_db = rendered.gain_db(ceiling_dbtp)
+        timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
+        if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
+            # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
+            gain_db = _equalised(spill, rendered, timbre.response, sample_rate).gain_db(ceiling_dbtp)
+        bit_depth = output_bit_depth(fmt, sample_format)
+        with AudioWriter(
+            into, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth
+        ) as writer:
+            meter, peak = _finish_pass(spill, rendered, timbre, sample_rate, gain_db, ceiling_dbtp, writer, report)
+        return meter, peak, timbre
 
     ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
     # a dense song's lossy result is decoded and measured: it may start nearer the promise
     verified = fmt in ("mp3", "ogg") and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
     if verified and fmt == "mp3":
         ceiling_dbtp += VERIFIED_MP3_MARGIN_CUT_DB
+    highest_reading_dbtp = CEILING_DBTP - ERROR_DB - DECODED_SHORT_METER_MARGIN_DB
     for attempt in range(MAX_ENCODES):
-        writer = AudioWriter(
-            path,
-            fmt,
-            sample_rate,
-            SPILL_CHANNELS,
-            mp3_quality=mp3_quality,
-            bit_depth=output_bit_depth(fmt, sample_format),
-        )
-        gain_db = rendered.gain_db(ceiling_dbtp)
-        timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
-        if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
-            # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
-            gain_db = _equalised(spill, rendered, timbre.response, sample_rate).gain_db(ceiling_dbtp)
-        with writer:
-            output_meter, true_peak = _finish_pass(
-                spill,
-                rendered,
-                timbre,
-                sample_rate,
-                gain_db,
-                ceiling_dbtp,
-                writer,
-                progress if attempt == 0 else lambda fraction: None,  # the bar does not go back
-            )
+        kept = encode(path, ceiling_dbtp, progress if attempt == 0 else lambda fraction: None)  # the bar stays
         if not verified or attempt == MAX_ENCODES - 1:
-            break
-        from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
-
-        highest_reading_dbtp = CEILING_DBTP - ERROR_DB - DECODED_SHORT_METER_MARGIN_DB
+            return kept
         excess_db = decoded_true_peak_dbtp(path) - highest_reading_dbtp
         if excess_db <= 0:
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
-    return output_meter, true_peak, timbre
+    # raised only when it held first time (one that had to go lower has shown an erratic
+    # overshoot), and never past a lossless result's ceiling
+    raised_dbtp = min(ceiling_dbtp - excess_db - RAISE_SAFETY_DB, limiter_ceiling_dbtp("wav"))
+    if (
+        attempt > 0
+        or raised_dbtp - ceiling_dbtp < RAISE_MIN_DB
+        or rendered.shortfall_lu(ceiling_dbtp) < RAISE_MIN_SHORTFALL_LU
+    ):
+        return kept
+    raised_path = path.with_name(f"{path.stem}.raised{path.suffix}")
+    try:
+        raised = encode(raised_path, raised_dbtp, lambda fraction: None)
+        if decoded_true_peak_dbtp(raised_path) > highest_reading_dbtp:
+            return kept
+        os.replace(raised_path, path)
+        return raised
+    finally:
+        raised_path.unlink(missing_ok=True)
 
 
 def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarray, sample_rate: int) -> _Rendered:
