@@ -146,7 +146,8 @@ def test_a_loud_mp3_left_under_the_promise_is_encoded_again_louder(tmp_path, sig
     of this loud master decodes 0.5 dB under the promise, loudness the limiter took for nothing. The
     second encode, its ceiling raised by that, keeps the promise on the tests' own meter and
     gives the loudness back; one raised past the promise (the safety set 1 dB the wrong way) is
-    thrown away and the first kept, byte for byte. No temporary file is left either way."""
+    thrown away and the first kept, byte for byte. No temporary file is left either way, and the
+    progress bar keeps rising through both encodes."""
     master = signals.loud_master(8.0, 10.0, SR, seed=0)  # -8.5 LUFS
     source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=16)
 
@@ -155,8 +156,12 @@ def test_a_loud_mp3_left_under_the_promise_is_encoded_again_louder(tmp_path, sig
         monkeypatch.setattr(convert_module, "RAISE_SAFETY_DB", safety_db)
         folder = tmp_path / name
         folder.mkdir()
-        convert_file(source, folder / "master.8d.mp3", CLASSIC)
+        fractions: list[float] = []
+        convert_file(source, folder / "master.8d.mp3", CLASSIC, progress=fractions.append)
         assert [path.name for path in folder.iterdir()] == ["master.8d.mp3"]
+        # the first encode fills the bar to 0.8, the second (whether kept or not) the rest
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        assert any(0.8 < fraction < 1.0 for fraction in fractions) == (raise_min_db < np.inf), name
         out, _ = decode(folder / "master.8d.mp3")
         loudness_lu = integrated_lufs(out, SR) - integrated_lufs(master, SR)
         return loudness_lu, true_peak_8x_dbtp(out), (folder / "master.8d.mp3").read_bytes()

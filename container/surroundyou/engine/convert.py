@@ -102,6 +102,7 @@ MAX_ENCODES = 4
 RAISE_MIN_DB = 0.1
 RAISE_SAFETY_DB = 0.15
 RAISE_MIN_SHORTFALL_LU = 0.3
+VERIFIED_FIRST_ENCODE_ENDS_AT = 0.8  # of the progress bar: a raised encode may follow
 
 Progress = Callable[[float], None]
 
@@ -450,8 +451,9 @@ def _encode_pass(
     """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
     decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
     in all, the last one kept unmeasured), or once more higher where the first held with room to
-    spare on a song the limiter leaves quieter than its input (``RAISE_MIN_DB``). Each encode's timbre match allows for what the limiter will take from
-    each band at its gain. Returns the kept encode's (output meter, peak, timbre match)."""
+    spare on a song the limiter leaves quieter than its input (``RAISE_MIN_DB``). Each encode's
+    timbre match allows for what the limiter will take from each band at its gain. Returns the
+    kept encode's (output meter, peak, timbre match)."""
     from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
     from .timbre_match import timbre_correction
 
@@ -474,8 +476,15 @@ def _encode_pass(
     if verified and fmt == "mp3":
         ceiling_dbtp += VERIFIED_MP3_MARGIN_CUT_DB
     highest_reading_dbtp = CEILING_DBTP - ERROR_DB - DECODED_SHORT_METER_MARGIN_DB
+
+    def bar(start: float, end: float) -> Progress:
+        return lambda fraction: progress(start + (end - start) * fraction)
+
+    # pass 2 fills the bar's second half; a verified song's first encode only part of it, as
+    # another may follow (a lower one's does not move the bar, a raised one's fills the rest)
+    first_ends_at = VERIFIED_FIRST_ENCODE_ENDS_AT if verified else 1.0
     for attempt in range(MAX_ENCODES):
-        kept = encode(path, ceiling_dbtp, progress if attempt == 0 else lambda fraction: None)  # the bar stays
+        kept = encode(path, ceiling_dbtp, bar(0.5, first_ends_at) if attempt == 0 else lambda fraction: None)
         if not verified or attempt == MAX_ENCODES - 1:
             return kept
         excess_db = decoded_true_peak_dbtp(path) - highest_reading_dbtp
@@ -493,7 +502,7 @@ def _encode_pass(
         return kept
     raised_path = path.with_name(f"{path.stem}.raised{path.suffix}")
     try:
-        raised = encode(raised_path, raised_dbtp, lambda fraction: None)
+        raised = encode(raised_path, raised_dbtp, bar(first_ends_at, 1.0))
         if decoded_true_peak_dbtp(raised_path) > highest_reading_dbtp:
             return kept
         os.replace(raised_path, path)
@@ -538,7 +547,7 @@ def _finish_pass(
     progress: Progress,
 ) -> tuple[LoudnessMeter, float]:
     """Pass 2: correct the timbre (when ``timbre`` says so), gain, true-peak limit and encode the
-    spilled song; returns (output meter, peak)."""
+    spilled song, ``progress`` told the fraction written; returns (output meter, peak)."""
     from .limiter import TruePeakLimiter  # the render stack: see the module docstring
     from .streaming_fir import StreamingFir
 
@@ -555,7 +564,7 @@ def _finish_pass(
             output_meter.add(out)
             writer.write(out)
             written += out.shape[1]
-            progress(0.5 + 0.5 * min(1.0, written / total_frames))
+            progress(min(1.0, written / total_frames))
 
     for block in _spilled(spill, rendered.block_frames):
         if equaliser is not None:
