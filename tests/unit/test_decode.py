@@ -112,6 +112,10 @@ def _file(directory, name, content):
             lambda d: write_audio(d / "five.flac", np.full((2, 5), 0.1, np.float32), 96000),
             "too short to convert: 5 samples",
         ),
+        (
+            lambda d: write_audio(d / "one.wav", np.full((2, 1), 0.1, np.float32), SR),
+            "too short to convert: 1 sample,",
+        ),
         (lambda d: _truncated(write_audio(d / "cut.mp3", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.aiff", stereo_tone(3.0), SR)), "cut short"),

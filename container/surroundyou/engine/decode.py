@@ -132,9 +132,8 @@ def _long_enough(source: AudioSource, path: Path) -> AudioSource:
     frames = source.info.frames
     if 0 < frames < SHORTEST_SONG_S * source.info.sample_rate:
         source.close()
-        raise AudioInputError(
-            path, f"the song is too short to convert: {frames} samples, under {SHORTEST_SONG_S * 1000:g} ms"
-        )
+        samples = f"{frames} sample" + ("s" if frames > 1 else "")
+        raise AudioInputError(path, f"the song is too short to convert: {samples}, under {SHORTEST_SONG_S * 1000:g} ms")
     return source
 
 
