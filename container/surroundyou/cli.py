@@ -77,14 +77,22 @@ class Outcome:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     keep_freed_memory()
-    # stopped (Ctrl-C, or SIGTERM from `timeout` or a service manager): the conversions in hand
-    # remove their partial files, and the command says so in one line
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # stopped (Ctrl-C, SIGTERM from `timeout` or a service manager, SIGHUP from a closed terminal):
+    # the conversions in hand remove their partial files, the command says so in one line and
+    # exits as the shell reports a signal, 128 + its number
+    stopped_by = [signal.SIGINT]
+
+    def stop(signum: int, frame: object) -> None:
+        stopped_by[0] = signal.Signals(signum)
+        raise KeyboardInterrupt
+
+    for stopping in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stopping, stop)
     try:
         return args.command(args)
     except KeyboardInterrupt:
         print("surroundyou: stopped", file=sys.stderr)
-        return 130
+        return 128 + stopped_by[0]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=_job_count,
         default=_usable_cpus(),
         metavar="JOBS",
         help="files converted at once (default: the CPUs available, here %(default)s)",
@@ -186,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         "interaural coherence and where a listener model hears it (heard behind) of an audio file.",
     )
     analyze.add_argument("file", type=Path, metavar="FILE")
-    analyze.add_argument("--plot", type=Path, metavar="PNG", help="also draw the orbit into this PNG")
+    analyze.add_argument("--plot", type=_png_file, metavar="PNG", help="also draw the orbit into this PNG")
     analyze.add_argument(
         "--original",
         type=Path,
@@ -229,8 +237,8 @@ def _convert_command(args: argparse.Namespace) -> int:
     console, errors = Console(), Console(stderr=True)
     try:
         jobs = plan_jobs(args)
-    except ValueError as error:
-        errors.print(f"[red]surroundyou convert: {error}[/red]", highlight=False)
+    except (ValueError, OSError) as error:
+        errors.print(f"[red]surroundyou convert: {_message(error)}[/red]", highlight=False)
         return 2
     outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
     for outcome in outcomes:
@@ -281,6 +289,30 @@ def _output_file(text: str) -> Path:
     """``-o``'s file; a name ending in a separator is a folder (it was written as a file named so)."""
     if text.endswith(("/", os.sep)):
         raise argparse.ArgumentTypeError(f"{text} names a folder: give a file name, or use --out-dir {text}")
+    return Path(text)
+
+
+def _message(error: Exception) -> str:
+    """An error as one line; a path the system refused (a name too long...) as ``path: reason``."""
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+def _job_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count}: at least one file is converted at a time")
+    return count
+
+
+def _png_file(text: str) -> Path:
+    """``--plot``'s file: matplotlib picks the format from the extension, and the plot is a PNG."""
+    if Path(text).suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text} is not a .png file name")
     return Path(text)
 
 
@@ -462,7 +494,7 @@ def _summary(outcomes: list[Outcome]) -> Table:
             str(outcome.job.dst),
             f"{report.duration_s:.1f} s",
             f"{report.input_lufs:.1f} → {report.output_lufs:.1f} LUFS",
-            f"{report.true_peak_dbtp:.1f} dBTP",
+            report.true_peak_text,
             f"{report.output_bytes / 1e6:.1f} MB",
         )
     return table
@@ -498,8 +530,8 @@ def _analyze_command(args: argparse.Namespace) -> int:
         analysed, duration_s = read_analysed(args.file, args.original)
         figures, orbit = analysed_figures(analysed, duration_s, args.file.name)
         figures.update(listening_figures(analysed.compared_stereo, analysed.original, analysed.compared_rate))
-    except (AudioInputError, ValueError, RuntimeError) as error:
-        errors.print(f"[red]error:[/red] {error}", highlight=False)
+    except (AudioInputError, ValueError, RuntimeError, OSError) as error:
+        errors.print(f"[red]error:[/red] {_message(error)}", highlight=False)
         return 1
     table = Table(title=f"{args.file.name}", title_justify="left")
     table.add_column("measure")
@@ -510,7 +542,11 @@ def _analyze_command(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from surroundyou.plot import plot_orbit
 
-        plot_orbit(orbit, args.plot)
+        try:
+            plot_orbit(orbit, args.plot)
+        except OSError as error:
+            errors.print(f"[red]error:[/red] cannot draw the orbit into {args.plot}: {error.strerror}", highlight=False)
+            return 1
         Console().print(f"orbit drawn in {args.plot}", highlight=False)
     return 0
 

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo song:  {song.resolve()}")
     print(
         f"8D version: {result.resolve()}  ({report.duration_s:.0f} s, {report.output_lufs:.1f} LUFS, "
-        f"true peak {report.true_peak_dbtp:.1f} dBTP) - listen on headphones"
+        f"true peak {report.true_peak_text}) - listen on headphones"
     )
     return 0
 

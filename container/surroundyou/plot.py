@@ -60,6 +60,7 @@ def plot_orbit(measurement: OrbitMeasurement, png_path: str | Path) -> Path:
     polar.scatter(np.radians(azimuth_track_deg(measurement)), times_s, c=times_s, s=6, cmap="viridis")
     polar.set_title(f"azimuth over time (radius = s)\nperiod {measurement.period_s:.2f} s", fontsize=9)
     png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)  # as convert makes its output's folder
     figure.savefig(png_path, dpi=110)
     plt.close(figure)
     return png_path

@@ -72,10 +72,11 @@ def test_demo_makes_a_song_and_its_8d_version(tmp_path):
     assert out.shape == (2, 20 * SR)
 
 
-def test_a_conversion_stopped_by_sigterm_says_so_and_leaves_no_partial_file(tmp_path, signals):
-    """``timeout`` or a service manager stops the ``surroundyou`` script: one line, exit 130, no
-    hidden ``.part`` file left. (Run as ``python -m surroundyou`` it prints the same line and leaves
-    nothing, but the interpreter then often exits by SIGINT, -2 to its parent, 130 in a shell.)"""
+@pytest.mark.parametrize("stopping", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_conversion_stopped_by_a_signal_says_so_and_leaves_no_partial_file(tmp_path, signals, stopping):
+    """``timeout`` or a service manager (SIGTERM) or a closed terminal (SIGHUP) stops the
+    ``surroundyou`` script: one line, exit 128 + the signal's number as a shell reports it, no
+    hidden ``.part`` file left."""
     song = write_audio(tmp_path / "long.wav", signals.music_like(120.0, SR, seed=7), SR)
     script = Path(sys.executable).with_name("surroundyou")  # the console script beside the interpreter
     process = subprocess.Popen(
@@ -87,8 +88,8 @@ def test_a_conversion_stopped_by_sigterm_says_so_and_leaves_no_partial_file(tmp_
     deadline = time.monotonic() + 60.0
     while not any(path.name.endswith(".mp3") for path in tmp_path.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stopping)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 128 + stopping
     assert stderr.strip().splitlines()[-1] == "surroundyou: stopped" and "Traceback" not in stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]

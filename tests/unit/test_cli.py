@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
-from audio_files import write_audio
+from audio_files import decode, write_audio
 from pedalboard.io import AudioFile
 
 from surroundyou import cli
@@ -76,6 +79,7 @@ def test_default_output_sits_beside_the_input_in_the_chosen_format(tmp_path, mus
         (["--period", "0"], "period_s must be 1-120 seconds"),
         (["--reverb", "2"], "reverb must be 0-1"),
         (["-o", "."], "-o/--output . is a folder: give a file name, or use --out-dir ."),  # was an OSError
+        (["-o", "y" * 252 + ".mp3"], "y.mp3: File name too long"),  # was an OSError from is_dir
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(tmp_path, music, capsys, arguments, message):
@@ -101,8 +105,21 @@ def test_an_output_that_cannot_be_written_fails_naming_it(tmp_path, music, capsy
     assert sorted(path.name for path in tmp_path.iterdir()) == ["song.wav"]
 
 
+def test_an_output_that_is_a_pipe_is_left_alone_and_a_link_is_written_through(tmp_path, music, capsys):
+    """The result replaced whatever stood at ``-o``: a FIFO (or, as root, a device such as
+    /dev/null) became a regular file, a symbolic link a file of its own."""
+    source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
+    os.mkfifo(tmp_path / "pipe.mp3")
+    assert cli.main(["convert", str(source), "-o", str(tmp_path / "pipe.mp3")]) == 1
+    assert "cannot write" in capsys.readouterr().err and stat.S_ISFIFO((tmp_path / "pipe.mp3").lstat().st_mode)
+    (tmp_path / "link.mp3").symlink_to(tmp_path / "target.mp3")
+    assert cli.main(["convert", str(source), "-o", str(tmp_path / "link.mp3")]) == 0
+    assert (tmp_path / "link.mp3").is_symlink() and decode(tmp_path / "target.mp3")[0].shape == (2, SR)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.mp3", "pipe.mp3", "song.wav", "target.mp3"]
+
+
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
-    for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"], ["-o", "new/"]):
+    for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"], ["-o", "new/"], ["-j", "0"]):
         with pytest.raises(SystemExit) as exited:
             cli.main(["convert", str(tmp_path / "song.wav"), *arguments])
         assert exited.value.code == 2
@@ -129,6 +146,12 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     for figure in ("coherence_500_hz", "heard_behind_pct", "comb_depth_left_db", "comb_depth_right_db"):
         assert figure in out
     assert (tmp_path / "orbit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a new folder is made, as convert makes its output's; a name matplotlib would not draw a PNG into is refused first
+    assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--plot", str(tmp_path / "plots" / "o.png")]) == 0
+    assert (tmp_path / "plots" / "o.png").is_file()
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--plot", str(tmp_path / "orbit.txt")])
+    assert exited.value.code == 2 and "orbit.txt is not a .png file name" in capsys.readouterr().err
     assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--original", str(source)]) == 0
     assert "coloration_db" in capsys.readouterr().out
 

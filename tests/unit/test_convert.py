@@ -44,6 +44,10 @@ def test_loudness_matches_the_input_and_length_and_timing_are_kept(tmp_path, mus
     assert abs(report.output_lufs - report.input_lufs) <= 1.0
     assert abs(report.input_lufs - integrated_lufs(music, SR)) < 0.05
     assert true_peak_dbtp(out) <= -1.0
+    if fmt in ("flac", "wav"):  # the report's true peak is the file's: the limiter's reading of it
+        assert abs(report.true_peak_dbtp - true_peak_8x_dbtp(out)) <= 0.1
+    else:  # a song this quiet is not decoded: the report names the promise its margin keeps
+        assert report.true_peak_dbtp is None and report.true_peak_text == "≤ -1.0 dBTP"
     assert (report.duration_s, report.sample_rate, report.channels) == (music.shape[1] / SR, SR, 2)
     assert report.output_bytes == (tmp_path / f"song.8d.{fmt}").stat().st_size
     # timing: the loudness envelope of the result follows the input's (no shift, no added delay)
@@ -63,9 +67,9 @@ def test_true_peak_stays_under_minus_one_dbtp_for_a_loud_clipped_master(tmp_path
     # the tests' own meter (a long interpolator over the whole signal, silence around it): the
     # product's chunked meter reads a song that starts loud high in its first chunk (no context)
     assert true_peak_8x_dbtp(out) <= -1.0
-    # a dense song's MP3 is decoded and measured, so its limiter may start 0.6 dB nearer the
-    # promise, and be raised to the room that left, never past a lossless result's ceiling
-    assert report.true_peak_dbtp <= limiter_ceiling_dbtp("flac") + 0.01
+    # the report's true peak is the file's (a dense song's MP3 is decoded and measured, so its
+    # limiter may start nearer the promise, and be raised to the room that left)
+    assert abs(report.true_peak_dbtp - true_peak_8x_dbtp(out)) <= 0.1
 
 
 def test_mp3_default_is_320k_and_lower_bitrates_get_more_headroom():

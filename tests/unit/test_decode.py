@@ -114,7 +114,11 @@ def _file(directory, name, content):
         ),
         (
             lambda d: write_audio(d / "one.wav", np.full((2, 1), 0.1, np.float32), SR),
-            "too short to convert: 1 sample,",
+            "too short to convert: 1 sample (",
+        ),
+        (  # the limiter's fades would leave it 3 dB quieter
+            lambda d: write_audio(d / "blip.wav", np.full((2, 200), 0.1, np.float32), SR),
+            "too short to convert: 200 samples (4.5 ms), under 10 ms",
         ),
         (lambda d: _truncated(write_audio(d / "cut.mp3", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),

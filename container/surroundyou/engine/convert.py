@@ -56,6 +56,7 @@ from .curves import BeatGridPhase, EffectEnvelope
 from .decode import BLOCK_FRAMES, AudioSource, open_audio, resampled
 from .encode import (
     DEFAULT_MP3_QUALITY,
+    LOSSLESS_FORMATS,
     OUTPUT_FORMATS,
     AudioWriter,
     check_mp3_quality,
@@ -116,10 +117,11 @@ class OutputPathError(OSError):
 class ConversionReport:
     """What a conversion produced.
 
-    ``output_lufs`` is measured on the samples handed to the encoder; ``true_peak_dbtp`` too
-    (the limiter's detector, at its output): a lossy encoder raises peaks a little, which the
-    limiter's ceiling leaves room for (``limiter_ceiling_dbtp``; a dense song's result is measured
-    decoded as well). ``non_finite_samples``: input
+    ``output_lufs`` is measured on the samples handed to the encoder. ``true_peak_dbtp`` is the
+    written file's: a lossless one's as the limiter's detector read its output, a dense song's
+    lossy one's decoded (``decoded_peak``); ``None`` for the rest of the lossy results, which
+    are not decoded: their encoder raises the peaks a little, by less than the room the limiter's
+    ceiling leaves for it (``limiter_ceiling_dbtp``). ``non_finite_samples``: input
     samples that were NaN or infinite, converted as silence (the decoder repairs them, see
     ``decode``); 0 for a sound file. ``sync``: "off", "beats" (the orbit followed the song's
     beats, ``tempo_bpm`` their tempo, one turn every ``beats_per_turn`` beats: the asked number,
@@ -147,6 +149,14 @@ class ConversionReport:
     right_inverted: bool = False
     dc_offset_removed: float = 0.0
     timbre_corrected_db: float = 0.0
+
+    @property
+    def true_peak_text(self) -> str:
+        """The true peak as a person reads it: the file's where it is known, else what its limiter's
+        ceiling keeps it under."""
+        if self.true_peak_dbtp is None:
+            return f"≤ {CEILING_DBTP:.1f} dBTP"
+        return f"{self.true_peak_dbtp:.1f} dBTP"
 
 
 def output_format_for(dst: str | Path, output_format: str | None = None) -> str:
@@ -179,7 +189,7 @@ def limiter_ceiling_dbtp(fmt: str, mp3_quality: str | int = DEFAULT_MP3_QUALITY)
     """
     from .limiter import DETECTOR_ERROR_DB  # the render stack: see the module docstring
 
-    if fmt in ("wav", "flac"):
+    if fmt in LOSSLESS_FORMATS:
         return CEILING_DBTP - DETECTOR_ERROR_DB - SHORT_METER_MARGIN_DB
     if fmt == "ogg":
         return CEILING_DBTP - 0.9
@@ -210,11 +220,18 @@ def convert_file(
     src, dst = Path(src), Path(dst)
     fmt = output_format_for(dst, output_format)
     report_progress = progress or (lambda fraction: None)
-    # the format's extension last: pedalboard and mutagen pick the format from it
-    temp_path = dst.parent / f".{dst.stem}.{secrets.token_hex(4)}.part.{fmt}"
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        # a link keeps linking: the file it names is written (the result replaces only a file)
+        target = dst.resolve() if dst.is_symlink() else dst
+        if target.is_dir() or (target.exists() and not target.is_file()):
+            kind = "a folder" if target.is_dir() else "not a regular file (a device or a pipe)"
+            raise OutputPathError(f"cannot write {dst}: it is {kind}")
+        # the format's extension last: pedalboard and mutagen pick the format from it
+        temp_path = target.parent / f".{target.stem}.{secrets.token_hex(4)}.part.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
+    except OutputPathError:
+        raise
     except OSError as error:  # named after what was asked for, not the temporary file
         reason = f"{error.filename} is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
         raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
@@ -229,11 +246,11 @@ def convert_file(
             sample_rate = output_sample_rate(fmt, source.info.sample_rate)
             plan = _plan(scan, options, source.info.frames, source.info.sample_rate, sample_rate, correction)
             rendered = _render_pass(source, sample_rate, options, spill, report_progress, plan)
-            output_meter, true_peak, timbre = _encode_pass(
+            output_meter, true_peak_dbtp, timbre = _encode_pass(
                 spill, rendered, temp_path, fmt, sample_rate, mp3_quality, source.info.sample_format, report_progress
             )
         copy_tags(src, temp_path)
-        os.replace(temp_path, dst)
+        os.replace(temp_path, target)
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
@@ -244,7 +261,7 @@ def convert_file(
         channels=source.info.channels,
         input_lufs=rendered.input_lufs,
         output_lufs=output_meter.integrated_lufs(),
-        true_peak_dbtp=20 * math.log10(true_peak) if true_peak > 0 else -math.inf,
+        true_peak_dbtp=true_peak_dbtp,
         output_bytes=dst.stat().st_size,
         non_finite_samples=source.non_finite_samples,
         sync=plan.sync,
@@ -447,17 +464,19 @@ def _encode_pass(
     mp3_quality: str | int,
     sample_format: str,
     progress: Progress,
-) -> tuple[LoudnessMeter, float, TimbreCorrection]:
+) -> tuple[LoudnessMeter, float | None, TimbreCorrection]:
     """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
     decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
     in all, the last one kept unmeasured), or once more higher where the first held with room to
     spare on a song the limiter leaves quieter than its input (``RAISE_MIN_DB``). Each encode's
     timbre match allows for what the limiter will take from each band at its gain. Returns the
-    kept encode's (output meter, peak, timbre match)."""
+    kept encode's (output meter, true peak in dBTP where it is known: ``ConversionReport``,
+    timbre match)."""
     from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
     from .timbre_match import timbre_correction
 
     def encode(into: Path, ceiling_dbtp: float, report: Progress) -> tuple[LoudnessMeter, float, TimbreCorrection]:
+        """(output meter, the limiter's output peak in dBTP, timbre match) of one encode into ``into``."""
         gain_db = rendered.gain_db(ceiling_dbtp)
         timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
         if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
@@ -468,11 +487,11 @@ def _encode_pass(
             into, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth
         ) as writer:
             meter, peak = _finish_pass(spill, rendered, timbre, sample_rate, gain_db, ceiling_dbtp, writer, report)
-        return meter, peak, timbre
+        return meter, 20 * math.log10(peak) if peak > 0 else -math.inf, timbre
 
     ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
     # a dense song's lossy result is decoded and measured: it may start nearer the promise
-    verified = fmt in ("mp3", "ogg") and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
+    verified = fmt not in LOSSLESS_FORMATS and rendered.input_lufs > ceiling_dbtp - DENSE_BELOW_PEAK_LU
     if verified and fmt == "mp3":
         ceiling_dbtp += VERIFIED_MP3_MARGIN_CUT_DB
     highest_reading_dbtp = CEILING_DBTP - ERROR_DB - DECODED_SHORT_METER_MARGIN_DB
@@ -484,10 +503,16 @@ def _encode_pass(
     # another may follow (a lower one's does not move the bar, a raised one's fills the rest)
     first_ends_at = VERIFIED_FIRST_ENCODE_ENDS_AT if verified else 1.0
     for attempt in range(MAX_ENCODES):
-        kept = encode(path, ceiling_dbtp, bar(0.5, first_ends_at) if attempt == 0 else lambda fraction: None)
+        meter, peak_dbtp, timbre = encode(
+            path, ceiling_dbtp, bar(0.5, first_ends_at) if attempt == 0 else lambda fraction: None
+        )
+        if fmt in LOSSLESS_FORMATS:
+            return meter, peak_dbtp, timbre
         if not verified or attempt == MAX_ENCODES - 1:
-            return kept
-        excess_db = decoded_true_peak_dbtp(path) - highest_reading_dbtp
+            return meter, None, timbre
+        decoded_dbtp = decoded_true_peak_dbtp(path)
+        kept = meter, decoded_dbtp, timbre
+        excess_db = decoded_dbtp - highest_reading_dbtp
         if excess_db <= 0:
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
@@ -502,11 +527,12 @@ def _encode_pass(
         return kept
     raised_path = path.with_name(f"{path.stem}.raised{path.suffix}")
     try:
-        raised = encode(raised_path, raised_dbtp, bar(first_ends_at, 1.0))
-        if decoded_true_peak_dbtp(raised_path) > highest_reading_dbtp:
+        meter, _, timbre = encode(raised_path, raised_dbtp, bar(first_ends_at, 1.0))
+        decoded_dbtp = decoded_true_peak_dbtp(raised_path)
+        if decoded_dbtp > highest_reading_dbtp:
             return kept
         os.replace(raised_path, path)
-        return raised
+        return meter, decoded_dbtp, timbre
     finally:
         raised_path.unlink(missing_ok=True)
 

@@ -14,6 +14,7 @@ import numpy as np
 from pedalboard.io import AudioFile
 
 OUTPUT_FORMATS = ("mp3", "flac", "wav", "ogg")
+LOSSLESS_FORMATS = ("flac", "wav")  # decoded, they give back the samples written (at their bit depth)
 MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 # from 64 kbps: a 32-56 kbps frame is too small for the LAME header that gives the encoder's delay
 # and padding, so the result started ~25 ms late and ran 30-42 ms long in every decoder
@@ -52,7 +53,7 @@ def output_sample_rate(fmt: str, sample_rate: int) -> int:
 
 def output_bit_depth(fmt: str, sample_format: str) -> int | None:
     """Bits per sample a lossless output keeps from a source of ``sample_format`` (None: lossy)."""
-    if fmt not in ("wav", "flac"):
+    if fmt not in LOSSLESS_FORMATS:
         return None
     if sample_format == "int16":
         return 16
