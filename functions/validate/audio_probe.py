@@ -24,7 +24,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from webm_duration import WebMHeaderError, webm_duration_s
 
-from surroundyou_formats.cut_short import shortfall, streamed_wav_frames
+from surroundyou_formats.cut_short import ogg_stream_unfinished, shortfall, streamed_wav_frames
 from surroundyou_jobs.wording import clock
 
 SNIFF_BYTES = 64
@@ -194,5 +194,9 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
         raise NotReadableAudio(
             f"This {label} file is incomplete: it holds about {clock(held_s)} "
             f"of a {clock(duration_s)} song. Please upload the whole file."
+        )
+    if fmt.startswith("ogg-") and ogg_stream_unfinished(file):
+        raise NotReadableAudio(
+            f"This {label} file is incomplete: it stops before the end of its stream. Please upload the whole file."
         )
     return AudioProbe(fmt, duration_s)

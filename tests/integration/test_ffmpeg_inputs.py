@@ -64,13 +64,17 @@ def test_bad_inputs_name_the_file_and_the_reason(tmp_path, name, content, reason
     assert_refused(_file(tmp_path, name, content), reason)
 
 
-def test_a_tag_without_audio_and_a_cut_m4a_say_so(tmp_path):
-    """Both read "not an audio file": an MP3 tag (here ID3v2.3 with 64 bytes of padding) with no
-    frames after it, and an M4A whose download stopped before its index (written last)."""
+def test_a_tag_without_audio_and_cut_m4a_and_opus_files_say_so(tmp_path):
+    """Two read "not an audio file": an MP3 tag (here ID3v2.3 with 64 bytes of padding) with no
+    frames after it, and an M4A whose download stopped before its index (written last); half an
+    Opus file converted as a shorter song."""
     assert_refused(_file(tmp_path, "tag.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x40" + bytes(64)), "an MP3 tag")
     cut = write_audio(tmp_path / "cut.m4a", stereo_tone(3.0), SR)
     cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
     assert_refused(cut, "the M4A/MP4 file is cut short or damaged")
+    opus = write_audio(tmp_path / "cut.opus", stereo_tone(3.0), SR)
+    opus.write_bytes(opus.read_bytes()[: opus.stat().st_size // 2])
+    assert_refused(opus, "its Ogg stream stops before its end")
 
 
 @pytest.mark.parametrize("fmt", ["m4a", "opus"])

@@ -236,6 +236,19 @@ def test_a_file_cut_in_the_middle_is_refused_as_incomplete(
     )
 
 
+@pytest.mark.parametrize("extension, label", [("ogg", "Ogg Vorbis"), ("opus", "Opus")])
+def test_an_ogg_cut_in_the_middle_is_refused_as_incomplete(
+    validate, sample_event, job_store, songs, extension, label, upload
+):
+    """Ogg declares no length: its last page ends the stream, and half a file has no such page."""
+    create_job(job_store, extension=extension)
+    key = f"uploads/{JOB}/source.{extension}"
+    upload(key, songs[extension][: len(songs[extension]) // 2])
+    assert refusal(validate, event_for(sample_event, key)) == (
+        f"This {label} file is incomplete: it stops before the end of its stream. Please upload the whole file."
+    )
+
+
 def test_a_song_over_the_duration_limit_is_refused(validate, sample_event, job_store, songs, monkeypatch, upload):
     monkeypatch.setenv("MAX_DURATION_S", "1.5")
     create_job(job_store)

@@ -9,7 +9,7 @@ import pytest
 from audio_files import stereo_tone
 from pedalboard.io import AudioFile
 
-from surroundyou_formats.cut_short import read_xing, shortfall, streamed_wav_frames
+from surroundyou_formats.cut_short import ogg_stream_unfinished, read_xing, shortfall, streamed_wav_frames
 
 SR = 44100
 
@@ -59,6 +59,16 @@ def test_formats_whose_header_does_not_say_are_not_judged():
     assert shortfall(io.BytesIO(encoded("flac")[:1000]), "flac") is None
     assert shortfall(io.BytesIO(b"not audio at all" * 10), "mp3") is None
     assert shortfall(io.BytesIO(b"RIFF\0\0\0\0WAVEfmt "), "wav") is None
+
+
+def test_an_ogg_is_cut_when_its_last_whole_page_does_not_end_its_stream():
+    """Ogg declares no length: a decoder plays half a download as a shorter song without a word."""
+    whole = encoded("ogg", 4.0)
+    assert not ogg_stream_unfinished(io.BytesIO(whole))
+    assert not ogg_stream_unfinished(io.BytesIO(whole + b"TAG" + bytes(125)))  # an ID3v1 tag a tagger appended
+    assert ogg_stream_unfinished(io.BytesIO(whole[: len(whole) // 2]))
+    assert ogg_stream_unfinished(io.BytesIO(whole[:-10]))  # the last page's checksum no longer holds
+    assert ogg_stream_unfinished(io.BytesIO(b"OggS" + bytes(100)))
 
 
 def test_the_lame_tag_gives_the_encoder_delay_and_padding():

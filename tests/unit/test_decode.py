@@ -123,6 +123,7 @@ def _file(directory, name, content):
         (lambda d: _truncated(write_audio(d / "cut.mp3", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.wav", stereo_tone(3.0), SR)), "cut short"),
         (lambda d: _truncated(write_audio(d / "cut.aiff", stereo_tone(3.0), SR)), "cut short"),
+        (lambda d: _truncated(write_audio(d / "cut.ogg", stereo_tone(3.0), SR)), "its Ogg stream stops before its end"),
         (lambda d: d / "missing.flac", "no such file"),
         (lambda d: d, "a folder, not a file"),
     ],

@@ -37,7 +37,15 @@ import mutagen.mp3
 import numpy as np
 from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
-from surroundyou_formats.cut_short import MP3_SLACK_BYTES, mp3_audio_bytes, read_xing, shortfall, streamed_wav_frames
+from surroundyou_formats.cut_short import (
+    MP3_SLACK_BYTES,
+    OGG_CAPTURE,
+    mp3_audio_bytes,
+    ogg_stream_unfinished,
+    read_xing,
+    shortfall,
+    streamed_wav_frames,
+)
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -117,9 +125,12 @@ def open_audio(path: str | Path) -> AudioSource:
     if path.stat().st_size == 0:
         raise AudioInputError(path, "the file is empty")
     try:
-        path.open("rb").close()
+        with path.open("rb") as file:
+            cut_ogg = file.read(len(OGG_CAPTURE)) == OGG_CAPTURE and ogg_stream_unfinished(file)
     except OSError as error:
         raise AudioInputError(path, f"cannot read it ({error.strerror})") from None
+    if cut_ogg:  # decoders play what is there without a word: half a download came out as 1 s of it
+        raise AudioInputError(path, "the file is cut short: its Ogg stream stops before its end")
     if path.suffix.lower() in _NATIVE_FORMATS and not _mp3_runs_past_its_header(path):
         try:
             native: ReadableAudioFile | None = ReadableAudioFile(str(path))

@@ -3,7 +3,9 @@ says how many do.
 
 - WAV / AIFF: the size of the ``data`` / ``SSND`` chunk, against the bytes after its header.
 - MP3 with a Xing/Info header: its byte count, against the bytes from the first frame on.
-  Other files (CBR without a header, FLAC, Ogg, M4A...) do not say; FLAC's MD5 signature is
+- Ogg (Vorbis, Opus, FLAC) declares no length, but its last page ends its stream (the
+  end-of-stream flag): a file whose last page lacks the flag or stops inside itself was cut.
+  Other files (CBR without a header, FLAC, M4A...) do not say; FLAC's MD5 signature is
   checked by the engine as it decodes.
 
 pedalboard pads a damaged file with silence instead of failing, and mutagen derives a WAV's or
@@ -24,6 +26,12 @@ import mutagen.mp3
 # frame or not; tags at the end add bytes): only a larger shortfall is a cut
 MP3_SLACK_BYTES = 4096
 UNKNOWN_CHUNK_SIZES = (0, 0xFFFFFFFF)  # a WAV written while streaming: the size was never filled in
+# an Ogg page (RFC 3533, section 6): "OggS", version 0, header type (bit 2: end of stream), granule
+# position, serial number, sequence number, CRC, segment count, then that many lacing values
+OGG_CAPTURE = b"OggS"
+OGG_HEADER_BYTES = 27
+OGG_END_OF_STREAM = 0x04
+OGG_LARGEST_PAGE_BYTES = OGG_HEADER_BYTES + 255 + 255 * 255
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,44 @@ def shortfall(file: BinaryIO, fmt: str, info: mutagen.StreamInfo | None = None) 
     if fmt in ("wav", "aiff"):
         return _chunk_shortfall(file, file.seek(0, 2))
     return None
+
+
+def ogg_stream_unfinished(file: BinaryIO) -> bool:
+    """Whether an Ogg file was cut: its last whole page (the last whose checksum holds: bytes a
+    tagger appended, or a page cut inside, are not pages) does not end its stream."""
+    size_bytes = file.seek(0, 2)
+    start = max(0, size_bytes - OGG_LARGEST_PAGE_BYTES - 4096)  # and room for a few appended bytes
+    file.seek(start)
+    tail = file.read(size_bytes - start)
+    at = tail.rfind(OGG_CAPTURE)
+    while at >= 0:
+        header = tail[at : at + OGG_HEADER_BYTES]
+        if len(header) == OGG_HEADER_BYTES and header[4] == 0:
+            lacing = tail[at + OGG_HEADER_BYTES : at + OGG_HEADER_BYTES + header[26]]
+            page = tail[at : at + OGG_HEADER_BYTES + len(lacing) + sum(lacing)]
+            if len(lacing) == header[26] and _ogg_crc(page[:22] + bytes(4) + page[26:]) == header[22:26]:
+                return not header[5] & OGG_END_OF_STREAM
+        at = tail.rfind(OGG_CAPTURE, 0, at)
+    return True
+
+
+def _ogg_crc(data: bytes) -> bytes:
+    """An Ogg page's checksum: CRC-32, polynomial 0x04C11DB7, not reflected, initial value 0
+    (RFC 3533; zlib's CRC-32 reflects its bits), little-endian as the page stores it."""
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC_TABLE[(crc >> 24) ^ byte]
+    return crc.to_bytes(4, "little")
+
+
+def _ogg_crc_entry(index: int) -> int:
+    crc = index << 24
+    for _ in range(8):
+        crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+_OGG_CRC_TABLE = tuple(_ogg_crc_entry(index) for index in range(256))
 
 
 def mp3_audio_bytes(file: BinaryIO, info: mutagen.StreamInfo | None = None) -> tuple[int, int] | None:
