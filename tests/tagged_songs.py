@@ -25,6 +25,7 @@ TEXT = {
     "tracknumber": ["3/12"],
     "discnumber": ["1/2"],
     "comment": ["rendered in code"],
+    "lyrics": ["Round and round\nthe music goes"],
 }
 COVER = Picture(tiny_png(), "image/png", 3, "")
 
@@ -46,6 +47,7 @@ def tagged_song(directory, fmt):
             mutagen.id3.TPOS(encoding=3, text=TEXT["discnumber"]),
             mutagen.id3.COMM(encoding=3, lang="eng", desc="", text=TEXT["comment"]),
             mutagen.id3.COMM(encoding=3, lang="eng", desc="iTunNORM", text=["00000001 00000002"]),
+            mutagen.id3.USLT(encoding=3, lang="eng", desc="", text=TEXT["lyrics"][0]),
             mutagen.id3.APIC(encoding=3, mime=COVER.mime, type=3, desc="", data=COVER.data),
         ):
             id3.add(frame)
@@ -63,6 +65,7 @@ def tagged_song(directory, fmt):
             TEXT["genre"],
         )
         audio.tags["\xa9wrt"], audio.tags["\xa9cmt"] = TEXT["composer"], TEXT["comment"]
+        audio.tags["\xa9lyr"] = TEXT["lyrics"]
         audio.tags["trkn"], audio.tags["disk"] = [(3, 12)], [(1, 2)]
         audio.tags["covr"] = [mutagen.mp4.MP4Cover(COVER.data, mutagen.mp4.MP4Cover.FORMAT_PNG)]
         audio.save()

@@ -6,7 +6,8 @@ Three systems cover every format SurroundYou reads or writes:
   ``METADATA_BLOCK_PICTURE`` comments, as the Xiph wiki's VorbisComment page specifies);
 - MP4 atoms (M4A/AAC), cover art in ``covr``.
 A neutral :class:`Tags` value sits between reading one and writing another. The fields are the
-common ones all three can hold; a picture keeps its MIME type, picture type and description.
+common ones all three can hold, lyrics among them; a picture keeps its MIME type, picture type
+and description. ReplayGain's are left behind on purpose: the 8D version's loudness is its own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "tracknumber": ("TRCK", "trkn"),
     "discnumber": ("TPOS", "disk"),
     "comment": ("COMM", "\xa9cmt"),
+    "lyrics": ("USLT", "\xa9lyr"),  # unsynchronised lyrics; LYRICS as a Vorbis comment, as players read it
 }
 _MP4_NUMBER_PAIRS = ("trkn", "disk")
 FRONT_COVER = 3  # picture type "Cover (front)" in ID3 APIC and FLAC PICTURE alike
@@ -117,14 +119,19 @@ def _from_id3(id3: mutagen.id3.ID3) -> Tags:
     text: dict[str, list[str]] = {}
     for name, (frame_id, _) in FIELDS.items():
         # COMM frames with a description are players' private data (e.g. iTunNORM), not a comment
-        frames = [frame for frame in id3.getall(frame_id) if getattr(frame, "desc", "") == ""]
-        values = [str(value) for frame in frames for value in frame.text if str(value)]
+        frames = [frame for frame in id3.getall(frame_id) if frame_id != "COMM" or frame.desc == ""]
+        # a USLT frame holds one text, the others a list
+        values = [str(value) for frame in frames for value in _as_list(frame.text) if str(value)]
         if values:
             text[name] = values
     pictures = [
         Picture(frame.data, frame.mime or "image/jpeg", int(frame.type), frame.desc) for frame in id3.getall("APIC")
     ]
     return Tags(text, pictures)
+
+
+def _as_list(text: str | list[str]) -> list[str]:
+    return [text] if isinstance(text, str) else text
 
 
 def _write_id3(audio: mutagen.FileType, tags: Tags) -> None:
@@ -135,6 +142,8 @@ def _write_id3(audio: mutagen.FileType, tags: Tags) -> None:
         frame_id = FIELDS[name][0]
         if frame_id == "COMM":
             id3.add(mutagen.id3.COMM(encoding=3, lang="eng", desc="", text=values))
+        elif frame_id == "USLT":
+            id3.add(mutagen.id3.USLT(encoding=3, lang="eng", desc="", text="\n".join(values)))
         else:
             id3.add(mutagen.id3.Frames[frame_id](encoding=3, text=values))
     for picture in tags.pictures:
