@@ -72,6 +72,18 @@ def test_true_peak_stays_under_minus_one_dbtp_for_a_loud_clipped_master(tmp_path
     assert abs(report.true_peak_dbtp - true_peak_8x_dbtp(out)) <= 0.1
 
 
+def test_a_silent_start_stays_digital_silence_in_a_sixteen_bit_result(tmp_path, music):
+    """Nothing in the chain (head, room, limiter, dither) adds a sample before the music starts."""
+    song = np.concatenate([np.zeros((2, SR), np.float32), music[:, : 2 * SR]], axis=1)
+    source = write_audio(tmp_path / "song.wav", song, SR, bit_depth=16)
+    convert_file(source, tmp_path / "song.8d.flac", CLASSIC)
+    with AudioFile(str(tmp_path / "song.8d.flac")) as result:
+        assert result.file_dtype == "int16"
+        samples = result.read_raw(result.frames)
+    assert not samples[:, : SR - SR // 20].any()
+    assert np.count_nonzero(samples[:, SR:]) > 0.99 * samples[:, SR:].size
+
+
 def test_mp3_default_is_320k_and_lower_bitrates_get_more_headroom():
     assert limiter_ceiling_dbtp("mp3") > limiter_ceiling_dbtp("mp3", "192") > limiter_ceiling_dbtp("mp3", 128)
     assert limiter_ceiling_dbtp("flac") == pytest.approx(-1.36)

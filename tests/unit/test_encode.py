@@ -8,7 +8,13 @@ import pytest
 from audio_files import decode, stereo_tone
 from pedalboard.io import AudioFile
 
-from surroundyou.engine.encode import MP3_CBR_KBPS, AudioWriter, check_mp3_quality, output_bit_depth
+from surroundyou.engine.encode import (
+    MP3_CBR_KBPS,
+    SILENT_RUN_FRAMES,
+    AudioWriter,
+    check_mp3_quality,
+    output_bit_depth,
+)
 
 SR = 44100
 
@@ -36,6 +42,18 @@ def test_sixteen_bit_output_is_tpdf_dithered_and_deterministic(tmp_path):
         samples = written.read_raw(written.frames).astype(np.float64)
     assert abs(samples.mean() - 0.3) < 0.01
     assert set(np.unique(samples)) <= {-1.0, 0.0, 1.0, 2.0}  # error within +-1 LSB (triangular)
+
+
+def test_digital_silence_is_written_silent_at_sixteen_bits(tmp_path, signals):
+    """The dither is left out of silent runs: a song's silent start read -84 dBFS of noise (the run
+    where the music starts is dithered whole)."""
+    song = np.concatenate([np.zeros((2, SR), np.float32), signals.music_like(1.0, SR, seed=2)], axis=1)
+    with AudioWriter(tmp_path / "song.flac", "flac", SR, 2, bit_depth=16) as writer:
+        writer.write(song)
+    with AudioFile(str(tmp_path / "song.flac")) as written:
+        samples = written.read_raw(written.frames)
+    assert not samples[:, : SR - SILENT_RUN_FRAMES].any()
+    assert np.count_nonzero(samples[:, SR:]) > 0.99 * samples[:, SR:].size
 
 
 def test_writers_make_each_format(tmp_path):

@@ -23,6 +23,10 @@ MP3_VBR_QUALITIES = tuple(f"V{level}" for level in range(10))
 DEFAULT_MP3_QUALITY = "320"
 OGG_KBPS = 320
 DITHER_SEED = 0x8D
+# a run of frames this long whose samples all stay under 1/128 of a 16-bit step (the float rounding
+# of the room's FFTs reads ~1e-10 in a silence) is silence: it gets no dither
+SILENT_RUN_FRAMES = 1024
+SILENT_BELOW = 2.0**-22
 
 
 OGG_HIGHEST_SAMPLE_RATE = 192000  # pedalboard's Vorbis encoder refuses more
@@ -121,8 +125,17 @@ def dithered_int16(block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     Lipshitz, Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey",
     JAES 40(5), 1992: TPDF makes the error's first two moments independent of the signal.
-    Scale 32767 matches pedalboard's 16-bit reader; integers are written exactly.
+    Scale 32767 matches pedalboard's 16-bit reader; integers are written exactly. Silence stays
+    digital silence, as mastering dithers blank it: the dither is left out of every run of
+    ``SILENT_RUN_FRAMES`` where no sample reaches ``SILENT_BELOW`` (a song's silent start read
+    -84 dBFS of noise).
     """
     noise = rng.random(block.shape) - rng.random(block.shape)
+    frames = block.shape[-1]
+    runs = -(-frames // SILENT_RUN_FRAMES)
+    loudest = np.zeros(runs * SILENT_RUN_FRAMES, dtype=block.dtype)
+    np.max(np.abs(block), axis=0, out=loudest[:frames])
+    silent = loudest.reshape(runs, SILENT_RUN_FRAMES).max(axis=1) < SILENT_BELOW
+    noise[:, np.repeat(silent, SILENT_RUN_FRAMES)[:frames]] = 0.0
     scaled = np.round(block * 32767.0 + noise)
     return np.clip(scaled, -32768, 32767).astype(np.int16)
