@@ -54,6 +54,10 @@ from surroundyou_jobs.keys import result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
+# analyze: under this mean R² of the ILD and ITD tracks' fits no orbit was found (the period is
+# chosen to maximise it: renders of real songs read 0.93-0.97, a song as released 0.04, the
+# tests' 4 s music-like mixes 0.14-0.25)
+ORBIT_FOUND_MEAN_R2 = 0.3
 
 
 @dataclass(frozen=True)
@@ -539,6 +543,12 @@ def _analyze_command(args: argparse.Namespace) -> int:
     for name, value in figures.items():
         table.add_row(name, f"{value:.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
+    if (orbit.ild_r2 + orbit.itd_r2) / 2 < ORBIT_FOUND_MEAN_R2:
+        Console().print(
+            f"no orbit found: no period fits the level and time differences between the ears (R² "
+            f"{orbit.ild_r2:.2f} / {orbit.itd_r2:.2f}); period_s is the best of poor fits",
+            highlight=False,
+        )
     if args.plot is not None:
         from surroundyou.plot import plot_orbit
 

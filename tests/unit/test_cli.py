@@ -143,6 +143,7 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     out = capsys.readouterr().out
     for figure in ("period_s", "itd_amplitude_ms", "integrated_lufs", "true_peak_dbtp", "coloration_db"):
         assert figure in out
+    assert "no orbit found" not in out
     for figure in ("coherence_500_hz", "heard_behind_pct", "comb_depth_left_db", "comb_depth_right_db"):
         assert figure in out
     assert (tmp_path / "orbit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -154,6 +155,9 @@ def test_analyze_prints_the_orbit_and_draws_it(tmp_path, music, capsys):
     assert exited.value.code == 2 and "orbit.txt is not a .png file name" in capsys.readouterr().err
     assert cli.main(["analyze", str(tmp_path / "song.8d.wav"), "--original", str(source)]) == 0
     assert "coloration_db" in capsys.readouterr().out
+    # the song itself has no orbit: its period is only the best of poor fits, and the output says so
+    assert cli.main(["analyze", str(source)]) == 0
+    assert "no orbit found" in capsys.readouterr().out
 
 
 def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals, capsys):
