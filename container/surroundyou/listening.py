@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import scipy.signal
 
 from surroundyou.engine.analysis import inverse_rfft_at
+from surroundyou.engine.resampling import resampled
 from surroundyou.engine.timbre_match import usable_top_hz
 
 FRAME_S = 0.1
@@ -89,10 +89,7 @@ def head_from_set(
     elevation = np.asarray(elevation_deg, dtype=np.float64)[chosen]
     order = np.lexsort((azimuth, elevation))
     responses = np.asarray(irs, dtype=np.float64)[chosen[order]]
-    if sample_rate != rate:
-        ratio = Fraction(sample_rate, rate).limit_denominator(1000)
-        responses = scipy.signal.resample_poly(responses, ratio.numerator, ratio.denominator, axis=-1)
-    return Head(azimuth[order], elevation[order], responses, sample_rate)
+    return Head(azimuth[order], elevation[order], resampled(responses, rate, sample_rate), sample_rate)
 
 
 @functools.cache

@@ -21,7 +21,6 @@ silence in a song does not pollute its orbit.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import scipy.signal
 
 from .decode import read_start
 from .peaks import parabolic_peak_offset
+from .resampling import resampled
 from .timbre_match import COLORATION_BAND_HZ, band_energy, third_octave_levels_db, usable_top_hz
 
 ILD_BAND_HZ = (2000.0, 8000.0)
@@ -506,16 +506,8 @@ class AnalysedFile:
     @functools.cached_property
     def compared_stereo(self) -> np.ndarray:
         """The two ears at ``compared_rate``, frame for frame with the original."""
-        ears = _resampled(self.stereo, self.sample_rate, self.compared_rate)
+        ears = resampled(self.stereo, self.sample_rate, self.compared_rate).astype(np.float32, copy=False)
         return ears if self.original is None else ears[:, : self.original.shape[-1]]
-
-
-def _resampled(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """``audio`` at ``to_rate`` (scipy's polyphase resampler; itself when the rates are one)."""
-    if from_rate == to_rate:
-        return audio
-    common = math.gcd(from_rate, to_rate)
-    return scipy.signal.resample_poly(audio, to_rate // common, from_rate // common, axis=-1).astype(np.float32)
 
 
 def read_analysed(path: str | Path, original_path: str | Path | None = None) -> tuple[AnalysedFile, float]:
@@ -532,7 +524,7 @@ def read_analysed(path: str | Path, original_path: str | Path | None = None) -> 
             f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file was converted from"
         )
     compared_rate = min(sample_rate, original_rate)
-    original = _resampled(original, original_rate, compared_rate)
+    original = resampled(original, original_rate, compared_rate).astype(np.float32, copy=False)
     frames = min(round(audio.shape[-1] * compared_rate / sample_rate), original.shape[-1])
     audio = audio[:, : round(frames * sample_rate / compared_rate)]  # at compared_rate: at least frames long
     return AnalysedFile(audio, original[:, :frames], sample_rate, compared_rate), duration_s

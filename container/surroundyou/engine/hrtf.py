@@ -76,7 +76,6 @@ import importlib.metadata
 # pickle only ever reads the fixed KEMAR data file packaged in the slab wheel, through an
 # Unpickler restricted to plain data (_KemarUnpickler): the file cannot run code.
 import pickle  # nosec B403
-from fractions import Fraction
 
 import numpy as np
 import scipy.fft
@@ -86,6 +85,7 @@ from .control_rate import control_indices, segment_ramps
 from .loudness_weighting import music_weighting
 from .orbit import Orbit, front_back_cosine
 from .peaks import parabolic_peak_offset
+from .resampling import resampled
 from .sofa import HrirSet, read_sofa
 from .spectral_design import minimum_phase, octave_smoothed
 from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
@@ -273,9 +273,7 @@ def speaker_filters(
     azimuth, elevation = speaker_directions_rad()
     # the set counts counter-clockwise
     responses = kemar.impulse_responses[nearest_directions(kemar, -np.degrees(azimuth), np.degrees(elevation))]
-    if sample_rate != kemar.sample_rate:
-        ratio = Fraction(sample_rate, kemar.sample_rate).limit_denominator(1000)
-        responses = scipy.signal.resample_poly(responses, ratio.numerator, ratio.denominator, axis=1)
+    responses = resampled(responses, kemar.sample_rate, sample_rate, axis=1)
     taps = int(round(FILTER_TAPS_AT_44K * sample_rate / KEMAR_SAMPLE_RATE))
     design_size = max(DESIGN_FFT_SIZE, 8 * taps)
     freqs_hz = np.fft.rfftfreq(design_size, 1.0 / sample_rate)
