@@ -119,6 +119,14 @@ def malformed_request(exc: RequestValidationError) -> Response[dict]:
     return api_error(bad_request_from(exc.errors()))
 
 
+@app.exception_handler(RecursionError)
+def too_deeply_nested(exc: RecursionError) -> Response[dict]:
+    """The JSON parser gives up on a body nested thousands deep: the client's mistake, not ours."""
+    return api_error(
+        ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_REQUEST, "The request body is nested too deeply.")
+    )
+
+
 @app.not_found
 def not_found(exc: NotFoundError) -> Response[dict]:
     return json_response(

@@ -99,6 +99,14 @@ def _checked_upload(request: CreateJobRequest, max_upload_bytes: int) -> tuple[s
         raise ApiError(
             400, ErrorCode.INVALID_FILENAME, f"The file name must have 1 to {MAX_FILENAME_CHARS} characters."
         )
+    half = next((char for char in filename if unicodedata.category(char) == "Cs"), None)
+    if half is not None:  # half of a UTF-16 pair, which JSON can carry and no name can be stored with
+        raise ApiError(
+            400,
+            ErrorCode.INVALID_FILENAME,
+            f"The file name is not valid text (U+{ord(half):04X} is half of a character); "
+            "please rename the file and try again.",
+        )
     hidden = next((char for char in filename if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS), None)
     if hidden is not None:
         name = unicodedata.name(hidden, "CONTROL CHARACTER")

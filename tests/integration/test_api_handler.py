@@ -200,6 +200,18 @@ GOOD_REQUEST = {"filename": "My Song.mp3", "size": 1000, "contentType": "audio/m
         ({**GOOD_REQUEST, "options": {"loudness": 3}}, "InvalidOptions", "Unknown option(s): loudness."),
         ("{not json", "InvalidRequest", "The request body must be a JSON object"),
         ("[1, 2]", "InvalidRequest", "The request body must be a JSON object"),
+        # each of these was a 500
+        ({**GOOD_REQUEST, "options": {"preset": ["classic"]}}, "InvalidOptions", "Unknown preset ['classic']"),
+        ({**GOOD_REQUEST, "options": {"beatsPerTurn": float("nan")}}, "InvalidOptions", "Option beatsPerTurn must"),
+        ({**GOOD_REQUEST, "filename": "a\ud800b.mp3"}, "InvalidFilename", "U+D800 is half of a character"),
+        (
+            '{"filename": "a.mp3", "size": 10, "contentType": "audio/mpeg", "options": {"x": '
+            + "[" * 5000
+            + "]" * 5000
+            + "}}",
+            "InvalidRequest",
+            "The request body is nested too deeply.",
+        ),
     ],
 )
 def test_create_job_refuses_bad_requests_with_a_readable_reason(

@@ -413,7 +413,15 @@ def test_spoken_duration(seconds, words):
 
 
 @pytest.mark.parametrize(
-    "size_bytes, words", [(500, "1 KB"), (80_000, "80 KB"), (7_000_000, "7.0 MB"), (209_715_200, "210 MB")]
+    "size_bytes, words",
+    [
+        (500, "1 KB"),
+        (80_000, "80 KB"),
+        (7_000_000, "7.0 MB"),
+        (209_715_200, "210 MB"),
+        (4_200_000_000, "4.2 GB"),
+        (10**30, "over 1,000 TB"),  # a mistyped size was "999999999999999983222784 MB"
+    ],
 )
 def test_file_size(size_bytes, words):
     assert file_size(size_bytes) == words

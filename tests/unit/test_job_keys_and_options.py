@@ -76,6 +76,13 @@ def test_overrides_replace_preset_values():
         ({"volume": 11}, "unknown option(s): volume"),
         ({"direction": "up"}, "direction must be one of"),
         (["classic"], "options must be an object"),
+        # a list or an object where a name belongs, and NaN/Infinity (JSON parsers read both): 500s
+        ({"preset": ["classic"]}, "unknown preset ['classic']"),
+        ({"preset": {"x": 1}}, "unknown preset {'x': 1}"),
+        ({"room": ["small"]}, "room must be one of"),
+        ({"beatsPerTurn": float("nan")}, "beatsPerTurn must be a whole number"),
+        ({"beatsPerTurn": float("inf")}, "beatsPerTurn must be a whole number"),
+        ({"periodS": float("nan")}, "periodS must be a number"),
     ],
 )
 def test_bad_options_are_refused_with_a_message_naming_the_problem(raw, fragment):

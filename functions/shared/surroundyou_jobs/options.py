@@ -6,6 +6,8 @@ turns the validated dict into its RenderOptions (surroundyou.job_options).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from typing import Any
 
 from .keys import OUTPUT_FORMATS
@@ -290,7 +292,13 @@ def option_ranges() -> dict[str, dict[str, Any]]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite JSON number (JSON parsers also read NaN and Infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_choice(value: Any, choices: Collection[str]) -> bool:
+    """One of ``choices`` (a list or an object sent for a name must not reach ``in`` on a dict)."""
+    return isinstance(value, str) and value in choices
 
 
 def _parsed_number(name: str, value: Any, low: float, high: float) -> float | str:
@@ -321,17 +329,17 @@ def parse_job_options(raw: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidOptions("options must be an object")
     raw = dict(raw)
     options: dict[str, Any] = {name: raw.pop(name, default) for name, default in DEFAULT_OPTIONS.items()}
-    if options["preset"] not in PRESETS:
+    if not _is_choice(options["preset"], PRESETS):
         raise InvalidOptions(f"unknown preset {options['preset']!r}; choose one of {', '.join(PRESETS)}")
-    if options["format"] not in OUTPUT_FORMATS:
+    if not _is_choice(options["format"], OUTPUT_FORMATS):
         raise InvalidOptions(f"unknown format {options['format']!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-    if options["mode"] not in MODES:
+    if not _is_choice(options["mode"], MODES):
         raise InvalidOptions(f"unknown mode {options['mode']!r}; choose one of {', '.join(MODES)}")
     for name, choices in _CHOICE_OVERRIDES.items():
         if name not in raw:
             continue
         value = raw.pop(name)
-        if value not in choices:
+        if not _is_choice(value, choices):
             raise InvalidOptions(f"{name} must be one of {', '.join(choices)}")
         options[name] = value
     for name, (_, low, high) in _NUMERIC_OVERRIDES.items():

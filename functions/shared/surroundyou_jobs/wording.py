@@ -5,11 +5,14 @@ from __future__ import annotations
 
 def file_size(size_bytes: int) -> str:
     """A size in decimal units, as the template's MaxUploadMB (1 MB = 1,000,000 bytes):
-    "80 KB", "7.0 MB", "200 MB"."""
+    "80 KB", "7.0 MB", "200 MB", "4.2 GB", "over 1,000 TB" (a size no file has)."""
     if size_bytes < 1_000_000:
         return f"{max(1, round(size_bytes / 1000))} KB"
-    size_mb = size_bytes / 1_000_000
-    return f"{size_mb:.1f} MB" if size_mb < 10 else f"{size_mb:.0f} MB"
+    for unit, scale in (("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        size = size_bytes / scale
+        if size < 1000:
+            return f"{size:.1f} {unit}" if size < 10 else f"{size:.0f} {unit}"
+    return "over 1,000 TB"
 
 
 def spoken_duration(seconds: float) -> str:
