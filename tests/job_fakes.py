@@ -44,12 +44,16 @@ class InMemoryJobStore:
             raise JobNotFound(job_id)
         return copy.deepcopy(self.items[job_id])
 
-    def transition(self, job_id: str, to: JobStatus, error: JobError | None = None) -> Job:
+    def transition(
+        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+    ) -> Job:
         item = self._item(job_id)
         if JobStatus(item["status"]) not in ENTERED_FROM[to]:
             raise TransitionRejected(f"job {job_id} is {item['status']}, cannot become {to.value}")
         item["status"] = to.value
         item["updatedAt"] = int(self.clock())
+        if input_etag is not None:
+            item["inputEtag"] = input_etag
         if error is not None:
             item["error"] = error.to_item()
         if to is JobStatus.READY:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import cache
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -40,8 +40,9 @@ def s3_client() -> Any:
     return boto3.client("s3")
 
 
-def open_upload(bucket: str, key: str):
-    return S3RangeFile.open(s3_client(), bucket, key)
+def open_upload(bucket: str, key: str) -> tuple[BinaryIO, str]:
+    upload = S3RangeFile.open(s3_client(), bucket, key)
+    return cast(BinaryIO, upload), cast(S3RangeFile, upload.raw).etag
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -31,12 +31,18 @@ def outcome(job_id: str, *, duplicate: bool) -> dict[str, Any]:
 
 
 def validate_upload(
-    store: JobStore, settings: Settings, bucket: str, key: str, open_upload: Callable[[str, str], BinaryIO]
+    store: JobStore,
+    settings: Settings,
+    bucket: str,
+    key: str,
+    open_upload: Callable[[str, str], tuple[BinaryIO, str]],
 ) -> dict[str, Any]:
     """Check the upload at s3://bucket/key and queue its job.
 
-    ``open_upload(bucket, key)`` gives a seekable binary file of the object; only the few
-    kilobytes the format checks read are fetched. Raises InvalidUpload.
+    ``open_upload(bucket, key)`` gives a seekable binary file of the object and its ETag; only the
+    few kilobytes the format checks read are fetched. The job records the ETag: the upload form
+    stays valid for minutes, and an object sent again with it after this check is not the one
+    checked (the task reads only this one). Raises InvalidUpload.
     """
     try:
         job_id, extension = parse_input_key(key)
@@ -53,7 +59,7 @@ def validate_upload(
     if key != job["inputKey"]:
         raise InvalidUpload("This file was not uploaded with the form SurroundYou issued.")
 
-    upload = open_upload(bucket, key)
+    upload, etag = open_upload(bucket, key)
     size_bytes = upload.seek(0, 2)
     if size_bytes > settings.max_upload_bytes:
         raise InvalidUpload(
@@ -72,7 +78,7 @@ def validate_upload(
         )
 
     try:
-        store.transition(job_id, JobStatus.QUEUED)
+        store.transition(job_id, JobStatus.QUEUED, input_etag=etag)
     except TransitionRejected:
         return outcome(job_id, duplicate=True)  # another delivery of this event queued it meanwhile
     return outcome(job_id, duplicate=False)

@@ -119,12 +119,13 @@ def refusal(validate, event) -> str:
 def test_upload_created_event_queues_the_job(validate, sample_event, job_store, bucket, songs, emitted_metrics, upload):
     create_job(job_store)
     event = sample_event("upload_created")
-    upload(event["detail"]["object"]["key"], songs["mp3"])
+    put = upload(event["detail"]["object"]["key"], songs["mp3"])
 
     job = validate(event)
 
     assert job == {"jobId": JOB, "duplicate": False}  # the job item holds the rest
     assert job_store.get(JOB)["status"] == JobStatus.QUEUED.value
+    assert job_store.get(JOB)["inputEtag"] == put["ETag"]  # the task reads this object only
     assert emitted_metrics() == {"UploadsAccepted": 1}
 
 
@@ -189,7 +190,8 @@ def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, buck
 
     def open_upload_while_the_other_delivery_queues_the_job(bucket_name, object_key):
         job_store.transition(JOB, JobStatus.QUEUED)
-        return S3RangeFile.open(s3, bucket_name, object_key)
+        upload = S3RangeFile.open(s3, bucket_name, object_key)
+        return upload, upload.raw.etag
 
     result = validate_upload(job_store, settings, bucket, key, open_upload_while_the_other_delivery_queues_the_job)
     assert result == {"jobId": JOB, "duplicate": True}

@@ -174,10 +174,15 @@ def test_a_real_upload_queues_its_job_once():
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
     upload = wav_bytes(1.0)
-    outcome = validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(upload))
+    outcome = validate_upload(
+        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"')
+    )
     assert outcome == {"jobId": KNOWN_JOB, "duplicate": False}
     assert store.get(KNOWN_JOB)["status"] == "QUEUED"
-    again = validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(upload))
+    assert store.get(KNOWN_JOB)["inputEtag"] == '"etag-1"'  # the task reads only the object checked
+    again = validate_upload(
+        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"')
+    )
     assert again == {"jobId": KNOWN_JOB, "duplicate": True}
 
 
@@ -192,7 +197,7 @@ def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
     with pytest.raises(InvalidUpload, match=reason):
-        validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: io.BytesIO(data))
+        validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(data), '"etag-1"'))
     assert store.get(KNOWN_JOB)["status"] == "AWAITING_UPLOAD"  # the state machine marks it FAILED
 
 

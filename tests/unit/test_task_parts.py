@@ -3,32 +3,38 @@ run on the real engine against an in-memory job store and a bucket of local file
 
 from __future__ import annotations
 
+import hashlib
+import io
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
 from job_fakes import InMemoryJobStore, job_in_status
 from pedalboard.io import AudioFile
 
 from surroundyou.task.__main__ import environment_problem
 from surroundyou.task.progress import CONVERTED_PROGRESS, UPLOADED_PROGRESS, ProgressReporter
-from surroundyou.task.run import JobFailed, job_error, run_job
+from surroundyou.task.run import REPLACED_MESSAGE, JobFailed, job_error, run_job
 from surroundyou_jobs.model import JobNotFound, JobStatus, TransitionRejected
 
 GOOD_ENVIRONMENT = {"JOB_ID": "a" * 32, "BUCKET": "media", "JOBS_TABLE": "jobs"}
 
 
 class LocalBucket:
-    """The two S3 calls the task makes, on a folder (``download_fileobj``, ``upload_file``)."""
+    """The two S3 calls the task makes, on a folder (``get_object`` with S3's If-Match, ``upload_file``)."""
 
     def __init__(self, root: Path):
         self.root = root
 
-    def download_fileobj(self, bucket: str, key: str, sink) -> None:
-        with (self.root / bucket / key).open("rb") as source:
-            shutil.copyfileobj(source, sink)
+    def get_object(self, Bucket: str, Key: str, IfMatch: str | None = None) -> dict:  # noqa: N803 - boto3's names
+        data = (self.root / Bucket / Key).read_bytes()
+        if IfMatch is not None and IfMatch != etag_of(data):
+            raise ClientError({"Error": {"Code": "PreconditionFailed", "Condition": "If-Match"}}, "GetObject")
+        return {"Body": StreamingBody(io.BytesIO(data), len(data))}
 
     def upload_file(self, path: str, bucket: str, key: str, ExtraArgs: dict) -> None:  # noqa: N803 - boto3's name
         target = self.root / bucket / key
@@ -41,6 +47,11 @@ class LocalBucket:
         (self.root / bucket / key).write_bytes(data)
 
 
+def etag_of(data: bytes) -> str:
+    """S3's ETag of an object put in one part: its MD5, quoted."""
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
 @pytest.fixture
 def queued(tmp_path, signals):
     """A QUEUED job whose upload, a 3 s music-like WAV, is in a local bucket."""
@@ -50,6 +61,7 @@ def queued(tmp_path, signals):
     with AudioFile(str(song), "w", signals.sample_rate, 2) as sink:
         sink.write(signals.music_like(3.0))
     bucket.put("media", job["inputKey"], song.read_bytes())
+    store.items[job["jobId"]]["inputEtag"] = etag_of(song.read_bytes())  # as validate records it
     return SimpleNamespace(store=store, bucket=bucket, job=job)
 
 
@@ -67,8 +79,21 @@ def test_run_job_converts_and_records_the_result_on_the_job(queued, tmp_path):
     assert written.with_suffix(".content-type").read_text() == "audio/mpeg"
 
 
+def test_run_job_reads_only_the_upload_validate_checked(queued):
+    """The upload form stays valid for minutes: a file sent again with it after the check (a longer
+    song, another format, text) was rendered unchecked."""
+    queued.bucket.put("media", queued.job["inputKey"], b"RIFF" + bytes(10_000))
+    with pytest.raises(JobFailed):
+        run_job(queued.job["jobId"], "media", queued.bucket, queued.store)
+    item = queued.store.get(queued.job["jobId"])
+    assert item["status"] == JobStatus.FAILED.value
+    assert item["error"] == {"code": "InvalidUpload", "message": REPLACED_MESSAGE}
+
+
 def test_run_job_fails_a_job_whose_upload_is_not_audio(queued):
-    queued.bucket.put("media", queued.job["inputKey"], b"Not a song, the lyrics.\n" * 100)
+    lyrics = b"Not a song, the lyrics.\n" * 100
+    queued.bucket.put("media", queued.job["inputKey"], lyrics)
+    queued.store.items[queued.job["jobId"]]["inputEtag"] = etag_of(lyrics)  # as if it had passed validate
     with pytest.raises(JobFailed):
         run_job(queued.job["jobId"], "media", queued.bucket, queued.store)
     item = queued.store.get(queued.job["jobId"])

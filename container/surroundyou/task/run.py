@@ -28,6 +28,8 @@ NOT_PERMITTED_MESSAGE = (
 # a download) has no body, so botocore names its error by the status alone.
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "403"})
 INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
+REPLACED_MESSAGE = "The song was replaced after it was checked; please start again and upload it once."
+DOWNLOAD_CHUNK_BYTES = 1 << 20
 
 
 class JobFailed(RuntimeError):
@@ -72,8 +74,13 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     rendered = workdir / "result" / PurePosixPath(key).name
     rendered.parent.mkdir()
 
-    with source.open("wb") as sink:  # streamed in chunks by s3transfer, never whole in memory
-        s3.download_fileobj(bucket, job["inputKey"], sink)
+    # the object validate checked, not one sent over it since with the same upload form; a job
+    # queued before the ETag was recorded reads the object as it is
+    checked = {"IfMatch": job["inputEtag"]} if "inputEtag" in job else {}
+    body = s3.get_object(Bucket=bucket, Key=job["inputKey"], **checked)["Body"]
+    with source.open("wb") as sink:  # streamed in chunks, never whole in memory
+        for chunk in body.iter_chunks(DOWNLOAD_CHUNK_BYTES):
+            sink.write(chunk)
     logger.info("input downloaded", extra={"size_bytes": source.stat().st_size})
 
     progress = ProgressReporter(store, job["jobId"])
@@ -129,18 +136,20 @@ def job_error(exc: BaseException) -> JobError:
         return JobError(ErrorCode.DECODE_FAILED, _as_sentence(exc.reason))
     if isinstance(exc, Interrupted):
         return JobError(ErrorCode.INTERRUPTED, INTERRUPTED_MESSAGE)
-    if _access_denied(exc):
+    code = _aws_error_code(exc)
+    if code in ACCESS_DENIED_CODES:
         return JobError(ErrorCode.NOT_PERMITTED, NOT_PERMITTED_MESSAGE)
+    if code == "PreconditionFailed":  # the upload is no longer the object validate checked
+        return JobError(ErrorCode.INVALID_UPLOAD, REPLACED_MESSAGE)
     return JobError(ErrorCode.RENDER_FAILED, RENDER_FAILED_MESSAGE)
 
 
-def _access_denied(exc: BaseException) -> bool:
-    """A refusal by IAM: a botocore ClientError with a denial code."""
+def _aws_error_code(exc: BaseException) -> str | None:
+    """The code of a botocore ClientError (a refusal by IAM, a failed condition...); None for others."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
-        return False
-    error = response.get("Error", {})
-    return error.get("Code") in ACCESS_DENIED_CODES
+        return None
+    return response.get("Error", {}).get("Code")
 
 
 def _as_sentence(reason: str) -> str:

@@ -74,6 +74,7 @@ class Job(TypedDict):
     contentType: str
     options: dict[str, Any]  # options.parse_job_options shape
     inputKey: str  # uploads/{jobId}/source.{ext}
+    inputEtag: NotRequired[str]  # the ETag of the upload validate checked: the task reads that object only
     createdAt: int
     updatedAt: int
     expiresAt: int  # TTL
@@ -151,9 +152,12 @@ class JobStore(Protocol):
     def get(self, job_id: str) -> Job:
         """The item; raises JobNotFound."""
 
-    def transition(self, job_id: str, to: JobStatus, error: JobError | None = None) -> Job:
+    def transition(
+        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+    ) -> Job:
         """Move the job to ``to`` if ENTERED_FROM allows it from its current status (READY also sets
-        progress 100; FAILED sets ``error``). Raises TransitionRejected or JobNotFound."""
+        progress 100; FAILED sets ``error``; QUEUED sets ``inputEtag``). Raises TransitionRejected or
+        JobNotFound."""
 
     def set_progress(self, job_id: str, progress: int) -> bool:
         """Raise the progress (0-99) of a PROCESSING job, never lower it; False when not applied."""
@@ -189,10 +193,15 @@ class DynamoJobStore:
             raise JobNotFound(job_id)
         return _plain(item)
 
-    def transition(self, job_id: str, to: JobStatus, error: JobError | None = None) -> Job:
+    def transition(
+        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+    ) -> Job:
         names = {"#s": "status", "#u": "updatedAt"}
         values: dict[str, Any] = {":to": to.value, ":now": self._now()}
         sets = ["#s = :to", "#u = :now"]
+        if input_etag is not None:
+            values[":etag"] = input_etag
+            sets.append("inputEtag = :etag")
         if error is not None:
             values[":error"] = error.to_item()
             sets.append("#e = :error")
