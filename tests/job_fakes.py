@@ -10,6 +10,7 @@ from typing import Any
 from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.keys import input_key, output_key
 from surroundyou_jobs.limits import (
+    DEFAULT_UPLOAD_WINDOW_S,
     HOUR_S,
     OPEN_JOB_LIFETIME_S,
     OPEN_LIMIT_RETRY_AFTER_S,
@@ -151,9 +152,12 @@ def job_in_status(
 class InMemoryClientLimits:
     """limits.ClientLimits in memory, with DynamoClientLimits' rules (tests/integration/test_client_limits.py)."""
 
-    def __init__(self, jobs_per_hour: int, open_jobs: int, clock=lambda: 1_700_000_000.0):
+    def __init__(
+        self, jobs_per_hour: int, open_jobs: int, upload_window_s=DEFAULT_UPLOAD_WINDOW_S, clock=lambda: 1_700_000_000.0
+    ):
         self.jobs_per_hour = jobs_per_hour
         self.open_jobs = open_jobs
+        self.upload_window_s = upload_window_s
         self.clock = clock
         self.hours: dict[tuple[str, int], int] = {}
         self.open: dict[str, dict[str, int]] = {}
@@ -163,7 +167,9 @@ class InMemoryClientLimits:
         live = {job: deadline for job, deadline in self.open.get(client, {}).items() if deadline > now_s}
         if len(live) >= self.open_jobs:
             raise LimitExceeded(
-                ErrorCode.TOO_MANY_OPEN_JOBS, open_limit_message(self.open_jobs), OPEN_LIMIT_RETRY_AFTER_S
+                ErrorCode.TOO_MANY_OPEN_JOBS,
+                open_limit_message(self.open_jobs, self.upload_window_s),
+                OPEN_LIMIT_RETRY_AFTER_S,
             )
         hour_start_s = now_s - now_s % HOUR_S
         if self.hours.get((client, hour_start_s), 0) >= self.jobs_per_hour:
@@ -171,7 +177,11 @@ class InMemoryClientLimits:
             message = hourly_limit_message(self.jobs_per_hour, retry_after_s)
             raise LimitExceeded(ErrorCode.TOO_MANY_JOBS, message, retry_after_s)
         self.hours[(client, hour_start_s)] = self.hours.get((client, hour_start_s), 0) + 1
-        self.open[client] = {**live, job_id: now_s + OPEN_JOB_LIFETIME_S}
+        self.open[client] = {**live, job_id: now_s + self.upload_window_s}
+
+    def renew(self, client: str, job_id: str) -> None:
+        if client in self.open:
+            self.open[client][job_id] = int(self.clock()) + OPEN_JOB_LIFETIME_S
 
     def close(self, client: str, job_id: str) -> None:
         self.open.get(client, {}).pop(job_id, None)

@@ -21,6 +21,7 @@ from s3_range_file import S3RangeFile
 from upload_check import InvalidUpload, validate_upload
 
 from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.limits import DynamoClientLimits
 from surroundyou_jobs.model import DynamoJobStore
 from surroundyou_jobs.settings import Settings
 
@@ -40,6 +41,11 @@ def s3_client() -> Any:
     return boto3.client("s3")
 
 
+@cache
+def client_limits() -> DynamoClientLimits:
+    return DynamoClientLimits.from_settings(Settings())
+
+
 def open_upload(bucket: str, key: str) -> tuple[BinaryIO, str]:
     upload = S3RangeFile.open(s3_client(), bucket, key)
     return cast(BinaryIO, upload), cast(S3RangeFile, upload.raw).etag
@@ -55,7 +61,7 @@ def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
     with suppress(ValueError):  # a key that is no upload key is refused below, and logged there
         logger.append_keys(job_id=parse_input_key(key)[0])
     try:
-        job = validate_upload(job_store(), Settings(), bucket, key, open_upload)
+        job = validate_upload(job_store(), Settings(), bucket, key, open_upload, client_limits())
     except InvalidUpload as exc:
         logger.warning("upload refused", extra={"reason": str(exc)})
         metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)

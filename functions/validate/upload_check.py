@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from audio_probe import NotReadableAudio, probe_audio
 
 from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.limits import ClientLimits
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size, spoken_duration
@@ -36,13 +37,15 @@ def validate_upload(
     bucket: str,
     key: str,
     open_upload: Callable[[str, str], tuple[BinaryIO, str]],
+    limits: ClientLimits,
 ) -> dict[str, Any]:
     """Check the upload at s3://bucket/key and queue its job.
 
     ``open_upload(bucket, key)`` gives a seekable binary file of the object and its ETag; only the
     few kilobytes the format checks read are fetched. The job records the ETag: the upload form
     stays valid for minutes, and an object sent again with it after this check is not the one
-    checked (the task reads only this one). Raises InvalidUpload.
+    checked (the task reads only this one). The job, counted among its client's unfinished ones for
+    the upload window only, now counts for its render (``limits``). Raises InvalidUpload.
     """
     try:
         job_id, extension = parse_input_key(key)
@@ -77,6 +80,8 @@ def validate_upload(
             f"the limit is {spoken_duration(settings.max_duration_s)}."
         )
 
+    if "clientId" in job:  # made through the API (a library batch's jobs are not counted)
+        limits.renew(job["clientId"], job_id)
     try:
         store.transition(job_id, JobStatus.QUEUED, input_etag=etag)
     except TransitionRejected:

@@ -132,7 +132,7 @@ def test_create_job_refuses_a_file_over_the_limit(call, sample_event, jobs_table
     status, _, body = call(sample_event("api_create_job_bad_size"))
     assert status == 400
     assert emitted_metrics() == {"RequestsRejected": 1}
-    assert body == {"error": {"code": "FileTooLarge", "message": "The file is 1500 MB; the limit is 200 MB."}}
+    assert body == {"error": {"code": "FileTooLarge", "message": "The file is 1.5 GB; the limit is 200 MB."}}
     assert scan_jobs(jobs_table) == []
 
 
@@ -510,7 +510,7 @@ def test_a_client_over_its_open_jobs_gets_429_with_retry_after(call, sample_even
     assert status == 429
     assert headers["Retry-After"] == "60"
     assert body["error"]["code"] == "TooManyOpenJobs"
-    assert body["error"]["message"].startswith("You already have 3 songs being converted")
+    assert body["error"]["message"].startswith("You already have 3 songs being uploaded or converted")
     assert len(jobs_table.scan()["Items"]) == 3
     assert emitted_metrics() == {"ClientLimitHit": 1}
     other = sample_event("api_create_job")

@@ -9,7 +9,14 @@ import pytest
 from job_fakes import InMemoryClientLimits
 
 from surroundyou_jobs.errors import ErrorCode
-from surroundyou_jobs.limits import HOUR_S, OPEN_JOB_LIFETIME_S, DynamoClientLimits, LimitExceeded, client_id
+from surroundyou_jobs.limits import (
+    DEFAULT_UPLOAD_WINDOW_S,
+    HOUR_S,
+    OPEN_JOB_LIFETIME_S,
+    DynamoClientLimits,
+    LimitExceeded,
+    client_id,
+)
 
 START_S = 1_700_000_000 - 1_700_000_000 % HOUR_S + 600  # ten minutes into a clock hour
 
@@ -37,7 +44,10 @@ def test_unfinished_jobs_are_capped_and_free_a_place_when_closed(limits):
     limits.admit("a", "j2")
     full = refused(limits, "a", "j3")
     assert (full.code, full.retry_after_s) == (ErrorCode.TOO_MANY_OPEN_JOBS, 60)
-    assert full.message == "You already have 2 songs being converted, the most at once. Please wait until one is done."
+    assert full.message == (
+        "You already have 2 songs being uploaded or converted, the most at once. Please wait until one is "
+        "done; an upload that did not finish stops counting 30 minutes after it started."
+    )
     limits.admit("b", "k1")  # another client is not affected
     limits.close("a", "j1")
     limits.close("a", "j1")  # closing twice is harmless
@@ -52,6 +62,21 @@ def test_an_unfinished_job_stops_counting_at_its_deadline(limits):
     limits.admit("a", "j3")
     limits.admit("a", "j4")
     assert refused(limits, "a", "j5").code == ErrorCode.TOO_MANY_OPEN_JOBS
+
+
+def test_a_song_that_never_arrived_stops_counting_after_the_upload_window(limits):
+    """A dropped connection or a closed tab locked its client out for the two hours of a render,
+    told to wait until a song that was never sent was done."""
+    limits.admit("a", "j1")
+    limits.admit("a", "j2")
+    limits.renew("a", "j2")  # validate: its song arrived, it counts until it is rendered
+    limits.renew("b", "k1")  # a client with nothing counted: nothing happens
+    limits.clock_state.now_s += DEFAULT_UPLOAD_WINDOW_S + 1
+    limits.admit("a", "j3")  # j1's place is free, j2 counts on
+    assert refused(limits, "a", "j4").code == ErrorCode.TOO_MANY_OPEN_JOBS
+    limits.clock_state.now_s += OPEN_JOB_LIFETIME_S
+    limits.admit("a", "j4")
+    limits.admit("a", "j5")
 
 
 def test_new_jobs_per_clock_hour_are_capped_with_the_wait_until_the_next_hour(limits):

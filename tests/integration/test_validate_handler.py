@@ -10,6 +10,7 @@ import imageio_ffmpeg
 import pytest
 from audio_probe import EXTENSION_FORMATS, FORMATS, describe_non_audio, probe_audio
 from botocore.exceptions import ClientError
+from job_fakes import InMemoryClientLimits
 from pedalboard.io import AudioFile
 from pydantic import ValidationError
 from s3_range_file import READ_AHEAD_BYTES, S3RangeFile
@@ -182,6 +183,11 @@ def test_a_late_duplicate_never_moves_the_job_back(validate, sample_event, job_s
     assert job_store.get(JOB) == before
 
 
+def limits_of_no_one() -> InMemoryClientLimits:
+    """Limits for jobs made without a client (create_job here): validate renews nothing."""
+    return InMemoryClientLimits(jobs_per_hour=1, open_jobs=1)
+
+
 def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, bucket, songs, upload, s3):
     """Two deliveries check the same upload at once; the conditional write lets one queue it."""
     create_job(job_store)
@@ -193,7 +199,9 @@ def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, buck
         upload = S3RangeFile.open(s3, bucket_name, object_key)
         return upload, upload.raw.etag
 
-    result = validate_upload(job_store, settings, bucket, key, open_upload_while_the_other_delivery_queues_the_job)
+    result = validate_upload(
+        job_store, settings, bucket, key, open_upload_while_the_other_delivery_queues_the_job, limits_of_no_one()
+    )
     assert result == {"jobId": JOB, "duplicate": True}
     assert job_store.get(JOB)["status"] == JobStatus.QUEUED.value
 

@@ -320,7 +320,15 @@ def test_http_api_routes_and_throttling(cfn_resources):
                 (["dynamodb:GetItem", "dynamodb:UpdateItem"], LIMITS),  # per-client counters
             ],
         ),
-        ("ValidateFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["s3:GetObject"], UPLOADS)]),
+        # the limits table to count a job whose song arrived for its render
+        (
+            "ValidateFunction",
+            [
+                (["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE),
+                (["s3:GetObject"], UPLOADS),
+                (["dynamodb:UpdateItem"], LIMITS),
+            ],
+        ),
         # no S3 (the task wrote the result); the limits table to free the client's place
         ("NotifyFunction", [(["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE), (["dynamodb:UpdateItem"], LIMITS)]),
     ],

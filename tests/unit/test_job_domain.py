@@ -35,6 +35,9 @@ def wav_bytes(seconds: float, sample_rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
+LIMITS = InMemoryClientLimits(jobs_per_hour=30, open_jobs=3)  # for jobs no client counts (job_in_status)
+
+
 @pytest.fixture
 def api():
     store, links = InMemoryJobStore(), RecordingLinks()
@@ -170,18 +173,27 @@ def test_an_unknown_or_malformed_job_id_is_not_found(api):
 # ---------------------------------------------------------------- the upload check
 
 
+def test_a_job_whose_song_arrived_counts_for_its_render_not_only_its_upload_window(api):
+    jobs, store, _ = api
+    created = jobs.create_job(request("song.wav", content_type="audio/wav"), "client-1")
+    assert jobs.limits.open["client-1"][created["jobId"]] == 1_700_000_000 + 1800  # the upload window
+    key = store.get(created["jobId"])["inputKey"]
+    validate_upload(store, SETTINGS, "media", key, lambda bucket, key: (io.BytesIO(wav_bytes(1.0)), '"e"'), jobs.limits)
+    assert jobs.limits.open["client-1"][created["jobId"]] == 1_700_000_000 + 2 * 3600  # until rendered
+
+
 def test_a_real_upload_queues_its_job_once():
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
     upload = wav_bytes(1.0)
     outcome = validate_upload(
-        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"')
+        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"'), LIMITS
     )
     assert outcome == {"jobId": KNOWN_JOB, "duplicate": False}
     assert store.get(KNOWN_JOB)["status"] == "QUEUED"
     assert store.get(KNOWN_JOB)["inputEtag"] == '"etag-1"'  # the task reads only the object checked
     again = validate_upload(
-        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"')
+        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"'), LIMITS
     )
     assert again == {"jobId": KNOWN_JOB, "duplicate": True}
 
@@ -197,7 +209,9 @@ def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
     with pytest.raises(InvalidUpload, match=reason):
-        validate_upload(store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(data), '"etag-1"'))
+        validate_upload(
+            store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(data), '"etag-1"'), LIMITS
+        )
     assert store.get(KNOWN_JOB)["status"] == "AWAITING_UPLOAD"  # the state machine marks it FAILED
 
 

@@ -62,7 +62,9 @@ describe("createJob", () => {
   });
 
   it("shows a client's limit in the API's words, with when to try again", async () => {
-    const message = "You already have 3 songs being converted, the most at once. Please wait until one is done.";
+    const message =
+      "You already have 3 songs being uploaded or converted, the most at once. Please wait until one is done; " +
+      "an upload that did not finish stops counting 30 minutes after it started.";
     const limited = jsonResponse(429, { error: { code: "TooManyOpenJobs", message } });
     limited.headers.set("Retry-After", "60");
     const hourly = jsonResponse(429, { error: { code: "TooManyJobs", message: "You have started 30 conversions this hour." } });

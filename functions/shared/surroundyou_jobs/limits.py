@@ -1,6 +1,7 @@
 """Limits that protect the owner's bill: how many new jobs one client may start in a clock hour, and
 how many unfinished jobs it may have at once (template parameters JobsPerHourPerClient and
-OpenJobsPerClient). The API admits a job before creating it; notify closes it when it ends.
+OpenJobsPerClient). The API admits a job before creating it, validate renews it when its song has
+arrived, notify closes it when it ends.
 
 Items of the limits table (key ``key``, TTL ``expiresAt``; the state machine keeps its render
 semaphore in the same table under the key ``renders``):
@@ -9,8 +10,9 @@ semaphore in the same table under the key ``renders``):
     open#{clientId}                {"jobs": {jobId: deadlineS}, "version": n}   unfinished jobs
 
 Every write is one atomic, conditional DynamoDB update. An unfinished job stops counting at its
-deadline even if nothing closes it (an upload that never came), so a client is never locked out
-for longer than OPEN_JOB_LIFETIME_S.
+deadline even if nothing closes it: a job whose song never came (a dropped connection, a closed
+tab) once its upload form has expired and a slow upload's time more (the upload window), one whose
+song arrived OPEN_JOB_LIFETIME_S after that. So an upload that failed locks nobody out for long.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from .errors import ErrorCode
 from .settings import Settings
 
 HOUR_S = 3600
-# Longest a job can stay unfinished: the upload window, a wait for a render slot, the render's timeout.
+# Longest a job can stay unfinished once its song has arrived: a wait for a render slot, the render's timeout.
 OPEN_JOB_LIFETIME_S = 2 * HOUR_S
+# A song may still be arriving this long after its upload form expired (a large file, a slow line).
+UPLOAD_TRANSFER_ALLOWANCE_S = 15 * 60
+DEFAULT_UPLOAD_WINDOW_S = 15 * 60 + UPLOAD_TRANSFER_ALLOWANCE_S  # the template's form lifetime, 900 s
 OPEN_LIMIT_RETRY_AFTER_S = 60  # a job in progress usually ends within a minute or two
 ADMIT_ATTEMPTS = 5  # optimistic-lock retries when requests of one client race
 
@@ -51,6 +56,9 @@ class ClientLimits(Protocol):
     def admit(self, client: str, job_id: str) -> None:
         """Count a new job of ``client``; raises LimitExceeded (and counts nothing) at a limit."""
 
+    def renew(self, client: str, job_id: str) -> None:
+        """The job's song arrived: it counts until OPEN_JOB_LIFETIME_S from now."""
+
     def close(self, client: str, job_id: str) -> None:
         """The job ended: it no longer counts as unfinished. Idempotent."""
 
@@ -67,18 +75,29 @@ def hourly_limit_message(limit: int, retry_after_s: int) -> str:
     )
 
 
-def open_limit_message(limit: int) -> str:
+def open_limit_message(limit: int, upload_window_s: int) -> str:
     songs = "1 song" if limit == 1 else f"{limit} songs"
-    return f"You already have {songs} being converted, the most at once. Please wait until one is done."
+    return (
+        f"You already have {songs} being uploaded or converted, the most at once. Please wait until one "
+        f"is done; an upload that did not finish stops counting {_minutes(upload_window_s)} after it started."
+    )
 
 
 class DynamoClientLimits:
     """ClientLimits on the limits table (``table``: a boto3 Table resource)."""
 
-    def __init__(self, table: Any, jobs_per_hour: int, open_jobs: int, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        table: Any,
+        jobs_per_hour: int,
+        open_jobs: int,
+        upload_window_s: int = DEFAULT_UPLOAD_WINDOW_S,
+        clock: Callable[[], float] = time.time,
+    ):
         self.table = table
         self.jobs_per_hour = jobs_per_hour
         self.open_jobs = open_jobs
+        self.upload_window_s = upload_window_s
         self.clock = clock
 
     @classmethod
@@ -89,6 +108,7 @@ class DynamoClientLimits:
             boto3.resource("dynamodb").Table(settings.limits_table),
             settings.jobs_per_hour_per_client,
             settings.open_jobs_per_client,
+            settings.upload_url_expires_s + UPLOAD_TRANSFER_ALLOWANCE_S,
         )
 
     def admit(self, client: str, job_id: str) -> None:
@@ -99,6 +119,24 @@ class DynamoClientLimits:
         except LimitExceeded:
             self.close(client, job_id)  # the job will not exist
             raise
+
+    def renew(self, client: str, job_id: str) -> None:
+        now_s = int(self.clock())
+        try:
+            self.table.update_item(
+                Key={"key": f"open#{client}"},
+                # a new version: an admit that read the entry as stale must read again, not remove it
+                UpdateExpression="SET jobs.#job = :deadline, expiresAt = :expires ADD version :one",
+                ConditionExpression="attribute_exists(jobs)",
+                ExpressionAttributeNames={"#job": job_id},
+                ExpressionAttributeValues={
+                    ":deadline": now_s + OPEN_JOB_LIFETIME_S,
+                    ":expires": now_s + OPEN_JOB_LIFETIME_S + HOUR_S,
+                    ":one": 1,
+                },
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            pass  # the client's item expired: nothing of it counts any more
 
     def close(self, client: str, job_id: str) -> None:
         try:
@@ -118,12 +156,11 @@ class DynamoClientLimits:
             jobs = {name: int(deadline) for name, deadline in (item.get("jobs") or {}).items()}
             live = [name for name, deadline_s in jobs.items() if deadline_s > now_s]
             if len(live) >= self.open_jobs:
-                raise LimitExceeded(
-                    ErrorCode.TOO_MANY_OPEN_JOBS, open_limit_message(self.open_jobs), OPEN_LIMIT_RETRY_AFTER_S
-                )
-            deadline_s = now_s + OPEN_JOB_LIFETIME_S
+                raise self._full()
+            deadline_s = now_s + self.upload_window_s
             version = int(item.get("version", 0))
-            values: dict[str, Any] = {":version": version + 1, ":expires": deadline_s + HOUR_S}
+            # the item outlives every deadline in it, a renewed one's too
+            values: dict[str, Any] = {":version": version + 1, ":expires": now_s + OPEN_JOB_LIFETIME_S + HOUR_S}
             if not item:
                 update = "SET jobs = :jobs, version = :version, expiresAt = :expires"
                 condition = "attribute_not_exists(version)"
@@ -148,7 +185,11 @@ class DynamoClientLimits:
                 return
             except self.table.meta.client.exceptions.ConditionalCheckFailedException:
                 continue  # another request of this client got there first: read again
-        raise LimitExceeded(ErrorCode.TOO_MANY_OPEN_JOBS, open_limit_message(self.open_jobs), OPEN_LIMIT_RETRY_AFTER_S)
+        raise self._full()
+
+    def _full(self) -> LimitExceeded:
+        message = open_limit_message(self.open_jobs, self.upload_window_s)
+        return LimitExceeded(ErrorCode.TOO_MANY_OPEN_JOBS, message, OPEN_LIMIT_RETRY_AFTER_S)
 
     def _count_hour(self, client: str, now_s: int) -> None:
         hour_start_s = now_s - now_s % HOUR_S
