@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from audio_probe import NotReadableAudio, probe_audio
 
+from surroundyou_formats import SHORTEST_SONG_S
 from surroundyou_jobs.keys import parse_input_key
 from surroundyou_jobs.limits import ClientLimits
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
@@ -74,6 +75,11 @@ def validate_upload(
         raise InvalidUpload(str(exc)) from None
     if probe.duration_s <= 0:
         raise InvalidUpload("This file contains no audio.")
+    if probe.duration_s < SHORTEST_SONG_S:  # refused here, before a task is started (and billed) for it
+        raise InvalidUpload(
+            f"The song is too short to convert: it lasts {1000 * probe.duration_s:.2g} ms, "
+            f"and the shortest SurroundYou converts lasts {1000 * SHORTEST_SONG_S:g} ms."
+        )
     if probe.duration_s > settings.max_duration_s:
         raise InvalidUpload(
             f"The song is {spoken_duration(probe.duration_s)} long; "

@@ -203,6 +203,8 @@ def test_a_real_upload_queues_its_job_once():
     [
         (b"Verse 1\nThe music goes round\n" * 50, "text"),
         (wav_bytes(0.0), "no audio"),
+        # the engine would refuse it (its limiter's fades would leave it near silence): no task is started
+        (wav_bytes(0.005), "it lasts 5 ms, and the shortest SurroundYou converts lasts 10 ms"),
     ],
 )
 def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):

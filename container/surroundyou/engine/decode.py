@@ -37,6 +37,7 @@ import mutagen.mp3
 import numpy as np
 from pedalboard.io import ReadableAudioFile, StreamResampler, get_supported_read_formats
 
+from surroundyou_formats import SHORTEST_SONG_S
 from surroundyou_formats.cut_short import (
     MP3_SLACK_BYTES,
     OGG_CAPTURE,
@@ -53,9 +54,6 @@ BLOCK_FRAMES = 65536
 MP3_DECODER_DELAY_FRAMES = 529
 _NATIVE_FORMATS = frozenset(get_supported_read_formats())
 _LOSSY_NATIVE_FORMATS = frozenset({".mp3", ".ogg"})
-# the limiter fades a song in and out over its first and last 2 ms: a shorter one would come out
-# nearly silent (a 1.5 ms song 29 dB quieter, 4.5 ms 3 dB; 10 ms 1.1 dB)
-SHORTEST_SONG_S = 0.01
 
 
 class AudioInputError(ValueError):
