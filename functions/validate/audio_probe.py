@@ -140,6 +140,19 @@ def sniff_format(file: BinaryIO) -> str | None:
     return None
 
 
+def _only_a_tag(file: BinaryIO, size_bytes: int) -> bool:
+    """An ID3v2 tag with nothing after it but perhaps an ID3v1 tag (128 bytes): no audio frames."""
+    file.seek(0)
+    head = file.read(10)
+    if not head.startswith(b"ID3") or len(head) < 10:
+        return False
+    after = size_bytes - _id3v2_size(head)
+    if after == 128:
+        file.seek(size_bytes - 128)
+        return file.read(3) == b"TAG"
+    return after <= 0
+
+
 def _as_text(head: bytes) -> str | None:
     try:
         return head.decode("utf-8")
@@ -171,6 +184,8 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
     if fmt is None:
         file.seek(0)
         raise NotReadableAudio(f"This file is not audio we can read: {describe_non_audio(file.read(SNIFF_BYTES))}.")
+    if fmt == "mp3" and _only_a_tag(file, size_bytes):
+        raise NotReadableAudio("This file holds only a tag (a title, a cover...) and no audio.")
     label, reader = FORMATS[fmt]
     if fmt not in EXTENSION_FORMATS[extension]:
         rename_to = next(ext for ext, formats in EXTENSION_FORMATS.items() if fmt in formats)

@@ -225,6 +225,16 @@ def test_a_text_file_named_mp3_is_refused(validate, sample_event, job_store, emi
     )
 
 
+@pytest.mark.parametrize("id3v1", [b"", b"TAG" + bytes(125)], ids=["ID3v2", "ID3v2 and ID3v1"])
+def test_an_mp3_that_is_only_a_tag_says_so(validate, sample_event, job_store, upload, id3v1):
+    """It read "damaged or cut short": a tagger's output, or a download that stopped after the cover."""
+    create_job(job_store)
+    upload(f"uploads/{JOB}/source.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x40" + bytes(64) + id3v1)
+    assert refusal(validate, sample_event("upload_created")) == (
+        "This file holds only a tag (a title, a cover...) and no audio."
+    )
+
+
 def test_an_mp3_cut_inside_its_first_frame_is_refused(validate, sample_event, job_store, songs, upload):
     create_job(job_store)
     upload(f"uploads/{JOB}/source.mp3", songs["mp3"][:100])
