@@ -84,19 +84,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # stopped (Ctrl-C, SIGTERM from `timeout` or a service manager, SIGHUP from a closed terminal):
     # the conversions in hand remove their partial files, the command says so in one line and
     # exits as the shell reports a signal, 128 + its number
-    stopped_by = [signal.SIGINT]
-
-    def stop(signum: int, frame: object) -> None:
-        stopped_by[0] = signal.Signals(signum)
-        raise KeyboardInterrupt
-
+    _stops.clear()
     for stopping in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stopping, stop)
+        signal.signal(stopping, _stop)
     try:
-        return args.command(args)
+        status = args.command(args)
     except KeyboardInterrupt:
-        print("surroundyou: stopped", file=sys.stderr)
-        return 128 + stopped_by[0]
+        _stops.append(signal.SIGINT)
+    if not _stops:
+        return status
+    print("surroundyou: stopped", file=sys.stderr)
+    return 128 + _stops[0]
+
+
+# The signals that stopped this process, the first first. A KeyboardInterrupt that lands while
+# Python runs a finaliser (a generator closed by the garbage collector...) is only printed, so the
+# conversion also checks this between blocks (convert_job), and main after it.
+_stops: list[signal.Signals] = []
+
+
+def _stop(signum: int, frame: object) -> None:
+    _stops.append(signal.Signals(signum))
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -428,13 +437,19 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
 
 def convert_job(job: ConversionJob, progress: Callable[[float], None]) -> Outcome:
     """Convert one file; any failure becomes the outcome's message (the batch goes on)."""
+
+    def progress_unless_stopped(fraction: float) -> None:
+        if _stops:
+            raise KeyboardInterrupt
+        progress(fraction)
+
     try:
         report = convert_file(
             job.src,
             job.dst,
             job.options,
             output_format=job.fmt,
-            progress=progress,
+            progress=progress_unless_stopped,
             mp3_quality=job.mp3_quality,
             preview=job.preview,
         )

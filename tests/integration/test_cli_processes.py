@@ -90,6 +90,6 @@ def test_a_conversion_stopped_by_a_signal_says_so_and_leaves_no_partial_file(tmp
         time.sleep(0.05)
     process.send_signal(stopping)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + stopping
+    assert process.returncode == 128 + stopping, stderr
     assert stderr.strip().splitlines()[-1] == "surroundyou: stopped" and "Traceback" not in stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]
