@@ -25,6 +25,7 @@ from mutagen.wave import WAVE
 from webm_duration import WebMHeaderError, webm_duration_s
 
 from surroundyou_formats.cut_short import ogg_stream_unfinished, shortfall, streamed_wav_frames
+from surroundyou_formats.id3 import holds_only_a_tag, id3v2_size
 from surroundyou_jobs.wording import clock
 
 SNIFF_BYTES = 64
@@ -95,12 +96,6 @@ def _is_adts_frame(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0
 
 
-def _id3v2_size(head: bytes) -> int:
-    """Bytes taken by an ID3v2 tag at the start (header + synchsafe size + optional footer)."""
-    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-    return 10 + size + (10 if head[5] & 0x10 else 0)
-
-
 def _ogg_codec(head: bytes) -> str | None:
     """The codec of an Ogg stream, from the first packet of its first page."""
     first_packet = head[27 + head[26] :] if len(head) > 27 else b""
@@ -116,7 +111,7 @@ def sniff_format(file: BinaryIO) -> str | None:
     head = file.read(SNIFF_BYTES)
     if head.startswith(b"ID3") and len(head) >= 10:
         # an ID3v2 tag (often with cover art) comes first: look at what follows it
-        file.seek(_id3v2_size(head))
+        file.seek(id3v2_size(head))
         after = file.read(4)
         if _is_adts_frame(after):
             return "aac"
@@ -138,19 +133,6 @@ def sniff_format(file: BinaryIO) -> str | None:
     if _is_mpeg_audio_frame(head):
         return "mp3"
     return None
-
-
-def _only_a_tag(file: BinaryIO, size_bytes: int) -> bool:
-    """An ID3v2 tag with nothing after it but perhaps an ID3v1 tag (128 bytes): no audio frames."""
-    file.seek(0)
-    head = file.read(10)
-    if not head.startswith(b"ID3") or len(head) < 10:
-        return False
-    after = size_bytes - _id3v2_size(head)
-    if after == 128:
-        file.seek(size_bytes - 128)
-        return file.read(3) == b"TAG"
-    return after <= 0
 
 
 def _as_text(head: bytes) -> str | None:
@@ -184,7 +166,7 @@ def probe_audio(file: BinaryIO, extension: str) -> AudioProbe:
     if fmt is None:
         file.seek(0)
         raise NotReadableAudio(f"This file is not audio we can read: {describe_non_audio(file.read(SNIFF_BYTES))}.")
-    if fmt == "mp3" and _only_a_tag(file, size_bytes):
+    if fmt == "mp3" and holds_only_a_tag(file, size_bytes):
         raise NotReadableAudio("This file holds only a tag (a title, a cover...) and no audio.")
     label, reader = FORMATS[fmt]
     if fmt not in EXTENSION_FORMATS[extension]:

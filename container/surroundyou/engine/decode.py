@@ -47,6 +47,7 @@ from surroundyou_formats.cut_short import (
     shortfall,
     streamed_wav_frames,
 )
+from surroundyou_formats.id3 import holds_only_a_tag
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -297,7 +298,7 @@ def _unreadable_reason(path: Path, stderr: str) -> str:
     if "moov atom not found" in stderr:  # an MP4's index, written last: the download stopped early
         return "the M4A/MP4 file is cut short or damaged (its index is missing)"
     with path.open("rb") as file:
-        if file.read(3) == b"ID3":
+        if holds_only_a_tag(file, path.stat().st_size):
             return "it holds an MP3 tag (title, cover...) but no audio after it"
     return "not an audio file SurroundYou can read (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, WebM)"
 
