@@ -48,7 +48,6 @@ from surroundyou.engine.options import (
     SYNCS,
     RenderOptions,
 )
-from surroundyou.engine.sofa import read_sofa
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.keys import result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
@@ -340,7 +339,9 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
     """One job per input, with its output path; ValueError for a command line that cannot work."""
     options = render_options_for(job_options(args))
     if args.hrtf is not None:  # a file on this machine: a CLI choice, not a job option
-        read_sofa(str(args.hrtf))  # a SofaError (a ValueError) names what is wrong before any song is read
+        from surroundyou.engine.hrtf import kemar_head_radius_m
+
+        kemar_head_radius_m(str(args.hrtf))  # reads the file: a SofaError (a ValueError) names what is wrong first
         options = dataclasses.replace(options, mode="hrtf", hrtf_path=str(args.hrtf))
     if args.output is not None and len(args.inputs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")

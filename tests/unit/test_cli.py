@@ -212,17 +212,10 @@ def test_analyze_measures_a_low_rate_song_within_its_own_band(tmp_path, signals,
 
 
 def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
-    import numpy as np
-    import sofar
-    from test_sofa import SOFA_RATE, rigid_sphere_hrirs
+    from test_sofa import write_sphere_sofa
 
     source = write_audio(tmp_path / "song.wav", music[:, :SR], SR)
-    azimuth_deg = np.arange(0.0, 360.0, 10.0)
-    head = sofar.Sofa("SimpleFreeFieldHRIR")
-    head.Data_IR = rigid_sphere_hrirs(azimuth_deg)
-    head.Data_SamplingRate = float(SOFA_RATE)
-    head.SourcePosition = np.stack([azimuth_deg, np.zeros_like(azimuth_deg), np.full_like(azimuth_deg, 1.5)], -1)
-    sofar.write_sofa(str(tmp_path / "mine.sofa"), head)
+    write_sphere_sofa(tmp_path / "mine.sofa", step_deg=10.0)
 
     arguments = cli._parser().parse_args(
         ["convert", str(source), "--room", "hall", "--hrtf", str(tmp_path / "mine.sofa")]
@@ -233,4 +226,7 @@ def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
     (tmp_path / "lyrics.sofa").write_text("not a head")
     assert cli.main(["convert", str(source), "--hrtf", str(tmp_path / "lyrics.sofa")]) == 2
     assert "lyrics.sofa is not a SOFA file" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
+    write_sphere_sofa(tmp_path / "mirrored.sofa", change=lambda responses: responses[:, ::-1])
+    assert cli.main(["convert", str(source), "--hrtf", str(tmp_path / "mirrored.sofa")]) == 2
+    assert "its ears or its azimuths are mirrored" in " ".join(capsys.readouterr().err.split())
     assert not list(tmp_path.glob("song.8d.*"))

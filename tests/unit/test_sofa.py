@@ -36,17 +36,24 @@ def rigid_sphere_hrirs(azimuth_deg: np.ndarray) -> np.ndarray:
     return np.stack(responses, axis=1)
 
 
-@pytest.fixture(scope="module")
-def sphere_sofa(tmp_path_factory) -> str:
-    azimuth_deg = np.arange(0.0, 360.0, 5.0)
+def write_sphere_sofa(path, step_deg: float = 5.0, change=lambda responses: responses, delay=None) -> str:
+    """The rigid sphere measured every ``step_deg`` on the horizontal plane, its responses passed through
+    ``change`` and its Data.Delay ``delay`` (``(directions, 2)`` samples) if given, as a SOFA file at ``path``."""
+    azimuth_deg = np.arange(0.0, 360.0, step_deg)
     sofa = sofar.Sofa("SimpleFreeFieldHRIR")
-    sofa.Data_IR = rigid_sphere_hrirs(azimuth_deg)
+    sofa.Data_IR = change(rigid_sphere_hrirs(azimuth_deg))
     sofa.Data_SamplingRate = float(SOFA_RATE)
     sofa.SourcePosition = np.stack([azimuth_deg, np.zeros_like(azimuth_deg), np.full_like(azimuth_deg, 1.5)], -1)
+    if delay is not None:
+        sofa.Data_Delay = delay(azimuth_deg)
     sofa.GLOBAL_ListenerShortName = "rigid sphere"
-    path = tmp_path_factory.mktemp("heads") / "sphere.sofa"
     sofar.write_sofa(str(path), sofa)
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def sphere_sofa(tmp_path_factory) -> str:
+    return write_sphere_sofa(tmp_path_factory.mktemp("heads") / "sphere.sofa")
 
 
 def test_a_sofa_file_is_read_in_the_sets_own_convention(sphere_sofa):
@@ -90,3 +97,35 @@ def test_what_is_not_such_a_sofa_file_gets_a_clear_error(tmp_path):
         read_sofa(str(tmp_path / "missing.sofa"))
     with pytest.raises(ValueError, match="needs mode 'hrtf'"):
         RenderOptions(hrtf_path=str(text))
+
+
+def _far_ear_late_by(samples: float):
+    """Data.Delay that makes the far ear up to ``samples`` later, the most at the sides."""
+
+    def delay(azimuth_deg: np.ndarray) -> np.ndarray:
+        towards_left = np.sin(np.radians(azimuth_deg))
+        return samples * np.stack([np.maximum(0, -towards_left), np.maximum(0, towards_left)], -1)
+
+    return delay
+
+
+@pytest.mark.parametrize(
+    ("change", "delay", "message"),
+    [
+        (lambda responses: responses * [[1], [0]], None, "right ear \\(receiver 2\\) is silent in every direction"),
+        (lambda responses: responses[:, ::-1], None, "right ear is the louder on the left.*mirrored"),
+        (lambda responses: responses, _far_ear_late_by(0.002 * SOFA_RATE), "2.[0-9] ms apart at the sides.*Data.Delay"),
+    ],
+    ids=["a silent ear", "mirrored ears", "a wrong delay"],
+)
+def test_a_set_that_no_head_could_have_made_gets_a_clear_error(tmp_path, change, delay, message):
+    path = write_sphere_sofa(tmp_path / "odd.sofa", change=change, delay=delay)
+    with pytest.raises(SofaError, match=message):
+        kemar_head_radius_m(path)
+
+
+def test_a_head_a_little_bigger_than_a_real_one_is_taken_with_its_own_delay(tmp_path, sphere_sofa):
+    bigger = write_sphere_sofa(tmp_path / "big.sofa", delay=_far_ear_late_by(0.0004 * SOFA_RATE))
+    # 0.4 ms more at the sides (1.1 ms in all): Woodworth's radius grows by c 0.4 ms / (pi/2 + 1)
+    grown_m = kemar_head_radius_m(bigger) - kemar_head_radius_m(sphere_sofa)
+    assert grown_m == pytest.approx(SPEED_OF_SOUND_M_S * 0.0004 / (np.pi / 2 + 1), rel=0.05)

@@ -86,7 +86,7 @@ from .loudness_weighting import music_weighting
 from .orbit import Orbit, front_back_cosine
 from .peaks import parabolic_peak_offset
 from .resampling import resampled
-from .sofa import HrirSet, read_sofa
+from .sofa import HrirSet, SofaError, read_sofa
 from .spectral_design import minimum_phase, octave_smoothed
 from .spherical_head import SPEED_OF_SOUND_M_S, ShadowLoudness, SphericalHeadShadow, rear_treble_gain
 
@@ -99,6 +99,8 @@ REAR_SHELF_HZ = 3000.0
 LOUDNESS_FFT_SIZE = 1024  # loudness needs no finer frequency grid than the filters' own length
 DESIGN_FFT_SIZE = 4096  # for the cepstrum: long enough that its aliasing is negligible
 SPEAKER_SPACING_DEG = 15.0
+# the most time between the ears at the sides a set may have: twice a head's (KEMAR's 0.70 ms)
+MAX_SIDE_ITD_S = 1.5e-3
 # the orbit's path sampled for its equalisation (path_pan)
 PATH_POINTS_PER_TURN = 360
 WANDER_TURNS = 16
@@ -218,9 +220,19 @@ def kemar_head_radius_m(hrtf_path: str | None = None) -> float:
     so ``r`` = 9.4 cm. The formula then matches KEMAR within 0.01 ms at 0, 30, 90 deg and is
     0.07 ms short around 60 deg; a least-squares fit over all azimuths would overshoot the
     sides (0.75 ms) instead, and the sides set the orbit's swing.
+
+    A SOFA file whose ears are mirrored (the right ear louder on the left), or whose delay at the
+    sides is no head's (over ``MAX_SIDE_ITD_S``: a wrong Data.Delay), gets a ``SofaError``: rendered,
+    its level and time differences would pull the orbit different ways.
     """
     kemar = head_set(hrtf_path)
     sides = nearest_directions(kemar, np.array([90.0, 270.0]))
+    power = np.sum(kemar.impulse_responses[sides] ** 2, axis=1)  # (left side, right side) x (left ear, right ear)
+    if power[0, 1] > power[0, 0] and power[1, 0] > power[1, 1]:
+        raise SofaError(
+            f"{hrtf_path}: its right ear is the louder on the left (azimuth +90 deg, counter-clockwise as AES69 "
+            "counts): its ears or its azimuths are mirrored"
+        )
     lowpass = scipy.signal.butter(4, 1500, fs=kemar.sample_rate, output="sos")
     left, right = np.moveaxis(scipy.signal.sosfiltfilt(lowpass, kemar.impulse_responses[sides], axis=1), 2, 0)
     size = 2 * left.shape[1]
@@ -229,6 +241,11 @@ def kemar_head_radius_m(hrtf_path: str | None = None) -> float:
     rows = np.arange(len(peak))
     lag_samples = peak + parabolic_peak_offset(*(correlation[rows, peak + shift] for shift in (-1, 0, 1))) - size // 2
     itd_at_side_s = float(np.mean(np.abs(lag_samples))) / kemar.sample_rate
+    if itd_at_side_s > MAX_SIDE_ITD_S:
+        raise SofaError(
+            f"{hrtf_path}: its ears are {itd_at_side_s * 1e3:.1f} ms apart at the sides, where a head's are under "
+            f"{MAX_SIDE_ITD_S * 1e3:g} ms: is its Data.Delay right?"
+        )
     return SPEED_OF_SOUND_M_S * itd_at_side_s / (np.pi / 2 + 1)
 
 

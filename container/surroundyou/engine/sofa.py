@@ -73,6 +73,9 @@ def read_sofa(path: str) -> HrirSet:
         raise SofaError(f"{path}: Data.IR has shape {responses.shape}, expected (directions, 2 ears, taps)")
     if not np.isfinite(responses).all() or not np.abs(responses).max() > 0:
         raise SofaError(f"{path}: Data.IR holds no usable impulse responses")
+    for ear, name in enumerate(("left", "right")):
+        if not np.abs(responses[:, ear]).max() > 0:
+            raise SofaError(f"{path}: Data.IR's {name} ear (receiver {ear + 1}) is silent in every direction")
     if not 8000 <= sample_rate <= 384000:
         raise SofaError(f"{path}: Data.SamplingRate {sample_rate:g} Hz is out of range")
     positions = np.broadcast_to(positions.reshape(-1, 3), (responses.shape[0], 3))
