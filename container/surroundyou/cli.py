@@ -1,15 +1,16 @@
 """The ``surroundyou`` command line: convert songs to 8D audio, list the presets, analyse a file.
 
     surroundyou convert song.mp3 other.flac --out-dir 8d/ --preset slow -j 2
+    surroundyou convert ~/Music --out-dir ~/Music-8D --skip-existing    (a library, its folders kept)
     surroundyou convert song.m4a -o song-8d.flac --reverb 0        (dry, lossless)
     surroundyou convert song.mp3 --path figure8 --period 0:8,60:4 --fade-in 5
     surroundyou convert song.mp3 --sync beats --beats-per-turn 8 --preview
     surroundyou presets
     surroundyou analyze song.8d.mp3 --plot orbit.png
 
-Batch conversion runs the files in parallel worker processes (``-j``, default: the CPUs this
-process may use); a bad file gets its own error line and the others still convert; the exit
-status is 1 when any file failed, 2 for a wrong command line.
+A folder stands for every song under it. Batch conversion runs the files in parallel worker
+processes (``-j``, default: the CPUs this process may use); a bad file gets its own error line and
+the others still convert; the exit status is 1 when any file failed, 2 for a wrong command line.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ from surroundyou.engine.options import (
     RenderOptions,
 )
 from surroundyou.job_options import render_options_for
-from surroundyou_jobs.keys import result_suffix
+from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
+# with more songs than this, a song's bar shows only while it converts, under one bar for them all
+SONG_BARS_KEPT = 8
 # analyze: under this mean R² of the ILD and ITD tracks' fits no orbit was found (the period is
 # chosen to maximise it: renders of real songs read 0.93-0.97, a song as released 0.04, the
 # tests' 4 s music-like mixes 0.14-0.25)
@@ -118,13 +121,27 @@ def _parser() -> argparse.ArgumentParser:
         help="convert songs to 8D audio",
         description="Convert songs (MP3, WAV, FLAC, OGG, AIFF, M4A/AAC, Opus, WebM) to 8D audio.",
     )
-    convert.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    convert.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="a song, or a folder: every song under it (hidden files and earlier results aside)",
+    )
     where = convert.add_mutually_exclusive_group()
     where.add_argument(
         "-o", "--output", type=_output_file, help="output file (one input only); its extension picks the format"
     )
     where.add_argument(
-        "--out-dir", type=Path, help="folder for the results (default: beside each input); names are {stem}.8d.{format}"
+        "--out-dir",
+        type=Path,
+        help="folder for the results (default: beside each input); names are {stem}.8d.{format}, and a folder "
+        "input's sub-folders are kept",
+    )
+    convert.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave out songs whose result is already there (run again, a library picks up where it stopped)",
     )
     convert.add_argument(
         "--preset",
@@ -252,6 +269,13 @@ def _convert_command(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         errors.print(f"[red]surroundyou convert: {_message(error)}[/red]", highlight=False)
         return 2
+    if args.skip_existing:
+        to_do = [job for job in jobs if not job.dst.exists()]
+        if len(to_do) < len(jobs):
+            console.print(f"{len(jobs) - len(to_do)} skipped: their results are there already", highlight=False)
+        jobs = [dataclasses.replace(job, index=index) for index, job in enumerate(to_do)]
+        if not jobs:
+            return 0
     outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
     for outcome in outcomes:
         if outcome.error:
@@ -343,7 +367,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
 
         kemar_head_radius_m(str(args.hrtf))  # reads the file: a SofaError (a ValueError) names what is wrong first
         options = dataclasses.replace(options, mode="hrtf", hrtf_path=str(args.hrtf))
-    if args.output is not None and len(args.inputs) > 1:
+    songs = songs_and_folders(args.inputs, args.out_dir)
+    if args.output is not None and len(songs) > 1:
         raise ValueError("-o/--output takes one input; use --out-dir for several")
     if args.out_dir is not None and args.out_dir.exists() and not args.out_dir.is_dir():
         raise ValueError(f"--out-dir {args.out_dir} is a file, not a folder")
@@ -357,8 +382,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
         fmt = args.format or "mp3"
     jobs: list[ConversionJob] = []
     seen: dict[Path, Path] = {}
-    for index, src in enumerate(args.inputs):
-        dst = args.output or (args.out_dir or src.parent) / f"{src.stem}{result_suffix(fmt, args.preview)}"
+    for index, (src, folder) in enumerate(songs):
+        dst = args.output or folder / f"{src.stem}{result_suffix(fmt, args.preview)}"
         if dst.resolve() == src.resolve():
             raise ValueError(f"{src}: the output would overwrite the input")
         if dst.resolve() in seen:
@@ -366,6 +391,33 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
         seen[dst.resolve()] = src
         jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality, args.preview))
     return jobs
+
+
+def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tuple[Path, Path]]:
+    """Each song with the folder its result goes to. A folder input stands for every song under it, by
+    name, in its sub-folders too (hidden ones, other files and earlier results ``*.8d.*`` aside); with
+    ``out_dir`` their results keep its tree, as a library batch's do (``surroundyou_jobs.batches``)."""
+    songs: list[tuple[Path, Path]] = []
+    for given in inputs:
+        if not given.is_dir():
+            songs.append((given, out_dir or given.parent))
+            continue
+        found = []
+        for where, folders, names in os.walk(given):  # symbolic links to folders are not followed: no loops
+            folders[:] = sorted(name for name in folders if not name.startswith("."))
+            here = Path(where)
+            target = out_dir / here.relative_to(given) if out_dir else here
+            found += [(here / name, target) for name in sorted(names) if _is_song_name(name)]
+        if not found:
+            raise ValueError(f"{given} is a folder with no songs in it ({', '.join(INPUT_CONTENT_TYPES)})")
+        songs += found
+    return songs
+
+
+def _is_song_name(name: str) -> bool:
+    """A file name a song of ours would have: a known extension, not hidden, not an earlier result."""
+    stem, _, extension = name.lower().rpartition(".")
+    return bool(stem) and not name.startswith(".") and extension in INPUT_CONTENT_TYPES and not stem.endswith(".8d")
 
 
 def job_options(args: argparse.Namespace) -> dict[str, object]:
@@ -396,14 +448,22 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
         console=console,
         transient=False,
     ) as bars:
-        tasks = [bars.add_task(job.src.name, total=1.0) for job in jobs]
+        many = len(jobs) > SONG_BARS_KEPT
+        overall = bars.add_task(f"{len(jobs)} songs", total=len(jobs)) if many else None
+        tasks = [bars.add_task(job.src.name, total=1.0, visible=not many) for job in jobs]
+        ended: set[int] = set()  # a worker's last progress may be read after its song ended
 
         def show(index: int, fraction: float) -> None:
-            bars.update(tasks[index], completed=fraction)
+            bars.update(tasks[index], completed=fraction, visible=not many or index not in ended)
 
         def finished(outcome: Outcome) -> Outcome:
-            if outcome.error:
-                bars.update(tasks[outcome.job.index], description=f"{outcome.job.src.name} [red]failed[/red]")
+            task = tasks[outcome.job.index]
+            ended.add(outcome.job.index)
+            if overall is not None:
+                bars.update(task, visible=False)
+                bars.advance(overall)
+            elif outcome.error:
+                bars.update(task, description=f"{outcome.job.src.name} [red]failed[/red]")
             return outcome
 
         if workers == 1:

@@ -74,6 +74,48 @@ def test_default_output_sits_beside_the_input_in_the_chosen_format(tmp_path, mus
     assert (tmp_path / "song.8d.ogg").is_file()
 
 
+def test_a_folder_is_its_songs_and_their_results_keep_its_tree(tmp_path, music, capsys):
+    library, results = tmp_path / "Music", tmp_path / "Music 8D"
+    songs = ["single.wav", "Album/01 Intro.flac", "Album/Disc 2/02 Song.wav"]
+    for index, name in enumerate(songs):
+        (library / name).parent.mkdir(parents=True, exist_ok=True)
+        write_audio(library / name, music[:, : SR // 4 * (index + 1)], SR)
+    write_audio(library / "Album" / "00 Old.8d.wav", music[:, : SR // 4], SR)  # an earlier result
+    (library / ".Trash").mkdir()
+    write_audio(library / ".Trash" / "gone.wav", music[:, : SR // 4], SR)
+    (library / "Album" / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+    assert cli.main(["convert", str(library), "--out-dir", str(results), "--format", "flac", "-j", "1"]) == 0
+    made = {path.relative_to(results).as_posix(): path for path in results.rglob("*") if path.is_file()}
+    assert sorted(made) == ["Album/01 Intro.8d.flac", "Album/Disc 2/02 Song.8d.flac", "single.8d.flac"]
+    for name in songs:  # each result is its own song's (their lengths differ)
+        result = made[name.rsplit(".", 1)[0] + ".8d.flac"]
+        assert decode(result)[0].shape[1] == decode(library / name)[0].shape[1]
+
+    # run again with --skip-existing: only the missing result is made
+    made["single.8d.flac"].unlink()
+    kept = {name: path.stat().st_mtime_ns for name, path in made.items() if path.exists()}
+    capsys.readouterr()
+    assert cli.main(["convert", str(library), "--out-dir", str(results), "--format", "flac", "--skip-existing"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 skipped: their results are there already" in out and "1 converted, 0 failed" in out
+    assert made["single.8d.flac"].is_file()
+    assert {name: made[name].stat().st_mtime_ns for name in kept} == kept
+
+    (tmp_path / "empty" / "Album").mkdir(parents=True)
+    assert cli.main(["convert", str(tmp_path / "empty")]) == 2
+    assert "empty is a folder with no songs in it (mp3, wav" in " ".join(capsys.readouterr().err.split())
+
+
+def test_many_songs_show_one_bar_for_them_all(tmp_path, music, capsys):
+    sources = [
+        write_audio(tmp_path / f"{index}.wav", music[:, : SR // 4], SR) for index in range(cli.SONG_BARS_KEPT + 1)
+    ]
+    assert cli.main(["convert", *map(str, sources), "-j", "1"]) == 0
+    bars = capsys.readouterr().err  # a console that is no terminal shows the bars once, at the end
+    assert f"{len(sources)} songs" in bars and "100%" in bars
+    assert not any(f"{index}.wav" in bars for index in range(len(sources)))
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
