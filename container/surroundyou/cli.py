@@ -50,7 +50,7 @@ from surroundyou.engine.options import (
     RenderOptions,
 )
 from surroundyou.job_options import render_options_for
-from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, result_suffix
+from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, is_song_name, result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
@@ -395,8 +395,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
 
 def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tuple[Path, Path]]:
     """Each song with the folder its result goes to. A folder input stands for every song under it, by
-    name, in its sub-folders too (hidden ones, other files and earlier results ``*.8d.*`` aside); with
-    ``out_dir`` their results keep its tree, as a library batch's do (``surroundyou_jobs.batches``)."""
+    name (``is_song_name``), in its sub-folders too (hidden ones aside); with ``out_dir`` their results
+    keep its tree, as a library batch's do (``surroundyou_jobs.batches``)."""
     songs: list[tuple[Path, Path]] = []
     for given in inputs:
         if not given.is_dir():
@@ -407,17 +407,11 @@ def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tupl
             folders[:] = sorted(name for name in folders if not name.startswith("."))
             here = Path(where)
             target = out_dir / here.relative_to(given) if out_dir else here
-            found += [(here / name, target) for name in sorted(names) if _is_song_name(name)]
+            found += [(here / name, target) for name in sorted(names) if is_song_name(name)]
         if not found:
             raise ValueError(f"{given} is a folder with no songs in it ({', '.join(INPUT_CONTENT_TYPES)})")
         songs += found
     return songs
-
-
-def _is_song_name(name: str) -> bool:
-    """A file name a song of ours would have: a known extension, not hidden, not an earlier result."""
-    stem, _, extension = name.lower().rpartition(".")
-    return bool(stem) and not name.startswith(".") and extension in INPUT_CONTENT_TYPES and not stem.endswith(".8d")
 
 
 def job_options(args: argparse.Namespace) -> dict[str, object]:

@@ -3,7 +3,8 @@
 {"action": "start", "batchId", "request": {"prefix", "options"?, "outputPrefix"?}} -> the batch item and what the
     Distributed Map reads ({"batchId", "listPrefix", "outputPrefix", "options", "reportPrefix", "total"});
     a bad request raises InvalidBatch.
-{"action": "song", "batchId", "key", "size", "options"} -> {"jobId"}: one library song as a job.
+{"action": "song", "batchId", "key", "size", "options"} -> {"jobId"}: one library song as a job
+    (``jobId`` null for a file that is no song by its name: a cover, a playlist, a folder marker).
 {"action": "deliver", "batchId", "jobId", "key", "listPrefix", "outputPrefix"} -> {"key"}: a READY
     song's 8D file copied to the library's output folder.
 {"action": "finish", "batchId", "succeeded", "map"?, "error"?} -> the batch's summary.
@@ -131,6 +132,9 @@ def lambda_handler(
         return started
     if isinstance(event, SongEvent):
         song = library_batch().add_song(event.batchId, event.key, event.size, event.options)
+        if song["jobId"] is None:
+            logger.info("not a song: left alone", extra={"key": event.key})
+            return song
         logger.info("song queued as a job", extra={"key": event.key, "job_id": song["jobId"]})
         metrics.add_metric(name="BatchSongs", unit=MetricUnit.Count, value=1)
         return song

@@ -21,21 +21,18 @@ from surroundyou_jobs.batches import (
     DynamoBatchStore,
     InvalidBatch,
     delivered_key,
-    is_folder,
     library_song_job,
     listing_prefix,
     new_batch,
-    song_extension,
 )
 from surroundyou_jobs.errors import ErrorCode, JobError
-from surroundyou_jobs.keys import INPUT_CONTENT_TYPES
+from surroundyou_jobs.keys import is_song_name
 from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore
 from surroundyou_jobs.options import InvalidOptions, parse_job_options
 from surroundyou_jobs.settings import Settings
 
 # job ids of library songs: one per (batch, key), so a retried step finds the job it made
 _SONG_JOB_IDS = uuid.UUID("4f0c1b8e-2d55-4a8f-9a51-5b3c8d1e7a20")
-SUPPORTED = ", ".join(f".{ext}" for ext in INPUT_CONTENT_TYPES)
 
 
 def song_job_id(batch_id: str, key: str) -> str:
@@ -101,12 +98,15 @@ class LibraryBatch:
         pages = self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.batch_settings.library_bucket, Prefix=list_prefix
         )
-        return sum(1 for page in pages for item in page.get("Contents", []) if not is_folder(item["Key"]))
+        return sum(1 for page in pages for item in page.get("Contents", []) if is_song_name(item["Key"]))
 
-    def add_song(self, batch_id: str, key: str, size: int, options: dict[str, Any]) -> dict[str, str]:
+    def add_song(self, batch_id: str, key: str, size: int, options: dict[str, Any]) -> dict[str, str | None]:
         """The song's job, created and its song copied to the upload key (once, however often
-        this is retried). A song SurroundYou cannot read by its name, or cannot copy, ends its job
-        FAILED at once, with the reason."""
+        this is retried); a song that cannot be copied ends its job FAILED at once, with the reason.
+        A file that is no song by its name (a cover, a folder marker: ``is_song_name``) gets no job
+        (``jobId`` None) and counts neither as ready nor as failed."""
+        if not is_song_name(key):
+            return {"jobId": None}
         job_id = song_job_id(batch_id, key)
         try:
             self.jobs.get(job_id)
@@ -124,10 +124,6 @@ class LibraryBatch:
         )
         self.jobs.create(job)
         self.batches.song_started(batch_id)
-        ext = song_extension(key)
-        if ext not in INPUT_CONTENT_TYPES:
-            self._fail(job_id, ErrorCode.INVALID_UPLOAD, f"SurroundYou can't read .{ext} files; it reads {SUPPORTED}.")
-            return {"jobId": job_id}
         try:
             self.s3.copy_object(
                 Bucket=self.settings.bucket,
@@ -136,7 +132,8 @@ class LibraryBatch:
             )
         except self.s3.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "an error")
-            self._fail(job_id, ErrorCode.CONVERSION_FAILED, f"The song could not be read from the library ({code}).")
+            error = JobError(ErrorCode.CONVERSION_FAILED, f"The song could not be read from the library ({code}).")
+            self.jobs.transition(job_id, JobStatus.FAILED, error=error)
         return {"jobId": job_id}
 
     def deliver(self, job_id: str, key: str, list_prefix: str, output_prefix: str) -> dict[str, str]:
@@ -149,9 +146,6 @@ class LibraryBatch:
             CopySource={"Bucket": self.settings.bucket, "Key": result["outputKey"]},
         )
         return {"key": target}
-
-    def _fail(self, job_id: str, code: ErrorCode, message: str) -> None:
-        self.jobs.transition(job_id, JobStatus.FAILED, error=JobError(code, message))
 
     def finish(
         self, batch_id: str, succeeded: bool, manifest_key: str | None, error: dict[str, str] | None

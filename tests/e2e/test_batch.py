@@ -32,8 +32,13 @@ SURROUNDYOU = Path(sys.executable).parent / "surroundyou"
 TEXT = b"Track list, side A:\n1. Evening Walk\n2. Harbour Lights\n" * 20
 BAD_SONGS = {  # name -> (bytes, what the job's error says)
     "liner notes.wav": (TEXT, "not audio"),
-    "cover.jpg": (b"\xff\xd8\xff\xe0" + bytes(500), "can't read .jpg files"),
     "scratched.mp3": (bytes(range(256)) * 8, "not audio"),
+}
+NOT_SONGS = {  # what else a music folder holds: left alone, neither ready nor failed
+    "cover.jpg": b"\xff\xd8\xff\xe0" + bytes(500),
+    "side A.m3u": b"track 00.wav\n",
+    "._track 00.wav": b"\x00\x05\x16\x07" + bytes(60),  # the metadata a Mac copies beside a file
+    "": b"",  # a console's folder marker
 }
 
 
@@ -75,7 +80,8 @@ def put_library(owner, folder: str, good: int, bad: int, song: bytes) -> None:
     names = list(BAD_SONGS) * (bad // len(BAD_SONGS) + 1)
     for n, name in enumerate(names[:bad]):
         owner["s3"].put_object(Bucket=owner["bucket"], Key=f"{LIBRARY}{folder}{n:02d} {name}", Body=BAD_SONGS[name][0])
-    owner["s3"].put_object(Bucket=owner["bucket"], Key=f"{LIBRARY}{folder}", Body=b"")  # a console's folder marker
+    for name, body in NOT_SONGS.items():
+        owner["s3"].put_object(Bucket=owner["bucket"], Key=f"{LIBRARY}{folder}{name}", Body=body)
 
 
 def batch_start(owner, folder: str) -> tuple[str, subprocess.CompletedProcess]:
@@ -119,27 +125,29 @@ def result_files(owner, manifest_key: str) -> dict[str, list[dict]]:
     }
 
 
-def test_a_library_with_three_bad_files_succeeds_with_17_songs_ready_and_3_failed_with_reasons(
+def test_a_library_with_two_bad_songs_and_a_cover_succeeds_with_17_songs_ready_and_2_failed_with_reasons(
     owner, song, local_stack
 ):
-    put_library(owner, "good-album/", good=17, bad=3, song=song)
+    put_library(owner, "good-album/", good=17, bad=2, song=song)
     batch_id, done = batch_start(owner, "good-album/")
     print(done.stdout[-2000:], done.stderr[-2000:])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines()[-1] == f"batch {batch_id}: SUCCEEDED, 17 ready, 3 failed"
+    assert done.stdout.strip().splitlines()[-1] == f"batch {batch_id}: SUCCEEDED, 17 ready, 2 failed"
 
     status = batch_status(owner, batch_id)  # later, from another shell: the same line
-    assert (status.returncode, status.stdout.strip()) == (0, f"batch {batch_id}: SUCCEEDED, 17 ready, 3 failed")
+    assert (status.returncode, status.stdout.strip()) == (0, f"batch {batch_id}: SUCCEEDED, 17 ready, 2 failed")
 
     batch = owner["batches"].get_item(Key={"batchId": batch_id}, ConsistentRead=True)["Item"]
     assert batch["status"] == "SUCCEEDED" and batch["finishedAt"] >= batch["startedAt"]
-    assert (batch["total"], batch["ready"], batch["failed"], batch["running"]) == (20, 17, 3, 0)
+    assert (batch["total"], batch["ready"], batch["failed"], batch["running"]) == (19, 17, 2, 0)
 
     results = result_files(owner, batch["manifestKey"])
     outputs = [json.loads(execution["Output"]) for execution in results["SUCCEEDED"]]
     ready_ids = [output["jobId"] for output in outputs if output.get("status") == "READY"]
-    assert len(outputs) == 18  # and the folder marker, which is no song
-    assert len(ready_ids) == 17 and len(results["FAILED"]) == 3 and not results["PENDING"]
+    skipped = sorted(output["key"] for output in outputs if output.get("status") == "SKIPPED")
+    assert skipped == sorted(f"{LIBRARY}good-album/{name}" for name in NOT_SONGS)
+    assert len(outputs) == 17 + len(NOT_SONGS)
+    assert len(ready_ids) == 17 and len(results["FAILED"]) == 2 and not results["PENDING"]
     delivered = {
         obj["Key"]: obj["Size"]
         for obj in owner["s3"].list_objects_v2(Bucket=owner["bucket"], Prefix=f"{OUTPUT}good-album/")["Contents"]

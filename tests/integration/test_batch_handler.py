@@ -40,7 +40,7 @@ def batches(batch, boto_session):
 
 
 def put_library(s3, bucket: str) -> None:
-    for name in ("Evening Walk.mp3", "Harbour Lights.mp3", "cover.jpg", ""):  # "" is a folder marker
+    for name in ("Evening Walk.mp3", "Harbour Lights.MP3", "cover.jpg", "._Evening Walk.mp3", ""):  # "": a folder
         s3.put_object(Bucket=bucket, Key=f"library/albums/2024/{name}", Body=SONG if name else b"")
     s3.put_object(Bucket=bucket, Key="library/other/Elsewhere.mp3", Body=SONG)
 
@@ -54,10 +54,10 @@ def test_start_counts_the_songs_of_the_prefix_and_creates_the_batch(batch, batch
         "outputPrefix": "library-8d/label-2024/",  # the library's output folder (LibraryOutputPrefix) + outputPrefix
         "options": {"preset": "slow", "format": "mp3", "mode": "spherical"},
         "reportPrefix": f"batches/{BATCH}/",
-        "total": 3,  # two songs and an image; not the folder marker, not the other folder
+        "total": 2,  # the songs; not the image, the Mac's metadata, the folder marker, the other folder
     }
     item = batches.get_item(Key={"batchId": BATCH})["Item"]
-    assert (item["status"], item["total"], item["ready"], item["failed"], item["running"]) == ("RUNNING", 3, 0, 0, 0)
+    assert (item["status"], item["total"], item["ready"], item["failed"], item["running"]) == ("RUNNING", 2, 0, 0, 0)
 
 
 @pytest.mark.parametrize(

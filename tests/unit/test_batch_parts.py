@@ -16,11 +16,10 @@ from surroundyou_jobs.batches import (
     BatchSettings,
     InvalidBatch,
     delivered_key,
-    is_folder,
     library_song_job,
     listing_prefix,
 )
-from surroundyou_jobs.keys import parse_input_key
+from surroundyou_jobs.keys import is_song_name, parse_input_key
 from surroundyou_jobs.settings import Settings
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -44,7 +43,26 @@ def test_a_library_song_is_an_ordinary_job_that_remembers_its_batch():
     assert parse_input_key(job["inputKey"]) == ("ab" * 16, "flac")
     assert (job["status"], job["filename"], job["contentType"]) == ("AWAITING_UPLOAD", "Café.flac", "audio/flac")
     assert (job["batchId"], job["libraryKey"]) == ("b1", "library/x/Café.flac")  # type: ignore[typeddict-item]
-    assert is_folder("library/x/") and not is_folder("library/x/a.mp3")
+
+
+@pytest.mark.parametrize(
+    ("key", "song"),
+    [
+        ("library/x/a.mp3", True),
+        ("library/x/LOUD.FLAC", True),
+        ("library/x/Song.v1.m4a", True),
+        ("library/x/", False),  # a folder marker
+        ("library/x/cover.jpg", False),
+        ("library/x/side A.m3u", False),
+        ("library/x/README", False),
+        ("library/x/._a.mp3", False),  # a Mac's metadata beside a.mp3
+        ("library/x/.DS_Store", False),
+        ("library/x/a.8d.mp3", False),  # an 8D version already
+        ("library/x/a.preview.8d.ogg", False),
+    ],
+)
+def test_a_song_is_known_by_its_name(key, song):
+    assert is_song_name(key) is song
 
 
 @pytest.mark.parametrize(
@@ -66,13 +84,21 @@ class FakeBatches:
         self.started += 1
 
 
+class FakeClientError(Exception):
+    def __init__(self, code: str):
+        self.response = {"Error": {"Code": code}}
+
+
 class FakeS3:
-    exceptions = SimpleNamespace(ClientError=RuntimeError)
+    exceptions = SimpleNamespace(ClientError=FakeClientError)
 
     def __init__(self):
         self.copies: list[tuple[str, str, dict]] = []
+        self.refusal: str | None = None  # the error code every copy gets, if set
 
     def copy_object(self, Bucket: str, Key: str, CopySource: dict) -> None:  # noqa: N803 - boto3's names
+        if self.refusal:
+            raise FakeClientError(self.refusal)
         self.copies.append((Bucket, Key, CopySource))
 
 
@@ -98,11 +124,17 @@ def test_a_song_becomes_a_job_and_is_copied_to_its_upload_key_once(batch):
     assert song_job_id("b2", "library/a/song.mp3") != first["jobId"]  # another batch: another job
 
 
-def test_a_song_with_an_extension_surroundyou_does_not_read_fails_its_job_at_once(batch):
-    song = batch.run.add_song("b1", "library/a/cover.jpg", 10, {})
-    job = batch.jobs.get(song["jobId"])
-    assert job["status"] == "FAILED" and job["error"]["code"] == "InvalidUpload"
-    assert "can't read .jpg files" in job["error"]["message"] and batch.s3.copies == []
+def test_a_song_that_cannot_be_copied_fails_its_job_at_once_with_the_reason(batch):
+    batch.s3.refusal = "AccessDenied"
+    job = batch.jobs.get(batch.run.add_song("b1", "library/a/song.mp3", 10, {})["jobId"])
+    assert (job["status"], job["error"]["code"]) == ("FAILED", "ConversionFailed")
+    assert job["error"]["message"] == "The song could not be read from the library (AccessDenied)."
+
+
+@pytest.mark.parametrize("key", ["library/a/cover.jpg", "library/a/._song.mp3", "library/a/"])
+def test_a_file_that_is_no_song_gets_no_job_and_is_not_copied(batch, key):
+    assert batch.run.add_song("b1", key, 10, {}) == {"jobId": None}
+    assert batch.jobs.items == {} and batch.s3.copies == [] and batch.batches.started == 0
 
 
 def test_the_summary_line_is_one_line_with_the_counts():

@@ -36,7 +36,6 @@ from .model import Job, _plain, new_job
 
 # the folder of the media bucket the Distributed Map's ResultWriter writes each batch's report to
 REPORT_PREFIX = "batches/"
-FALLBACK_EXTENSION = "bin"  # a library key without an extension still gets an upload key (validate refuses it)
 
 
 class BatchStatus(StrEnum):
@@ -100,26 +99,17 @@ def delivered_key(key: str, list_prefix: str, output_prefix: str, fmt: str) -> s
     return f"{output_prefix}{folder}{relative.stem}.8d.{fmt}"
 
 
-def is_folder(key: str) -> bool:
-    """S3 consoles mark folders with an empty object whose key ends in "/": not a song."""
-    return key.endswith("/")
-
-
-def song_extension(key: str) -> str:
-    return extension_of(key) or FALLBACK_EXTENSION
-
-
 def library_song_job(
     job_id: str, *, batch_id: str, key: str, size: int, options: dict[str, Any], now_s: int, ttl_days: int
 ) -> Job:
     """The job of one library song: an ordinary job waiting for its upload (the batch copies the
-    song to its upload key next), which remembers its batch and library key."""
-    ext = song_extension(key)
+    song to its upload key next), which remembers its batch and library key (a song's: ``is_song_name``)."""
+    ext = extension_of(key)
     job = new_job(
         job_id,
         filename=PurePosixPath(key).name,
         size=size,
-        content_type=INPUT_CONTENT_TYPES.get(ext, ("application/octet-stream",))[0],
+        content_type=INPUT_CONTENT_TYPES[ext][0],
         options=options,
         input_key=input_key(job_id, ext),
         now_s=now_s,

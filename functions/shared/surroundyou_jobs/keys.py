@@ -47,6 +47,15 @@ def extension_of(filename: str) -> str:
     return PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
 
 
+def is_song_name(filename: str) -> bool:
+    """Whether a library's file is a song to convert, by its name: an extension SurroundYou reads, not
+    hidden (``.DS_Store``, the ``._Song.mp3`` metadata a Mac copies beside each file) and not an 8D
+    result already (``*.8d.*``). Covers, playlists and liner notes are left alone, not failed."""
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    stem = name.lower().rsplit(".", 1)[0]
+    return not name.startswith(".") and extension_of(name) in INPUT_CONTENT_TYPES and not stem.endswith(".8d")
+
+
 def input_key(job_id: str, ext: str) -> str:
     return f"{INPUT_PREFIX}{job_id}/source.{ext}"
 
