@@ -52,6 +52,11 @@ def add_batch_command(commands: Any) -> None:
         "--output-prefix",
         help="folder of the library's output folder (library-8d/) for the 8D songs (default: the prefix's own)",
     )
+    start.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave out songs whose 8D version is in the output folder already (convert only what is new)",
+    )
     start.add_argument("--name", help="the batch id (default: a new random one)")
     start.add_argument("--wait", action="store_true", help="follow the batch to its end")
     start.add_argument("--state-machine", help="ARN of BatchConvert (default: the one state machine named *-batch)")
@@ -73,6 +78,8 @@ def start_command(args: argparse.Namespace) -> int:
         request: dict[str, Any] = {"prefix": args.prefix, "options": options}
         if args.output_prefix:
             request["outputPrefix"] = args.output_prefix
+        if args.skip_existing:
+            request["skipExisting"] = True
         batch_id = batches.start(args.name or uuid.uuid4().hex, request)
         console.print(f"batch {batch_id} started: {batches.execution_arn(batch_id)}", highlight=False, soft_wrap=True)
         return follow(batches, batch_id, args.wait, console)
@@ -91,9 +98,11 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def summary_line(batch_id: str, status: str, item: dict[str, Any] | None) -> str:
-    """`batch 1f3c0d1e: SUCCEEDED, 17 ready, 3 failed` (and what is still running)."""
+    """`batch 1f3c0d1e: SUCCEEDED, 17 ready, 3 failed` (and what is still running, what was skipped)."""
     numbers = counts(item or {})
     line = f"batch {batch_id}: {status}, {numbers['ready']} ready, {numbers['failed']} failed"
+    if numbers["skipped"]:
+        line += f", {numbers['skipped']} skipped (converted before)"
     if status == BatchStatus.RUNNING.value:
         line += f", {numbers['running']} running, {numbers['total']} in all"
     error = (item or {}).get("error")

@@ -1,10 +1,11 @@
 """Batch Lambda: the steps of the BatchConvert state machine that need code.
 
-{"action": "start", "batchId", "request": {"prefix", "options"?, "outputPrefix"?}} -> the batch item and what the
-    Distributed Map reads ({"batchId", "listPrefix", "outputPrefix", "options", "reportPrefix", "total"});
-    a bad request raises InvalidBatch.
-{"action": "song", "batchId", "key", "size", "options"} -> {"jobId"}: one library song as a job
-    (``jobId`` null for a file that is no song by its name: a cover, a playlist, a folder marker).
+{"action": "start", "batchId", "request": {"prefix", "options"?, "outputPrefix"?, "skipExisting"?}} -> the batch
+    item and what the Distributed Map reads ({"batchId", "listPrefix", "outputPrefix", "options",
+    "reportPrefix", "skipExisting", "total"}); a bad request raises InvalidBatch.
+{"action": "song", "batchId", "key", "size", "options", "skipExisting"?, "listPrefix"?, "outputPrefix"?} ->
+    {"jobId"}: one library song as a job (``jobId`` null for a file that is no song by its name, a
+    cover, a playlist, a folder marker, or with skipExisting a song whose 8D version is there).
 {"action": "deliver", "batchId", "jobId", "key", "listPrefix", "outputPrefix"} -> {"key"}: a READY
     song's 8D file copied to the library's output folder.
 {"action": "finish", "batchId", "succeeded", "map"?, "error"?} -> the batch's summary.
@@ -42,6 +43,7 @@ class BatchRequest(BaseModel):
     prefix: str = ""
     options: dict[str, Any] | None = None
     outputPrefix: str | None = None
+    skipExisting: bool = False
 
 
 class StartEvent(BaseModel):
@@ -56,6 +58,9 @@ class SongEvent(BaseModel):
     key: str
     size: int
     options: dict[str, Any] = {}
+    skipExisting: bool = False
+    listPrefix: str = ""
+    outputPrefix: str = ""
 
 
 class DeliverEvent(BaseModel):
@@ -127,13 +132,23 @@ def lambda_handler(
     logger.append_keys(batch_id=event.batchId)
     if isinstance(event, StartEvent):
         request = event.request
-        started = library_batch().start(event.batchId, request.prefix, request.options, request.outputPrefix)
+        started = library_batch().start(
+            event.batchId, request.prefix, request.options, request.outputPrefix, request.skipExisting
+        )
         logger.info("batch started", extra={"prefix": started["listPrefix"], "total": started["total"]})
         return started
     if isinstance(event, SongEvent):
-        song = library_batch().add_song(event.batchId, event.key, event.size, event.options)
+        song = library_batch().add_song(
+            event.batchId,
+            event.key,
+            event.size,
+            event.options,
+            event.skipExisting,
+            event.listPrefix,
+            event.outputPrefix,
+        )
         if song["jobId"] is None:
-            logger.info("not a song: left alone", extra={"key": event.key})
+            logger.info("not a song, or converted before: left alone", extra={"key": event.key})
             return song
         logger.info("song queued as a job", extra={"key": event.key, "job_id": song["jobId"]})
         metrics.add_metric(name="BatchSongs", unit=MetricUnit.Count, value=1)

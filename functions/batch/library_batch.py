@@ -58,11 +58,19 @@ class LibraryBatch:
         self.batch_settings = batch_settings
         self.clock = clock
 
-    def start(self, batch_id: str, prefix: str, options: dict[str, Any] | None, output_prefix: str | None) -> dict:
+    def start(
+        self,
+        batch_id: str,
+        prefix: str,
+        options: dict[str, Any] | None,
+        output_prefix: str | None,
+        skip_existing: bool = False,
+    ) -> dict:
         """Check the request, count the songs and create the batch item; what the map needs next.
 
         ``output_prefix``: the folder of the library's output folder its 8D songs go to (default:
-        ``prefix``, so the output mirrors the library)."""
+        ``prefix``, so the output mirrors the library). ``skip_existing``: leave out the songs whose
+        8D version is there already (a library batch run again converts only what is new)."""
         try:
             parsed = parse_job_options(options)
         except InvalidOptions as exc:
@@ -74,13 +82,22 @@ class LibraryBatch:
         output = output_prefix if output_prefix is not None else prefix
         if output and not output.endswith("/"):
             output += "/"
+        output_folder = listing_prefix(self.batch_settings.library_output_prefix, output)
+        songs = to_convert = [key for key in self._keys(list_prefix) if is_song_name(key)]
+        if skip_existing:
+            there = set(self._keys(output_folder))
+            to_convert = [
+                key for key in songs if delivered_key(key, list_prefix, output_folder, parsed["format"]) not in there
+            ]
         batch = new_batch(
             batch_id,
             prefix=prefix,
             list_prefix=list_prefix,
-            output_prefix=listing_prefix(self.batch_settings.library_output_prefix, output),
+            output_prefix=output_folder,
             options=parsed,
-            total=self.count_songs(list_prefix),
+            skip_existing=skip_existing,
+            total=len(to_convert),
+            skipped=len(songs) - len(to_convert),
             now_s=int(self.clock()),
             ttl_days=self.settings.job_ttl_days,
         )
@@ -88,25 +105,43 @@ class LibraryBatch:
         return {
             "batchId": batch_id,
             "listPrefix": list_prefix,
-            "outputPrefix": batch["outputPrefix"],
+            "outputPrefix": output_folder,
             "options": parsed,
             "reportPrefix": batch["reportPrefix"],
+            "skipExisting": skip_existing,
             "total": batch["total"],
         }
 
-    def count_songs(self, list_prefix: str) -> int:
+    def _keys(self, prefix: str, limit: int | None = None) -> list[str]:
+        """The library bucket's keys under ``prefix`` (the first ``limit`` of them)."""
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.batch_settings.library_bucket, Prefix=list_prefix
+            Bucket=self.batch_settings.library_bucket,
+            Prefix=prefix,
+            PaginationConfig={"MaxItems": limit} if limit else {},
         )
-        return sum(1 for page in pages for item in page.get("Contents", []) if is_song_name(item["Key"]))
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
-    def add_song(self, batch_id: str, key: str, size: int, options: dict[str, Any]) -> dict[str, str | None]:
+    def add_song(
+        self,
+        batch_id: str,
+        key: str,
+        size: int,
+        options: dict[str, Any],
+        skip_existing: bool = False,
+        list_prefix: str = "",
+        output_prefix: str = "",
+    ) -> dict[str, str | None]:
         """The song's job, created and its song copied to the upload key (once, however often
         this is retried); a song that cannot be copied ends its job FAILED at once, with the reason.
-        A file that is no song by its name (a cover, a folder marker: ``is_song_name``) gets no job
+        A file that is no song by its name (a cover, a folder marker: ``is_song_name``), or with
+        ``skip_existing`` a song whose 8D version is in ``output_prefix`` already, gets no job
         (``jobId`` None) and counts neither as ready nor as failed."""
         if not is_song_name(key):
             return {"jobId": None}
+        if skip_existing:
+            target = delivered_key(key, list_prefix, output_prefix, options["format"])
+            if self._keys(target, limit=1) == [target]:
+                return {"jobId": None}
         job_id = song_job_id(batch_id, key)
         try:
             self.jobs.get(job_id)

@@ -84,10 +84,22 @@ def put_library(owner, folder: str, good: int, bad: int, song: bytes) -> None:
         owner["s3"].put_object(Bucket=owner["bucket"], Key=f"{LIBRARY}{folder}{name}", Body=body)
 
 
-def batch_start(owner, folder: str) -> tuple[str, subprocess.CompletedProcess]:
+def batch_start(owner, folder: str, *flags: str) -> tuple[str, subprocess.CompletedProcess]:
     batch_id = uuid.uuid4().hex
     done = subprocess.run(
-        [str(SURROUNDYOU), "batch", "start", "--prefix", folder, "--preset", "fast", "--name", batch_id, "--wait"],
+        [
+            str(SURROUNDYOU),
+            "batch",
+            "start",
+            "--prefix",
+            folder,
+            "--preset",
+            "fast",
+            "--name",
+            batch_id,
+            "--wait",
+            *flags,
+        ],
         env=owner["environ"],
         capture_output=True,
         text=True,
@@ -183,6 +195,22 @@ def test_a_library_with_15_bad_files_of_20_fails_the_batch(owner, song):
     assert batch["running"] == 0
     status = batch_status(owner, batch_id)
     assert status.returncode == 1 and status.stdout.strip() == last
+
+
+def test_a_library_run_again_with_skip_existing_converts_only_what_is_new(owner, song):
+    put_library(owner, "growing/", good=3, bad=0, song=song)
+    first, done = batch_start(owner, "growing/")
+    assert done.stdout.strip().splitlines()[-1] == f"batch {first}: SUCCEEDED, 3 ready, 0 failed", done.stdout
+    s3, bucket = owner["s3"], owner["bucket"]
+    s3.delete_object(Bucket=bucket, Key=f"{OUTPUT}growing/track 01.8d.mp3")  # lost
+    s3.put_object(Bucket=bucket, Key=f"{LIBRARY}growing/track 03.wav", Body=song)  # new
+    kept = s3.head_object(Bucket=bucket, Key=f"{OUTPUT}growing/track 00.8d.mp3")["LastModified"]
+    again, done = batch_start(owner, "growing/", "--skip-existing")
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == f"batch {again}: SUCCEEDED, 2 ready, 0 failed, 2 skipped (converted before)", done.stdout
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{OUTPUT}growing/")["Contents"]
+    assert sorted(item["Key"] for item in listed) == [f"{OUTPUT}growing/track {n:02d}.8d.mp3" for n in range(4)]
+    assert s3.head_object(Bucket=bucket, Key=f"{OUTPUT}growing/track 00.8d.mp3")["LastModified"] == kept
 
 
 def test_a_prefix_outside_the_library_is_refused(owner):

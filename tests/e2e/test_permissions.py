@@ -137,7 +137,8 @@ def decisions(local_stack, local_stack_process, tmp_path_factory) -> list[tuple[
 
 
 def run_a_small_batch(stack, folder: Path) -> None:
-    """Three songs and a cover image under the library: the batch SUCCEEDS (the cover is left alone)."""
+    """Three songs and a cover image under the library: the batch SUCCEEDS (the cover is left alone);
+    run again with skipExisting after a new song came, it SUCCEEDS converting only that one."""
     environment = dict(item.split("=", 1) for item in shlex.split(stack_line(stack, EXPORT_LINE)[1]))
     session = boto3.Session(
         aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
@@ -154,13 +155,18 @@ def run_a_small_batch(stack, folder: Path) -> None:
     (machine,) = [
         m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-batch")
     ]
-    execution = sfn.start_execution(stateMachineArn=machine, name="permissions", input='{"prefix": "permissions/"}')
-    for _ in range(600):
-        status = sfn.describe_execution(executionArn=execution["executionArn"])["status"]
-        if status != "RUNNING":
-            break
-        time.sleep(0.5)
-    assert status == "SUCCEEDED"
+    for name, request in (
+        ("permissions", '{"prefix": "permissions/"}'),
+        ("permissions-again", '{"prefix": "permissions/", "skipExisting": true}'),
+    ):
+        execution = sfn.start_execution(stateMachineArn=machine, name=name, input=request)
+        for _ in range(600):
+            status = sfn.describe_execution(executionArn=execution["executionArn"])["status"]
+            if status != "RUNNING":
+                break
+            time.sleep(0.5)
+        assert status == "SUCCEEDED"
+        s3.put_object(Bucket=bucket, Key="library/permissions/song 3.mp3", Body=song)
 
 
 def test_no_component_was_refused_a_call(decisions):

@@ -54,6 +54,7 @@ def test_start_counts_the_songs_of_the_prefix_and_creates_the_batch(batch, batch
         "outputPrefix": "library-8d/label-2024/",  # the library's output folder (LibraryOutputPrefix) + outputPrefix
         "options": {"preset": "slow", "format": "mp3", "mode": "spherical"},
         "reportPrefix": f"batches/{BATCH}/",
+        "skipExisting": False,
         "total": 2,  # the songs; not the image, the Mac's metadata, the folder marker, the other folder
     }
     item = batches.get_item(Key={"batchId": BATCH})["Item"]
@@ -84,6 +85,23 @@ def test_a_song_becomes_a_job_copied_to_its_upload_key(batch, batches, s3, bucke
     assert s3.get_object(Bucket=bucket, Key=job["inputKey"])["Body"].read() == SONG
     assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
     assert batch(event) == song  # a retried step: the same job, no second count
+    assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
+
+
+def test_a_batch_run_again_with_skip_existing_converts_only_what_is_new(
+    batch, batches, s3, bucket, job_store, sample_event
+):
+    put_library(s3, bucket)
+    s3.put_object(Bucket=bucket, Key="library-8d/label-2024/Evening Walk.8d.mp3", Body=b"8D!")  # the last run's
+    start = sample_event("batch_start")
+    started = batch({**start, "request": {**start["request"], "skipExisting": True}})
+    assert (started["skipExisting"], started["total"]) == (True, 1)
+    item = batches.get_item(Key={"batchId": BATCH})["Item"]
+    assert (item["total"], item["skipped"]) == (1, 1)
+    song = {**sample_event("batch_song"), "skipExisting": True}
+    assert batch(song) == {"jobId": None}  # converted before: no job
+    new = batch({**song, "key": "library/albums/2024/Harbour Lights.MP3"})
+    assert job_store.get(new["jobId"])["status"] == "AWAITING_UPLOAD"
     assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from template_under_test import REPO
-from test_template_resources import _as_list, _key, arn_of, grants, pairs, ref, statement_for, sub
+from test_template_resources import _as_list, _key, arn_of, grants, inline_statements, pairs, ref, statement_for, sub
 
 BATCH_ASL = REPO / "statemachine" / "batch.asl.json"
 LIBRARY_BUCKET_ARN = {
@@ -98,8 +98,12 @@ def test_batch_function_copies_library_songs_to_uploads_and_records_jobs_and_bat
             sub("${MediaBucket.Arn}/${LibraryPrefix}*"),
         ]
     }
-    listing = statement_for(role, "s3:ListBucket")
-    assert listing["Resource"] == LIBRARY_BUCKET_ARN and listing["Condition"] == LIBRARY_PREFIX_CONDITION
+    listings = [s for s in inline_statements(role) if s["Action"] == "s3:ListBucket"]
+    assert [listing["Resource"] for listing in listings] == [LIBRARY_BUCKET_ARN] * 2
+    assert [listing["Condition"]["StringLike"]["s3:prefix"] for listing in listings] == [
+        sub("${LibraryPrefix}*"),  # the songs
+        sub("${LibraryOutputPrefix}*"),  # the names of their 8D versions (skipExisting), not the files
+    ]
     delivered = {
         "Fn::If": [
             "HasLibraryBucket",

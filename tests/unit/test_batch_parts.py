@@ -140,6 +140,11 @@ def test_a_file_that_is_no_song_gets_no_job_and_is_not_copied(batch, key):
 def test_the_summary_line_is_one_line_with_the_counts():
     item = {"total": 20, "ready": 17, "failed": 3, "running": 0}
     assert summary_line("1f3c", "SUCCEEDED", item) == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed"
+    rerun = {**item, "skipped": 40}
+    assert (
+        summary_line("1f3c", "SUCCEEDED", rerun)
+        == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed, 40 skipped (converted before)"
+    )
     failed = {**item, "error": {"code": "States.ExceedToleratedFailureThreshold", "message": "Too many."}}
     assert summary_line("1f3c", "FAILED", failed) == "batch 1f3c: FAILED, 17 ready, 3 failed (Too many.)"
     assert summary_line("1f3c", "RUNNING", {**item, "running": 2}).endswith(", 2 running, 20 in all")

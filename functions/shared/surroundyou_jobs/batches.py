@@ -52,7 +52,9 @@ class Batch(TypedDict):
     outputPrefix: str  # where its 8D songs go: the library's output folder + outputPrefix (default: prefix)
     options: dict[str, Any]
     reportPrefix: str
-    total: int
+    skipExisting: bool  # songs whose 8D version is in the output folder already are left out
+    total: int  # songs to convert
+    skipped: int  # songs left out at the start (skipExisting)
     running: int
     ready: int
     failed: int
@@ -125,7 +127,9 @@ def new_batch(
     list_prefix: str,
     output_prefix: str,
     options: dict[str, Any],
+    skip_existing: bool,
     total: int,
+    skipped: int,
     now_s: int,
     ttl_days: int,
 ) -> Batch:
@@ -137,7 +141,9 @@ def new_batch(
         outputPrefix=output_prefix,
         options=options,
         reportPrefix=f"{REPORT_PREFIX}{batch_id}/",
+        skipExisting=skip_existing,
         total=total,
+        skipped=skipped,
         running=0,
         ready=0,
         failed=0,
@@ -200,5 +206,6 @@ class DynamoBatchStore:
 
 
 def counts(batch: dict[str, Any]) -> dict[str, int]:
-    """total, ready, failed, running of a batch item as plain ints (Decimals from DynamoDB)."""
-    return {name: int(Decimal(str(batch.get(name, 0)))) for name in ("total", "ready", "failed", "running")}
+    """total, ready, failed, running, skipped of a batch item as plain ints (Decimals from DynamoDB)."""
+    names = ("total", "ready", "failed", "running", "skipped")
+    return {name: int(Decimal(str(batch.get(name, 0)))) for name in names}
