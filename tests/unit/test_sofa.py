@@ -36,10 +36,13 @@ def rigid_sphere_hrirs(azimuth_deg: np.ndarray) -> np.ndarray:
     return np.stack(responses, axis=1)
 
 
-def write_sphere_sofa(path, step_deg: float = 5.0, change=lambda responses: responses, delay=None) -> str:
-    """The rigid sphere measured every ``step_deg`` on the horizontal plane, its responses passed through
-    ``change`` and its Data.Delay ``delay`` (``(directions, 2)`` samples) if given, as a SOFA file at ``path``."""
+def write_sphere_sofa(path, step_deg: float = 5.0, change=lambda responses: responses, delay=None, keep=None) -> str:
+    """The rigid sphere measured every ``step_deg`` on the horizontal plane (the azimuths ``keep`` passes
+    only), its responses passed through ``change`` and its Data.Delay ``delay`` (``(directions, 2)``
+    samples) if given, as a SOFA file at ``path``."""
     azimuth_deg = np.arange(0.0, 360.0, step_deg)
+    if keep is not None:
+        azimuth_deg = azimuth_deg[keep(azimuth_deg)]
     sofa = sofar.Sofa("SimpleFreeFieldHRIR")
     sofa.Data_IR = change(rigid_sphere_hrirs(azimuth_deg))
     sofa.Data_SamplingRate = float(SOFA_RATE)
@@ -122,6 +125,20 @@ def test_a_set_that_no_head_could_have_made_gets_a_clear_error(tmp_path, change,
     path = write_sphere_sofa(tmp_path / "odd.sofa", change=change, delay=delay)
     with pytest.raises(SofaError, match=message):
         kemar_head_radius_m(path)
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        (lambda azimuth: (azimuth <= 60) | (azimuth >= 300), "no direction from azimuth 60 to 300 deg"),
+        (lambda azimuth: azimuth == 90, "one direction within 45 deg of the horizontal plane"),
+    ],
+    ids=["in front only", "one direction"],
+)
+def test_a_set_without_directions_all_around_the_head_gets_a_clear_error(tmp_path, keep, message):
+    with pytest.raises(SofaError, match=message):
+        read_sofa(write_sphere_sofa(tmp_path / "part.sofa", keep=keep))
+    read_sofa(write_sphere_sofa(tmp_path / "sparse.sofa", step_deg=90.0))  # every 90 deg still goes round
 
 
 def test_a_head_a_little_bigger_than_a_real_one_is_taken_with_its_own_delay(tmp_path, sphere_sofa):

@@ -11,7 +11,8 @@ i.e. HDF5, read here with h5py. SimpleFreeFieldHRIR (AES69 annex; sofaconvention
                         z up, m)
 
 and the global attributes ``Conventions = "SOFA"``, ``SOFAConventions = "SimpleFreeFieldHRIR"``.
-Anything else is refused with a ``SofaError`` that says what is wrong.
+Anything else is refused with a ``SofaError`` that says what is wrong, and so is a set that cannot
+carry an orbit: a silent ear, or no directions all around the head near the horizontal plane.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# 8D needs directions all around the head: near the horizontal plane (within this elevation) no
+# gap of azimuth may be wider than the next constant (a set measured in front only cannot go round)
+AROUND_ELEVATION_DEG = 45.0
+WIDEST_GAP_DEG = 90.0
 
 
 class SofaError(ValueError):
@@ -39,6 +45,23 @@ class HrirSet:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _check_directions_around(path: str, azimuth_deg: np.ndarray) -> None:
+    """``SofaError`` unless the sorted azimuths (deg, 0-360) near the horizontal plane go all round."""
+    if azimuth_deg.size < 2:
+        raise SofaError(
+            f"{path}: it has {('no', 'one')[azimuth_deg.size]} direction within {AROUND_ELEVATION_DEG:g} deg of "
+            "the horizontal plane; 8D needs directions all around the head"
+        )
+    gaps = np.diff(np.append(azimuth_deg, azimuth_deg[0] + 360.0))
+    widest = int(np.argmax(gaps))
+    if gaps[widest] > WIDEST_GAP_DEG:
+        raise SofaError(
+            f"{path}: it has no direction from azimuth {azimuth_deg[widest]:g} to "
+            f"{np.mod(azimuth_deg[widest] + gaps[widest], 360.0):g} deg near the horizontal plane; 8D needs "
+            "directions all around the head"
+        )
 
 
 @functools.cache
@@ -87,6 +110,7 @@ def read_sofa(path: str) -> HrirSet:
         azimuth, elevation = positions[:, 0], positions[:, 1]
     else:
         raise SofaError(f"{path}: SourcePosition Type {position_type!r} is neither spherical nor cartesian")
+    _check_directions_around(path, np.unique(np.mod(azimuth[np.abs(elevation) <= AROUND_ELEVATION_DEG], 360.0)))
     delays = np.broadcast_to(delays.reshape(-1, 2), (responses.shape[0], 2))
     if np.any(delays < 0) or not np.isfinite(delays).all():
         raise SofaError(f"{path}: Data.Delay must be finite and >= 0 samples")
