@@ -84,6 +84,10 @@ class LibraryBatch:
             output += "/"
         output_folder = listing_prefix(self.batch_settings.library_output_prefix, output)
         songs = to_convert = [key for key in self._keys(list_prefix) if is_song_name(key)]
+        if not songs:  # a mistyped prefix would otherwise "succeed" with nothing done
+            raise InvalidBatch(
+                f'there are no songs under "{prefix}" in the library ({list_prefix}): is the prefix right?'
+            )
         if skip_existing:
             there = set(self._keys(output_folder))
             to_convert = [

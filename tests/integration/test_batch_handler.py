@@ -66,6 +66,7 @@ def test_start_counts_the_songs_of_the_prefix_and_creates_the_batch(batch, batch
     [
         ({"prefix": "../uploads/"}, "not a folder of the library"),
         ({"prefix": "albums/", "options": {"preset": "loud"}}, "options: "),
+        ({"prefix": "album/2024/"}, 'there are no songs under "album/2024/" in the library \\(library/album/2024/\\)'),
     ],
 )
 def test_a_bad_request_is_refused_with_the_reason(batch, batches, request_, reason):
