@@ -396,7 +396,8 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
 def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tuple[Path, Path]]:
     """Each song with the folder its result goes to. A folder input stands for every song under it, by
     name (``is_song_name``), in its sub-folders too (hidden ones aside); with ``out_dir`` their results
-    keep its tree, as a library batch's do (``surroundyou_jobs.batches``)."""
+    keep its tree, as a library batch's do (``surroundyou_jobs.batches``). A song named twice (by
+    itself and by its folder, or by overlapping globs) is converted once, where it is first named."""
     songs: list[tuple[Path, Path]] = []
     for given in inputs:
         if not given.is_dir():
@@ -411,7 +412,10 @@ def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tupl
         if not found:
             raise ValueError(f"{given} is a folder with no songs in it ({', '.join(INPUT_CONTENT_TYPES)})")
         songs += found
-    return songs
+    first_named: dict[Path, tuple[Path, Path]] = {}
+    for song, folder in songs:
+        first_named.setdefault(song.resolve(), (song, folder))
+    return list(first_named.values())
 
 
 def job_options(args: argparse.Namespace) -> dict[str, object]:

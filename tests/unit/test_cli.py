@@ -101,6 +101,13 @@ def test_a_folder_is_its_songs_and_their_results_keep_its_tree(tmp_path, music, 
     assert made["single.8d.flac"].is_file()
     assert {name: made[name].stat().st_mtime_ns for name in kept} == kept
 
+    # a song named by its folder and by itself (or twice) is converted once, where first named
+    capsys.readouterr()
+    album_song = library / "Album" / "01 Intro.flac"
+    assert cli.main(["convert", str(library), str(album_song), str(album_song), "--format", "flac"]) == 0
+    assert "3 converted, 0 failed" in " ".join(capsys.readouterr().out.split())
+    assert (library / "Album" / "01 Intro.8d.flac").is_file()
+
     (tmp_path / "empty" / "Album").mkdir(parents=True)
     assert cli.main(["convert", str(tmp_path / "empty")]) == 2
     assert "empty is a folder with no songs in it (mp3, wav" in " ".join(capsys.readouterr().err.split())
