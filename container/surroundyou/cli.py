@@ -278,20 +278,24 @@ def _convert_command(args: argparse.Namespace) -> int:
             return 0
     outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
     for outcome in outcomes:
-        if outcome.error:
-            errors.print(f"[red]error:[/red] {outcome.error}", highlight=False)
-        elif outcome.report is not None and outcome.report.non_finite_samples:
-            errors.print(
-                f"[yellow]warning:[/yellow] {outcome.job.src.name}: {outcome.report.non_finite_samples} samples "
-                "were NaN or infinite; they were converted as silence",
-                highlight=False,
-            )
         for line in _motion_notes(outcome):
             console.print(line, highlight=False)
     console.print(_summary(outcomes))
     failed = sum(1 for outcome in outcomes if outcome.error)
     console.print(f"{len(outcomes) - failed} converted, {failed} failed", highlight=False)
     return 1 if failed else 0
+
+
+def _problem(outcome: Outcome) -> str | None:
+    """The error or warning line a song's outcome calls for, if any."""
+    if outcome.error:
+        return f"[red]error:[/red] {outcome.error}"
+    if outcome.report is not None and outcome.report.non_finite_samples:
+        return (
+            f"[yellow]warning:[/yellow] {outcome.job.src.name}: {outcome.report.non_finite_samples} samples "
+            "were NaN or infinite; they were converted as silence"
+        )
+    return None
 
 
 def _motion_notes(outcome: Outcome) -> list[str]:
@@ -437,7 +441,8 @@ def job_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[Outcome]:
-    """Convert every job (in ``workers`` processes when more than one) under a progress bar."""
+    """Convert every job (in ``workers`` processes when more than one) under a progress bar; a song's
+    error or warning is printed above the bars as it ends."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -457,6 +462,9 @@ def run_jobs(jobs: list[ConversionJob], workers: int, console: Console) -> list[
         def finished(outcome: Outcome) -> Outcome:
             task = tasks[outcome.job.index]
             ended.add(outcome.job.index)
+            problem = _problem(outcome)
+            if problem is not None:  # told at once, above the bars: a library's run may be stopped hours later
+                bars.console.print(problem, highlight=False)
             if overall is not None:
                 bars.update(task, visible=False)
                 bars.advance(overall)

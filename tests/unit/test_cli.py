@@ -191,6 +191,27 @@ def test_a_stop_whose_interrupt_was_swallowed_still_stops_between_blocks(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]
 
 
+def test_a_songs_error_is_told_when_it_ends_not_only_when_the_run_does(tmp_path, signals, capsys):
+    """A library's run may be stopped hours in: the songs that failed before are told all the same."""
+    broken = tmp_path / "a broken.mp3"
+    broken.write_text("not a song")
+    long = write_audio(tmp_path / "b long.wav", signals.music_like(60.0, SR, seed=7), SR)
+
+    def stop_when_the_second_song_has_started():
+        while not any(path.name.startswith(".b long.") for path in tmp_path.iterdir()):  # its partial file
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_the_second_song_has_started, daemon=True).start()
+    try:
+        assert cli.main(["convert", str(broken), str(long), "-j", "1"]) == 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    told = " ".join(capsys.readouterr().err.split())
+    assert "error: a broken.mp3:" in told and told.endswith("surroundyou: stopped")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a broken.mp3", "b long.wav"]
+
+
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
     for arguments in (["--preset", "loud"], ["--mp3-quality", "999"], ["--format", "aac"], ["-o", "new/"], ["-j", "0"]):
         with pytest.raises(SystemExit) as exited:
