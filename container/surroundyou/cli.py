@@ -276,7 +276,14 @@ def _convert_command(args: argparse.Namespace) -> int:
         jobs = [dataclasses.replace(job, index=index) for index, job in enumerate(to_do)]
         if not jobs:
             return 0
-    outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
+    try:
+        outcomes = run_jobs(jobs, max(1, min(args.jobs, len(jobs))), errors)
+    except KeyboardInterrupt:
+        if len(jobs) > 1:
+            made = sum(1 for job in jobs if job.dst.exists())
+            again = "run the same command again" if args.skip_existing else "run it again with --skip-existing"
+            errors.print(f"{made} of {len(jobs)} songs were converted: {again} to go on from there", highlight=False)
+        raise
     for outcome in outcomes:
         for line in _motion_notes(outcome):
             console.print(line, highlight=False)

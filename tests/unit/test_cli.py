@@ -191,8 +191,9 @@ def test_a_stop_whose_interrupt_was_swallowed_still_stops_between_blocks(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]
 
 
-def test_a_songs_error_is_told_when_it_ends_not_only_when_the_run_does(tmp_path, signals, capsys):
-    """A library's run may be stopped hours in: the songs that failed before are told all the same."""
+def test_a_stopped_run_has_told_its_failures_and_how_to_go_on(tmp_path, signals, capsys):
+    """A library's run may be stopped hours in: the songs that failed were told as they ended, and the
+    count of results made says how to go on."""
     broken = tmp_path / "a broken.mp3"
     broken.write_text("not a song")
     long = write_audio(tmp_path / "b long.wav", signals.music_like(60.0, SR, seed=7), SR)
@@ -208,7 +209,10 @@ def test_a_songs_error_is_told_when_it_ends_not_only_when_the_run_does(tmp_path,
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     told = " ".join(capsys.readouterr().err.split())
-    assert "error: a broken.mp3:" in told and told.endswith("surroundyou: stopped")
+    assert "error: a broken.mp3:" in told
+    assert told.endswith(
+        "0 of 2 songs were converted: run it again with --skip-existing to go on from there surroundyou: stopped"
+    )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a broken.mp3", "b long.wav"]
 
 
