@@ -271,7 +271,8 @@ def estimate_period_s(
     max_period_s = max_period_s or span_s / 1.5
     if len(times_s) < 3 or max_period_s <= min_period_s:  # before silence: a short file has too few windows
         raise ValueError(
-            f"tracks of {span_s:.1f} s are too short to estimate a period of at least {min_period_s:.1f} s"
+            f"too short to measure an orbit: one of at least {min_period_s:g} s per turn needs "
+            f"{1.5 * min_period_s:g} s or more of audio, and these tracks span {span_s:.2g} s"
         )
     if all(np.isfinite(track).sum() < 3 for track in tracks):
         raise ValueError("the audio is silent: there is no orbit to measure")
@@ -550,7 +551,7 @@ def analysed_figures(analysed: AnalysedFile, duration_s: float, name: str) -> tu
     try:
         orbit = measure_orbit(stereo, sample_rate)
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from error
+        raise ValueError(f"{name} ({duration_s:.2g} s long): {error}") from error
     coherence = interaural_coherence(stereo, sample_rate)
     figures = {
         "duration_s": duration_s,
