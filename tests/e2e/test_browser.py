@@ -369,6 +369,45 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
     shoot(page, "10-phone-after-try-again")
 
 
+def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(local_stack, browser, tmp_path):
+    """Reloaded (or closed and opened again) while the song renders, the page follows the same job
+    to its result, which a second reload still shows; choosing another song leaves it behind."""
+    song = write_song(tmp_path / "Night Drive.mp3", duration_s=8.0)
+    page, _ = open_app(browser, local_stack)
+    jobs = api_jobs(page)
+    page.get_by_label("Choose a song").set_input_files(song)
+    page.get_by_role("button", name="Convert").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))
+    ).to_be_visible()
+    polls_before = len(jobs[0]["statuses"])
+    page.reload()
+
+    download_link = page.get_by_role("link", name="Download")
+    expect(download_link).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    # the same job, followed again to READY: no new one was made
+    assert len(jobs) == 1 and len(jobs[0]["statuses"]) > polls_before, jobs
+    assert jobs[0]["statuses"][-1][0] == "READY", jobs
+    expect(page.get_by_text("converted before the page was reloaded")).to_contain_text("Night Drive.mp3")
+    expect(page.get_by_role("radio", name="Original")).to_be_disabled()  # no original to compare with
+    expect(page.get_by_role("radio", name="8D version")).to_be_checked()
+    page.wait_for_function("() => document.querySelector(\"audio[aria-label='8D version']\").duration > 0")
+    assert_text_contrast_aa(page)
+    shoot(page, "11-picked-up-after-reload")
+    with page.expect_download() as download_info:
+        download_link.click()
+    assert download_info.value.suggested_filename == "Night Drive.8d.mp3"
+
+    page.reload()  # the result stays until the person moves on
+    expect(page.get_by_role("link", name="Download")).to_be_visible()
+    page.get_by_label("Choose a song").set_input_files(write_song(tmp_path / "Another.mp3", duration_s=2.0))
+    expect(page.get_by_role("link", name="Download")).to_be_hidden()
+    page.reload()
+    expect(page.get_by_role("button", name="Convert")).to_be_disabled()  # no song chosen, nothing picked up
+    expect(page.get_by_role("heading", name=re.compile("ready|Checking|Making"))).to_have_count(0)
+    assert page.evaluate("localStorage.length") == 0
+
+
 def test_a_file_over_the_apis_limit_is_refused_before_it_is_sent(local_stack, browser):
     # The limit is the API's (GET /config), in its decimal units: a file 4 % over it (still under
     # the limit counted in binary MiB, which the page once used) is refused on the page in the words

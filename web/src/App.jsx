@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { loadConfig } from "./config.js";
+import { rememberedJob } from "./lastJob.js";
 import useConversion from "./useConversion.js";
 import DropOverlay from "./components/DropOverlay.jsx";
 import ErrorPanel from "./components/ErrorPanel.jsx";
@@ -97,6 +98,16 @@ export default function App() {
     [resetConversion, chooseSong],
   );
 
+  // Once the page is set up, pick up the conversion a reload or a closed tab left behind.
+  const resumeConversion = conversion.resume;
+  const pickedUp = useRef(false);
+  useEffect(() => {
+    if (!config || pickedUp.current) return;
+    pickedUp.current = true;
+    const remembered = rememberedJob();
+    if (remembered) resumeConversion(remembered);
+  }, [config, resumeConversion]);
+
   // Move focus to the outcome so keyboard and screen-reader users land on it.
   useEffect(() => {
     if (conversion.stage === "ready" || conversion.stage === "error") outcomeHeading.current?.focus();
@@ -177,7 +188,13 @@ export default function App() {
 
           {busy && <ProgressPanel stage={conversion.stage} upload={conversion.upload} job={conversion.job} preview={conversion.preview} />}
           {conversion.stage === "ready" && (
-            <ResultPanel ref={outcomeHeading} job={conversion.job} originalUrl={originalUrl} preview={conversion.preview} />
+            <ResultPanel
+              ref={outcomeHeading}
+              job={conversion.job}
+              originalUrl={conversion.resumedName === null ? originalUrl : null}
+              resumedName={conversion.resumedName}
+              preview={conversion.preview}
+            />
           )}
           {conversion.stage === "error" && (
             <ErrorPanel ref={outcomeHeading} error={conversion.error} onTryAgain={tryAgain} />

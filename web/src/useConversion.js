@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import { createJob } from "./jobs.js";
+import { forgetJob, rememberJob } from "./lastJob.js";
 import { pollJob } from "./poll.js";
 import { checkFileBeforeUpload, uploadFile } from "./upload.js";
 
@@ -8,8 +9,11 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
  * reset() cancels whatever is under way (upload or polling) and goes back to idle.
  * `config` is loadConfig()'s: the API's URL and its rules. start(file, options) sends the job's
  * options as they are (settings.jobOptions); `preview` tells whether it is a preview.
+ * A job whose song is uploaded is remembered (lastJob.js) until it fails or the person moves on
+ * (reset): resume(remembered) follows it again after a reload, `resumedName` naming its song.
+ * One the API no longer knows (expired) is forgotten quietly.
  */
-const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false };
+const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false, resumedName: null };
 
 function reducer(state, action) {
   switch (action.type) {
@@ -17,6 +21,8 @@ function reducer(state, action) {
       return { ...IDLE, stage: "uploading", upload: action.progress, preview: action.preview };
     case "job-update":
       return { ...state, stage: "rendering", job: action.job };
+    case "resume":
+      return { ...IDLE, stage: "rendering", job: action.job, preview: action.preview, resumedName: action.filename };
     case "ready":
       return { ...state, stage: "ready", job: action.job };
     case "failed":
@@ -28,6 +34,13 @@ function reducer(state, action) {
   }
 }
 
+/** The signal of a fresh AbortController for the one conversion under way; the previous one is aborted. */
+function takeOver(controller) {
+  controller.current?.abort();
+  controller.current = new AbortController();
+  return controller.current.signal;
+}
+
 export default function useConversion(config) {
   const [state, dispatch] = useReducer(reducer, IDLE);
   const controller = useRef(null);
@@ -35,38 +48,63 @@ export default function useConversion(config) {
   const reset = useCallback(() => {
     controller.current?.abort();
     controller.current = null;
+    forgetJob();
     dispatch({ type: "reset" });
   }, []);
 
-  const start = useCallback(
-    async (file, options) => {
-      controller.current?.abort();
-      const current = new AbortController();
-      controller.current = current;
-      const { signal } = current;
-      const preview = options.preview === true;
-      dispatch({ type: "upload-progress", progress: { loadedBytes: 0, totalBytes: file.size }, preview });
+  /** Polls `jobId` to READY; a failure is shown (and the job forgotten) unless aborted. */
+  const follow = useCallback(
+    async (jobId, signal, { quietIfUnknown = false } = {}) => {
       try {
-        checkFileBeforeUpload(file, config);
-        const job = await createJob(config, { file, options });
-        await uploadFile(job.upload, file, {
-          signal,
-          onProgress: (progress) => dispatch({ type: "upload-progress", progress, preview }),
-        });
-        dispatch({ type: "job-update", job: { jobId: job.jobId, status: "AWAITING_UPLOAD", progress: 0 } });
-        const done = await pollJob(config, job.jobId, {
+        const done = await pollJob(config, jobId, {
           signal,
           onUpdate: (update) => dispatch({ type: "job-update", job: update }),
         });
         dispatch({ type: "ready", job: done });
       } catch (error) {
-        if (!signal.aborted) dispatch({ type: "failed", error });
+        if (signal.aborted) return;
+        forgetJob();
+        dispatch(quietIfUnknown && error.kind === "not-found" ? { type: "reset" } : { type: "failed", error });
       }
     },
     [config],
   );
 
+  const start = useCallback(
+    async (file, options) => {
+      const signal = takeOver(controller);
+      forgetJob(); // the job before is left behind
+      const preview = options.preview === true;
+      dispatch({ type: "upload-progress", progress: { loadedBytes: 0, totalBytes: file.size }, preview });
+      let job;
+      try {
+        checkFileBeforeUpload(file, config);
+        job = await createJob(config, { file, options });
+        await uploadFile(job.upload, file, {
+          signal,
+          onProgress: (progress) => dispatch({ type: "upload-progress", progress, preview }),
+        });
+      } catch (error) {
+        if (!signal.aborted) dispatch({ type: "failed", error });
+        return;
+      }
+      rememberJob({ jobId: job.jobId, filename: file.name, preview });
+      dispatch({ type: "job-update", job: { jobId: job.jobId, status: "AWAITING_UPLOAD", progress: 0 } });
+      await follow(job.jobId, signal);
+    },
+    [config, follow],
+  );
+
+  const resume = useCallback(
+    ({ jobId, filename, preview }) => {
+      const signal = takeOver(controller);
+      dispatch({ type: "resume", job: { jobId, status: "AWAITING_UPLOAD", progress: 0 }, preview, filename });
+      return follow(jobId, signal, { quietIfUnknown: true });
+    },
+    [follow],
+  );
+
   useEffect(() => () => controller.current?.abort(), []);
 
-  return { ...state, start, reset };
+  return { ...state, start, resume, reset };
 }

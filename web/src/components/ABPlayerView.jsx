@@ -26,6 +26,7 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
   useEffect(() => {
     const media = { original: original.current, processed: processed.current };
     player.current = new ABPlayer(media, { originalOffsetS, gains: matchedGains(inputLufs, outputLufs) });
+    if (!originalUrl) player.current.markUnplayable("original"); // a result picked up after a reload
     const update = () => setPositionS(Math.max(0, player.current.position()));
     const ended = () => {
       player.current.pause();
@@ -98,7 +99,7 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
               name="listen-to"
               value={side}
               checked={selected === side}
-              disabled={side === "original" && !originalPlays}
+              disabled={side === "original" && (!originalUrl || !originalPlays)}
               onChange={() => choose(side)}
               className="sr-only"
             />
@@ -129,13 +130,15 @@ export default function ABPlayerView({ originalUrl, processedUrl, originalOffset
           {clockTime(positionS)} / {clockTime(durationS)}
         </span>
       </div>
-      <p className="text-sm text-slate-300">
-        Both play in step; switching keeps your place.{" "}
-        {Number.isFinite(inputLufs) && Number.isFinite(outputLufs)
-          ? `Played equally loud (the song measures ${inputLufs.toFixed(1)} LUFS, the 8D version ${outputLufs.toFixed(1)} LUFS).`
-          : "The 8D version is made as loud as the original."}
-      </p>
-      {!originalPlays && (
+      {originalUrl && (
+        <p className="text-sm text-slate-300">
+          Both play in step; switching keeps your place.{" "}
+          {Number.isFinite(inputLufs) && Number.isFinite(outputLufs)
+            ? `Played equally loud (the song measures ${inputLufs.toFixed(1)} LUFS, the 8D version ${outputLufs.toFixed(1)} LUFS).`
+            : "The 8D version is made as loud as the original."}
+        </p>
+      )}
+      {originalUrl && !originalPlays && (
         <p className="text-sm text-slate-300">This browser cannot play your original file, so only the 8D version plays.</p>
       )}
       {problem && (

@@ -22,12 +22,21 @@ export function syncNote(job) {
   return null;
 }
 
+/** What to do with the result: compare it with the original (not loaded again after a reload); a preview's next step. */
+export function listeningHint(job, preview, resumed) {
+  if (!preview) return resumed ? "Put on headphones." : "Put on headphones and compare the two.";
+  const seconds = Math.round(job.result?.durationS ?? 30);
+  const then = resumed ? "Put on headphones; if you like it, choose the song again and" : "Put on headphones and compare; if you like it,";
+  return `${seconds} seconds from the loudest part of your song. ${then} press Convert for the whole song.`;
+}
+
 /**
  * The result: one player switching between the original and the 8D version, and for a full
  * conversion the download link. A preview (`preview`) is 30 s from the loudest part of the song;
- * its result says where that part starts (previewStartS), so the original plays from there.
+ * its result says where that part starts (previewStartS), so the original plays from there. A
+ * result picked up after a reload (`resumedName`: its song's name) has no original to play.
  */
-const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, preview = false }, headingRef) {
+const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, resumedName = null, preview = false }, headingRef) {
   const result = job.result ?? {};
   const loudness = { inputLufs: result.inputLufs, outputLufs: result.outputLufs };
   return (
@@ -35,11 +44,13 @@ const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, preview 
       <h2 id="result-title" ref={headingRef} tabIndex={-1} className="text-lg font-semibold text-slate-50 focus:outline-none">
         {preview ? "Your preview is ready" : "Your 8D song is ready"}
       </h2>
-      <p className="text-sm text-slate-300">
-        {preview
-          ? `${Math.round(result.durationS ?? 30)} seconds from the loudest part of your song. Put on headphones and compare; if you like it, press Convert for the whole song.`
-          : "Put on headphones and compare the two."}
-      </p>
+      <p className="text-sm text-slate-300">{listeningHint(job, preview, resumedName !== null)}</p>
+      {resumedName !== null && (
+        <p className="text-sm text-slate-300">
+          <span className="font-medium text-slate-50">{resumedName}</span>, converted before the page was reloaded.
+          The original is not loaded again, so only the 8D version plays.
+        </p>
+      )}
       {syncNote(job) && <p className="text-sm text-slate-300">{syncNote(job)}</p>}
       <ABPlayerView
         originalUrl={originalUrl}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { progressOf } from "./ProgressPanel.jsx";
-import { downloadName, syncNote } from "./ResultPanel.jsx";
+import { downloadName, listeningHint, syncNote } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
   it("counts the upload in bytes sent", () => {
@@ -42,5 +42,23 @@ describe("what beat sync did", () => {
 
   it("says nothing without beat sync", () => {
     expect(syncNote(job({}, { sync: "off" }))).toBeNull();
+  });
+});
+
+describe("what to do with the result", () => {
+  const job = { result: { durationS: 29.6 } };
+
+  it("compares with the original, which a result picked up after a reload no longer has", () => {
+    expect(listeningHint(job, false, false)).toBe("Put on headphones and compare the two.");
+    expect(listeningHint(job, false, true)).toBe("Put on headphones.");
+  });
+
+  it("leads a preview to the whole song, through choosing it again after a reload", () => {
+    expect(listeningHint(job, true, false)).toBe(
+      "30 seconds from the loudest part of your song. Put on headphones and compare; if you like it, press Convert for the whole song.",
+    );
+    expect(listeningHint(job, true, true)).toBe(
+      "30 seconds from the loudest part of your song. Put on headphones; if you like it, choose the song again and press Convert for the whole song.",
+    );
   });
 });
