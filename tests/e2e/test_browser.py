@@ -38,6 +38,12 @@ PRESET = "fast"
 # Slow enough that the upload's progress is seen between 0 and 100 %: the song is ~190 KB.
 UPLOAD_BYTES_PER_S = 48 * 1024
 RENDER_TIMEOUT_MS = 180_000
+# Whether the page asks before it is left: a beforeunload listener that cancels the event.
+LEAVING_IS_QUESTIONED = """() => {
+    const leaving = new Event("beforeunload", { cancelable: true });
+    window.dispatchEvent(leaving);
+    return leaving.defaultPrevented;
+}"""
 WAVETABLE_POINTS = 4096
 
 
@@ -238,6 +244,7 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
         return percent > 0 && percent < 100;
     }""")
     expect(page.get_by_text(re.compile(r"KB of [\d.]+ KB sent"))).to_be_visible()
+    assert page.evaluate(LEAVING_IS_QUESTIONED) is True  # leaving now would lose the upload
     shoot(page, "03-uploading")
     cdp.send(
         "Network.emulateNetworkConditions",
@@ -247,10 +254,12 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     expect(
         page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))
     ).to_be_visible()
+    assert page.evaluate(LEAVING_IS_QUESTIONED) is False  # a reload now picks the render up again
     shoot(page, "04-converting")
 
     download_link = page.get_by_role("link", name="Download")
     expect(download_link).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert page.evaluate(LEAVING_IS_QUESTIONED) is False
     assert_text_contrast_aa(page)
     shoot(page, "05-ready")
     statuses = [status for status, _ in jobs[0]["statuses"]]

@@ -108,6 +108,15 @@ export default function App() {
     if (remembered) resumeConversion(remembered);
   }, [config, resumeConversion]);
 
+  // Leaving the page loses an upload under way (a render is picked up again): the browser asks first.
+  const uploading = conversion.stage === "uploading";
+  useEffect(() => {
+    if (!uploading) return undefined;
+    const ask = (event) => event.preventDefault();
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [uploading]);
+
   // Move focus to the outcome so keyboard and screen-reader users land on it.
   useEffect(() => {
     if (conversion.stage === "ready" || conversion.stage === "error") outcomeHeading.current?.focus();
