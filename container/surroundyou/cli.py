@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import dataclasses
 import functools
+import importlib.metadata
 import multiprocessing
 import os
 import queue
@@ -110,10 +111,18 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("surroundyou")
+    except importlib.metadata.PackageNotFoundError:  # run from the source tree, not installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surroundyou", description="Turn songs into 8D audio that orbits your head (listen on headphones)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     convert = commands.add_parser(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import signal
 import stat
@@ -214,6 +215,13 @@ def test_a_stopped_run_has_told_its_failures_and_how_to_go_on(tmp_path, signals,
         "0 of 2 songs were converted: run it again with --skip-existing to go on from there surroundyou: stopped"
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a broken.mp3", "b long.wav"]
+
+
+def test_the_version_is_the_installed_packages(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.split() == ["surroundyou", importlib.metadata.version("surroundyou")]
 
 
 def test_argparse_rejects_unknown_presets_and_mp3_qualities(tmp_path):
