@@ -3,6 +3,7 @@ reads as no audio, ``python -m surroundyou``, the demo, and a conversion stopped
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from audio_files import decode, tiny_png, write_audio
 
 from surroundyou import cli
+from surroundyou.engine.partial_file import claim_partial_file
 
 SR = 44100
 
@@ -93,3 +95,30 @@ def test_a_conversion_stopped_by_a_signal_says_so_and_leaves_no_partial_file(tmp
     assert process.returncode == 128 + stopping, stderr
     assert stderr.strip().splitlines()[-1] == "surroundyou: stopped" and "Traceback" not in stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]
+
+
+def test_a_partial_file_left_by_a_killed_conversion_is_removed_by_the_next(tmp_path, signals, music):
+    """SIGKILL (or the out-of-memory killer, a power cut) gives a conversion no chance to remove its
+    hidden partial file. Once it has stood for a minute unlocked, the next conversion of the same
+    result removes it; a live conversion's (locked) is left alone."""
+    target = tmp_path / "long.8d.mp3"
+    song = write_audio(tmp_path / "long.wav", signals.music_like(120.0, SR, seed=7), SR)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "surroundyou", "convert", str(song), "-o", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60.0
+    while not (dead := list(tmp_path.glob(".long.*.part.mp3"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait(timeout=30)
+    live, lock = claim_partial_file(target, "mp3")  # as a conversion running beside this one holds it
+    for part in (*dead, live):  # both stood for a minute: only the lock tells the dead one from the live one
+        os.utime(part, (time.time() - 120, time.time() - 120))
+    try:
+        short = write_audio(tmp_path / "long.flac", music, SR)  # another song with the same result name
+        assert cli.main(["convert", str(short), "-o", str(target)]) == 0
+        assert len(dead) == 1 and list(tmp_path.glob(".long.*.part.mp3")) == [live]
+    finally:
+        os.close(lock)

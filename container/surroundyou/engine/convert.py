@@ -42,7 +42,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -66,6 +65,7 @@ from .encode import (
 from .input_correction import InputCorrection, probe
 from .loudness import LoudnessMeter
 from .options import RenderOptions
+from .partial_file import claim_partial_file
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
 
@@ -226,10 +226,8 @@ def convert_file(
         if target.is_dir() or (target.exists() and not target.is_file()):
             kind = "a folder" if target.is_dir() else "not a regular file (a device or a pipe)"
             raise OutputPathError(f"cannot write {dst}: it is {kind}")
-        # the format's extension last: pedalboard and mutagen pick the format from it
-        temp_path = target.parent / f".{target.stem}.{secrets.token_hex(4)}.part.{fmt}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
+        temp_path, temp_lock = claim_partial_file(target, fmt)
     except OutputPathError:
         raise
     except OSError as error:  # named after what was asked for, not the temporary file
@@ -254,6 +252,8 @@ def convert_file(
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(temp_lock)
     report_progress(1.0)
     return ConversionReport(
         duration_s=rendered.frames / sample_rate,
