@@ -35,7 +35,7 @@ def claim_partial_file(target: Path, fmt: str) -> tuple[Path, int]:
 def remove_orphaned_partial_files(target: Path, fmt: str) -> list[Path]:
     """Removes ``target``'s partial files left by conversions that died; returns them."""
     name = re.compile(rf"\.{re.escape(target.stem)}\.[0-9a-f]{{{_TOKEN_HEX}}}\.part\.{re.escape(fmt)}")
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
