@@ -34,6 +34,25 @@ def test_mp3_decodes_gapless_at_every_mpeg_version(tmp_path, sample_rate):
     assert int(np.argmax(np.abs(decoded[0]))) == 1000
 
 
+def test_a_file_named_as_another_format_is_checked_and_trimmed_as_what_it_holds(tmp_path):
+    """An MP3 named .wav was decoded with the encoder's delay and padding (1836 frames, 41.6 ms, more)."""
+    frames = SR + 777
+    audio = np.zeros((2, frames), dtype=np.float32)
+    audio[:, 1000] = 0.9
+    mp3 = write_audio(tmp_path / "click.mp3", audio, SR, quality=320)
+    named_wav = tmp_path / "click.wav"
+    named_wav.write_bytes(mp3.read_bytes())
+    decoded, _ = decode(named_wav)
+    assert decoded.shape[1] == frames and int(np.argmax(np.abs(decoded[0]))) == 1000
+    assert open_audio(named_wav).info.sample_format == "float32"  # lossy, whatever its name
+
+    wav = write_audio(tmp_path / "tone.wav", stereo_tone(1.0), SR)
+    named_mp3 = tmp_path / "tone.mp3"
+    named_mp3.write_bytes(wav.read_bytes()[:-SR])  # half a second cut off: caught as a WAV's shortfall
+    with pytest.raises(AudioInputError, match="tone.mp3: the file is cut short"):
+        open_audio(named_mp3)
+
+
 def test_mono_files(tmp_path):
     mono = stereo_tone(1.0)[:1]
     for fmt in ("wav", "mp3", "flac"):

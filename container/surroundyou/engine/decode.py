@@ -9,6 +9,8 @@
   convert "successfully". The cheap checks the formats allow catch that: the declared size of a
   WAV/AIFF data chunk and the byte count in an MP3's Xing/Info header
   (``surroundyou_formats.cut_short``, which the upload check shares), a FLAC's MD5 signature.
+- Which of those checks a file gets, and whether it is trimmed, follows what its first bytes say it
+  holds (``surroundyou_formats.sniff``, as the upload check reads it), not its name.
 - pedalboard's MP3 reader returns the encoder delay and padding as audio; the LAME/Info tag
   says how much there is, and it is trimmed so a decoded MP3 has exactly the encoded frames.
 - A float file can hold NaN or infinite samples, which no filter survives (one NaN spreads
@@ -48,13 +50,16 @@ from surroundyou_formats.cut_short import (
     streamed_wav_frames,
 )
 from surroundyou_formats.id3 import holds_only_a_tag
+from surroundyou_formats.sniff import sniff_format
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
 # encoder's (LAME's documented 528 + 1); the LAME tag's encoder delay comes on top of it
 MP3_DECODER_DELAY_FRAMES = 529
 _NATIVE_FORMATS = frozenset(get_supported_read_formats())
-_LOSSY_NATIVE_FORMATS = frozenset({".mp3", ".ogg"})
+_LOSSY_FORMATS = frozenset({"mp3", "aac", "ogg-vorbis", "ogg-opus", "mp4", "webm"})
+# the format a name says, for a file whose first bytes say none (sniff_format)
+_SUFFIX_FORMATS = {".mp3": "mp3", ".wav": "wav", ".bwf": "wav", ".flac": "flac", ".aif": "aiff", ".aiff": "aiff"}
 
 
 class AudioInputError(ValueError):
@@ -130,16 +135,24 @@ def open_audio(path: str | Path) -> AudioSource:
         raise AudioInputError(path, f"cannot read it ({error.strerror})") from None
     if cut_ogg:  # decoders play what is there without a word: half a download came out as 1 s of it
         raise AudioInputError(path, "the file is cut short: its Ogg stream stops before its end")
-    if path.suffix.lower() in _NATIVE_FORMATS and not _mp3_runs_past_its_header(path):
+    # what the file holds decides how it is checked and trimmed, whatever its name says
+    fmt = _content_format(path)
+    if path.suffix.lower() in _NATIVE_FORMATS and not (fmt == "mp3" and _mp3_runs_past_its_header(path)):
         try:
             native: ReadableAudioFile | None = ReadableAudioFile(str(path))
         except (ValueError, RuntimeError, OSError):
             native = None  # wrong extension or a variant pedalboard lacks: ffmpeg may know it
         if native is not None and native.num_channels <= 2:
-            return _long_enough(_PedalboardSource(path, native), path)
+            return _long_enough(_PedalboardSource(path, native, fmt), path)
         if native is not None:
             native.close()
     return _long_enough(_FfmpegSource(path), path)
+
+
+def _content_format(path: Path) -> str | None:
+    """The format the file's first bytes say (``sniff_format``), else the one its name says."""
+    with path.open("rb") as file:
+        return sniff_format(file) or _SUFFIX_FORMATS.get(path.suffix.lower())
 
 
 def _long_enough(source: AudioSource, path: Path) -> AudioSource:
@@ -157,26 +170,26 @@ def _long_enough(source: AudioSource, path: Path) -> AudioSource:
 
 
 class _PedalboardSource(AudioSource):
-    def __init__(self, path: Path, native: ReadableAudioFile):
+    def __init__(self, path: Path, native: ReadableAudioFile, fmt: str | None):
+        """``fmt``: what the file holds (``_content_format``)."""
         self._path = path
         self._file = native
-        suffix = path.suffix.lower()
         self._skip_frames, self._keep_frames = 0, None  # None: all the decoder delivers
         self._md5: tuple[int, int] | None = None  # (signature, bits) of a FLAC file
         try:
-            _check_not_cut_short(path, native)
+            _check_not_cut_short(path, native, fmt)
         except AudioInputError:
             native.close()
             raise
-        if suffix == ".mp3":
+        if fmt == "mp3":
             self._skip_frames, self._keep_frames = _mp3_gapless_frames(path)
-        elif suffix in (".wav", ".bwf"):
+        elif fmt == "wav":
             with path.open("rb") as handle:
                 self._keep_frames = streamed_wav_frames(handle)
-        elif suffix == ".flac":
+        elif fmt == "flac":
             self._md5 = _flac_md5_signature(path)
         frames = self._keep_frames if self._keep_frames is not None else int(native.frames)
-        sample_format = "float32" if suffix in _LOSSY_NATIVE_FORMATS else _sample_format(native.file_dtype)
+        sample_format = "float32" if fmt in _LOSSY_FORMATS else _sample_format(native.file_dtype)
         self.info = AudioInfo(int(round(native.samplerate)), native.num_channels, frames, sample_format, "pedalboard")
 
     def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
@@ -344,13 +357,10 @@ def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
 
 # ---------------------------------------------------------------- integrity checks
 
-_CHECKED_FORMATS = {".mp3": "mp3", ".wav": "wav", ".bwf": "wav", ".aif": "aiff", ".aiff": "aiff"}
 
-
-def _check_not_cut_short(path: Path, native: ReadableAudioFile) -> None:
+def _check_not_cut_short(path: Path, native: ReadableAudioFile, fmt: str | None) -> None:
     """Reject a WAV/AIFF/MP3 holding less audio than its header declares."""
-    fmt = _CHECKED_FORMATS.get(path.suffix.lower())
-    if fmt is None:
+    if fmt not in ("mp3", "wav", "aiff"):
         return
     with path.open("rb") as handle:
         missing = shortfall(handle, fmt)
@@ -367,8 +377,6 @@ def _mp3_runs_past_its_header(path: Path) -> bool:
     """An MP3 whose Xing header counts fewer bytes than follow its first frame (by more than tags
     add): MP3s joined end to end (``cat a.mp3 b.mp3``), of which pedalboard reads the first alone
     (ffmpeg reads them all)."""
-    if path.suffix.lower() != ".mp3":
-        return False
     with path.open("rb") as handle:
         counts = mp3_audio_bytes(handle)
     return counts is not None and counts[1] - counts[0] > MP3_SLACK_BYTES
