@@ -274,10 +274,12 @@ def _usable_cpus() -> int:
 def _convert_command(args: argparse.Namespace) -> int:
     console, errors = Console(), Console(stderr=True)
     try:
-        jobs = plan_jobs(args)
+        jobs, left_out = plan_jobs(args)
     except (ValueError, OSError) as error:
         errors.print(f"[red]surroundyou convert: {_message(error)}[/red]", highlight=False)
         return 2
+    for note in left_out:
+        console.print(note, highlight=False)
     if args.skip_existing:
         to_do = [job for job in jobs if not job.dst.exists()]
         if len(to_do) < len(jobs):
@@ -379,8 +381,10 @@ def _describe(value: float | tuple[tuple[float, float], ...]) -> str:
     return ",".join(f"{t:g}:{v:g}" for t, v in value)
 
 
-def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
-    """One job per input, with its output path; ValueError for a command line that cannot work."""
+def plan_jobs(args: argparse.Namespace) -> tuple[list[ConversionJob], list[str]]:
+    """One job per song, with its output path, and a note for each song of a folder left out because
+    another's result has its name (Song.flac beside Song.mp3: the first by name is converted);
+    ValueError for a command line that cannot work (two songs named on it with one result)."""
     options = render_options_for(job_options(args))
     if args.hrtf is not None:  # a file on this machine: a CLI choice, not a job option
         from surroundyou.engine.hrtf import kemar_head_radius_m
@@ -400,17 +404,22 @@ def plan_jobs(args: argparse.Namespace) -> list[ConversionJob]:
             raise ValueError(f"--format {args.format} does not match the output name {args.output.name}")
     else:
         fmt = args.format or "mp3"
+    named = {given.resolve() for given in args.inputs if not given.is_dir()}
     jobs: list[ConversionJob] = []
+    left_out: list[str] = []
     seen: dict[Path, Path] = {}
-    for index, (src, folder) in enumerate(songs):
+    for src, folder in songs:
         dst = args.output or folder / f"{src.stem}{result_suffix(fmt, args.preview)}"
         if dst.resolve() == src.resolve():
             raise ValueError(f"{src}: the output would overwrite the input")
-        if dst.resolve() in seen:
-            raise ValueError(f"{src} and {seen[dst.resolve()]} would both be written to {dst}")
-        seen[dst.resolve()] = src
-        jobs.append(ConversionJob(index, src, dst, fmt, options, args.mp3_quality, args.preview))
-    return jobs
+        first = seen.setdefault(dst.resolve(), src)
+        if first == src:
+            jobs.append(ConversionJob(len(jobs), src, dst, fmt, options, args.mp3_quality, args.preview))
+        elif src.resolve() in named and first.resolve() in named:
+            raise ValueError(f"{src} and {first} would both be written to {dst}")
+        else:
+            left_out.append(f"{src} left out: its result would be {dst}, as {first.name}'s is")
+    return jobs, left_out
 
 
 def songs_and_folders(inputs: Sequence[Path], out_dir: Path | None) -> list[tuple[Path, Path]]:

@@ -55,7 +55,7 @@ def test_motion_options_reach_the_engine_and_the_output_says_what_they_did(tmp_p
     flags = ["--path", "arc", "--period", "0:4,2:2", "--intensity", "0.8", "--fade-in", "1", "--fade-out", "0"]
     flags += ["--sync", "beats", "--beats-per-turn", "8", "--preview", "--format", "wav"]
     args = cli._parser().parse_args(["convert", str(source), "--out-dir", str(tmp_path), *flags])
-    (job,) = cli.plan_jobs(args)
+    (job,), _ = cli.plan_jobs(args)
     options = job.options
     assert (options.path, options.period_s, options.intensity) == ("arc", ((0.0, 4.0), (2.0, 2.0)), 0.8)
     assert (options.sync, options.beats_per_turn, options.fade_in_s, options.fade_out_s) == ("beats", 8, 1.0, 0.0)
@@ -112,6 +112,24 @@ def test_a_folder_is_its_songs_and_their_results_keep_its_tree(tmp_path, music, 
     (tmp_path / "empty" / "Album").mkdir(parents=True)
     assert cli.main(["convert", str(tmp_path / "empty")]) == 2
     assert "empty is a folder with no songs in it (mp3, wav" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_folders_songs_with_one_result_name_are_converted_once_and_named_ones_refused(tmp_path, music, capsys):
+    """A library holding a song twice (Song.flac beside Song.mp3) is converted, the first by name
+    alone, with a note; two songs named on the command line with one result are still refused."""
+    library = tmp_path / "Music"
+    library.mkdir()
+    for name in ("Song.flac", "Song.wav", "Other.wav"):
+        write_audio(library / name, music[:, : SR // 4], SR)
+    assert cli.main(["convert", str(library), "--format", "flac"]) == 0  # was exit 2, nothing converted
+    out = "".join(capsys.readouterr().out.split())  # rich wraps long paths anywhere
+    assert f"{library / 'Song.wav'}leftout:itsresultwouldbe{library / 'Song.8d.flac'},asSong.flac'sis" in out
+    assert "2converted,0failed" in out
+    assert sorted(path.name for path in library.glob("*.8d.flac")) == ["Other.8d.flac", "Song.8d.flac"]
+
+    named = [str(library / "Song.wav"), str(library / "Song.flac"), "--out-dir", str(tmp_path / "out")]
+    assert cli.main(["convert", *named]) == 2
+    assert "wouldbothbewrittento" in "".join(capsys.readouterr().err.split()) and not (tmp_path / "out").exists()
 
 
 def test_many_songs_show_one_bar_for_them_all(tmp_path, music, capsys):
@@ -302,7 +320,7 @@ def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
     arguments = cli._parser().parse_args(
         ["convert", str(source), "--room", "hall", "--hrtf", str(tmp_path / "mine.sofa")]
     )
-    (job,) = cli.plan_jobs(arguments)
+    (job,), _ = cli.plan_jobs(arguments)
     assert (job.options.room, job.options.mode, job.options.hrtf_path) == ("hall", "hrtf", str(tmp_path / "mine.sofa"))
 
     (tmp_path / "lyrics.sofa").write_text("not a head")
