@@ -102,7 +102,7 @@ def summary_line(batch_id: str, status: str, item: dict[str, Any] | None) -> str
     numbers = counts(item or {})
     line = f"batch {batch_id}: {status}, {numbers['ready']} ready, {numbers['failed']} failed"
     if numbers["skipped"]:
-        line += f", {numbers['skipped']} skipped (converted before)"
+        line += f", {numbers['skipped']} skipped (converted before, or another file of the same song)"
     if status == BatchStatus.RUNNING.value:
         line += f", {numbers['running']} running, {numbers['total']} in all"
     error = (item or {}).get("error")

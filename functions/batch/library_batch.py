@@ -21,6 +21,7 @@ from surroundyou_jobs.batches import (
     DynamoBatchStore,
     InvalidBatch,
     delivered_key,
+    first_songs_of_each_result,
     library_song_job,
     listing_prefix,
     new_batch,
@@ -70,7 +71,8 @@ class LibraryBatch:
 
         ``output_prefix``: the folder of the library's output folder its 8D songs go to (default:
         ``prefix``, so the output mirrors the library). ``skip_existing``: leave out the songs whose
-        8D version is there already (a library batch run again converts only what is new)."""
+        8D version is there already (a library batch run again converts only what is new). Of songs
+        whose 8D versions would have one key (Song.flac beside Song.mp3) only the first is converted."""
         try:
             parsed = parse_job_options(options)
         except InvalidOptions as exc:
@@ -88,10 +90,14 @@ class LibraryBatch:
             raise InvalidBatch(
                 f'there are no songs under "{prefix}" in the library ({list_prefix}): is the prefix right?'
             )
+        firsts = first_songs_of_each_result(songs)
+        to_convert = [key for key in songs if key in firsts]
         if skip_existing:
             there = set(self._keys(output_folder))
             to_convert = [
-                key for key in songs if delivered_key(key, list_prefix, output_folder, parsed["format"]) not in there
+                key
+                for key in to_convert
+                if delivered_key(key, list_prefix, output_folder, parsed["format"]) not in there
             ]
         batch = new_batch(
             batch_id,
@@ -137,10 +143,14 @@ class LibraryBatch:
     ) -> dict[str, str | None]:
         """The song's job, created and its song copied to the upload key (once, however often
         this is retried); a song that cannot be copied ends its job FAILED at once, with the reason.
-        A file that is no song by its name (a cover, a folder marker: ``is_song_name``), or with
-        ``skip_existing`` a song whose 8D version is in ``output_prefix`` already, gets no job
-        (``jobId`` None) and counts neither as ready nor as failed."""
+        A file that is no song by its name (a cover, a folder marker: ``is_song_name``), a song whose
+        8D version another song of its folder makes (Song.flac beside Song.mp3: the first by key is
+        converted), or with ``skip_existing`` a song whose 8D version is in ``output_prefix`` already,
+        gets no job (``jobId`` None) and counts neither as ready nor as failed."""
         if not is_song_name(key):
+            return {"jobId": None}
+        namesakes = [other for other in self._keys(key.rsplit(".", 1)[0] + ".") if is_song_name(other)]
+        if key not in first_songs_of_each_result([key, *namesakes]):
             return {"jobId": None}
         if skip_existing:
             target = delivered_key(key, list_prefix, output_prefix, options["format"])

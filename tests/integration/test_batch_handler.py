@@ -106,6 +106,21 @@ def test_a_batch_run_again_with_skip_existing_converts_only_what_is_new(
     assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
 
 
+def test_a_song_in_two_formats_is_converted_once(batch, batches, s3, bucket, job_store, sample_event):
+    """Evening Walk.flac beside Evening Walk.mp3 would both make Evening Walk.8d.mp3: the first by key
+    is converted, the other is skipped (it made two jobs, and the output held whichever ended last)."""
+    put_library(s3, bucket)
+    s3.put_object(Bucket=bucket, Key="library/albums/2024/Evening Walk.flac", Body=SONG)
+    started = batch(sample_event("batch_start"))
+    item = batches.get_item(Key={"batchId": BATCH})["Item"]
+    assert (started["total"], item["total"], item["skipped"]) == (2, 2, 1)
+    song = sample_event("batch_song")  # Evening Walk.mp3
+    assert batch(song) == {"jobId": None}
+    flac = batch({**song, "key": "library/albums/2024/Evening Walk.flac"})
+    assert job_store.get(flac["jobId"])["filename"] == "Evening Walk.flac"
+    assert batches.get_item(Key={"batchId": BATCH})["Item"]["running"] == 1
+
+
 def test_a_ready_songs_file_is_copied_to_the_output_folder(batch, s3, bucket, job_store, sample_event):
     put_library(s3, bucket)
     batch(sample_event("batch_start"))

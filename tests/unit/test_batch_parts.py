@@ -16,6 +16,7 @@ from surroundyou_jobs.batches import (
     BatchSettings,
     InvalidBatch,
     delivered_key,
+    first_songs_of_each_result,
     library_song_job,
     listing_prefix,
 )
@@ -95,6 +96,16 @@ class FakeS3:
     def __init__(self):
         self.copies: list[tuple[str, str, dict]] = []
         self.refusal: str | None = None  # the error code every copy gets, if set
+        self.library: list[str] = []  # the library bucket's keys, as ListObjectsV2 lists them
+
+    def get_paginator(self, operation: str) -> SimpleNamespace:
+        assert operation == "list_objects_v2"
+
+        def paginate(Bucket: str, Prefix: str, PaginationConfig: dict) -> list[dict]:  # noqa: N803 - boto3's names
+            keys = sorted(key for key in self.library if key.startswith(Prefix))[: PaginationConfig.get("MaxItems")]
+            return [{"Contents": [{"Key": key} for key in keys]}]
+
+        return SimpleNamespace(paginate=paginate)
 
     def copy_object(self, Bucket: str, Key: str, CopySource: dict) -> None:  # noqa: N803 - boto3's names
         if self.refusal:
@@ -137,13 +148,35 @@ def test_a_file_that_is_no_song_gets_no_job_and_is_not_copied(batch, key):
     assert batch.jobs.items == {} and batch.s3.copies == [] and batch.batches.started == 0
 
 
+def test_of_songs_with_one_8d_key_the_first_is_converted_the_others_get_no_job(batch):
+    batch.s3.library = [
+        "library/a/Song.flac",
+        "library/a/Song.mp3",
+        "library/a/Song.remix.mp3",  # another song
+        "library/a/Song.jpg",  # no song
+        "library/b/Song.mp3",  # another folder
+    ]
+    assert first_songs_of_each_result([key for key in batch.s3.library if is_song_name(key)]) == {
+        "library/a/Song.flac",
+        "library/a/Song.remix.mp3",
+        "library/b/Song.mp3",
+    }
+    made = {key: batch.run.add_song("b1", key, 10, {}) for key in batch.s3.library}
+    assert [key for key, song in made.items() if song["jobId"]] == [
+        "library/a/Song.flac",
+        "library/a/Song.remix.mp3",
+        "library/b/Song.mp3",
+    ]
+    assert batch.batches.started == 3
+
+
 def test_the_summary_line_is_one_line_with_the_counts():
     item = {"total": 20, "ready": 17, "failed": 3, "running": 0}
     assert summary_line("1f3c", "SUCCEEDED", item) == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed"
     rerun = {**item, "skipped": 40}
     assert (
         summary_line("1f3c", "SUCCEEDED", rerun)
-        == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed, 40 skipped (converted before)"
+        == "batch 1f3c: SUCCEEDED, 17 ready, 3 failed, 40 skipped (converted before, or another file of the same song)"
     )
     failed = {**item, "error": {"code": "States.ExceedToleratedFailureThreshold", "message": "Too many."}}
     assert summary_line("1f3c", "FAILED", failed) == "batch 1f3c: FAILED, 17 ready, 3 failed (Too many.)"

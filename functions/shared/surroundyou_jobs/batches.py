@@ -54,7 +54,7 @@ class Batch(TypedDict):
     reportPrefix: str
     skipExisting: bool  # songs whose 8D version is in the output folder already are left out
     total: int  # songs to convert
-    skipped: int  # songs left out at the start (skipExisting)
+    skipped: int  # songs left out at the start: converted before (skipExisting), or another file of one song
     running: int
     ready: int
     failed: int
@@ -99,6 +99,15 @@ def delivered_key(key: str, list_prefix: str, output_prefix: str, fmt: str) -> s
     relative = PurePosixPath(key.removeprefix(list_prefix))
     folder = "" if str(relative.parent) == "." else f"{relative.parent}/"
     return f"{output_prefix}{folder}{relative.stem}.8d.{fmt}"
+
+
+def first_songs_of_each_result(songs: list[str]) -> set[str]:
+    """Of library songs whose 8D versions would have one key (Song.flac beside Song.mp3: one folder, one
+    name but the extension), the first by key: the one a batch converts, as the command line does."""
+    firsts: dict[str, str] = {}
+    for key in sorted(songs):
+        firsts.setdefault(key.rsplit(".", 1)[0], key)
+    return set(firsts.values())
 
 
 def library_song_job(
