@@ -148,7 +148,9 @@ def lambda_handler(
             event.outputPrefix,
         )
         if song["jobId"] is None:
-            logger.info("not a song, another file of the same song, or converted before: left alone", extra={"key": event.key})
+            logger.info(
+                "not a song, another file of the same song, or converted before: left alone", extra={"key": event.key}
+            )
             return song
         logger.info("song queued as a job", extra={"key": event.key, "job_id": song["jobId"]})
         metrics.add_metric(name="BatchSongs", unit=MetricUnit.Count, value=1)
