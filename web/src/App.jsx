@@ -38,12 +38,13 @@ function useSetup() {
  * is chosen and released when another one is, or when the page goes away.
  */
 function useChosenSong() {
-  const [song, setSong] = useState({ file: null, url: null });
+  const [song, setSong] = useState({ file: null, url: null, droppedWith: 1 });
   const url = useRef(null);
-  const choose = useCallback((file) => {
+  // droppedWith: how many files came with it (several dropped at once: the first is chosen)
+  const choose = useCallback((file, droppedWith = 1) => {
     if (url.current) URL.revokeObjectURL(url.current);
     url.current = URL.createObjectURL(file);
-    setSong({ file, url: url.current });
+    setSong({ file, url: url.current, droppedWith });
   }, []);
   useEffect(
     () => () => {
@@ -69,7 +70,7 @@ const SECONDARY_BUTTON =
 export default function App() {
   const setup = useSetup();
   const conversion = useConversion(setup.config);
-  const [{ file, url: originalUrl }, chooseSong] = useChosenSong();
+  const [{ file, url: originalUrl, droppedWith }, chooseSong] = useChosenSong();
   const [presetName, setPresetName] = useState(null);
   // the controls' values where the person changed the preset's; the head (mode) outlives a preset
   const [choices, setChoices] = useState({});
@@ -91,9 +92,9 @@ export default function App() {
 
   const resetConversion = conversion.reset;
   const chooseFile = useCallback(
-    (chosen) => {
+    (chosen, droppedWith) => {
       resetConversion();
-      chooseSong(chosen);
+      chooseSong(chosen, droppedWith);
     },
     [resetConversion, chooseSong],
   );
@@ -157,7 +158,14 @@ export default function App() {
             <p className="text-slate-300">Loading presets…</p>
           ) : (
             <form onSubmit={submit} className="flex flex-col gap-6">
-              <SongPicker ref={songInput} config={setup.config} file={file} onChoose={chooseFile} disabled={busy} />
+              <SongPicker
+                ref={songInput}
+                config={setup.config}
+                file={file}
+                droppedWith={droppedWith}
+                onChoose={chooseFile}
+                disabled={busy}
+              />
               {/* the orbit sits beside the presets on wide screens, right under them on a phone */}
               <div className="grid gap-6 md:grid-cols-[minmax(0,1fr)_16rem]">
                 <div className="flex flex-col gap-6">

@@ -6,7 +6,8 @@ function carriesFiles(event) {
 
 /**
  * Lets a person drop a song anywhere on the page; while a file is dragged over the window a
- * full-page hint shows where it will go. Dropping is ignored while `disabled`.
+ * full-page hint shows where it will go. Dropping is ignored while `disabled`. Of several files
+ * dropped the first is chosen: onDrop(file, how many were dropped).
  */
 export default function DropOverlay({ onDrop, disabled }) {
   const [dragging, setDragging] = useState(false);
@@ -35,8 +36,8 @@ export default function DropOverlay({ onDrop, disabled }) {
       event.preventDefault();
       depth = 0;
       setDragging(false);
-      const file = event.dataTransfer.files?.[0];
-      if (file && !disabled) onDrop(file);
+      const files = event.dataTransfer.files ?? [];
+      if (files.length && !disabled) onDrop(files[0], files.length);
     };
     window.addEventListener("dragenter", enter);
     window.addEventListener("dragover", over);

@@ -6,8 +6,9 @@ import { fileSize } from "../wording.js";
  * The file input, labelled "Choose a song". The input itself is visually hidden but stays in the
  * tab order; its label looks like a button and shows the focus ring when the input has focus.
  * The formats it offers and the size limit it names are the API's (`config` from GET /config).
+ * `droppedWith`: how many files were dropped with the chosen one (it is the first of them).
  */
-const SongPicker = forwardRef(function SongPicker({ config, file, onChoose, disabled }, inputRef) {
+const SongPicker = forwardRef(function SongPicker({ config, file, droppedWith = 1, onChoose, disabled }, inputRef) {
   return (
     <div className="flex flex-col gap-2">
       <input
@@ -37,6 +38,7 @@ const SongPicker = forwardRef(function SongPicker({ config, file, onChoose, disa
         {file ? (
           <>
             <span className="font-medium text-slate-50">{file.name}</span> · {fileSize(file.size)}
+            {droppedWith > 1 && ` – one song at a time: the first of the ${droppedWith} files you dropped.`}
           </>
         ) : (
           `${formatNames(config.inputFormats)}, up to ${fileSize(config.maxUploadBytes)} – or drop the file anywhere on this page.`
