@@ -387,6 +387,7 @@ def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(loc
     to its result, which a second reload still shows; choosing another song leaves it behind."""
     song = write_song(tmp_path / "Night Drive.mp3", duration_s=8.0)
     page, _ = open_app(browser, local_stack)
+    page.clock.install()  # time flows, and can be moved on an hour below
     jobs = api_jobs(page)
     page.get_by_label("Choose a song").set_input_files(song)
     page.get_by_role("button", name="Convert").click()
@@ -407,6 +408,13 @@ def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(loc
     page.wait_for_function("() => document.querySelector(\"audio[aria-label='8D version']\").duration > 0")
     assert_text_contrast_aa(page)
     shoot(page, "11-picked-up-after-reload")
+    # left open for most of an hour: the link, which expires after one, is renewed; the player keeps its own
+    first_link, player_src = download_link.get_attribute("href"), page.locator("audio").last.get_attribute("src")
+    page.wait_for_timeout(1100)  # a link signed a second later differs (its X-Amz-Date)
+    page.clock.fast_forward((jobs[0]["view"]["download"]["expiresIn"] - 60) * 1000)  # a minute before it expires
+    expect(download_link).not_to_have_attribute("href", first_link)
+    assert page.locator("audio").last.get_attribute("src") == player_src
+    assert len(jobs[0]["statuses"]) > polls_before + 1 and jobs[0]["statuses"][-1][0] == "READY"
     with page.expect_download() as download_info:
         download_link.click()
     assert download_info.value.suggested_filename == "Night Drive.8d.mp3"

@@ -208,6 +208,7 @@ export default function App() {
             <ResultPanel
               ref={outcomeHeading}
               job={conversion.job}
+              downloadUrl={conversion.download.url}
               originalUrl={conversion.resumedName === null ? originalUrl : null}
               resumedName={conversion.resumedName}
               preview={conversion.preview}

@@ -13,7 +13,10 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
  * (reset): resume(remembered) follows it again after a reload, `resumedName` naming its song.
  * One the API no longer knows (expired) is forgotten quietly.
  */
-const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false, resumedName: null };
+const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false, resumedName: null, download: null };
+
+/** Seconds before a READY job's download link expires (download.expiresIn) that a fresh one is asked for. */
+export const LINK_RENEWAL_MARGIN_S = 300;
 
 function reducer(state, action) {
   switch (action.type) {
@@ -24,7 +27,9 @@ function reducer(state, action) {
     case "resume":
       return { ...IDLE, stage: "rendering", job: action.job, preview: action.preview, resumedName: action.filename };
     case "ready":
-      return { ...state, stage: "ready", job: action.job };
+      return { ...state, stage: "ready", job: action.job, download: action.job.download };
+    case "links":
+      return state.stage === "ready" ? { ...state, download: action.download } : state;
     case "failed":
       return { ...state, stage: "error", error: action.error };
     case "reset":
@@ -103,6 +108,26 @@ export default function useConversion(config) {
     },
     [follow],
   );
+
+  // A READY job's download link expires (an hour): a fresh one is asked for before it does, so a
+  // page left open still downloads. The player keeps the first link: a new one would restart it.
+  const { stage, job, download } = state;
+  useEffect(() => {
+    if (stage !== "ready" || !Number.isFinite(download?.expiresIn)) return undefined;
+    const renewal = new AbortController();
+    const timer = setTimeout(
+      () =>
+        pollJob(config, job.jobId, { signal: renewal.signal }).then(
+          (fresh) => dispatch({ type: "links", download: fresh.download }),
+          () => {}, // gone or unreachable: the link in hand is the best there is
+        ),
+      Math.max(30, download.expiresIn - LINK_RENEWAL_MARGIN_S) * 1000,
+    );
+    return () => {
+      clearTimeout(timer);
+      renewal.abort();
+    };
+  }, [config, stage, job, download]);
 
   useEffect(() => () => controller.current?.abort(), []);
 

@@ -35,8 +35,12 @@ export function listeningHint(job, preview, resumed) {
  * conversion the download link. A preview (`preview`) is 30 s from the loudest part of the song;
  * its result says where that part starts (previewStartS), so the original plays from there. A
  * result picked up after a reload (`resumedName`: its song's name) has no original to play.
+ * `downloadUrl`: the download link, renewed before the one in `job` expires.
  */
-const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, resumedName = null, preview = false }, headingRef) {
+const ResultPanel = forwardRef(function ResultPanel(
+  { job, downloadUrl, originalUrl, resumedName = null, preview = false },
+  headingRef,
+) {
   const result = job.result ?? {};
   const loudness = { inputLufs: result.inputLufs, outputLufs: result.outputLufs };
   return (
@@ -61,7 +65,7 @@ const ResultPanel = forwardRef(function ResultPanel({ job, originalUrl, resumedN
       {!preview && (
         <div className="flex flex-wrap gap-3">
           <a
-            href={job.download.url}
+            href={downloadUrl}
             download={downloadName(job)}
             className="inline-flex items-center gap-2 rounded-lg bg-violet-600 px-5 py-2.5 font-semibold text-white hover:bg-violet-700 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-amber-300"
           >
