@@ -429,6 +429,33 @@ def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(loc
     assert page.evaluate("localStorage.length") == 0
 
 
+def test_a_conversion_the_page_lost_touch_with_is_followed_again(local_stack, browser, tmp_path):
+    """The network drops while the song renders: the page says so, and Try again follows the same
+    job to its result (it had to be converted again), the original still there to compare."""
+    page, _ = open_app(browser, local_stack)
+    page.clock.install()
+    jobs = api_jobs(page)
+    page.get_by_label("Choose a song").set_input_files(write_song(tmp_path / "Tunnel.mp3", duration_s=4.0))
+    page.get_by_role("button", name="Convert").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Checking your song|Waiting for a free worker|Making it 8D"))
+    ).to_be_visible()
+    page.context.set_offline(True)
+    alert = page.get_by_role("alert")
+    for _ in range(10):  # the polls back off: move time on until they give up
+        if alert.is_visible():
+            break
+        page.clock.fast_forward(5000)
+        page.wait_for_timeout(100)
+    expect(alert).to_contain_text("Could not reach SurroundYou")
+    shoot(page, "12-lost-touch")
+    page.context.set_offline(False)
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("link", name="Download")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert len(jobs) == 1 and jobs[0]["statuses"][-1][0] == "READY", jobs  # the same job, no second upload
+    expect(page.get_by_role("radio", name="Original")).to_be_enabled()
+
+
 def test_a_file_over_the_apis_limit_is_refused_before_it_is_sent(local_stack, browser):
     # The limit is the API's (GET /config), in its decimal units: a file 4 % over it (still under
     # the limit counted in binary MiB, which the page once used) is refused on the page in the words

@@ -124,7 +124,12 @@ export default function App() {
   }, [conversion.stage]);
 
   // Back to the form, with focus on the file input: the usual next step is another file.
+  // A job the page lost touch with (the network) may still be rendering: Try again follows it again.
   const tryAgain = () => {
+    if (conversion.canFollowAgain) {
+      conversion.followAgain();
+      return;
+    }
     conversion.reset();
     songInput.current?.focus();
   };

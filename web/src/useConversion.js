@@ -11,9 +11,13 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
  * options as they are (settings.jobOptions); `preview` tells whether it is a preview.
  * A job whose song is uploaded is remembered (lastJob.js) until it fails or the person moves on
  * (reset): resume(remembered) follows it again after a reload, `resumedName` naming its song.
- * One the API no longer knows (expired) is forgotten quietly.
+ * One the API no longer knows (expired) is forgotten quietly. When the page loses touch with a job
+ * it follows (the network, the API's 5xx), `canFollowAgain` is set and followAgain() goes on with it.
  */
 const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false, resumedName: null, download: null };
+
+/** Failures that lose touch with a job rather than end it: network down, the API failing for a while. */
+const LOST_TOUCH = new Set(["network", "server"]);
 
 /** Seconds before a READY job's download link expires (download.expiresIn) that a fresh one is asked for. */
 export const LINK_RENEWAL_MARGIN_S = 300;
@@ -68,7 +72,7 @@ export default function useConversion(config) {
         dispatch({ type: "ready", job: done });
       } catch (error) {
         if (signal.aborted) return;
-        forgetJob();
+        if (!LOST_TOUCH.has(error.kind)) forgetJob(); // else the job may still be rendering: a reload follows it
         dispatch(quietIfUnknown && error.kind === "not-found" ? { type: "reset" } : { type: "failed", error });
       }
     },
@@ -99,6 +103,13 @@ export default function useConversion(config) {
     },
     [config, follow],
   );
+
+  /** After the page lost touch with a job it followed (`canFollowAgain`): follows it again. */
+  const followAgain = useCallback(() => {
+    const signal = takeOver(controller);
+    dispatch({ type: "job-update", job: state.job });
+    return follow(state.job.jobId, signal);
+  }, [state.job, follow]);
 
   const resume = useCallback(
     ({ jobId, filename, preview }) => {
@@ -131,5 +142,6 @@ export default function useConversion(config) {
 
   useEffect(() => () => controller.current?.abort(), []);
 
-  return { ...state, start, resume, reset };
+  const canFollowAgain = state.stage === "error" && state.job !== null && LOST_TOUCH.has(state.error?.kind);
+  return { ...state, start, resume, reset, followAgain, canFollowAgain };
 }
