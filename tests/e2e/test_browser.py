@@ -428,6 +428,18 @@ def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(loc
     expect(page.get_by_role("heading", name=re.compile("ready|Checking|Making"))).to_have_count(0)
     assert page.evaluate("localStorage.length") == 0
 
+    # a job the API no longer knows (expired after RetentionDays) is forgotten without a word
+    page.evaluate(
+        """() => localStorage.setItem("surroundyou.lastJob",
+               JSON.stringify({ jobId: "0".repeat(32), filename: "Old.mp3", preview: false }))"""
+    )
+    with page.expect_response(lambda response: response.url.endswith("/api/jobs/" + "0" * 32)) as gone:
+        page.reload()
+    assert gone.value.status == 404
+    page.wait_for_function("() => localStorage.length === 0")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_role("heading", name=re.compile("ready|Checking|Making"))).to_have_count(0)
+
 
 def test_a_conversion_the_page_lost_touch_with_is_followed_again(local_stack, browser, tmp_path):
     """The network drops while the song renders: the page says so, and Try again follows the same
