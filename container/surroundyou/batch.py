@@ -112,30 +112,46 @@ def summary_line(batch_id: str, status: str, item: dict[str, Any] | None) -> str
 
 
 def follow(batches: Batches, batch_id: str, wait: bool, console: Console) -> int:
-    """Show the batch's progress (until it ends with ``wait``), then its summary line; the exit code."""
+    """Show the batch's progress (until it ends with ``wait``), then its summary line; the exit code.
+    Stopped while it waits (Ctrl-C), it says that the batch goes on, and how to follow it again."""
     status, item = batches.status(batch_id)
     if wait and status == BatchStatus.RUNNING.value:
-        with Progress(
-            TextColumn("batch {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bars:
-            task = bars.add_task(batch_id[:8], total=None, detail="")
-            while status == BatchStatus.RUNNING.value:
-                numbers = counts(item or {})
-                bars.update(
-                    task,
-                    total=numbers["total"] or None,
-                    completed=numbers["ready"] + numbers["failed"],
-                    detail=f"{numbers['ready']} ready, {numbers['failed']} failed, {numbers['running']} running",
-                )
-                time.sleep(POLL_S)
-                status, item = batches.status(batch_id)
+        try:
+            status, item = _wait(batches, batch_id, item, console)
+        except KeyboardInterrupt:
+            Console(stderr=True).print(
+                f"batch {batch_id} goes on in AWS: `surroundyou batch status {batch_id} --wait` follows it again",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise
     console.print(summary_line(batch_id, status, item), highlight=False, soft_wrap=True)
     return 1 if status == BatchStatus.FAILED.value else 0
+
+
+def _wait(batches: Batches, batch_id: str, item: dict[str, Any] | None, console: Console) -> tuple[str, dict | None]:
+    """The batch's progress under a bar until it ends; its last (status, item)."""
+    status = BatchStatus.RUNNING.value
+    with Progress(
+        TextColumn("batch {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bars:
+        task = bars.add_task(batch_id[:8], total=None, detail="")
+        while status == BatchStatus.RUNNING.value:
+            numbers = counts(item or {})
+            bars.update(
+                task,
+                total=numbers["total"] or None,
+                completed=numbers["ready"] + numbers["failed"],
+                detail=f"{numbers['ready']} ready, {numbers['failed']} failed, {numbers['running']} running",
+            )
+            time.sleep(POLL_S)
+            status, item = batches.status(batch_id)
+    return status, item
 
 
 class Batches:

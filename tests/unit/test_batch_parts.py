@@ -3,6 +3,7 @@ step on an in-memory job store (retries make no second job), and the owner's sum
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,7 +11,9 @@ from types import SimpleNamespace
 import pytest
 from job_fakes import InMemoryJobStore
 from library_batch import LibraryBatch, song_job_id
+from rich.console import Console
 
+from surroundyou import batch as batch_command
 from surroundyou.batch import summary_line
 from surroundyou_jobs.batches import (
     BatchSettings,
@@ -181,6 +184,23 @@ def test_the_summary_line_is_one_line_with_the_counts():
     failed = {**item, "error": {"code": "States.ExceedToleratedFailureThreshold", "message": "Too many."}}
     assert summary_line("1f3c", "FAILED", failed) == "batch 1f3c: FAILED, 17 ready, 3 failed (Too many.)"
     assert summary_line("1f3c", "RUNNING", {**item, "running": 2}).endswith(", 2 running, 20 in all")
+
+
+def test_a_batch_followed_and_stopped_with_ctrl_c_is_said_to_go_on(monkeypatch, capsys):
+    """Ctrl-C stops the following, not the batch in AWS: the command says so, and how to follow again."""
+    answers = iter([("RUNNING", {"total": 20, "ready": 3, "failed": 0, "running": 2})])
+
+    def status(batch_id: str):
+        try:
+            return next(answers)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(batch_command, "POLL_S", 0)
+    with pytest.raises(KeyboardInterrupt):
+        batch_command.follow(SimpleNamespace(status=status), "1f3c", True, Console(file=io.StringIO()))
+    told = " ".join(capsys.readouterr().err.split())
+    assert told == "batch 1f3c goes on in AWS: `surroundyou batch status 1f3c --wait` follows it again"
 
 
 def test_the_sample_events_are_the_shapes_the_state_machine_sends():
