@@ -208,7 +208,15 @@ export default function App() {
             </form>
           )}
 
-          {busy && <ProgressPanel stage={conversion.stage} upload={conversion.upload} job={conversion.job} preview={conversion.preview} />}
+          {busy && (
+            <ProgressPanel
+              stage={conversion.stage}
+              upload={conversion.upload}
+              job={conversion.job}
+              preview={conversion.preview}
+              pace={conversion.pace}
+            />
+          )}
           {conversion.stage === "ready" && (
             <ResultPanel
               ref={outcomeHeading}

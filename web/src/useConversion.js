@@ -14,7 +14,23 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
  * One the API no longer knows (expired) is forgotten quietly. When the page loses touch with a job
  * it follows (the network, the API's 5xx), `canFollowAgain` is set and followAgain() goes on with it.
  */
-const IDLE = { stage: "idle", upload: null, job: null, error: null, preview: false, resumedName: null, download: null };
+export const IDLE = {
+  stage: "idle",
+  upload: null,
+  job: null,
+  error: null,
+  preview: false,
+  resumedName: null,
+  download: null,
+  pace: [], // the render's progress as seen: [{atMs, percent}] (ProgressPanel's time left)
+};
+
+/** `pace` with the job's progress at `atMs` added while it renders (a new job starts a new one). */
+function paced(pace, before, job, atMs) {
+  if (job.status !== "PROCESSING" || atMs === undefined) return pace;
+  const kept = before?.jobId === job.jobId ? pace : [];
+  return kept.at(-1)?.percent === job.progress ? kept : [...kept, { atMs, percent: job.progress }];
+}
 
 /** Failures that lose touch with a job rather than end it: network down, the API failing for a while. */
 const LOST_TOUCH = new Set(["network", "server"]);
@@ -22,12 +38,12 @@ const LOST_TOUCH = new Set(["network", "server"]);
 /** Seconds before a READY job's download link expires (download.expiresIn) that a fresh one is asked for. */
 export const LINK_RENEWAL_MARGIN_S = 300;
 
-function reducer(state, action) {
+export function reducer(state, action) {
   switch (action.type) {
     case "upload-progress":
       return { ...IDLE, stage: "uploading", upload: action.progress, preview: action.preview };
     case "job-update":
-      return { ...state, stage: "rendering", job: action.job };
+      return { ...state, stage: "rendering", job: action.job, pace: paced(state.pace, state.job, action.job, action.atMs) };
     case "resume":
       return { ...IDLE, stage: "rendering", job: action.job, preview: action.preview, resumedName: action.filename };
     case "ready":
@@ -67,7 +83,7 @@ export default function useConversion(config) {
       try {
         const done = await pollJob(config, jobId, {
           signal,
-          onUpdate: (update) => dispatch({ type: "job-update", job: update }),
+          onUpdate: (update) => dispatch({ type: "job-update", job: update, atMs: Date.now() }),
         });
         dispatch({ type: "ready", job: done });
       } catch (error) {

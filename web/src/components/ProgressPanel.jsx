@@ -1,7 +1,28 @@
 import { fileSize } from "../wording.js";
 
+/**
+ * Seconds left of a render, from its progress as the page saw it ([{atMs, percent}], oldest
+ * first): the pace since the first sample, once it spans at least 3 s and 5 %; else null.
+ */
+export function secondsLeft(samples) {
+  if (samples.length < 2) return null;
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const spanS = (last.atMs - first.atMs) / 1000;
+  const done = last.percent - first.percent;
+  if (spanS < 3 || done < 5) return null;
+  return ((100 - last.percent) * spanS) / done;
+}
+
+/** "about 40 s left", "about 3 min left"; "" when there is no estimate. */
+export function timeLeftText(seconds) {
+  if (seconds === null || !Number.isFinite(seconds)) return "";
+  if (seconds < 90) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
+}
+
 /** What is happening now, in words and as a bar: the upload's bytes, then the job's progress. */
-export function progressOf(stage, upload, job, preview = false) {
+export function progressOf(stage, upload, job, preview = false, leftS = null) {
   if (stage === "uploading") {
     const percent = upload.totalBytes ? Math.floor((upload.loadedBytes / upload.totalBytes) * 100) : 0;
     return {
@@ -11,7 +32,12 @@ export function progressOf(stage, upload, job, preview = false) {
     };
   }
   if (job?.status === "PROCESSING") {
-    return { title: preview ? "Making the preview" : "Making it 8D", detail: `${job.progress}% rendered`, percent: job.progress };
+    const left = timeLeftText(leftS);
+    return {
+      title: preview ? "Making the preview" : "Making it 8D",
+      detail: left ? `${job.progress}% rendered, ${left}` : `${job.progress}% rendered`,
+      percent: job.progress,
+    };
   }
   if (job?.status === "QUEUED") {
     return { title: "Waiting for a free worker", detail: "Your song is checked and in line.", percent: 0 };
@@ -19,8 +45,9 @@ export function progressOf(stage, upload, job, preview = false) {
   return { title: "Checking your song", detail: "Uploaded. Making sure it is audio SurroundYou can read.", percent: 0 };
 }
 
-export default function ProgressPanel({ stage, upload, job, preview }) {
-  const { title, detail, percent } = progressOf(stage, upload, job, preview);
+/** `pace`: the render's progress samples ([{atMs, percent}]), for the time left. */
+export default function ProgressPanel({ stage, upload, job, preview, pace = [] }) {
+  const { title, detail, percent } = progressOf(stage, upload, job, preview, secondsLeft(pace));
   return (
     <section aria-labelledby="progress-title" className="flex flex-col gap-3">
       <h2 id="progress-title" className="text-lg font-semibold text-slate-50">

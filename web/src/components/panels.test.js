@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { progressOf } from "./ProgressPanel.jsx";
+import { progressOf, secondsLeft, timeLeftText } from "./ProgressPanel.jsx";
 import { downloadName, listeningHint, syncNote } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
@@ -19,6 +19,29 @@ describe("what the progress panel says", () => {
       detail: "37% rendered",
       percent: 37,
     });
+  });
+});
+
+describe("the time left of a render", () => {
+  it("follows the pace since the first progress seen, once it spans 3 s and 5 %", () => {
+    expect(secondsLeft([])).toBeNull();
+    expect(secondsLeft([{ atMs: 0, percent: 10 }, { atMs: 2000, percent: 30 }])).toBeNull(); // under 3 s
+    expect(secondsLeft([{ atMs: 0, percent: 10 }, { atMs: 9000, percent: 12 }])).toBeNull(); // under 5 %
+    expect(secondsLeft([{ atMs: 1000, percent: 10 }, { atMs: 5000, percent: 20 }, { atMs: 11000, percent: 30 }])).toBe(35);
+  });
+
+  it("is said roughly, and added to the progress", () => {
+    expect(timeLeftText(null)).toBe("");
+    expect([2, 35, 89, 91, 600].map(timeLeftText)).toEqual([
+      "about 5 s left",
+      "about 35 s left",
+      "about 90 s left",
+      "about 2 min left",
+      "about 10 min left",
+    ]);
+    expect(progressOf("rendering", null, { status: "PROCESSING", progress: 30 }, false, 35).detail).toBe(
+      "30% rendered, about 35 s left",
+    );
   });
 });
 

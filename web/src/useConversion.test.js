@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { IDLE, reducer } from "./useConversion.js";
+
+describe("the conversion's state", () => {
+  const update = (state, jobId, status, progress, atMs) =>
+    reducer(state, { type: "job-update", job: { jobId, status, progress }, atMs });
+
+  it("keeps the render's pace for the time left: one sample per new percent, a new job starting over", () => {
+    let state = update(IDLE, "a", "QUEUED", 0, 0);
+    expect(state.pace).toEqual([]); // not rendering yet
+    state = update(state, "a", "PROCESSING", 10, 1000);
+    state = update(state, "a", "PROCESSING", 10, 2000); // no news: the first time it was seen counts
+    state = update(state, "a", "PROCESSING", 30, 5000);
+    expect(state.pace).toEqual([
+      { atMs: 1000, percent: 10 },
+      { atMs: 5000, percent: 30 },
+    ]);
+    expect(update(state, "b", "PROCESSING", 5, 6000).pace).toEqual([{ atMs: 6000, percent: 5 }]);
+    expect(reducer(state, { type: "reset" }).pace).toEqual([]);
+  });
+});
