@@ -77,7 +77,7 @@ export default function useConversion(config) {
     dispatch({ type: "reset" });
   }, []);
 
-  /** Polls `jobId` to READY; a failure is shown (and the job forgotten) unless aborted. */
+  /** Polls `jobId` to READY; a failure is shown unless aborted, and the job forgotten unless only touch with it was lost. */
   const follow = useCallback(
     async (jobId, signal, { quietIfUnknown = false } = {}) => {
       try {
