@@ -421,6 +421,11 @@ def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(loc
 
     page.reload()  # the result stays until the person moves on
     expect(page.get_by_role("link", name="Download")).to_be_visible()
+    page.get_by_label("Choose a song").set_input_files(song)  # the same song again: the original to compare
+    expect(page.get_by_role("radio", name="Original")).to_be_enabled()
+    expect(page.get_by_text("converted before the page was reloaded")).to_have_count(0)
+    page.wait_for_function("() => [...document.querySelectorAll('audio')].every(a => a.duration > 0)")
+    expect(page.get_by_role("link", name="Download")).to_be_visible()
     page.get_by_label("Choose a song").set_input_files(write_song(tmp_path / "Another.mp3", duration_s=2.0))
     expect(page.get_by_role("link", name="Download")).to_be_hidden()
     page.reload()

@@ -90,13 +90,17 @@ export default function App() {
   };
   const choose = (name, value) => setChoices((before) => ({ ...before, [name]: value }));
 
-  const resetConversion = conversion.reset;
+  // Another song leaves the conversion behind; the same song again, by name, beside a result picked
+  // up after a reload, is its original to compare with.
+  const { reset: resetConversion, attachOriginal } = conversion;
+  const resumedResult = conversion.stage === "ready" ? conversion.resumedName : null;
   const chooseFile = useCallback(
     (chosen, droppedWith) => {
-      resetConversion();
+      if (chosen.name === resumedResult) attachOriginal();
+      else resetConversion();
       chooseSong(chosen, droppedWith);
     },
-    [resetConversion, chooseSong],
+    [resetConversion, attachOriginal, resumedResult, chooseSong],
   );
 
   // Once the page is set up, pick up the conversion a reload or a closed tab left behind.

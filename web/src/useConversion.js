@@ -10,7 +10,8 @@ import { checkFileBeforeUpload, uploadFile } from "./upload.js";
  * `config` is loadConfig()'s: the API's URL and its rules. start(file, options) sends the job's
  * options as they are (settings.jobOptions); `preview` tells whether it is a preview.
  * A job whose song is uploaded is remembered (lastJob.js) until it fails or the person moves on
- * (reset): resume(remembered) follows it again after a reload, `resumedName` naming its song.
+ * (reset): resume(remembered) follows it again after a reload, `resumedName` naming its song until
+ * attachOriginal() says that song is chosen again.
  * One the API no longer knows (expired) is forgotten quietly. When the page loses touch with a job
  * it follows (the network, the API's 5xx), `canFollowAgain` is set and followAgain() goes on with it.
  */
@@ -48,6 +49,8 @@ export function reducer(state, action) {
       return { ...IDLE, stage: "rendering", job: action.job, preview: action.preview, resumedName: action.filename };
     case "ready":
       return { ...state, stage: "ready", job: action.job, download: action.job.download };
+    case "original-chosen": // the song of a job picked up after a reload is chosen again
+      return { ...state, resumedName: null };
     case "links":
       return state.stage === "ready" ? { ...state, download: action.download } : state;
     case "failed":
@@ -158,6 +161,8 @@ export default function useConversion(config) {
 
   useEffect(() => () => controller.current?.abort(), []);
 
+  const attachOriginal = useCallback(() => dispatch({ type: "original-chosen" }), []);
+
   const canFollowAgain = state.stage === "error" && state.job !== null && LOST_TOUCH.has(state.error?.kind);
-  return { ...state, start, resume, reset, followAgain, canFollowAgain };
+  return { ...state, start, resume, reset, followAgain, canFollowAgain, attachOriginal };
 }

@@ -18,4 +18,13 @@ describe("the conversion's state", () => {
     expect(update(state, "b", "PROCESSING", 5, 6000).pace).toEqual([{ atMs: 6000, percent: 5 }]);
     expect(reducer(state, { type: "reset" }).pace).toEqual([]);
   });
+
+  it("keeps a result picked up after a reload when its song is chosen again, as its original", () => {
+    const job = { jobId: "a", status: "READY", progress: 100, download: { url: "u", expiresIn: 3600 } };
+    let state = reducer(IDLE, { type: "resume", job: { jobId: "a" }, preview: false, filename: "Song.mp3" });
+    state = reducer(state, { type: "ready", job });
+    const chosen = reducer(state, { type: "original-chosen" });
+    expect(chosen).toEqual({ ...state, resumedName: null });
+    expect(state.resumedName).toBe("Song.mp3");
+  });
 });

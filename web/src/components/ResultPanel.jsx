@@ -52,7 +52,7 @@ const ResultPanel = forwardRef(function ResultPanel(
       {resumedName !== null && (
         <p className="text-sm text-slate-300">
           <span className="font-medium text-slate-50">{resumedName}</span>, converted before the page was reloaded.
-          The original is not loaded again, so only the 8D version plays.
+          Only the 8D version plays: choose the song again to compare it with the original.
         </p>
       )}
       {syncNote(job) && <p className="text-sm text-slate-300">{syncNote(job)}</p>}
