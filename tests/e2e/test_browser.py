@@ -244,6 +244,7 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
         return percent > 0 && percent < 100;
     }""")
     expect(page.get_by_text(re.compile(r"KB of [\d.]+ KB sent"))).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^\d+% · Uploading your song – SurroundYou$"))  # seen from another tab
     assert page.evaluate(LEAVING_IS_QUESTIONED) is True  # leaving now would lose the upload
     shoot(page, "03-uploading")
     cdp.send(
@@ -260,6 +261,7 @@ def test_a_song_becomes_8d_audio_that_plays_and_downloads(local_stack, browser, 
     download_link = page.get_by_role("link", name="Download")
     expect(download_link).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     assert page.evaluate(LEAVING_IS_QUESTIONED) is False
+    expect(page).to_have_title("Ready – SurroundYou")
     assert_text_contrast_aa(page)
     shoot(page, "05-ready")
     statuses = [status for status, _ in jobs[0]["statuses"]]

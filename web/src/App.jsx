@@ -7,7 +7,7 @@ import ErrorPanel from "./components/ErrorPanel.jsx";
 import MotionControls from "./components/MotionControls.jsx";
 import OrbitView from "./components/OrbitView.jsx";
 import PresetPicker from "./components/PresetPicker.jsx";
-import ProgressPanel from "./components/ProgressPanel.jsx";
+import ProgressPanel, { pageTitle } from "./components/ProgressPanel.jsx";
 import ResultPanel from "./components/ResultPanel.jsx";
 import SongPicker from "./components/SongPicker.jsx";
 import { jobOptions, motionOf } from "./settings.js";
@@ -121,6 +121,12 @@ export default function App() {
     window.addEventListener("beforeunload", ask);
     return () => window.removeEventListener("beforeunload", ask);
   }, [uploading]);
+
+  // The tab's title follows the conversion, for a person who went to another tab meanwhile.
+  const title = pageTitle(conversion.stage, conversion.upload, conversion.job, conversion.preview);
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
 
   // Move focus to the outcome so keyboard and screen-reader users land on it.
   useEffect(() => {

@@ -45,6 +45,22 @@ export function progressOf(stage, upload, job, preview = false, leftS = null) {
   return { title: "Checking your song", detail: "Uploaded. Making sure it is audio SurroundYou can read.", percent: 0 };
 }
 
+export const PAGE_TITLE = "SurroundYou – 8D audio converter";
+
+/**
+ * The tab's title: the page's own, or how far the conversion is (seen from another tab): "40% ·
+ * Making it 8D – SurroundYou", "Ready – SurroundYou", "Failed – SurroundYou".
+ */
+export function pageTitle(stage, upload, job, preview = false) {
+  if (stage === "uploading" || stage === "rendering") {
+    const { title, percent } = progressOf(stage, upload, job, preview);
+    return `${percent}% · ${title} – SurroundYou`;
+  }
+  if (stage === "ready") return `${preview ? "Preview ready" : "Ready"} – SurroundYou`;
+  if (stage === "error") return "Failed – SurroundYou";
+  return PAGE_TITLE;
+}
+
 /** `pace`: the render's progress samples ([{atMs, percent}]), for the time left. */
 export default function ProgressPanel({ stage, upload, job, preview, pace = [] }) {
   const { title, detail, percent } = progressOf(stage, upload, job, preview, secondsLeft(pace));

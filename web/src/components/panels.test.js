@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { progressOf, secondsLeft, timeLeftText } from "./ProgressPanel.jsx";
+import { PAGE_TITLE, pageTitle, progressOf, secondsLeft, timeLeftText } from "./ProgressPanel.jsx";
 import { downloadName, listeningHint, syncNote } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
@@ -42,6 +43,20 @@ describe("the time left of a render", () => {
     expect(progressOf("rendering", null, { status: "PROCESSING", progress: 30 }, false, 35).detail).toBe(
       "30% rendered, about 35 s left",
     );
+  });
+});
+
+describe("the tab's title", () => {
+  it("says how far the conversion is, for a person in another tab", () => {
+    const page = readFileSync(new URL("../../index.html", import.meta.url), "utf8");
+    expect(page).toContain(`<title>${PAGE_TITLE}</title>`); // the same before the app has loaded
+    expect(pageTitle("idle", null, null)).toBe(PAGE_TITLE);
+    expect(pageTitle("uploading", { loadedBytes: 50_000, totalBytes: 200_000 }, null)).toBe(
+      "25% · Uploading your song – SurroundYou",
+    );
+    expect(pageTitle("rendering", null, { status: "PROCESSING", progress: 40 })).toBe("40% · Making it 8D – SurroundYou");
+    expect(pageTitle("ready", null, {}, true)).toBe("Preview ready – SurroundYou");
+    expect(pageTitle("error", null, null)).toBe("Failed – SurroundYou");
   });
 });
 
