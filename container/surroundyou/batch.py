@@ -27,6 +27,7 @@ from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS
 
 # the tag on the BatchConvert state machine that names its batch table (template.yaml)
 BATCHES_TABLE_TAG = "surroundyou:batches-table"
+REPORTS_BUCKET_TAG = "surroundyou:reports-bucket"
 STATE_MACHINE_SUFFIX = "-batch"  # template.yaml names it <stack>-batch
 POLL_S = 2.0
 
@@ -125,6 +126,9 @@ def follow(batches: Batches, batch_id: str, wait: bool, console: Console) -> int
                 soft_wrap=True,
             )
             raise
+    if status != BatchStatus.RUNNING.value and counts(item or {})["failed"]:
+        for line in batches.failures(item):
+            console.print(f"failed: {line}", highlight=False, soft_wrap=True)
     console.print(summary_line(batch_id, status, item), highlight=False, soft_wrap=True)
     return 1 if status == BatchStatus.FAILED.value else 0
 
@@ -157,10 +161,12 @@ def _wait(batches: Batches, batch_id: str, item: dict[str, Any] | None, console:
 class Batches:
     """The BatchConvert state machine and its batch table, through boto3."""
 
-    def __init__(self, sfn: Any, table: Any, state_machine_arn: str):
+    def __init__(self, sfn: Any, table: Any, state_machine_arn: str, s3: Any = None, reports_bucket: str | None = None):
         self.sfn = sfn
         self.table = table
         self.state_machine_arn = state_machine_arn
+        self.s3 = s3
+        self.reports_bucket = reports_bucket  # where the batches' reports are (None: not told)
 
     @classmethod
     def connect(cls, state_machine_arn: str | None = None) -> Batches:
@@ -175,10 +181,43 @@ class Batches:
             raise BatchError(f"cannot reach Step Functions: {error}") from None
         except Exception as error:  # noqa: BLE001 - no credentials, no endpoint: say so in one line
             raise BatchError(f"cannot reach AWS: {error}") from None
-        table_name = next((tag["value"] for tag in tags if tag["key"] == BATCHES_TABLE_TAG), None)
-        if table_name is None:
+        tagged = {tag["key"]: tag["value"] for tag in tags}
+        if BATCHES_TABLE_TAG not in tagged:
             raise BatchError(f"{state_machine_arn} has no {BATCHES_TABLE_TAG} tag: is it SurroundYou's BatchConvert?")
-        return cls(sfn, boto3.resource("dynamodb").Table(table_name), state_machine_arn)
+        table = boto3.resource("dynamodb").Table(tagged[BATCHES_TABLE_TAG])
+        return cls(sfn, table, state_machine_arn, boto3.client("s3"), tagged.get(REPORTS_BUCKET_TAG))
+
+    def failures(self, item: dict[str, Any] | None) -> list[str]:
+        """``key: reason`` of each song the batch's report lists as failed, in key order (none before the
+        report is written); a report that cannot be read says so in the one line."""
+        item = item or {}
+        if self.s3 is None or self.reports_bucket is None or not (item.get("manifestKey") or item.get("reportPrefix")):
+            return []
+        manifest_key = item.get("manifestKey")
+        try:
+            # a batch past its failure budget ends before the map hands over the manifest's key
+            manifest_key = manifest_key or self._manifest_under(item["reportPrefix"])
+            if manifest_key is None:
+                return []
+            manifest = self._report(manifest_key)
+            failed = [
+                execution
+                for part in manifest["ResultFiles"].get("FAILED", [])
+                for execution in self._report(part["Key"])
+            ]
+        except Exception as error:  # noqa: BLE001 - the counts still stand: say why the names are missing
+            return [f"the report s3://{self.reports_bucket}/{manifest_key} could not be read ({error})"]
+        return sorted(f"{_song_key(execution)}: {_reason(execution)}" for execution in failed)
+
+    def _manifest_under(self, prefix: str) -> str | None:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.reports_bucket, Prefix=prefix)
+        keys = [
+            obj["Key"] for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith("/manifest.json")
+        ]
+        return max(keys, default=None)
+
+    def _report(self, key: str) -> Any:
+        return json.loads(self.s3.get_object(Bucket=self.reports_bucket, Key=key)["Body"].read())
 
     def execution_arn(self, batch_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{batch_id}"
@@ -202,6 +241,22 @@ class Batches:
         if status not in (BatchStatus.RUNNING.value, BatchStatus.SUCCEEDED.value):
             status = BatchStatus.FAILED.value
         return status, item
+
+
+def _song_key(execution: dict[str, Any]) -> str:
+    """The library key a failed child execution converted: its input's ``key`` (the map's item as the
+    child got it), or ``Key`` (the listed object, as moto's result files hold it)."""
+    try:
+        song = json.loads(execution.get("Input") or "{}")
+        return str(song.get("key") or song["Key"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "(a song)"
+
+
+def _reason(execution: dict[str, Any]) -> str:
+    """A failed child's Cause without its "job <id>: " prefix (the job's own message), else its Error."""
+    cause = execution.get("Cause") or execution.get("Error") or "failed"
+    return cause.split(": ", 1)[1] if cause.startswith("job ") and ": " in cause else cause
 
 
 def find_state_machine(sfn: Any) -> str:

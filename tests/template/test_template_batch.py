@@ -37,6 +37,7 @@ def test_batch_state_machine_is_standard_named_logged_and_traced(cfn_resources):
         {"CloudWatchLogsLogGroup": {"LogGroupArn": arn_of("BatchStateMachineLogs")}}
     ]
     assert {"Key": "surroundyou:batches-table", "Value": ref("BatchesTable")} in machine["Tags"]
+    assert {"Key": "surroundyou:reports-bucket", "Value": ref("MediaBucket")} in machine["Tags"]
     assert "Events" not in cfn_resources["BatchStateMachine"]  # only the owner starts a batch
 
 

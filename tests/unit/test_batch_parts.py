@@ -203,6 +203,34 @@ def test_a_batch_followed_and_stopped_with_ctrl_c_is_said_to_go_on(monkeypatch, 
     assert told == "batch 1f3c goes on in AWS: `surroundyou batch status 1f3c --wait` follows it again"
 
 
+def test_the_failed_songs_are_read_from_the_batchs_report_and_an_unreadable_one_says_so():
+    files = {
+        "batches/b/run/manifest.json": {"ResultFiles": {"FAILED": [{"Key": "batches/b/run/FAILED_0.json"}]}},
+        "batches/b/run/FAILED_0.json": [
+            {"Input": json.dumps({"key": "library/b.mp3"}), "Error": "InvalidUpload", "Cause": "job 1f: Not audio."},
+            {"Input": json.dumps({"Key": "library/a.mp3"}), "Error": "SongTimedOut", "Cause": "It did not end."},
+        ],
+    }
+
+    def get_object(Bucket: str, Key: str) -> dict:  # noqa: N803 - boto3's names
+        if Key not in files:
+            raise OSError(f"NoSuchKey: {Key}")
+        return {"Body": io.BytesIO(json.dumps(files[Key]).encode())}
+
+    def paginate(Bucket: str, Prefix: str) -> list[dict]:  # noqa: N803 - boto3's names
+        return [{"Contents": [{"Key": key} for key in files if key.startswith(Prefix)]}]
+
+    s3 = SimpleNamespace(get_object=get_object, get_paginator=lambda _: SimpleNamespace(paginate=paginate))
+    batches = batch_command.Batches(None, None, "arn", s3, "media")
+    told = ["library/a.mp3: It did not end.", "library/b.mp3: Not audio."]
+    assert batches.failures({"manifestKey": "batches/b/run/manifest.json"}) == told
+    assert batches.failures({"reportPrefix": "batches/b/"}) == told  # a failed map hands over no key
+    assert batches.failures({"reportPrefix": "batches/c/"}) == []
+    assert batches.failures({"manifestKey": "batches/gone/manifest.json"}) == [
+        "the report s3://media/batches/gone/manifest.json could not be read (NoSuchKey: batches/gone/manifest.json)"
+    ]
+
+
 def test_the_sample_events_are_the_shapes_the_state_machine_sends():
     asl = json.loads((EVENTS.parent / "statemachine" / "batch.asl.json").read_text())
     payloads = [asl["States"]["StartBatch"], asl["States"]["FinishFailedBatch"]]
