@@ -14,7 +14,7 @@ import pytest
 from audio_files import decode, tiny_png, write_audio
 
 from surroundyou import cli
-from surroundyou.engine.partial_file import claim_partial_file
+from surroundyou.engine.partial_file import create_locked, partial_file_for
 
 SR = 44100
 
@@ -113,7 +113,8 @@ def test_a_partial_file_left_by_a_killed_conversion_is_removed_by_the_next(tmp_p
         time.sleep(0.05)
     killed.kill()
     killed.wait(timeout=30)
-    live, lock = claim_partial_file(target, "mp3")  # as a conversion running beside this one holds it
+    live = partial_file_for(target, "mp3")
+    lock = create_locked(live)  # as a conversion running beside this one holds it
     for part in (*dead, live):  # both stood for a minute: only the lock tells the dead one from the live one
         os.utime(part, (time.time() - 120, time.time() - 120))
     try:

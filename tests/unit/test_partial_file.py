@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from surroundyou.engine.partial_file import ORPHAN_AGE_S, claim_partial_file, remove_orphaned_partial_files
+from surroundyou.engine.partial_file import ORPHAN_AGE_S, create_locked, partial_file_for, remove_orphaned_partial_files
 
 
 def made(path, old=True):
@@ -19,7 +19,8 @@ def made(path, old=True):
 def test_only_the_results_own_unlocked_partial_files_that_stood_a_minute_are_removed(tmp_path):
     target = tmp_path / "a+b (live) [1].8d.mp3"  # a name full of pattern characters
     stem = target.stem
-    live, lock = claim_partial_file(target, "mp3")  # as a conversion running now holds it
+    live = partial_file_for(target, "mp3")
+    lock = create_locked(live)  # as a conversion running now holds it
     os.utime(live, (time.time() - ORPHAN_AGE_S - 5,) * 2)
     dead = [made(tmp_path / f".{stem}.0123abcd.part.mp3"), made(tmp_path / f".{stem}.ffff0000.part.mp3")]
     kept = [

@@ -65,7 +65,7 @@ from .encode import (
 from .input_correction import InputCorrection, probe
 from .loudness import LoudnessMeter
 from .options import RenderOptions
-from .partial_file import claim_partial_file
+from .partial_file import create_locked, partial_file_for
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
 from .tags import copy_tags
 
@@ -220,20 +220,26 @@ def convert_file(
     src, dst = Path(src), Path(dst)
     fmt = output_format_for(dst, output_format)
     report_progress = progress or (lambda fraction: None)
+    temp_path: Path | None = None  # named before it is made: a stop at any moment knows what to remove
+    temp_lock: int | None = None
     try:
-        # a link keeps linking: the file it names is written (the result replaces only a file)
-        target = dst.resolve() if dst.is_symlink() else dst
-        if target.is_dir() or (target.exists() and not target.is_file()):
-            kind = "a folder" if target.is_dir() else "not a regular file (a device or a pipe)"
-            raise OutputPathError(f"cannot write {dst}: it is {kind}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp_path, temp_lock = claim_partial_file(target, fmt)
-    except OutputPathError:
-        raise
-    except OSError as error:  # named after what was asked for, not the temporary file
-        reason = f"{error.filename} is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror
-        raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
-    try:
+        try:
+            # a link keeps linking: the file it names is written (the result replaces only a file)
+            target = dst.resolve() if dst.is_symlink() else dst
+            if target.is_dir() or (target.exists() and not target.is_file()):
+                kind = "a folder" if target.is_dir() else "not a regular file (a device or a pipe)"
+                raise OutputPathError(f"cannot write {dst}: it is {kind}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp_path = partial_file_for(target, fmt)
+            temp_lock = create_locked(temp_path)
+        except OutputPathError:
+            raise
+        except OSError as error:  # named after what was asked for, not the temporary file
+            exists = isinstance(error, FileExistsError)
+            if exists and temp_lock is None:
+                temp_path = None  # not ours: another's file of the same name
+            reason = f"{error.filename} is a file, not a folder" if exists else error.strerror
+            raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
         with tempfile.TemporaryFile() as spill:
             correction = probe(src)
             wants_scan = options.sync == "beats" or preview
@@ -250,10 +256,12 @@ def convert_file(
         copy_tags(src, temp_path)
         os.replace(temp_path, target)
     except BaseException:
-        temp_path.unlink(missing_ok=True)
+        if temp_path is not None:
+            temp_path.unlink(missing_ok=True)
         raise
     finally:
-        os.close(temp_lock)
+        if temp_lock is not None:
+            os.close(temp_lock)
     report_progress(1.0)
     return ConversionReport(
         duration_s=rendered.frames / sample_rate,

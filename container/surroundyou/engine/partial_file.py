@@ -19,17 +19,22 @@ ORPHAN_AGE_S = 60.0
 _TOKEN_HEX = 8
 
 
-def claim_partial_file(target: Path, fmt: str) -> tuple[Path, int]:
-    """A new, locked partial file for ``target`` (the format's extension last: pedalboard and mutagen
-    pick the format from it) and the descriptor that holds its lock: close it when done."""
+def partial_file_for(target: Path, fmt: str) -> Path:
+    """A new name for ``target``'s partial file (the format's extension last: pedalboard and mutagen
+    pick the format from it); orphans of ``target`` are removed first. Hold the name before the file
+    is made (``create_locked``), so a stop that lands in between still knows what to remove."""
     remove_orphaned_partial_files(target, fmt)
-    path = target.parent / f".{target.stem}.{secrets.token_hex(_TOKEN_HEX // 2)}.part.{fmt}"
+    return target.parent / f".{target.stem}.{secrets.token_hex(_TOKEN_HEX // 2)}.part.{fmt}"
+
+
+def create_locked(path: Path) -> int:
+    """Makes the partial file ``path`` and locks it; the descriptor holding the lock: close it when done."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         pass  # a file system without flock (some network shares): no lock, and none is ever removed there
-    return path, descriptor
+    return descriptor
 
 
 def remove_orphaned_partial_files(target: Path, fmt: str) -> list[Path]:
