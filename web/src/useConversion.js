@@ -37,7 +37,7 @@ function paced(pace, before, job, atMs) {
 const LOST_TOUCH = new Set(["network", "server"]);
 
 /** Seconds before a READY job's download link expires (download.expiresIn) that a fresh one is asked for. */
-export const LINK_RENEWAL_MARGIN_S = 300;
+const LINK_RENEWAL_MARGIN_S = 300;
 
 export function reducer(state, action) {
   switch (action.type) {

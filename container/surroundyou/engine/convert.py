@@ -236,8 +236,8 @@ def convert_file(
             raise
         except OSError as error:  # named after what was asked for, not the temporary file
             exists = isinstance(error, FileExistsError)
-            if exists and temp_lock is None:
-                temp_path = None  # not ours: another's file of the same name
+            if exists:
+                temp_path = None  # not ours: another's file of the same name, or a file where a folder goes
             reason = f"{error.filename} is a file, not a folder" if exists else error.strerror
             raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
         with tempfile.TemporaryFile() as spill:

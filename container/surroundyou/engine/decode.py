@@ -131,12 +131,12 @@ def open_audio(path: str | Path) -> AudioSource:
     try:
         with path.open("rb") as file:
             cut_ogg = file.read(len(OGG_CAPTURE)) == OGG_CAPTURE and ogg_stream_unfinished(file)
+            # what the file holds decides how it is checked and trimmed, whatever its name says
+            fmt = sniff_format(file) or _SUFFIX_FORMATS.get(path.suffix.lower())
     except OSError as error:
         raise AudioInputError(path, f"cannot read it ({error.strerror})") from None
     if cut_ogg:  # decoders play what is there without a word: half a download came out as 1 s of it
         raise AudioInputError(path, "the file is cut short: its Ogg stream stops before its end")
-    # what the file holds decides how it is checked and trimmed, whatever its name says
-    fmt = _content_format(path)
     if path.suffix.lower() in _NATIVE_FORMATS and not (fmt == "mp3" and _mp3_runs_past_its_header(path)):
         try:
             native: ReadableAudioFile | None = ReadableAudioFile(str(path))
@@ -147,12 +147,6 @@ def open_audio(path: str | Path) -> AudioSource:
         if native is not None:
             native.close()
     return _long_enough(_FfmpegSource(path), path)
-
-
-def _content_format(path: Path) -> str | None:
-    """The format the file's first bytes say (``sniff_format``), else the one its name says."""
-    with path.open("rb") as file:
-        return sniff_format(file) or _SUFFIX_FORMATS.get(path.suffix.lower())
 
 
 def _long_enough(source: AudioSource, path: Path) -> AudioSource:
@@ -171,7 +165,7 @@ def _long_enough(source: AudioSource, path: Path) -> AudioSource:
 
 class _PedalboardSource(AudioSource):
     def __init__(self, path: Path, native: ReadableAudioFile, fmt: str | None):
-        """``fmt``: what the file holds (``_content_format``)."""
+        """``fmt``: what the file holds (``sniff_format``, else what its name says)."""
         self._path = path
         self._file = native
         self._skip_frames, self._keep_frames = 0, None  # None: all the decoder delivers
