@@ -1,8 +1,13 @@
-"""Notify Lambda: last step of the conversion state machine, on success and on failure.
+"""Notify Lambda: last step of the conversion state machine, on success and on failure, and what
+ends a job whose execution ended without a last step.
 
 {"action": "ready", "jobId"}                               -> the job becomes READY (the task wrote its result)
 {"action": "failed", "key" | "jobId", "error": {"Error", "Cause"}} -> the job becomes FAILED with a
-readable reason (the Catch of every state). Thin adapter around job_outcome.
+readable reason (the Catch of every state).
+An EventBridge "Step Functions Execution Status Change" of the conversion state machine, ABORTED,
+TIMED_OUT or FAILED -> the render slot the execution held is given back and its job, if not
+ended yet, becomes FAILED: a stopped execution runs none of its own states. Thin adapter around
+job_outcome.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from job_outcome import failure_reason, mark_failed, mark_ready
-from pydantic import BaseModel, Field
+from job_outcome import ended_execution_reason, failure_reason, mark_failed, mark_ready
+from pydantic import BaseModel, Field, Json
 
 from surroundyou_jobs.keys import parse_input_key
-from surroundyou_jobs.limits import DynamoClientLimits
+from surroundyou_jobs.limits import DynamoClientLimits, release_render_slot
 from surroundyou_jobs.model import DynamoJobStore, Job, JobNotFound, JobStatus
 from surroundyou_jobs.settings import Settings
 
@@ -48,6 +53,34 @@ class FailedEvent(BaseModel):
 
 
 NotifyEvent = Annotated[ReadyEvent | FailedEvent, Field(discriminator="action")]
+
+
+class UploadObject(BaseModel):
+    key: str
+
+
+class UploadDetail(BaseModel):
+    object: UploadObject
+
+
+class UploadEvent(BaseModel):
+    """The part of an execution's input (the S3 "Object Created" event that started it) that names its job."""
+
+    detail: UploadDetail
+
+
+class ExecutionDetail(BaseModel):
+    executionArn: str
+    status: Literal["ABORTED", "TIMED_OUT", "FAILED"]  # the rule's pattern sends no other
+    input: Json[UploadEvent] | None = None  # left out by EventBridge past 256 KB; an upload's is ~1 KB
+    error: str | None = None
+    cause: str | None = None
+
+
+class ExecutionEnded(BaseModel):
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionDetail
 
 
 @cache
@@ -99,11 +132,40 @@ def job_failed(event: FailedEvent) -> dict[str, Any]:
     return {"jobId": job_id, "status": job["status"]}
 
 
+def execution_ended(event: ExecutionEnded) -> dict[str, Any]:
+    detail = event.detail
+    logger.append_keys(execution=detail.executionArn)
+    if detail.input is None:
+        logger.warning("an ended execution without its input: no job to end", extra={"status": detail.status})
+        return {"jobId": None, "status": None}
+    try:
+        job_id = parse_input_key(detail.input.detail.object.key)[0]
+    except ValueError:
+        logger.warning("an ended execution of no upload", extra={"key": detail.input.detail.object.key})
+        return {"jobId": None, "status": None}
+    logger.append_keys(job_id=job_id)
+    if release_render_slot(client_limits().table, job_id, detail.executionArn):
+        logger.warning("render slot given back for an execution that ended holding it", extra={"status": detail.status})
+    reason = ended_execution_reason(detail.status, detail.error, detail.cause)
+    try:
+        job = mark_failed(job_store(), job_id, reason)
+    except JobNotFound:
+        logger.warning("an ended execution of an unknown job")
+        return {"jobId": job_id, "status": None}
+    close_for_its_client(job)
+    if job.get("error") == reason.to_item():
+        logger.warning("job failed: its execution ended without ending it", extra={"status": detail.status})
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    return {"jobId": job_id, "status": job["status"]}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=NotifyEvent)
-def lambda_handler(event: ReadyEvent | FailedEvent, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=NotifyEvent | ExecutionEnded)
+def lambda_handler(event: ReadyEvent | FailedEvent | ExecutionEnded, context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, ExecutionEnded):
+        return execution_ended(event)
     if isinstance(event, ReadyEvent):
         logger.append_keys(job_id=event.jobId)
         return job_ready(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.errors import INTERRUPTED_MESSAGE, ErrorCode, JobError
 from surroundyou_jobs.model import Job, JobStatus, JobStore, TransitionRejected
 
 # Step Functions error names (States.*, and Lambda/ECS errors named by their type)
@@ -56,6 +56,16 @@ def failure_reason(error_name: str, cause: str | None) -> JobError:
     if error_name.startswith(ECS_API_ERROR_PREFIX):
         return JobError(ErrorCode.CONVERTER_UNAVAILABLE, NO_CONVERTER_MESSAGE)
     return JobError(ErrorCode.CONVERSION_FAILED, GENERIC_MESSAGE)
+
+
+def ended_execution_reason(status: str, error_name: str | None, cause: str | None) -> JobError:
+    """The job's error when its execution ended ABORTED (StopExecution: the console, the CLI),
+    TIMED_OUT or FAILED without marking it (a stopped execution runs no Catch)."""
+    if status == "ABORTED":
+        return JobError(ErrorCode.INTERRUPTED, INTERRUPTED_MESSAGE)
+    if status == "TIMED_OUT":
+        return JobError(ErrorCode.TIMEOUT, TIMEOUT_MESSAGE)
+    return failure_reason(error_name or "", cause)
 
 
 def mark_ready(store: JobStore, job_id: str) -> Job:

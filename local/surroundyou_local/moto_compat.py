@@ -40,6 +40,11 @@ once upstream behaves like AWS.
  14. DynamoDB writes are not atomic: the threaded server runs requests at once, and a write checks
      its condition and applies its update without a lock, so two conditional updates can both
      pass where AWS lets one (the render slots' counter let three tasks run under a cap of two).
+ 15. A Step Functions execution that ends sends no "Step Functions Execution Status Change" event
+     to EventBridge (AWS does, for every standard workflow), and EventBridge rules do not deliver
+     to Lambda targets. Not bridged: stopping an execution does not stop its runTask.sync task
+     (AWS calls ecs:StopTask); locally that process runs on, and the job it no longer owns refuses
+     its writes.
 
 Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
 `install()` makes
@@ -48,7 +53,8 @@ Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simp
   - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process,
     with its task role's credentials) and keep moto's task record in step with that process;
   - an EventBridge rule deliver to a state machine only if its target's role may
-    states:StartExecution on it (moto never asks).
+    states:StartExecution on it (moto never asks), and to a Lambda function the local runtime
+    runs, asynchronously as EventBridge invokes.
 """
 
 from __future__ import annotations
@@ -103,6 +109,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from werkzeug.exceptions import HTTPException
@@ -125,6 +132,7 @@ ORIGINAL = {
     "item_reader_list_objects_v2": ItemReaderS3._handle_list_objects_v2,
     "distributed_eval_job": DistributedItemProcessorWorker._eval_job,
     "result_writer_eval_body": ResultWriter._eval_body,
+    "execution_terminated": BaseExecutionWorkerCommunication.terminated,
     **{f"dynamodb_{name}": getattr(DynamoDBBackend, name) for name in DYNAMODB_WRITES},
 }
 _dynamodb_writes = threading.RLock()  # a transaction writes through the others
@@ -272,14 +280,24 @@ def _is_state_machine(target: dict[str, Any]) -> bool:
     return target["Arn"].split(":")[2] == "states"
 
 
+def _is_function(target: dict[str, Any]) -> bool:
+    return target["Arn"].split(":")[2] == "lambda"
+
+
 def _rule_send_to_targets(self: Rule, original_event: dict, transform_input: bool = True) -> None:
-    others = [target for target in self.targets if not _is_state_machine(target)]
+    others = [target for target in self.targets if not (_is_state_machine(target) or _is_function(target))]
     if others:  # moto raises NotImplementedError for a state machine among them
         rule_without_state_machines = copy.copy(self)
         rule_without_state_machines.targets = others
         ORIGINAL["rule_send_to_targets"](rule_without_state_machines, original_event, transform_input)
     if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
         return
+    runtime: LambdaRuntime | None = _hooks["lambda"]
+    for target in filter(_is_function, self.targets):
+        function_name = target["Arn"].split(":")[6]
+        if runtime is not None and runtime.handles(function_name):
+            payload = json.dumps(as_delivered(original_event)).encode()
+            threading.Thread(target=runtime.invoke, args=(function_name, payload), daemon=True).start()
     for target in filter(_is_state_machine, self.targets):
         arn = target["Arn"]
         _, _, _, region, account, *_ = arn.split(":")
@@ -293,6 +311,52 @@ def _rule_send_to_targets(self: Rule, original_event: dict, transform_input: boo
         stepfunctions_backend(account, region).start_execution(
             arn, name=str(uuid.uuid4()), execution_input=json.dumps(as_delivered(original_event))
         )
+
+
+# ---------------------------------------------------------------- 15. execution status events
+def execution_status_event(execution: Any) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event AWS sends when ``execution`` ends."""
+    described = execution.to_describe_output()
+
+    def epoch_ms(moment: datetime.datetime | None) -> int | None:
+        return None if moment is None else int(moment.timestamp() * 1000)
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": execution.account_id,
+        "time": unix_time(),
+        "region": execution.region_name,
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": described["stateMachineArn"],
+            "name": execution.name,
+            "status": str(described["status"].value),
+            "startDate": epoch_ms(execution.start_date),
+            "stopDate": epoch_ms(execution.stop_date),
+            "input": described["input"],
+            "output": described.get("output"),
+            "inputDetails": {"included": True},
+            "outputDetails": {"included": True} if "output" in described else None,
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+        },
+    }
+
+
+def _execution_terminated(self: BaseExecutionWorkerCommunication) -> None:
+    ORIGINAL["execution_terminated"](self)
+    execution = self.execution
+    default_bus = events_backends[execution.account_id][execution.region_name].event_buses.get("default")
+    try:  # delivery is asynchronous on AWS: the execution ends whatever becomes of its event
+        event = execution_status_event(execution)
+        for rule in list(default_bus.rules.values()) if default_bus is not None else []:
+            rule.send_to_targets(event, transform_input=False)
+    except Exception:  # noqa: BLE001
+        logger.exception("the end of execution %s could not be sent to EventBridge", execution.exec_arn)
 
 
 # ---------------------------------------------------------------- 5. container memory
@@ -822,6 +886,7 @@ def install(
     ItemReaderS3._handle_list_objects_v2 = staticmethod(_item_reader_list_objects_v2)
     DistributedItemProcessorWorker._eval_job = _distributed_eval_job
     ResultWriter._eval_body = _result_writer_eval_body
+    BaseExecutionWorkerCommunication.terminated = _execution_terminated
     for name in DYNAMODB_WRITES:
         setattr(DynamoDBBackend, name, _one_write_at_a_time(ORIGINAL[f"dynamodb_{name}"]))
     # moto walks a task towards STOPPED one step per DescribeTasks; ours stop when their process does.
@@ -846,6 +911,7 @@ def uninstall() -> None:
     ItemReaderS3._handle_list_objects_v2 = staticmethod(ORIGINAL["item_reader_list_objects_v2"])
     DistributedItemProcessorWorker._eval_job = ORIGINAL["distributed_eval_job"]
     ResultWriter._eval_body = ORIGINAL["result_writer_eval_body"]
+    BaseExecutionWorkerCommunication.terminated = ORIGINAL["execution_terminated"]
     for name in DYNAMODB_WRITES:
         setattr(DynamoDBBackend, name, ORIGINAL[f"dynamodb_{name}"])
     _map_runs.clear()

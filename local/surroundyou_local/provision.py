@@ -91,7 +91,7 @@ def provision(
     roles = iam.roles.components
     bucket = _create_bucket(template, client("s3"))
     table = _create_table(template, client("dynamodb"))
-    api = _create_functions(template, runtime, roles, iam, client("lambda"), presign_endpoint)
+    api = _create_functions(template, runtime, roles, iam, client("lambda"), client("events"), presign_endpoint)
     _create_render_task(template, client("ecs"), iam)
     state_machines = {
         logical_id: _create_state_machine(template, logical_id, roles, client("stepfunctions"), client("events"))
@@ -195,10 +195,11 @@ def _create_functions(
     roles: dict[str, str],
     iam: LocalIam,
     lambda_: Any,
+    events: Any,
     presign_endpoint: str | None,
 ) -> ApiFunction:
     """Every SAM function, in moto (for lambda:Invoke) and in the local runtime, which runs it
-    with its role's credentials. Returns the API function: the one with HttpApi events, whose
+    with its role's credentials, and the EventBridge rules that invoke it. Returns the API function: the one with HttpApi events, whose
     presigned URLs name ``presign_endpoint`` (the browser's way to S3) when given."""
     api: ApiFunction | None = None
     empty_zip = io.BytesIO()
@@ -230,6 +231,15 @@ def _create_functions(
             memory_mb=int(props.get("MemorySize", 128)),
             timeout_s=float(props.get("Timeout", 3)),
         )
+        for event_id, event in (props.get("Events") or {}).items():
+            if event["Type"] == "EventBridgeRule":  # invoked as EventBridge does: the whole event, asynchronously
+                _put_rule(
+                    template,
+                    logical_id,
+                    event_id,
+                    events,
+                    {"Id": f"{logical_id}{event_id}LambdaTarget", "Arn": template.arn(logical_id)},
+                )
         if routes:
             if api is not None:
                 raise TemplateError("the local stack serves one API function; found two with HttpApi events")
@@ -281,15 +291,25 @@ def _create_state_machine(
     for event_id, event in (props.get("Events") or {}).items():
         if event["Type"] != "EventBridgeRule":
             raise TemplateError(f"{logical_id} event {event_id}: only EventBridgeRule events run locally")
-        rule = event["Properties"]
-        name = rule.get("RuleName", f"{template.name(logical_id)}-{event_id}")
-        bus = rule.get("EventBusName", "default")
-        events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED", EventBusName=bus)
-        if {"Input", "InputPath", "InputTransformer"} & set(rule):
-            raise TemplateError(f"{logical_id} event {event_id}: the local stack delivers whole events only")
         # SAM names the rule {machine}{event} and its target {rule}StepFunctionsTarget.
         target_id = f"{logical_id}{event_id}StepFunctionsTarget"
-        target = {"Id": target_id, "Arn": arn, "RoleArn": roles[f"{logical_id}{event_id}.{target_id}"]}
-        target.update({key: rule[key] for key in ("RetryPolicy", "DeadLetterConfig") if key in rule})
-        events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+        _put_rule(
+            template,
+            logical_id,
+            event_id,
+            events,
+            {"Id": target_id, "Arn": arn, "RoleArn": roles[f"{logical_id}{event_id}.{target_id}"]},
+        )
     return arn
+
+
+def _put_rule(template: LocalTemplate, logical_id: str, event_id: str, events: Any, target: dict[str, Any]) -> None:
+    """The EventBridgeRule event ``event_id`` of resource ``logical_id``, delivering to ``target``."""
+    rule = template.properties(logical_id)["Events"][event_id]["Properties"]
+    if {"Input", "InputPath", "InputTransformer"} & set(rule):
+        raise TemplateError(f"{logical_id} event {event_id}: the local stack delivers whole events only")
+    name = rule.get("RuleName", f"{template.name(logical_id)}-{event_id}")
+    bus = rule.get("EventBusName", "default")
+    events.put_rule(Name=name, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED", EventBusName=bus)
+    target.update({key: rule[key] for key in ("RetryPolicy", "DeadLetterConfig") if key in rule})
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[target])

@@ -425,6 +425,89 @@ def test_invoke_runs_the_handler_and_reports_its_exception_as_aws_does(aws, loca
     assert (error["errorType"], error["errorMessage"]) == ("InvalidUpload", "That file is not a song.")
 
 
+# ---------------------------------------------------------------- 15. an ended execution's event, Lambda targets
+ENDED = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
+FAILING_MACHINE = {
+    "StartAt": "Broken",
+    "States": {"Broken": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}},
+}
+
+
+def ended_executions_to_queue(aws) -> str:
+    queue_url = aws.sqs.create_queue(QueueName="ended")["QueueUrl"]
+    queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.events.put_rule(Name="ended", EventPattern=json.dumps(ENDED))
+    aws.events.put_targets(Rule="ended", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
+def test_moto_still_sends_no_event_when_an_execution_ends(aws):
+    queue_url = ended_executions_to_queue(aws)
+    assert finished_execution(aws, FAILING_MACHINE, {"song": 1})["status"] == "FAILED"
+    assert "Messages" not in aws.sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+
+
+def test_an_ended_execution_sends_the_event_aws_sends(aws):
+    moto_compat.install()
+    queue_url = ended_executions_to_queue(aws)
+    execution = finished_execution(aws, FAILING_MACHINE, {"song": 1})
+    event = delivered_event(aws, queue_url)
+    assert (event["source"], event["detail-type"], event["resources"]) == (
+        "aws.states",
+        "Step Functions Execution Status Change",
+        [execution["executionArn"]],
+    )
+    detail = event["detail"]
+    assert {key: detail[key] for key in ("executionArn", "stateMachineArn", "status", "error", "cause")} == {
+        "executionArn": execution["executionArn"],
+        "stateMachineArn": execution["stateMachineArn"],
+        "status": "FAILED",
+        "error": "Broken",
+        "cause": "on purpose",
+    }
+    assert json.loads(detail["input"]) == {"song": 1}
+    assert detail["stopDate"] >= detail["startDate"] > 1_600_000_000_000  # epoch milliseconds
+
+
+def test_moto_still_cannot_deliver_to_a_function(aws):
+    create_function(aws)
+    aws.events.put_rule(Name="ended", EventPattern=json.dumps(ENDED))
+    function_arn = aws.lambda_.get_function(FunctionName="checker")["Configuration"]["FunctionArn"]
+    aws.events.put_targets(Rule="ended", Targets=[{"Id": "function", "Arn": function_arn}])
+    with pytest.raises(NotImplementedError):
+        aws.events.put_events(Entries=[{"Source": "aws.states", "DetailType": ENDED["detail-type"][0], "Detail": "{}"}])
+
+
+def test_a_rule_invokes_its_function_with_the_whole_event(aws, tmp_path):
+    code = tmp_path / "recorder"
+    code.mkdir()
+    record = tmp_path / "events.jsonl"
+    (code / "app.py").write_text(
+        f"import json\ndef lambda_handler(event, context):\n    open({str(record)!r}, 'a').write(json.dumps(event) + '\\n')\n"
+    )
+    runtime = LocalLambdaRuntime()
+    runtime.register("checker", code, "app.lambda_handler", {})
+    try:
+        moto_compat.install(lambda_runtime=runtime)
+        create_function(aws)
+        function_arn = aws.lambda_.get_function(FunctionName="checker")["Configuration"]["FunctionArn"]
+        aws.events.put_rule(Name="ended", EventPattern=json.dumps(ENDED))
+        aws.events.put_targets(Rule="ended", Targets=[{"Id": "function", "Arn": function_arn}])
+        execution = finished_execution(aws, FAILING_MACHINE, {"song": 1})
+        for _ in range(100):  # EventBridge invokes asynchronously
+            if record.exists():
+                break
+            time.sleep(0.1)
+        (event,) = [json.loads(line) for line in record.read_text().splitlines()]
+    finally:
+        runtime.stop()
+    assert (event["detail-type"], event["detail"]["executionArn"]) == (
+        ENDED["detail-type"][0],
+        execution["executionArn"],
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+
+
 def test_the_patches_are_confined_to_one_module():
     package = Path(moto_compat.__file__).parent
     reaching_in = sorted(

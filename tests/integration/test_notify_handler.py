@@ -224,3 +224,111 @@ def test_a_finished_job_frees_its_clients_place(notify, sample_event, job_store,
     )
     notify(sample_event(event_name))
     assert limits_table.get_item(Key={"key": "open#client-1"}, ConsistentRead=True)["Item"]["jobs"] == {}
+
+
+# ---------------------------------------------------------------- an execution that ended without ending its job
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ConvertStateMachine-a1B2c3D4e5F6:5b3f0c9e-7a21-4d6b-9e84-2f1c6a0d7e35"
+
+
+def hold_render_slot(limits_table, job_id: str, execution: str, running: int) -> None:
+    """The limits table's semaphore as AcquireRenderSlot leaves it: ``running`` slots taken, one by ``execution``."""
+    limits_table.put_item(Item={"key": "renders", "running": running, job_id: execution})
+
+
+def ended_event(sample_event, status: str, error: str | None = None, cause: str | None = None) -> dict:
+    event = sample_event("notify_execution_stopped")
+    event["detail"].update(status=status, error=error, cause=cause)
+    return event
+
+
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.PROCESSING])
+def test_a_stopped_execution_fails_its_job_and_gives_its_render_slot_back(
+    notify, sample_event, job_store, limits_table, status, emitted_metrics
+):
+    make_job(job_store, status)
+    hold_render_slot(limits_table, JOB, EXECUTION, running=3)
+
+    assert notify(sample_event("notify_execution_stopped")) == {"jobId": JOB, "status": "FAILED"}
+
+    assert job_store.get(JOB)["error"] == {
+        "code": "Interrupted",
+        "message": "The conversion was stopped before it finished; please try again.",
+    }
+    slots = limits_table.get_item(Key={"key": "renders"}, ConsistentRead=True)["Item"]
+    assert slots == {"key": "renders", "running": 2}
+    assert emitted_metrics()["JobsFailed"] == 1
+
+
+def test_a_slot_another_execution_of_the_job_holds_is_kept(notify, sample_event, job_store, limits_table):
+    make_job(job_store, JobStatus.PROCESSING)
+    hold_render_slot(limits_table, JOB, EXECUTION.replace("5b3f0c9e", "00000000"), running=1)
+    notify(sample_event("notify_execution_stopped"))
+    assert limits_table.get_item(Key={"key": "renders"}, ConsistentRead=True)["Item"]["running"] == 1
+
+
+def test_an_ended_execution_that_held_no_slot_changes_no_count(notify, sample_event, job_store, limits_table):
+    make_job(job_store, JobStatus.QUEUED)
+    limits_table.put_item(Item={"key": "renders", "running": 1, "another-job": EXECUTION})
+    notify(sample_event("notify_execution_stopped"))
+    assert limits_table.get_item(Key={"key": "renders"}, ConsistentRead=True)["Item"]["running"] == 1
+    assert job_store.get(JOB)["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "cause", "code"),
+    [
+        ("TIMED_OUT", None, None, "Timeout"),
+        # MarkFailed itself failed: the execution's error is all there is
+        ("FAILED", "Lambda.ServiceException", "Rate exceeded", "ConversionFailed"),
+    ],
+)
+def test_each_way_an_execution_ends_gets_a_readable_reason(
+    notify, sample_event, job_store, limits_table, status, error, cause, code
+):
+    make_job(job_store, JobStatus.PROCESSING)
+    notify(ended_event(sample_event, status, error, cause))
+    assert job_store.get(JOB)["error"]["code"] == code
+
+
+@pytest.mark.parametrize("status", [JobStatus.READY, JobStatus.FAILED])
+def test_an_execution_ending_after_its_job_ended_changes_nothing(notify, sample_event, job_store, limits_table, status):
+    before = make_job(job_store, status)
+    notify(ended_event(sample_event, "FAILED", "ConversionFailed", None))
+    assert job_store.get(JOB) == before  # READY stays READY; the task's own reason is kept
+
+
+def test_an_ended_execution_frees_its_clients_place(notify, sample_event, job_store, limits_table):
+    limits = DynamoClientLimits(limits_table, jobs_per_hour=30, open_jobs=3)
+    limits.admit("client-1", JOB)
+    make_job(job_store, JobStatus.QUEUED)
+    job_store.table.update_item(
+        Key={"jobId": JOB}, UpdateExpression="SET clientId = :c", ExpressionAttributeValues={":c": "client-1"}
+    )
+    notify(sample_event("notify_execution_stopped"))
+    assert limits_table.get_item(Key={"key": "open#client-1"}, ConsistentRead=True)["Item"]["jobs"] == {}
+
+
+def test_an_ended_execution_without_its_input_is_logged_and_ignored(
+    notify, sample_event, jobs_table, limits_table, structured_logs
+):
+    event = sample_event("notify_execution_stopped")
+    event["detail"].update(input=None, inputDetails={"included": False})
+    assert notify(event) == {"jobId": None, "status": None}
+    assert structured_logs("notify")[-1]["message"] == "an ended execution without its input: no job to end"
+
+
+def test_an_ended_execution_of_an_unknown_job_is_ignored(notify, sample_event, jobs_table, limits_table):
+    assert notify(sample_event("notify_execution_stopped")) == {"jobId": JOB, "status": None}
+    assert jobs_table.scan()["Items"] == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "SUCCEEDED"}, {"status": "RUNNING"}, {"input": "not json"}],
+)
+def test_status_changes_the_rule_never_sends_are_parse_errors(notify, sample_event, change):
+    event = sample_event("notify_execution_stopped")
+    event["detail"].update(change)
+    with pytest.raises(ValidationError):
+        notify(event)

@@ -88,6 +88,27 @@ def test_rule_starts_the_state_machine_with_retries_and_a_dead_letter_queue(cfn_
     assert grants(role) == pairs((["states:StartExecution"], ref("ConvertStateMachine")))
 
 
+def test_an_ended_conversion_execution_reaches_notify(cfn_resources):
+    """ABORTED, TIMED_OUT or FAILED executions of the conversion state machine, and no other
+    machine's, reach the notify function, which EventBridge alone may invoke for them."""
+    rule = cfn_resources["NotifyFunctionConvertExecutionEnded"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"stateMachineArn": [ref("ConvertStateMachine")], "status": ["ABORTED", "TIMED_OUT", "FAILED"]},
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == arn_of("NotifyFunction")
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 3
+    (permission,) = [
+        resource["Properties"]
+        for resource in cfn_resources.values()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"].get("SourceArn") == arn_of("NotifyFunctionConvertExecutionEnded")
+    ]
+    assert (permission["Principal"], permission["FunctionName"]) == ("events.amazonaws.com", ref("NotifyFunction"))
+
+
 def test_dead_letter_queue_is_encrypted_and_accepts_only_the_upload_rule(cfn_resources):
     queue = cfn_resources["UploadEventsDeadLetterQueue"]["Properties"]
     assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue

@@ -11,7 +11,7 @@ from typing import Any
 from surroundyou.engine.convert import convert_file
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.job_options import render_options_for
-from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.errors import INTERRUPTED_MESSAGE, ErrorCode, JobError
 from surroundyou_jobs.keys import OUTPUT_CONTENT_TYPES, output_key, parse_input_key
 from surroundyou_jobs.model import Job, JobNotFound, JobResult, JobStatus, JobStore, TransitionRejected
 
@@ -27,7 +27,6 @@ NOT_PERMITTED_MESSAGE = (
 # What AWS answers a request its policies refuse (S3, DynamoDB, STS); a refused HEAD (the start of
 # a download) has no body, so botocore names its error by the status alone.
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "403"})
-INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
 REPLACED_MESSAGE = "The song was replaced after it was checked; please start again and upload it once."
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 

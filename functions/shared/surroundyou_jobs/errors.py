@@ -34,6 +34,8 @@ class ErrorCode(StrEnum):
     CONVERSION_FAILED = "ConversionFailed"  # anything else
 
 
+INTERRUPTED_MESSAGE = "The conversion was stopped before it finished; please try again."
+
 # The failures a person fixes by choosing another file (the page says so).
 FILE_FAULTS = (ErrorCode.INVALID_UPLOAD, ErrorCode.DECODE_FAILED)
 

@@ -3,11 +3,15 @@ how many unfinished jobs it may have at once (template parameters JobsPerHourPer
 OpenJobsPerClient). The API admits a job before creating it, validate renews it when its song has
 arrived, notify closes it when it ends.
 
-Items of the limits table (key ``key``, TTL ``expiresAt``; the state machine keeps its render
-semaphore in the same table under the key ``renders``):
+Items of the limits table (key ``key``, TTL ``expiresAt``):
 
     hour#{clientId}#{hourStartS}   {"jobs": n}                           one clock hour's new jobs
     open#{clientId}                {"jobs": {jobId: deadlineS}, "version": n}   unfinished jobs
+    renders                        {"running": n, jobId: executionArn, ...}     the render semaphore
+
+The state machine takes and gives back its render slots itself (AcquireRenderSlot,
+ReleaseRenderSlot*); notify gives back the slot of an execution stopped while it held one
+(``release_render_slot``), which no state of that execution will.
 
 Every write is one atomic, conditional DynamoDB update. An unfinished job stops counting at its
 deadline even if nothing closes it: a job whose song never came (a dropped connection, a closed
@@ -208,3 +212,22 @@ class DynamoClientLimits:
             retry_after_s = hour_start_s + HOUR_S - now_s
             message = hourly_limit_message(self.jobs_per_hour, retry_after_s)
             raise LimitExceeded(ErrorCode.TOO_MANY_JOBS, message, retry_after_s) from None
+
+
+RENDER_SLOTS_KEY = "renders"
+
+
+def release_render_slot(table: Any, job_id: str, execution_arn: str) -> bool:
+    """Give back the render slot ``execution_arn`` holds for ``job_id`` (the state machine's
+    ReleaseRenderSlot, and only while that execution is still the holder). True if it held one."""
+    try:
+        table.update_item(
+            Key={"key": RENDER_SLOTS_KEY},
+            UpdateExpression="SET running = running - :one REMOVE #holder",
+            ConditionExpression="#holder = :execution",
+            ExpressionAttributeNames={"#holder": job_id},
+            ExpressionAttributeValues={":one": 1, ":execution": execution_arn},
+        )
+    except table.meta.client.exceptions.ConditionalCheckFailedException:
+        return False  # given back before, or never taken
+    return True
