@@ -80,8 +80,6 @@ KEPT = {
     ("TaskRole", "s3:AbortMultipartUpload"): "a multipart upload of a long result that fails cleans up its parts",
     ("BatchFunctionRole", "CreateSongJobs", "dynamodb:UpdateItem"): "a song the library refuses to copy fails its job",
     ("TaskRole", "dynamodb:GetItem"): "a task whose claim is refused (job not QUEUED) reads the job to say why",
-    ("NotifyFunctionRole", "dynamodb:GetItem"): "MarkFailed reads a job the task already failed (its own reason "
-    "stays), a repeated NotifyReady one already READY",
 }
 
 
