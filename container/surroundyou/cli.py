@@ -20,6 +20,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import importlib.metadata
+import math
 import multiprocessing
 import os
 import queue
@@ -38,7 +39,13 @@ except ImportError as error:  # the task image has no `cli` extra
 
 from surroundyou.allocator import keep_freed_memory
 from surroundyou.batch import add_batch_command
-from surroundyou.engine.convert import ConversionReport, OutputPathError, convert_file, output_format_for
+from surroundyou.engine.convert import (
+    CEILING_DBTP,
+    ConversionReport,
+    OutputPathError,
+    convert_file,
+    output_format_for,
+)
 from surroundyou.engine.decode import AudioInputError
 from surroundyou.engine.encode import DEFAULT_MP3_QUALITY, OUTPUT_FORMATS, check_mp3_quality
 from surroundyou.engine.options import (
@@ -53,10 +60,14 @@ from surroundyou.engine.options import (
 from surroundyou.job_options import render_options_for
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, is_song_name, result_suffix
 from surroundyou_jobs.options import DEFAULT_PRESET, PRESETS, parse_curve
+from surroundyou_jobs.wording import file_size, spoken_duration
 
 PROGRESS_STEP = 0.01  # a worker reports progress when it moved by at least this fraction
 # with more songs than this, a song's bar shows only while it converts, under one bar for them all
 SONG_BARS_KEPT = 8
+# with more songs than this (a library, not an album or two), the summary sums them up and lists
+# the failures: a row and notes per song would bury those under thousands of lines
+SUMMARY_ROWS_KEPT = 40
 # analyze: under this mean R² of the ILD and ITD tracks' fits no orbit was found (the period is
 # chosen to maximise it: renders of real songs read 0.93-0.97, a song as released 0.04, the
 # tests' 4 s music-like mixes 0.14-0.25)
@@ -295,10 +306,16 @@ def _convert_command(args: argparse.Namespace) -> int:
             again = "run the same command again" if args.skip_existing else "run it again with --skip-existing"
             errors.print(f"{made} of {len(jobs)} songs were converted: {again} to go on from there", highlight=False)
         raise
-    for outcome in outcomes:
-        for line in _motion_notes(outcome):
-            console.print(line, highlight=False)
-    console.print(_summary(outcomes))
+    if len(outcomes) > SUMMARY_ROWS_KEPT:
+        console.print(_library_summary(outcomes))
+        for outcome in outcomes:
+            if outcome.error:  # told as it ended too, hours of output ago
+                console.print(f"[red]failed:[/red] {outcome.error}", highlight=False)
+    else:
+        for outcome in outcomes:
+            for line in _motion_notes(outcome):
+                console.print(line, highlight=False)
+        console.print(_summary(outcomes))
     failed = sum(1 for outcome in outcomes if outcome.error)
     console.print(f"{len(outcomes) - failed} converted, {failed} failed", highlight=False)
     return 1 if failed else 0
@@ -608,6 +625,47 @@ def _summary(outcomes: list[Outcome]) -> Table:
             report.true_peak_text,
             f"{report.output_bytes / 1e6:.1f} MB",
         )
+    return table
+
+
+def _library_summary(outcomes: list[Outcome]) -> Table:
+    """Many songs' conversions summed up: how much was converted, the spread of the loudness
+    change, the highest true peak, and what beat sync and the input correction did."""
+
+    def songs(count: int) -> str:
+        return f"{count} song{'s' * (count != 1)}"
+
+    def lu(change: float) -> str:
+        return f"{round(change, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+
+    reports = [outcome.report for outcome in outcomes if outcome.report is not None]
+    failed = len(outcomes) - len(reports)
+    table = Table(title=f"SurroundYou: {songs(len(outcomes))}", title_justify="left", show_header=False, box=None)
+    table.add_column(justify="left")
+    table.add_column(justify="left")
+    music_s, written = sum(r.duration_s for r in reports), sum(r.output_bytes for r in reports)
+    table.add_row(
+        "converted", f"{len(reports)}: {spoken_duration(music_s)} of music, {file_size(written)}" if reports else "0"
+    )
+    table.add_row("failed", f"[red]{failed}[/red] (listed below)" if failed else "0")
+    changes = sorted(r.output_lufs - r.input_lufs for r in reports if math.isfinite(r.output_lufs - r.input_lufs))
+    if changes:
+        middle = changes[len(changes) // 2]
+        table.add_row("loudness out - in", f"{lu(changes[0])} to {lu(changes[-1])} LU, median {lu(middle)} LU")
+    if reports:
+        measured = [r.true_peak_dbtp for r in reports if r.true_peak_dbtp is not None]
+        highest = max(measured, default=-math.inf)
+        unmeasured = len(measured) < len(reports)  # lossy results under their limiter's ceiling
+        table.add_row(
+            "true peak", f"≤ {max(highest, CEILING_DBTP):.1f} dBTP" if unmeasured else f"{highest:.1f} dBTP at most"
+        )
+    synced = sum(1 for r in reports if r.sync == "beats")
+    unclear = sum(1 for r in reports if r.sync == "no clear beat")
+    if synced or unclear:
+        table.add_row("beat sync", f"{songs(synced)}; no clear beat in {unclear} (they kept the period)")
+    inverted, offsets = sum(1 for r in reports if r.right_inverted), sum(1 for r in reports if r.dc_offset_removed)
+    if inverted or offsets:
+        table.add_row("input corrected", f"right channel inverted in {songs(inverted)}, DC offset removed in {offsets}")
     return table
 
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 import signal
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from audio_files import decode, write_audio
@@ -140,6 +142,55 @@ def test_many_songs_show_one_bar_for_them_all(tmp_path, music, capsys):
     bars = capsys.readouterr().err  # a console that is no terminal shows the bars once, at the end
     assert f"{len(sources)} songs" in bars and "100%" in bars
     assert not any(f"{index}.wav" in bars for index in range(len(sources)))
+
+
+def report(**changes) -> cli.ConversionReport:
+    base = dict(duration_s=180.0, sample_rate=44100, channels=2, input_lufs=-14.0, output_lufs=-14.2)
+    return cli.ConversionReport(**{**base, "true_peak_dbtp": None, "output_bytes": 7_000_000, **changes})
+
+
+def summary_rows(outcomes: list) -> dict[str, str]:
+    table = cli._library_summary(outcomes)
+    names, values = (list(column.cells) for column in table.columns)
+    return dict(zip(names, values, strict=True))
+
+
+def test_a_library_is_summed_up_not_listed_song_by_song():
+    job = cli.ConversionJob(0, Path("a.mp3"), Path("a.8d.mp3"), "mp3", cli.render_options_for({}), "320")
+    outcomes = [
+        cli.Outcome(job, report()),
+        cli.Outcome(
+            job, report(output_lufs=-15.4, true_peak_dbtp=-1.3, sync="beats", tempo_bpm=120.0, beats_per_turn=8)
+        ),
+        cli.Outcome(job, report(input_lufs=-9.0, output_lufs=-9.6, sync="no clear beat", right_inverted=True)),
+        cli.Outcome(job, report(input_lufs=-math.inf, output_lufs=-math.inf, duration_s=3600.0)),  # silence
+        cli.Outcome(job, error="broken.mp3: the file is empty"),
+    ]
+    assert summary_rows(outcomes) == {
+        "converted": "4: 1 h 9 min of music, 28 MB",
+        "failed": "[red]1[/red] (listed below)",
+        "loudness out - in": "-1.4 to -0.2 LU, median -0.6 LU",  # the silence has no loudness to change
+        "true peak": "≤ -1.0 dBTP",  # three lossy results were not decoded: under the limiter's ceiling
+        "beat sync": "1 song; no clear beat in 1 (they kept the period)",
+        "input corrected": "right channel inverted in 1 song, DC offset removed in 0",
+    }
+    measured = [cli.Outcome(job, report(true_peak_dbtp=peak)) for peak in (-1.4, -2.0)]
+    assert summary_rows(measured)["true peak"] == "-1.4 dBTP at most"
+    assert set(summary_rows(measured)) == {"converted", "failed", "loudness out - in", "true peak"}
+
+
+def test_a_library_run_ends_with_its_totals_and_its_failures(tmp_path, music, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "SUMMARY_ROWS_KEPT", 2)
+    for name in ("one", "two"):
+        write_audio(tmp_path / f"{name}.wav", music[:, : SR // 4], SR)
+    (tmp_path / "broken.mp3").write_bytes(b"")
+    assert cli.main(["convert", str(tmp_path), "--out-dir", str(tmp_path / "8d"), "-j", "1"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "SurroundYou: 3 songs" in out and "converted 2: 0.5 s of music" in out
+    assert out.count("broken.mp3") == 1 and "failed: broken.mp3: the file is empty" in out  # named once, at the end
+    assert "one.8d.mp3" not in out  # no row per song
+    assert out.endswith("2 converted, 1 failed")
+    assert sorted(path.name for path in (tmp_path / "8d").iterdir()) == ["one.8d.mp3", "two.8d.mp3"]
 
 
 @pytest.mark.parametrize(
