@@ -26,7 +26,7 @@ from webm_duration import WebMHeaderError, webm_duration_s
 
 from surroundyou_formats.cut_short import ogg_stream_unfinished, shortfall, streamed_wav_frames
 from surroundyou_formats.id3 import holds_only_a_tag
-from surroundyou_formats.sniff import SNIFF_BYTES, sniff_format
+from surroundyou_formats.sniff import EXTENSION_FORMATS, SNIFF_BYTES, sniff_format
 from surroundyou_jobs.wording import clock
 
 # the format sniff_format names -> (name a person knows, mutagen class reading its header; None = WebM reader)
@@ -41,19 +41,6 @@ FORMATS: dict[str, tuple[str, type[mutagen.FileType] | None]] = {
     "aiff": ("AIFF", AIFF),
     "mp4": ("M4A", MP4),
     "webm": ("WebM", None),
-}
-# file extension (keys.INPUT_CONTENT_TYPES) -> the formats a file with that name may hold
-EXTENSION_FORMATS: dict[str, tuple[str, ...]] = {
-    "mp3": ("mp3",),
-    "wav": ("wav",),
-    "flac": ("flac",),
-    "ogg": ("ogg-vorbis", "ogg-opus", "ogg-flac"),
-    "opus": ("ogg-opus",),
-    "aiff": ("aiff",),
-    "aif": ("aiff",),
-    "m4a": ("mp4",),
-    "aac": ("aac", "mp4"),
-    "webm": ("webm",),
 }
 # what a non-audio file looks like, by its first bytes
 OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (

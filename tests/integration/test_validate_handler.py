@@ -8,7 +8,7 @@ import subprocess
 
 import imageio_ffmpeg
 import pytest
-from audio_probe import EXTENSION_FORMATS, FORMATS, describe_non_audio, probe_audio
+from audio_probe import FORMATS, describe_non_audio, probe_audio
 from botocore.exceptions import ClientError
 from job_fakes import InMemoryClientLimits
 from pedalboard.io import AudioFile
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from s3_range_file import READ_AHEAD_BYTES, S3RangeFile
 from upload_check import InvalidUpload, validate_upload
 
+from surroundyou_formats.sniff import EXTENSION_FORMATS
 from surroundyou_jobs.keys import INPUT_CONTENT_TYPES, input_key
 from surroundyou_jobs.model import JobStatus, new_job
 from surroundyou_jobs.wording import clock, file_size, spoken_duration

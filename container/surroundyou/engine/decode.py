@@ -50,7 +50,7 @@ from surroundyou_formats.cut_short import (
     streamed_wav_frames,
 )
 from surroundyou_formats.id3 import holds_only_a_tag
-from surroundyou_formats.sniff import sniff_format
+from surroundyou_formats.sniff import EXTENSION_FORMATS, sniff_format
 
 BLOCK_FRAMES = 65536
 # libmpg123 / minimp3 decoder delay: an MP3 decoder's output starts this many frames after the
@@ -58,10 +58,9 @@ BLOCK_FRAMES = 65536
 MP3_DECODER_DELAY_FRAMES = 529
 _NATIVE_FORMATS = frozenset(get_supported_read_formats())
 _LOSSY_FORMATS = frozenset({"mp3", "aac", "ogg-vorbis", "ogg-opus", "mp4", "webm"})
+
+
 # the format a name says, for a file whose first bytes say none (sniff_format)
-_SUFFIX_FORMATS = {".mp3": "mp3", ".wav": "wav", ".bwf": "wav", ".flac": "flac", ".aif": "aiff", ".aiff": "aiff"}
-
-
 class AudioInputError(ValueError):
     """An input that cannot be converted. The message reads ``"<file name>: <reason>"``."""
 
@@ -132,7 +131,8 @@ def open_audio(path: str | Path) -> AudioSource:
         with path.open("rb") as file:
             cut_ogg = file.read(len(OGG_CAPTURE)) == OGG_CAPTURE and ogg_stream_unfinished(file)
             # what the file holds decides how it is checked and trimmed, whatever its name says
-            fmt = sniff_format(file) or _SUFFIX_FORMATS.get(path.suffix.lower())
+            named = EXTENSION_FORMATS.get(path.suffix.lower().lstrip("."), ())
+            fmt = sniff_format(file) or (named[0] if len(named) == 1 else None)
     except OSError as error:
         raise AudioInputError(path, f"cannot read it ({error.strerror})") from None
     if cut_ogg:  # decoders play what is there without a word: half a download came out as 1 s of it

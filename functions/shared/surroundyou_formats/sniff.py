@@ -10,6 +10,19 @@ from typing import BinaryIO
 from .id3 import id3v2_size
 
 SNIFF_BYTES = 64
+# file extension (surroundyou_jobs.keys.INPUT_CONTENT_TYPES) -> the formats a file with that name may hold
+EXTENSION_FORMATS: dict[str, tuple[str, ...]] = {
+    "mp3": ("mp3",),
+    "wav": ("wav",),
+    "flac": ("flac",),
+    "ogg": ("ogg-vorbis", "ogg-opus", "ogg-flac"),
+    "opus": ("ogg-opus",),
+    "aiff": ("aiff",),
+    "aif": ("aiff",),
+    "m4a": ("mp4",),
+    "aac": ("aac", "mp4"),
+    "webm": ("webm",),
+}
 
 
 def _is_mpeg_audio_frame(head: bytes) -> bool:
