@@ -83,6 +83,9 @@ class ExecutionEnded(BaseModel):
     detail: ExecutionDetail
 
 
+NotifyInput = NotifyEvent | ExecutionEnded  # the state machine's payloads, and EventBridge's event
+
+
 @cache
 def job_store() -> DynamoJobStore:
     """Made on first use (not at import) so tests can import this module before moto starts."""
@@ -162,7 +165,7 @@ def execution_ended(event: ExecutionEnded) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=NotifyEvent | ExecutionEnded)
+@event_parser(model=NotifyInput)
 def lambda_handler(event: ReadyEvent | FailedEvent | ExecutionEnded, context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, ExecutionEnded):
         return execution_ended(event)

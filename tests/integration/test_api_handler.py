@@ -484,7 +484,7 @@ def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(hand
     models = {
         "api": APIGatewayProxyEventV2Model,
         "upload": S3EventNotificationEventBridgeModel,
-        "notify": handlers.notify.NotifyEvent,
+        "notify": handlers.notify.NotifyInput,
     }
     tests_dir = Path(__file__).parent
     test_sources = "".join(path.read_text() for path in tests_dir.glob("test_*_handler.py"))
@@ -492,7 +492,7 @@ def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(hand
     events = sorted(
         path for path in (tests_dir.parents[1] / "events").glob("*.json") if path.stem.split("_")[0] in models
     )
-    assert len(events) == 12
+    assert len(events) == 13
     for path in events:
         parse(json.loads(path.read_text()), model=models[path.stem.split("_")[0]])
         assert f'sample_event("{path.stem}")' in test_sources, f"no test feeds events/{path.name}"
