@@ -61,6 +61,23 @@ class InMemoryJobStore:
             item["progress"] = 100
         return copy.deepcopy(item)
 
+    def claim(self, job_id: str) -> Job:
+        item = self._item(job_id)
+        resumed = item["status"] == JobStatus.PROCESSING.value and "interruptedAt" in item
+        if item["status"] != JobStatus.QUEUED.value and not resumed:
+            raise TransitionRejected(f"job {job_id} is {item['status']}, not for a render to claim")
+        item.pop("interruptedAt", None)
+        item["status"] = JobStatus.PROCESSING.value
+        item["updatedAt"] = int(self.clock())
+        return copy.deepcopy(item)
+
+    def mark_interrupted(self, job_id: str) -> bool:
+        item = self.items.get(job_id)
+        if item is None or item["status"] != JobStatus.PROCESSING.value:
+            return False
+        item["interruptedAt"] = item["updatedAt"] = int(self.clock())
+        return True
+
     def set_progress(self, job_id: str, progress: int) -> bool:
         item = self.items.get(job_id)
         progress = max(0, min(99, int(progress)))

@@ -16,6 +16,7 @@ from surroundyou_jobs.model import Job, JobStatus, JobStore, TransitionRejected
 # Step Functions error names (States.*, and Lambda/ECS errors named by their type)
 TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 ECS_API_ERROR_PREFIX = "ECS."
+INTERRUPTED_EXIT_CODE = 143  # the task's own on SIGTERM (surroundyou.task's ExitCode.INTERRUPTED)
 
 TIMEOUT_MESSAGE = "Rendering took too long and was stopped. Please try a shorter song, or try again later."
 CONVERTER_STOPPED_MESSAGE = "The converter stopped unexpectedly. Please try again in a few minutes."
@@ -40,6 +41,13 @@ def _is_ecs_task(cause: dict[str, Any]) -> bool:
     return any(name in cause for name in ("TaskArn", "taskArn", "Containers", "containers"))
 
 
+def _was_interrupted(task: dict[str, Any]) -> bool:
+    """A task Fargate Spot took back, or whose container was stopped by SIGTERM (exit 143) mid-render."""
+    containers = task.get("Containers") or task.get("containers") or []
+    exit_codes = {container.get("ExitCode", container.get("exitCode")) for container in containers}
+    return (task.get("StopCode") or task.get("stopCode")) == "SpotInterruption" or INTERRUPTED_EXIT_CODE in exit_codes
+
+
 def failure_reason(error_name: str, cause: str | None) -> JobError:
     """The job's error for a Step Functions error {"Error": error_name, "Cause": cause}."""
     cause_json = _json_object(cause)
@@ -52,6 +60,8 @@ def failure_reason(error_name: str, cause: str | None) -> JobError:
     if error_name in TIMEOUTS:
         return JobError(ErrorCode.TIMEOUT, TIMEOUT_MESSAGE)
     if cause_json is not None and _is_ecs_task(cause_json):
+        if _was_interrupted(cause_json):
+            return JobError(ErrorCode.INTERRUPTED, INTERRUPTED_MESSAGE)
         return JobError(ErrorCode.CONVERTER_STOPPED, CONVERTER_STOPPED_MESSAGE)
     if error_name.startswith(ECS_API_ERROR_PREFIX):
         return JobError(ErrorCode.CONVERTER_UNAVAILABLE, NO_CONVERTER_MESSAGE)

@@ -114,6 +114,8 @@ from moto.stepfunctions.parser.utils import camel_to_snake_case
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from werkzeug.exceptions import HTTPException
 
+from .task_runner import SPOT_INTERRUPTION
+
 MOTO_VERSION = "5.2.5"
 logger = logging.getLogger(__name__)
 
@@ -799,7 +801,10 @@ def _follow_process(task: Any) -> Callable[[str, int | None, str], None]:
         if status == "STOPPED":
             task.desired_status = "STOPPED"
             task.stopped_at = task.execution_stopped_at = now
-            if exit_code is None:  # the process never ran
+            if reason == SPOT_INTERRUPTION:  # LocalTaskRunner.interrupt, as Fargate Spot takes a task back
+                task.stop_code, task.stopped_reason = SPOT_INTERRUPTION, "Your Spot Task was interrupted."
+                reason = ""
+            elif exit_code is None:  # the process never ran
                 task.stop_code, task.stopped_reason = "TaskFailedToStart", reason
             else:
                 task.stop_code = "EssentialContainerExited"

@@ -162,8 +162,14 @@ class LocalStack:
         self._serving.start()
         return self.url
 
+    def interrupt_renders(self) -> int:
+        """Take back every running render task as Fargate Spot does (SIGTERM, then StopCode
+        SpotInterruption). Returns how many were running."""
+        return self._runner.interrupt() if self._runner is not None else 0
+
     def stop(self) -> None:
-        """Stop taking requests, stop the running tasks (they mark their jobs FAILED), then AWS."""
+        """Stop taking requests, stop the running tasks (they mark their jobs FAILED; on Spot they
+        leave them PROCESSING for a retry), then AWS."""
         if self._serving is not None:
             self._server.shutdown()
         if self._server is not None:

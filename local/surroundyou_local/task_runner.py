@@ -26,6 +26,7 @@ TASK_ENTRYPOINT = (sys.executable, "-m", "surroundyou.task")
 # stays out, as it would in a container.
 _HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout between SIGTERM and SIGKILL
+SPOT_INTERRUPTION = "SpotInterruption"  # the stop code of a task Fargate Spot took back
 
 OnChange = Callable[[str, "int | None", str], None]  # (lastStatus, exit code, reason)
 
@@ -39,6 +40,7 @@ class LocalTaskRunner:
         self.log_dir = log_dir
         self._queue: queue.Queue[tuple[str, dict[str, str], OnChange] | None] = queue.Queue()
         self._running: dict[str, subprocess.Popen] = {}
+        self._interrupted: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = False
         self._workers = [
@@ -83,10 +85,22 @@ class LocalTaskRunner:
             exit_code = process.wait()
             with self._lock:
                 del self._running[task_id]
+                reason = SPOT_INTERRUPTION if task_id in self._interrupted else ""
+                self._interrupted.discard(task_id)
         # A process killed by a signal reports -N; a container reports 128+N.
         exit_code = 128 - exit_code if exit_code < 0 else exit_code
         logger.info("task %s exited %s (log: %s)", task_id, exit_code, log_path)
-        on_change("STOPPED", exit_code, "")
+        on_change("STOPPED", exit_code, reason)
+
+    def interrupt(self) -> int:
+        """Take back every running task as Fargate Spot does: SIGTERM, and the task stops with
+        StopCode SpotInterruption. Returns how many were running."""
+        with self._lock:
+            running = dict(self._running)
+            self._interrupted.update(running)
+        for process in running.values():
+            process.send_signal(signal.SIGTERM)
+        return len(running)
 
     def stop(self) -> None:
         """Refuse new tasks, drop queued ones, stop the running ones as ECS does (SIGTERM, then

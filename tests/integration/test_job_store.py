@@ -89,3 +89,45 @@ def test_a_result_is_taken_only_while_processing(store):
     with pytest.raises(TransitionRejected, match="cannot take a result"):
         store.record_result(KNOWN_JOB, RESULT)
     assert "result" not in store.get(KNOWN_JOB)
+
+
+def test_a_render_claims_a_queued_job(store):
+    job_in_status(store, JobStatus.QUEUED)
+    claimed = store.claim(KNOWN_JOB)
+    assert (claimed["status"], "interruptedAt" in claimed) == ("PROCESSING", False)
+    with pytest.raises(TransitionRejected, match="is PROCESSING, not for a render to claim"):
+        store.claim(KNOWN_JOB)  # another render already has it
+
+
+def test_an_interrupted_render_leaves_its_job_processing_for_the_next_to_claim(store):
+    job_in_status(store, JobStatus.PROCESSING)
+    assert store.set_progress(KNOWN_JOB, 60)
+    assert store.mark_interrupted(KNOWN_JOB)
+    interrupted = store.get(KNOWN_JOB)
+    assert (interrupted["status"], interrupted["progress"]) == ("PROCESSING", 60) and "interruptedAt" in interrupted
+    claimed = store.claim(KNOWN_JOB)
+    assert (claimed["status"], claimed["progress"], "interruptedAt" in claimed) == ("PROCESSING", 60, False)
+    with pytest.raises(TransitionRejected):
+        store.claim(KNOWN_JOB)  # claimed once per interruption
+
+
+@pytest.mark.parametrize("status", [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED, JobStatus.READY, JobStatus.FAILED])
+def test_only_a_processing_job_is_marked_interrupted(store, status):
+    before = job_in_status(store, status)
+    assert not store.mark_interrupted(KNOWN_JOB)
+    assert store.get(KNOWN_JOB) == before
+
+
+@pytest.mark.parametrize("status", [JobStatus.AWAITING_UPLOAD, JobStatus.READY, JobStatus.FAILED])
+def test_a_render_claims_no_job_that_is_not_queued_or_interrupted(store, status):
+    before = job_in_status(store, status)
+    with pytest.raises(TransitionRejected, match=f"is {status.value}"):
+        store.claim(KNOWN_JOB)
+    assert store.get(KNOWN_JOB) == before
+
+
+def test_an_interrupted_job_can_still_end(store):
+    job_in_status(store, JobStatus.PROCESSING)
+    store.mark_interrupted(KNOWN_JOB)
+    failed = store.transition(KNOWN_JOB, JobStatus.FAILED, error=JobError(ErrorCode.INTERRUPTED, "stopped"))
+    assert failed["status"] == "FAILED"

@@ -8,7 +8,7 @@ import pytest
 from job_outcome import CONVERTER_STOPPED_MESSAGE, GENERIC_MESSAGE, NO_CONVERTER_MESSAGE, TIMEOUT_MESSAGE
 from pydantic import ValidationError
 
-from surroundyou_jobs.errors import ErrorCode, JobError
+from surroundyou_jobs.errors import INTERRUPTED_MESSAGE, ErrorCode, JobError
 from surroundyou_jobs.keys import input_key
 from surroundyou_jobs.limits import DynamoClientLimits
 from surroundyou_jobs.model import JobResult, JobStatus, new_job
@@ -167,6 +167,19 @@ def test_a_failure_after_ready_never_moves_the_job_back(notify, sample_event, jo
             ),
             "ConverterStopped",
             CONVERTER_STOPPED_MESSAGE,
+        ),
+        (  # Fargate Spot took the render back once more than the state machine renders again
+            "States.TaskFailed",
+            json.dumps(
+                {
+                    "TaskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/2",
+                    "StopCode": "SpotInterruption",
+                    "StoppedReason": "Your Spot Task was interrupted.",
+                    "Containers": [{"Name": "converter", "LastStatus": "STOPPED", "ExitCode": 143}],
+                }
+            ),
+            "Interrupted",
+            INTERRUPTED_MESSAGE,
         ),
         ("Lambda.ServiceException", "Lambda is unavailable", "ConversionFailed", GENERIC_MESSAGE),
         (

@@ -248,6 +248,32 @@ def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path
     assert list(tmpdir.iterdir()) == []
 
 
+def test_where_interrupted_renders_are_retried_sigterm_leaves_the_job_to_the_next_render(aws, song_mp3, tmp_path):
+    long_song = tmp_path / "long.wav"
+    with AudioFile(str(long_song), "w", SAMPLE_RATE, 2) as sink:
+        sink.write(np.tile(decoded(song_mp3), 5))
+    job = queued_job(aws, long_song.read_bytes())
+    environ = {**task_environment(aws, job, tmp_path / "task-tmp"), "RENDERS_RETRIED_WHEN_INTERRUPTED": "true"}
+    task = subprocess.Popen([sys.executable, "-m", "surroundyou.task"], env=environ, stdout=subprocess.PIPE, text=True)
+    while aws.store.get(job["JOB_ID"])["status"] == JobStatus.QUEUED.value and task.poll() is None:
+        time.sleep(0.02)
+
+    task.send_signal(signal.SIGTERM)  # Fargate Spot taking the task back
+    stdout, _ = task.communicate(timeout=600)
+
+    assert task.returncode == ExitCode.INTERRUPTED, stdout
+    item = aws.store.get(job["JOB_ID"])
+    assert item["status"] == JobStatus.PROCESSING.value and "interruptedAt" in item and "error" not in item
+    assert results_of(aws, job["JOB_ID"]) == [] and list((tmp_path / "task-tmp").iterdir()) == []
+
+    again = run_task(environ)  # the state machine's next render
+
+    assert again.returncode == ExitCode.OK, again.stdout
+    item = aws.store.get(job["JOB_ID"])
+    assert item["status"] == JobStatus.PROCESSING.value and "interruptedAt" not in item
+    assert [item["result"]["outputKey"]] == results_of(aws, job["JOB_ID"])
+
+
 def test_run_job_leaves_an_unknown_job_alone(aws):
     job_id = os.urandom(16).hex()
     with pytest.raises(JobNotFound):

@@ -421,6 +421,7 @@ START_FAILURE = stopped_task(
     None,
 )
 EXIT_1 = stopped_task("EssentialContainerExited", "Essential container in task exited", 1)
+SPOT_INTERRUPTION = stopped_task("SpotInterruption", "Your Spot Task was interrupted.", 143)
 
 
 def test_happy_path_renders_with_the_job_id_and_notifies_ready():
@@ -510,7 +511,7 @@ def test_resource_initialization_error_is_retried_then_succeeds():
         "ReleaseRenderSlot",
         "NotifyReady",
     ]
-    assert output["render"] == {"startRetries": 1}
+    assert output["render"] == {"startRetries": 1, "interruptions": 0}
 
 
 def test_resource_initialization_error_is_retried_at_most_twice():
@@ -519,8 +520,35 @@ def test_resource_initialization_error_is_retried_at_most_twice():
     )
     assert final == "ConversionFailed"
     assert [task for task, _ in calls].count("RenderAudio") == 3
-    assert output["render"] == {"startRetries": 2}
+    assert output["render"] == {"startRetries": 2, "interruptions": 0}
     assert calls[-1][1]["Payload"]["error"]["Cause"] == START_FAILURE.cause
+
+
+def test_a_render_spot_took_back_is_rendered_again_then_succeeds():
+    final, output, calls = run(
+        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [SPOT_INTERRUPTION, {}], "NotifyReady": [{}]}
+    )
+    assert final == "Done"
+    assert [task for task, _ in calls] == [
+        "ValidateUpload",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlotAfterFailure",
+        "AcquireRenderSlot",
+        "RenderAudio",
+        "ReleaseRenderSlot",
+        "NotifyReady",
+    ]
+    assert output["render"] == {"startRetries": 0, "interruptions": 1}
+
+
+def test_interruptions_and_start_failures_are_counted_apart_and_each_retried_at_most_twice():
+    renders = [SPOT_INTERRUPTION, START_FAILURE, SPOT_INTERRUPTION, START_FAILURE, SPOT_INTERRUPTION]
+    final, output, calls = run(EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": renders, "MarkFailed": [{}]})
+    assert final == "ConversionFailed"
+    assert [task for task, _ in calls].count("RenderAudio") == 5
+    assert output["render"] == {"startRetries": 2, "interruptions": 2}
+    assert calls[-1][1]["Payload"]["error"]["Cause"] == SPOT_INTERRUPTION.cause
 
 
 @pytest.mark.parametrize(

@@ -251,10 +251,12 @@ def test_task_definition_is_fargate_with_a_read_only_root_and_a_tmp_volume(cfn_r
     assert container["MountPoints"] == [{"SourceVolume": "scratch", "ContainerPath": "/tmp", "ReadOnly": False}]
     assert task["Volumes"] == [{"Name": "scratch"}]
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == ref("RenderTaskLogs")
-    # the task reads its job (JOB_ID, from the state machine) from the table, in the bucket
+    # the task reads its job (JOB_ID, from the state machine) from the table, in the bucket; on
+    # Spot, where the state machine renders an interrupted job again, it leaves that job PROCESSING
     assert {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] != "LOG_LEVEL"} == {
         "JOBS_TABLE": ref("JobsTable"),
         "BUCKET": ref("MediaBucket"),
+        "RENDERS_RETRIED_WHEN_INTERRUPTED": {"Fn::If": ["RunOnSpot", "true", "false"]},
     }
 
 

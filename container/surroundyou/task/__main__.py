@@ -1,7 +1,8 @@
 """The container's entrypoint: the environment in, an exit code out.
 
 Exit codes: 0 done, 1 job failed (marked FAILED), 2 bad environment (job untouched),
-3 job not QUEUED or unknown (job untouched), 143 stopped by SIGTERM/SIGINT.
+3 job not for a render to claim, or unknown (job untouched), 143 stopped by SIGTERM/SIGINT (the
+job marked FAILED, or, where RENDERS_RETRIED_WHEN_INTERRUPTED, left PROCESSING for the next render).
 """
 
 from __future__ import annotations
@@ -56,17 +57,23 @@ def main() -> int:
             from surroundyou.allocator import keep_freed_memory
 
             from . import preload
-            from .run import JobFailed, run_job
+            from .run import JobFailed, JobInterrupted, run_job
 
             keep_freed_memory()
             preload.start()  # the render stack loads while the job is claimed and downloaded
             settings = Settings()
             try:
                 run_job(
-                    os.environ["JOB_ID"], settings.bucket, boto3.client("s3"), DynamoJobStore.from_settings(settings)
+                    os.environ["JOB_ID"],
+                    settings.bucket,
+                    boto3.client("s3"),
+                    DynamoJobStore.from_settings(settings),
+                    retried_when_interrupted=settings.renders_retried_when_interrupted,
                 )
             except JobFailed as exc:  # run_job logged why and marked the job
                 return ExitCode.INTERRUPTED if isinstance(exc.__cause__, Interrupted) else ExitCode.JOB_FAILED
+            except JobInterrupted:  # run_job left the job for the state machine's next render
+                return ExitCode.INTERRUPTED
     except TransitionRejected as exc:
         logger.error(f"job not run, left untouched: {exc}")
         return ExitCode.NOT_QUEUED

@@ -1,5 +1,6 @@
 """One job's run: claim it, convert its song, upload the result and record it on the job; on any
-failure mark the job FAILED with a reason a person can read."""
+failure mark the job FAILED with a reason a person can read, except a render stopped where the
+state machine renders an interrupted job again (Fargate Spot), which leaves the job to that."""
 
 from __future__ import annotations
 
@@ -39,16 +40,23 @@ class JobFailed(RuntimeError):
         self.error = error
 
 
-def run_job(job_id: str, bucket: str, s3: Any, store: JobStore) -> JobResult:
+class JobInterrupted(RuntimeError):
+    """The render was stopped where the state machine renders an interrupted job again: the job
+    was left PROCESSING (``JobStore.mark_interrupted``), not FAILED."""
+
+
+def run_job(job_id: str, bucket: str, s3: Any, store: JobStore, *, retried_when_interrupted: bool = False) -> JobResult:
     """Claim the job, convert its song, upload the result and record it. Returns the result.
 
-    ``s3`` is a boto3 S3 client. Raises TransitionRejected/JobNotFound when the job is not QUEUED
-    (it is left alone) and JobFailed after marking the job FAILED.
+    ``s3`` is a boto3 S3 client. Raises TransitionRejected/JobNotFound when the job is not for a
+    render to claim (it is left alone) and JobFailed after marking the job FAILED. Stopped by a
+    signal where the state machine renders an interrupted job again (``retried_when_interrupted``),
+    it leaves the job PROCESSING for the next render and raises JobInterrupted.
     """
     try:
         # Inside the try: a signal that lands while the claim's response is read must still mark
         # the job (FAILED may be entered from QUEUED as well as from PROCESSING).
-        job = store.transition(job_id, JobStatus.PROCESSING)
+        job = store.claim(job_id)
         logger.info("job claimed", extra={"input_key": job["inputKey"]})
         with tempfile.TemporaryDirectory(prefix="surroundyou-") as workdir:
             result = _convert_and_upload(job, bucket, s3, store, Path(workdir))
@@ -57,11 +65,25 @@ def run_job(job_id: str, bucket: str, s3: Any, store: JobStore) -> JobResult:
         return result
     except (TransitionRejected, JobNotFound):
         raise  # another execution's job, or none: not ours to touch
-    except (Exception, Interrupted) as exc:
-        error = job_error(exc)
-        logger.error("job failed", exc_info=exc, extra={"error_code": error.code.value, "error_message": error.message})
-        _mark_failed(store, job_id, error)
-        raise JobFailed(error) from exc
+    except Interrupted as exc:
+        if not retried_when_interrupted:
+            raise _failed(store, job_id, exc) from exc
+        try:
+            store.mark_interrupted(job_id)  # False while QUEUED: the next render claims it as it is
+        except Exception:  # noqa: BLE001 - unmarked, the next render cannot claim it and MarkFailed ends it
+            logger.error("could not mark the job interrupted", exc_info=True)
+        logger.warning("render interrupted: the job is left for the state machine to render again or end")
+        raise JobInterrupted(job_id) from exc
+    except Exception as exc:
+        raise _failed(store, job_id, exc) from exc
+
+
+def _failed(store: JobStore, job_id: str, exc: BaseException) -> JobFailed:
+    """Mark the job FAILED with the reason ``exc`` gives (logged); the JobFailed to raise."""
+    error = job_error(exc)
+    logger.error("job failed", exc_info=exc, extra={"error_code": error.code.value, "error_message": error.message})
+    _mark_failed(store, job_id, error)
+    return JobFailed(error)
 
 
 def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir: Path) -> JobResult:

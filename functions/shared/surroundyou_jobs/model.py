@@ -81,6 +81,9 @@ class Job(TypedDict):
     clientId: NotRequired[str]  # limits.client_id of who created it (a hash, not the address)
     result: NotRequired[JobResult]
     error: NotRequired[dict[str, str]]  # {"code": ErrorCode value, "message"}
+    # when its render was taken back mid-song (a Fargate Spot interruption) and the job left
+    # PROCESSING for the state machine to render again (claim) or end
+    interruptedAt: NotRequired[int]
 
 
 def _plain(value: Any) -> Any:
@@ -159,6 +162,14 @@ class JobStore(Protocol):
         progress 100; FAILED sets ``error``; QUEUED sets ``inputEtag``). Raises TransitionRejected or
         JobNotFound."""
 
+    def claim(self, job_id: str) -> Job:
+        """QUEUED -> PROCESSING for a render; a PROCESSING job whose render was interrupted
+        (``mark_interrupted``) is claimed again as it is. Raises TransitionRejected or JobNotFound."""
+
+    def mark_interrupted(self, job_id: str) -> bool:
+        """A PROCESSING job's render was interrupted: it stays PROCESSING, for a render to claim it
+        again; False when the job is not PROCESSING."""
+
     def set_progress(self, job_id: str, progress: int) -> bool:
         """Raise the progress (0-99) of a PROCESSING job, never lower it; False when not applied."""
 
@@ -226,6 +237,40 @@ class DynamoJobStore:
             current = self.get(job_id)  # raises JobNotFound for an unknown id
             raise TransitionRejected(f"job {job_id} is {current['status']}, cannot become {to.value}") from None
         return _plain(result["Attributes"])
+
+    def claim(self, job_id: str) -> Job:
+        try:
+            result = self.table.update_item(
+                Key={"jobId": job_id},
+                UpdateExpression="SET #s = :processing, #u = :now REMOVE interruptedAt",
+                ConditionExpression=(
+                    "attribute_exists(jobId) AND (#s = :queued OR (#s = :processing AND attribute_exists(interruptedAt)))"
+                ),
+                ExpressionAttributeNames={"#s": "status", "#u": "updatedAt"},
+                ExpressionAttributeValues={
+                    ":queued": JobStatus.QUEUED.value,
+                    ":processing": JobStatus.PROCESSING.value,
+                    ":now": self._now(),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            current = self.get(job_id)  # raises JobNotFound for an unknown id
+            raise TransitionRejected(f"job {job_id} is {current['status']}, not for a render to claim") from None
+        return _plain(result["Attributes"])
+
+    def mark_interrupted(self, job_id: str) -> bool:
+        try:
+            self.table.update_item(
+                Key={"jobId": job_id},
+                UpdateExpression="SET interruptedAt = :now, #u = :now",
+                ConditionExpression="#s = :processing",
+                ExpressionAttributeNames={"#s": "status", "#u": "updatedAt"},
+                ExpressionAttributeValues={":processing": JobStatus.PROCESSING.value, ":now": self._now()},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def set_progress(self, job_id: str, progress: int) -> bool:
         progress = max(0, min(99, int(progress)))

@@ -23,3 +23,8 @@ class Settings:
     limits_table: str = field(default_factory=lambda: os.environ.get("LIMITS_TABLE", "surroundyou-limits"))
     jobs_per_hour_per_client: int = field(default_factory=lambda: int(os.environ.get("JOBS_PER_HOUR_PER_CLIENT", 30)))
     open_jobs_per_client: int = field(default_factory=lambda: int(os.environ.get("OPEN_JOBS_PER_CLIENT", 3)))
+    # the render task's: the state machine renders a job again when its task is taken back mid-song
+    # (a Fargate Spot interruption), so an interrupted task leaves the job PROCESSING instead of FAILED
+    renders_retried_when_interrupted: bool = field(
+        default_factory=lambda: os.environ.get("RENDERS_RETRIED_WHEN_INTERRUPTED", "false") == "true"
+    )
