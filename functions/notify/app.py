@@ -123,12 +123,12 @@ def job_failed(event: FailedEvent) -> dict[str, Any]:
     logger.append_keys(job_id=job_id)
     reason = failure_reason(event.error.Error, event.error.Cause)
     try:
-        job = mark_failed(job_store(), job_id, reason)
+        job, failed_now = mark_failed(job_store(), job_id, reason)
     except JobNotFound:
         logger.warning("no job to mark failed: unknown job id")
         return {"jobId": job_id, "status": None}
     close_for_its_client(job)
-    if job.get("error") != reason.to_item():
+    if not failed_now:
         logger.info("job kept as it was", extra={"status": job["status"], "job_error": job.get("error")})
     if job["status"] == JobStatus.FAILED.value:
         metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
@@ -151,12 +151,12 @@ def execution_ended(event: ExecutionEnded) -> dict[str, Any]:
         logger.warning("render slot given back for an execution that ended holding it", extra={"status": detail.status})
     reason = ended_execution_reason(detail.status, detail.error, detail.cause)
     try:
-        job = mark_failed(job_store(), job_id, reason)
+        job, failed_now = mark_failed(job_store(), job_id, reason)
     except JobNotFound:
         logger.warning("an ended execution of an unknown job")
         return {"jobId": job_id, "status": None}
     close_for_its_client(job)
-    if job.get("error") == reason.to_item():
+    if failed_now:
         logger.warning("job failed: its execution ended without ending it", extra={"status": detail.status})
         metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
     return {"jobId": job_id, "status": job["status"]}

@@ -89,12 +89,13 @@ def mark_ready(store: JobStore, job_id: str) -> Job:
         raise
 
 
-def mark_failed(store: JobStore, job_id: str, reason: JobError) -> Job:
-    """-> FAILED with ``reason``; a job already FAILED or READY is returned as it is.
+def mark_failed(store: JobStore, job_id: str, reason: JobError) -> tuple[Job, bool]:
+    """-> FAILED with ``reason``: (the job, True); a job already FAILED or READY is returned as it
+    is: (the job, False).
 
     Raises JobNotFound for an unknown job.
     """
     try:
-        return store.transition(job_id, JobStatus.FAILED, error=reason)
+        return store.transition(job_id, JobStatus.FAILED, error=reason), True
     except TransitionRejected:
-        return store.get(job_id)
+        return store.get(job_id), False

@@ -305,10 +305,13 @@ def test_each_way_an_execution_ends_gets_a_readable_reason(
 
 
 @pytest.mark.parametrize("status", [JobStatus.READY, JobStatus.FAILED])
-def test_an_execution_ending_after_its_job_ended_changes_nothing(notify, sample_event, job_store, limits_table, status):
+def test_an_execution_ending_after_its_job_ended_changes_nothing(
+    notify, sample_event, job_store, limits_table, status, emitted_metrics
+):
     before = make_job(job_store, status)
     notify(ended_event(sample_event, "FAILED", "ConversionFailed", None))
     assert job_store.get(JOB) == before  # READY stays READY; the task's own reason is kept
+    assert "JobsFailed" not in emitted_metrics()  # MarkFailed counted it already
 
 
 def test_an_ended_execution_frees_its_clients_place(notify, sample_event, job_store, limits_table):

@@ -240,9 +240,9 @@ def test_failed_keeps_the_first_reason():
     store = InMemoryJobStore()
     job_in_status(store, JobStatus.PROCESSING)
     task_reason = JobError(ErrorCode.DECODE_FAILED, "The file is cut short.")
-    mark_failed(store, KNOWN_JOB, task_reason)
-    later = mark_failed(store, KNOWN_JOB, failure_reason("States.TaskFailed", '{"taskArn": "arn"}'))
-    assert later["error"] == task_reason.to_item()
+    assert mark_failed(store, KNOWN_JOB, task_reason)[1]
+    later, failed_now = mark_failed(store, KNOWN_JOB, failure_reason("States.TaskFailed", '{"taskArn": "arn"}'))
+    assert later["error"] == task_reason.to_item() and not failed_now
 
 
 def test_every_failure_reason_uses_the_one_code_vocabulary():
