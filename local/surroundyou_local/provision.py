@@ -199,8 +199,9 @@ def _create_functions(
     presign_endpoint: str | None,
 ) -> ApiFunction:
     """Every SAM function, in moto (for lambda:Invoke) and in the local runtime, which runs it
-    with its role's credentials, and the EventBridge rules that invoke it. Returns the API function: the one with HttpApi events, whose
-    presigned URLs name ``presign_endpoint`` (the browser's way to S3) when given."""
+    with its role's credentials, and the EventBridge rules that invoke it. Returns the API
+    function: the one with HttpApi events, whose presigned URLs name ``presign_endpoint`` (the
+    browser's way to S3) when given."""
     api: ApiFunction | None = None
     empty_zip = io.BytesIO()
     zipfile.ZipFile(empty_zip, "w").close()

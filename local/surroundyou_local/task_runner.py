@@ -28,7 +28,8 @@ _HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VI
 STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout between SIGTERM and SIGKILL
 SPOT_INTERRUPTION = "SpotInterruption"  # the stop code of a task Fargate Spot took back
 
-OnChange = Callable[[str, "int | None", str], None]  # (lastStatus, exit code, reason)
+# (lastStatus, exit code, reason: why it never ran, or SPOT_INTERRUPTION for a task taken back)
+OnChange = Callable[[str, "int | None", str], None]
 
 
 class LocalTaskRunner:
