@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -672,14 +673,21 @@ def test_with_iam_installed_a_missing_object_is_404_only_to_a_role_that_may_list
 
 # ---------------------------------------------------------------- 14. DynamoDB writes, one at a time
 def slots_taken_at_once(aws, monkeypatch) -> int:
-    """Two threads take a slot under a cap of one (the render slots' conditional increment) while
-    moto is slowed between checking a condition and applying the update, as a thread switch there
-    can make it; returns how many succeeded."""
+    """Two threads take a slot under a cap of one (the render slots' conditional increment), each
+    held between moto's check of the condition and its update until the other gets there too (or
+    3 s pass: one write at a time, the other cannot), as thread switches there can make it;
+    returns how many succeeded. The wait, not a fixed sleep, keeps a loaded machine's slow thread
+    start from reading as atomicity."""
     from moto.dynamodb import models as dynamodb_models
+
+    both_checked = threading.Barrier(2)
 
     class SlowValidator(dynamodb_models.UpdateExpressionValidator):
         def validate(self, *args, **kwargs):
-            time.sleep(0.2)
+            try:
+                both_checked.wait(timeout=3)
+            except threading.BrokenBarrierError:
+                pass  # the other write waits for this one
             return super().validate(*args, **kwargs)
 
     monkeypatch.setattr(dynamodb_models, "UpdateExpressionValidator", SlowValidator)
