@@ -2,8 +2,9 @@
 
 The local stack runs in this process with UseFargateSpot=true; `LocalStack.interrupt_renders`
 takes the running task back as Fargate Spot does (SIGTERM, then StopCode SpotInterruption). The
-task leaves its job PROCESSING, the state machine waits and renders it again, and the job ends
-READY. Slow: the state machine waits 30 s before the second render, as on AWS.
+task leaves its job PROCESSING (the API shows `interruptedAt`, for the page to say so), the
+state machine waits and renders it again, and the job ends READY. Slow: the state machine waits
+30 s before the second render, as on AWS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 
 import pytest
+import requests
 from test_execution import Pipeline, wav_song
 
 from surroundyou_local.stack import LocalStack, StackOptions
@@ -59,6 +61,13 @@ def test_a_render_spot_takes_back_is_rendered_again_and_its_job_ends_ready(on_sp
             assert time.monotonic() < deadline, "the render never claimed the job"
             time.sleep(0.02)
         assert pipeline.stack.interrupt_renders() == 1
+        deadline = time.monotonic() + 20  # the state machine waits 30 s before the next render
+        while "interruptedAt" not in (
+            view := requests.get(f"{pipeline.stack.url}api/jobs/{job['jobId']}", timeout=10).json()
+        ):
+            assert time.monotonic() < deadline, f"the page never learns the render was taken back: {view}"
+            time.sleep(0.1)
+        assert view["status"] == "PROCESSING"  # the page says another render picks the song up
         (execution,) = pipeline.executions_of(key)
         finished = pipeline.finished(execution["executionArn"], timeout_s=180)
     finally:

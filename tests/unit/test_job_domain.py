@@ -162,6 +162,16 @@ def test_an_unfinished_job_shows_no_result_even_when_the_task_wrote_one(api):
     assert view["status"] == "PROCESSING" and "result" not in view and "download" not in view
 
 
+def test_a_job_whose_render_was_interrupted_says_so_until_the_next_render_claims_it(api):
+    jobs, store, _ = api
+    job_in_status(store, JobStatus.PROCESSING)
+    store.mark_interrupted(KNOWN_JOB)
+    view = jobs.get_job(KNOWN_JOB)
+    assert (view["status"], view["interruptedAt"]) == ("PROCESSING", 1_700_000_000)
+    store.claim(KNOWN_JOB)
+    assert "interruptedAt" not in jobs.get_job(KNOWN_JOB)
+
+
 def test_an_unknown_or_malformed_job_id_is_not_found(api):
     jobs, _, _ = api
     for job_id in (KNOWN_JOB, "../etc/passwd"):

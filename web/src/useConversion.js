@@ -26,9 +26,13 @@ export const IDLE = {
   pace: [], // the render's progress as seen: [{atMs, percent}] (ProgressPanel's time left)
 };
 
-/** `pace` with the job's progress at `atMs` added while it renders (a new job starts a new one). */
+/**
+ * `pace` with the job's progress at `atMs` added while it renders (a new job starts a new one, and
+ * so does a render taken back mid-song: the next one has a pace of its own).
+ */
 function paced(pace, before, job, atMs) {
   if (job.status !== "PROCESSING" || atMs === undefined) return pace;
+  if (job.interruptedAt !== undefined) return [];
   const kept = before?.jobId === job.jobId ? pace : [];
   return kept.at(-1)?.percent === job.progress ? kept : [...kept, { atMs, percent: job.progress }];
 }

@@ -19,6 +19,15 @@ describe("the conversion's state", () => {
     expect(reducer(state, { type: "reset" }).pace).toEqual([]);
   });
 
+  it("starts the pace over when the render is taken back mid-song (Fargate Spot)", () => {
+    let state = update(IDLE, "a", "PROCESSING", 10, 1000);
+    state = update(state, "a", "PROCESSING", 30, 5000);
+    const interrupted = { jobId: "a", status: "PROCESSING", progress: 30, interruptedAt: 1_700_000_000 };
+    state = reducer(state, { type: "job-update", job: interrupted, atMs: 6000 });
+    expect(state.pace).toEqual([]);
+    expect(update(state, "a", "PROCESSING", 35, 40_000).pace).toEqual([{ atMs: 40_000, percent: 35 }]);
+  });
+
   it("keeps a result picked up after a reload when its song is chosen again, as its original", () => {
     const job = { jobId: "a", status: "READY", progress: 100, download: { url: "u", expiresIn: 3600 } };
     let state = reducer(IDLE, { type: "resume", job: { jobId: "a" }, preview: false, filename: "Song.mp3" });

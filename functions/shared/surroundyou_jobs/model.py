@@ -114,6 +114,8 @@ def public_view(job: Job) -> dict[str, Any]:
     for field in ("filename", "options", "error"):
         if field in job:
             view[field] = job[field]
+    if job["status"] == JobStatus.PROCESSING.value and "interruptedAt" in job:
+        view["interruptedAt"] = job["interruptedAt"]  # the page says its render starts again
     if job["status"] == JobStatus.READY.value and "result" in job:
         view["result"] = job["result"]
     return view

@@ -31,6 +31,13 @@ export function progressOf(stage, upload, job, preview = false, leftS = null) {
       percent,
     };
   }
+  if (job?.status === "PROCESSING" && job.interruptedAt !== undefined) {
+    return {
+      title: preview ? "Making the preview" : "Making it 8D",
+      detail: `The converter was interrupted at ${job.progress}%; another one picks your song up in a moment.`,
+      percent: job.progress,
+    };
+  }
   if (job?.status === "PROCESSING") {
     const left = timeLeftText(leftS);
     return {

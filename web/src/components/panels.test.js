@@ -21,6 +21,15 @@ describe("what the progress panel says", () => {
       percent: 37,
     });
   });
+
+  it("says a render taken back mid-song starts again, with no time left to guess", () => {
+    const job = { status: "PROCESSING", progress: 45, interruptedAt: 1_700_000_000 };
+    expect(progressOf("rendering", null, job, false, 20)).toEqual({
+      title: "Making it 8D",
+      detail: "The converter was interrupted at 45%; another one picks your song up in a moment.",
+      percent: 45,
+    });
+  });
 });
 
 describe("the time left of a render", () => {
