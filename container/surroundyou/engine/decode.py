@@ -60,7 +60,6 @@ _NATIVE_FORMATS = frozenset(get_supported_read_formats())
 _LOSSY_FORMATS = frozenset({"mp3", "aac", "ogg-vorbis", "ogg-opus", "mp4", "webm"})
 
 
-# the format a name says, for a file whose first bytes say none (sniff_format)
 class AudioInputError(ValueError):
     """An input that cannot be converted. The message reads ``"<file name>: <reason>"``."""
 
@@ -131,7 +130,7 @@ def open_audio(path: str | Path) -> AudioSource:
         with path.open("rb") as file:
             cut_ogg = file.read(len(OGG_CAPTURE)) == OGG_CAPTURE and ogg_stream_unfinished(file)
             # what the file holds decides how it is checked and trimmed, whatever its name says
-            named = EXTENSION_FORMATS.get(path.suffix.lower().lstrip("."), ())
+            named = EXTENSION_FORMATS.get(path.suffix.lower().lstrip("."), ())  # for bytes that name none
             fmt = sniff_format(file) or (named[0] if len(named) == 1 else None)
     except OSError as error:
         raise AudioInputError(path, f"cannot read it ({error.strerror})") from None
