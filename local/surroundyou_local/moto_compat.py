@@ -268,12 +268,18 @@ def as_delivered(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
-    event = s3_eventbridge_event(account_id, bucket, event_name, key)
-    for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
+    _deliver(account_id, bucket.region_name, s3_eventbridge_event(account_id, bucket, event_name, key))
+
+
+def _deliver(account_id: str, region: str, event: dict[str, Any]) -> None:
+    """``event`` to every matching rule of the account's event buses, as an AWS service sends its
+    events; a rule that cannot deliver is logged (delivery is asynchronous on AWS: what sent the
+    event goes on)."""
+    for event_bus in events_backends[account_id][region].event_buses.values():
         for rule in list(event_bus.rules.values()):
             try:
                 rule.send_to_targets(event, transform_input=False)
-            except Exception:  # noqa: BLE001 - delivery is asynchronous on AWS: the upload still succeeds
+            except Exception:  # noqa: BLE001
                 logger.exception("EventBridge rule %s could not deliver %s", rule.name, event["id"])
 
 
@@ -352,13 +358,12 @@ def execution_status_event(execution: Any) -> dict[str, Any]:
 def _execution_terminated(self: BaseExecutionWorkerCommunication) -> None:
     ORIGINAL["execution_terminated"](self)
     execution = self.execution
-    default_bus = events_backends[execution.account_id][execution.region_name].event_buses.get("default")
-    try:  # delivery is asynchronous on AWS: the execution ends whatever becomes of its event
+    try:  # the execution ends whatever becomes of its event
         event = execution_status_event(execution)
-        for rule in list(default_bus.rules.values()) if default_bus is not None else []:
-            rule.send_to_targets(event, transform_input=False)
     except Exception:  # noqa: BLE001
-        logger.exception("the end of execution %s could not be sent to EventBridge", execution.exec_arn)
+        logger.exception("the end of execution %s could not be described for EventBridge", execution.exec_arn)
+        return
+    _deliver(execution.account_id, execution.region_name, event)
 
 
 # ---------------------------------------------------------------- 5. container memory
