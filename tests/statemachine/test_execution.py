@@ -16,6 +16,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +112,21 @@ class Pipeline:
         return [json.loads(line) for line in lines]
 
 
+@contextmanager
+def running_stack(options: StackOptions) -> Iterator[LocalStack]:
+    """The local stack started in this process, stopped after; this process's environment, which
+    the stack points at its endpoint (the AWS SDK's), as it was before."""
+    environ = dict(os.environ)
+    stack = LocalStack(options, console=io.StringIO())
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(environ)
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipeline")
@@ -117,18 +134,9 @@ def pipeline(tmp_path_factory):
     crash_list.write_text("")
     wrapper = folder / "task.py"
     wrapper.write_text(TASK_WRAPPER.format(crash_list=str(crash_list)))
-    environ = dict(os.environ)  # the stack points this process's AWS SDK at its endpoint
-    stack = LocalStack(
-        StackOptions(port=0, workers=2, log_dir=folder / "logs", task_command=(sys.executable, str(wrapper))),
-        console=io.StringIO(),
-    )
-    try:
-        stack.start()
+    options = StackOptions(port=0, workers=2, log_dir=folder / "logs", task_command=(sys.executable, str(wrapper)))
+    with running_stack(options) as stack:
         yield Pipeline(stack, crash_list)
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def wav_song(seconds: float = 2.0) -> bytes:

@@ -8,16 +8,14 @@ outside the machine: the task entrypoint is wrapped to write a line as its proce
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_execution import Pipeline, wav_song
+from test_execution import Pipeline, running_stack, wav_song
 
-from surroundyou_local.stack import LocalStack, StackOptions
+from surroundyou_local.stack import StackOptions
 
 pytestmark = pytest.mark.slow
 
@@ -42,24 +40,15 @@ def capped(tmp_path_factory):
     wrapper.write_text(TIMED_TASK.format(timeline=str(timeline)))
     crash_list = folder / "crash-jobs.txt"
     crash_list.write_text("")
-    environ = dict(os.environ)
-    stack = LocalStack(
-        StackOptions(
-            port=0,
-            workers=BURST,
-            log_dir=folder / "logs",
-            task_command=(sys.executable, str(wrapper)),
-            parameters={"MaxConcurrentRenders": str(CAP), "OpenJobsPerClient": str(BURST)},
-        ),
-        console=io.StringIO(),
+    options = StackOptions(
+        port=0,
+        workers=BURST,
+        log_dir=folder / "logs",
+        task_command=(sys.executable, str(wrapper)),
+        parameters={"MaxConcurrentRenders": str(CAP), "OpenJobsPerClient": str(BURST)},
     )
-    try:
-        stack.start()
+    with running_stack(options) as stack:
         yield Pipeline(stack, crash_list), timeline
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def most_at_once(timeline: str) -> int:

@@ -9,16 +9,14 @@ state machine waits and renders it again, and the job ends READY. Slow: the stat
 
 from __future__ import annotations
 
-import io
-import os
 import threading
 import time
 
 import pytest
 import requests
-from test_execution import Pipeline, wav_song
+from test_execution import Pipeline, running_stack, wav_song
 
-from surroundyou_local.stack import LocalStack, StackOptions
+from surroundyou_local.stack import StackOptions
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +24,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def on_spot(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spot")
-    environ = dict(os.environ)
-    stack = LocalStack(
-        StackOptions(port=0, workers=1, log_dir=folder / "logs", parameters={"UseFargateSpot": "true"}),
-        console=io.StringIO(),
-    )
-    try:
-        stack.start()
+    options = StackOptions(port=0, workers=1, log_dir=folder / "logs", parameters={"UseFargateSpot": "true"})
+    with running_stack(options) as stack:
         yield Pipeline(stack, folder / "crash-jobs.txt")
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def test_a_render_spot_takes_back_is_rendered_again_and_its_job_ends_ready(on_spot):

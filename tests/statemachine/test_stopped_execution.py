@@ -9,15 +9,13 @@ wait while a file exists, so the render holds its slot until the test stops its 
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
 
 import pytest
-from test_execution import Pipeline, wav_song
+from test_execution import Pipeline, running_stack, wav_song
 
-from surroundyou_local.stack import LocalStack, StackOptions
+from surroundyou_local.stack import StackOptions
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,25 +38,18 @@ def one_slot(tmp_path_factory):
     hold = folder / "hold"
     wrapper = folder / "task.py"
     wrapper.write_text(HELD_TASK.format(hold=str(hold)))
-    environ = dict(os.environ)
-    stack = LocalStack(
-        StackOptions(
-            port=0,
-            workers=2,  # the stopped execution's task runs on locally (moto_compat, gap 15)
-            log_dir=folder / "logs",
-            task_command=(sys.executable, str(wrapper)),
-            parameters={"MaxConcurrentRenders": "1"},
-        ),
-        console=io.StringIO(),
+    options = StackOptions(
+        port=0,
+        workers=2,  # the stopped execution's task runs on locally (moto_compat, gap 15)
+        log_dir=folder / "logs",
+        task_command=(sys.executable, str(wrapper)),
+        parameters={"MaxConcurrentRenders": "1"},
     )
     try:
-        stack.start()
-        yield Pipeline(stack, folder / "crash-jobs.txt"), hold
+        with running_stack(options) as stack:
+            yield Pipeline(stack, folder / "crash-jobs.txt"), hold
     finally:
         hold.unlink(missing_ok=True)
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def render_slots(pipeline: Pipeline) -> dict:
