@@ -46,11 +46,24 @@ class InMemoryJobStore:
         return copy.deepcopy(self.items[job_id])
 
     def transition(
-        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+        self,
+        job_id: str,
+        to: JobStatus,
+        error: JobError | None = None,
+        input_etag: str | None = None,
+        execution_arn: str | None = None,
     ) -> Job:
         item = self._item(job_id)
         if JobStatus(item["status"]) not in ENTERED_FROM[to]:
             raise TransitionRejected(f"job {job_id} is {item['status']}, cannot become {to.value}")
+        if (
+            to is JobStatus.FAILED
+            and execution_arn is not None
+            and item.get("executionArn", execution_arn) != execution_arn
+        ):
+            raise TransitionRejected(f"job {job_id} was queued by another execution, {item['executionArn']}")
+        if to is JobStatus.QUEUED and execution_arn is not None:
+            item["executionArn"] = execution_arn
         item["status"] = to.value
         item["updatedAt"] = int(self.clock())
         if input_etag is not None:
@@ -117,6 +130,9 @@ class RecordingLinks:
 
 
 KNOWN_JOB = "3f9c2a7be41d4c0e9a6b5d8e7f102b34"  # the job of the sample events (events/*.json)
+# conversion executions: the one that queues a job, and a duplicate upload event's
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ConvertStateMachine-a1B2c3D4e5F6:first"
+OTHER_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ConvertStateMachine-a1B2c3D4e5F6:second"
 _PATH_TO = {
     JobStatus.AWAITING_UPLOAD: [],
     JobStatus.QUEUED: [JobStatus.QUEUED],

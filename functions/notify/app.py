@@ -2,12 +2,12 @@
 ends a job whose execution ended without a last step.
 
 {"action": "ready", "jobId"}                               -> the job becomes READY (the task wrote its result)
-{"action": "failed", "key" | "jobId", "error": {"Error", "Cause"}} -> the job becomes FAILED with a
-readable reason (the Catch of every state).
+{"action": "failed", "key" | "jobId", "executionArn", "error": {"Error", "Cause"}} -> the job becomes
+FAILED with a readable reason (the Catch of every state), unless another execution queued it.
 An EventBridge "Step Functions Execution Status Change" of the conversion state machine, ABORTED,
 TIMED_OUT or FAILED -> the render slot the execution held is given back and its job, if not
-ended yet, becomes FAILED: a stopped execution runs none of its own states. Thin adapter around
-job_outcome.
+ended yet and not queued by another execution, becomes FAILED: a stopped execution runs none of
+its own states. Thin adapter around job_outcome.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class FailedEvent(BaseModel):
     action: Literal["failed"]
     key: str | None = None  # the upload key ($.detail.object.key), or
     jobId: str | None = None
+    executionArn: str | None = None  # the failing execution: a job another one queued is kept
     error: StepFunctionsError = StepFunctionsError()
 
 
@@ -98,8 +99,9 @@ def client_limits() -> DynamoClientLimits:
 
 
 def close_for_its_client(job: Job) -> None:
-    """The job is READY or FAILED: it no longer counts against its client's unfinished jobs."""
-    if "clientId" in job:
+    """A job READY or FAILED no longer counts against its client's unfinished jobs (one another
+    execution renders still does)."""
+    if "clientId" in job and job["status"] in (JobStatus.READY.value, JobStatus.FAILED.value):
         client_limits().close(job["clientId"], job["jobId"])
 
 
@@ -123,7 +125,7 @@ def job_failed(event: FailedEvent) -> dict[str, Any]:
     logger.append_keys(job_id=job_id)
     reason = failure_reason(event.error.Error, event.error.Cause)
     try:
-        job, failed_now = mark_failed(job_store(), job_id, reason)
+        job, failed_now = mark_failed(job_store(), job_id, reason, event.executionArn)
     except JobNotFound:
         logger.warning("no job to mark failed: unknown job id")
         return {"jobId": job_id, "status": None}
@@ -151,7 +153,7 @@ def execution_ended(event: ExecutionEnded) -> dict[str, Any]:
         logger.warning("render slot given back for an execution that ended holding it", extra={"status": detail.status})
     reason = ended_execution_reason(detail.status, detail.error, detail.cause)
     try:
-        job, failed_now = mark_failed(job_store(), job_id, reason)
+        job, failed_now = mark_failed(job_store(), job_id, reason, detail.executionArn)
     except JobNotFound:
         logger.warning("an ended execution of an unknown job")
         return {"jobId": job_id, "status": None}

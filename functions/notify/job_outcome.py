@@ -2,7 +2,8 @@
 a reason a person understands, derived from the error the state machine caught.
 
 Both are conditional writes that never move a job backwards: a retried notification finds the job
-already READY, and a job the task already failed keeps the task's own, more precise reason.
+already READY, a job the task already failed keeps the task's own, more precise reason, and a job
+another execution queued is that execution's to end.
 """
 
 from __future__ import annotations
@@ -89,13 +90,14 @@ def mark_ready(store: JobStore, job_id: str) -> Job:
         raise
 
 
-def mark_failed(store: JobStore, job_id: str, reason: JobError) -> tuple[Job, bool]:
-    """-> FAILED with ``reason``: (the job, True); a job already FAILED or READY is returned as it
-    is: (the job, False).
+def mark_failed(store: JobStore, job_id: str, reason: JobError, execution_arn: str | None) -> tuple[Job, bool]:
+    """-> FAILED with ``reason``, for the execution ``execution_arn``: (the job, True); a job already
+    FAILED or READY, or queued by another execution (a duplicate upload event's execution failed),
+    is returned as it is: (the job, False).
 
     Raises JobNotFound for an unknown job.
     """
     try:
-        return store.transition(job_id, JobStatus.FAILED, error=reason), True
+        return store.transition(job_id, JobStatus.FAILED, error=reason, execution_arn=execution_arn), True
     except TransitionRejected:
         return store.get(job_id), False

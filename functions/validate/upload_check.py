@@ -1,7 +1,9 @@
 """The check an upload passes before any compute is spent on it: it belongs to a job awaiting its
 upload, it is within the size limit, it really is audio of a supported format, and its duration
-is within the limit. Then the job moves to QUEUED, once: a duplicate delivery of the same S3
-event (EventBridge delivers at least once) is recognised and touches nothing.
+is within the limit. Then the job moves to QUEUED, once, owned by the execution that checked it:
+a duplicate delivery of the same S3 event (EventBridge delivers at least once) starts another
+execution, which is recognised and touches nothing; the same execution's retry of this step (its
+answer lost after the job was queued) goes on with the job.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from audio_probe import NotReadableAudio, probe_audio
 from surroundyou_formats import SHORTEST_SONG_S
 from surroundyou_jobs.keys import parse_input_key
 from surroundyou_jobs.limits import ClientLimits
-from surroundyou_jobs.model import JobNotFound, JobStatus, JobStore, TransitionRejected
+from surroundyou_jobs.model import Job, JobNotFound, JobStatus, JobStore, TransitionRejected
 from surroundyou_jobs.settings import Settings
 from surroundyou_jobs.wording import file_size, spoken_duration
 
@@ -39,8 +41,9 @@ def validate_upload(
     key: str,
     open_upload: Callable[[str, str], tuple[BinaryIO, str]],
     limits: ClientLimits,
+    execution_arn: str,
 ) -> dict[str, Any]:
-    """Check the upload at s3://bucket/key and queue its job.
+    """Check the upload at s3://bucket/key and queue its job for the conversion ``execution_arn``.
 
     ``open_upload(bucket, key)`` gives a seekable binary file of the object and its ETag; only the
     few kilobytes the format checks read are fetched. The job records the ETag: the upload form
@@ -59,7 +62,7 @@ def validate_upload(
             "No conversion is waiting for this file; it may have expired. Please start again."
         ) from None
     if job["status"] != JobStatus.AWAITING_UPLOAD.value:
-        return outcome(job_id, duplicate=True)
+        return outcome(job_id, duplicate=not _queued_by(job, execution_arn))
     if key != job["inputKey"]:
         raise InvalidUpload("This file was not uploaded with the form SurroundYou issued.")
 
@@ -89,7 +92,12 @@ def validate_upload(
     if "clientId" in job:  # made through the API (a library batch's jobs are not counted)
         limits.renew(job["clientId"], job_id)
     try:
-        store.transition(job_id, JobStatus.QUEUED, input_etag=etag)
-    except TransitionRejected:
-        return outcome(job_id, duplicate=True)  # another delivery of this event queued it meanwhile
+        store.transition(job_id, JobStatus.QUEUED, input_etag=etag, execution_arn=execution_arn)
+    except TransitionRejected:  # another delivery of this event queued it meanwhile (or an attempt of ours)
+        return outcome(job_id, duplicate=not _queued_by(store.get(job_id), execution_arn))
     return outcome(job_id, duplicate=False)
+
+
+def _queued_by(job: Job, execution_arn: str) -> bool:
+    """The job waits for its render, queued by ``execution_arn``."""
+    return job["status"] == JobStatus.QUEUED.value and job.get("executionArn") == execution_arn

@@ -10,10 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import (
-    APIGatewayProxyEventV2Model,
-    S3EventNotificationEventBridgeModel,
-)
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from job_fakes import KNOWN_JOB, job_in_status
 from werkzeug.http import parse_options_header
 
@@ -483,7 +480,7 @@ def test_every_sample_event_has_its_handlers_shape_and_a_test_that_feeds_it(hand
     model, and a handler test uses it by name."""
     models = {
         "api": APIGatewayProxyEventV2Model,
-        "upload": S3EventNotificationEventBridgeModel,
+        "upload": handlers.validate.UploadToValidate,
         "notify": handlers.notify.NotifyInput,
     }
     tests_dir = Path(__file__).parent

@@ -4,7 +4,7 @@ unit tier's InMemoryJobStore, so a unit test on the fake means what it says abou
 from __future__ import annotations
 
 import pytest
-from job_fakes import FAILED_ERROR, KNOWN_JOB, InMemoryJobStore, job_in_status
+from job_fakes import EXECUTION, FAILED_ERROR, KNOWN_JOB, OTHER_EXECUTION, InMemoryJobStore, job_in_status
 
 from surroundyou_jobs.errors import ErrorCode, JobError
 from surroundyou_jobs.model import DynamoJobStore, JobNotFound, JobResult, JobStatus, TransitionRejected
@@ -131,3 +131,30 @@ def test_an_interrupted_job_can_still_end(store):
     store.mark_interrupted(KNOWN_JOB)
     failed = store.transition(KNOWN_JOB, JobStatus.FAILED, error=JobError(ErrorCode.INTERRUPTED, "stopped"))
     assert failed["status"] == "FAILED"
+
+
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.PROCESSING])
+def test_only_the_execution_that_queued_a_job_fails_it(store, status):
+    job_in_status(store)
+    assert store.transition(KNOWN_JOB, JobStatus.QUEUED, execution_arn=EXECUTION)["executionArn"] == EXECUTION
+    if status is JobStatus.PROCESSING:
+        store.claim(KNOWN_JOB)
+    before = store.get(KNOWN_JOB)
+    with pytest.raises(TransitionRejected, match="queued by another execution"):
+        store.transition(KNOWN_JOB, JobStatus.FAILED, error=FAILED_ERROR, execution_arn=OTHER_EXECUTION)
+    assert store.get(KNOWN_JOB) == before
+    failed = store.transition(KNOWN_JOB, JobStatus.FAILED, error=FAILED_ERROR, execution_arn=EXECUTION)
+    assert (failed["status"], failed["error"]) == ("FAILED", FAILED_ERROR.to_item())
+
+
+def test_a_job_awaiting_its_upload_is_failed_by_any_execution(store):
+    job_in_status(store)  # no execution has queued it: the one checking the upload may refuse it
+    failed = store.transition(KNOWN_JOB, JobStatus.FAILED, error=FAILED_ERROR, execution_arn=EXECUTION)
+    assert (failed["status"], "executionArn" in failed) == ("FAILED", False)
+
+
+def test_the_render_fails_its_job_naming_no_execution(store):
+    job_in_status(store)
+    store.transition(KNOWN_JOB, JobStatus.QUEUED, execution_arn=EXECUTION)
+    store.claim(KNOWN_JOB)
+    assert store.transition(KNOWN_JOB, JobStatus.FAILED, error=FAILED_ERROR)["status"] == "FAILED"

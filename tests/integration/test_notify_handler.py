@@ -35,8 +35,9 @@ def notify(handlers, jobs_table, limits_table, lambda_context):
     return lambda event: handlers.notify.lambda_handler(event, lambda_context)
 
 
-def make_job(job_store, status: JobStatus, job_id: str = JOB) -> dict:
-    """A job walked to ``status``; one that got as far as PROCESSING has the result the task records."""
+def make_job(job_store, status: JobStatus, job_id: str = JOB, queued_by: str | None = None) -> dict:
+    """A job walked to ``status`` (queued by the execution ``queued_by``); one that got as far as
+    PROCESSING has the result the task records."""
     job_store.create(
         new_job(
             job_id,
@@ -50,7 +51,8 @@ def make_job(job_store, status: JobStatus, job_id: str = JOB) -> dict:
         )
     )
     for step in PATHS[status]:
-        job_store.transition(job_id, step, error=TASK_REASON if step is JobStatus.FAILED else None)
+        error = TASK_REASON if step is JobStatus.FAILED else None
+        job_store.transition(job_id, step, error=error, execution_arn=queued_by if step is JobStatus.QUEUED else None)
         if step is JobStatus.PROCESSING and status is not JobStatus.FAILED:
             job_store.record_result(job_id, RESULT)
     return job_store.get(job_id)
@@ -134,6 +136,20 @@ def test_the_tasks_own_reason_is_kept(notify, sample_event, job_store, emitted_m
     assert job_store.get(JOB) == before
     assert job_store.get(JOB)["error"] == TASK_REASON.to_item()
     assert emitted_metrics() == {"JobsFailed": 1}
+
+
+@pytest.mark.parametrize("same_execution", [True, False])
+def test_only_the_execution_that_queued_the_job_fails_it(notify, sample_event, job_store, same_execution):
+    """A duplicate upload event starts a second execution; if its own steps fail, the job the first
+    one renders is kept."""
+    event = sample_event("notify_failed_task")
+    queued_by = event["executionArn"] if same_execution else event["executionArn"].replace("0c1d8e5a", "00000000")
+    before = make_job(job_store, JobStatus.PROCESSING, queued_by=queued_by)
+    status = "FAILED" if same_execution else "PROCESSING"
+    assert notify(event) == {"jobId": JOB, "status": status}
+    assert job_store.get(JOB)["status"] == status
+    if not same_execution:
+        assert job_store.get(JOB) == before
 
 
 def test_a_failure_after_ready_never_moves_the_job_back(notify, sample_event, job_store, emitted_metrics):
@@ -278,6 +294,23 @@ def test_a_slot_another_execution_of_the_job_holds_is_kept(notify, sample_event,
     hold_render_slot(limits_table, JOB, EXECUTION.replace("5b3f0c9e", "00000000"), running=1)
     notify(sample_event("notify_execution_stopped"))
     assert limits_table.get_item(Key={"key": "renders"}, ConsistentRead=True)["Item"]["running"] == 1
+
+
+def test_a_duplicate_events_ended_execution_leaves_the_job_to_the_one_that_queued_it(
+    notify, sample_event, job_store, limits_table, emitted_metrics
+):
+    limits = DynamoClientLimits(limits_table, jobs_per_hour=30, open_jobs=3)
+    limits.admit("client-1", JOB)
+    make_job(job_store, JobStatus.PROCESSING, queued_by=EXECUTION.replace("5b3f0c9e", "00000000"))
+    job_store.table.update_item(
+        Key={"jobId": JOB}, UpdateExpression="SET clientId = :c", ExpressionAttributeValues={":c": "client-1"}
+    )
+    before = job_store.get(JOB)
+    assert notify(sample_event("notify_execution_stopped")) == {"jobId": JOB, "status": "PROCESSING"}
+    assert job_store.get(JOB) == before
+    assert "JobsFailed" not in emitted_metrics()
+    # still rendering: it still counts among its client's unfinished jobs
+    assert JOB in limits_table.get_item(Key={"key": "open#client-1"}, ConsistentRead=True)["Item"]["jobs"]
 
 
 def test_an_ended_execution_that_held_no_slot_changes_no_count(notify, sample_event, job_store, limits_table):

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import pytest
 from audio_probe import FORMATS, describe_non_audio, probe_audio
 from botocore.exceptions import ClientError
-from job_fakes import InMemoryClientLimits
+from job_fakes import EXECUTION, OTHER_EXECUTION, InMemoryClientLimits
 from pedalboard.io import AudioFile
 from pydantic import ValidationError
 from s3_range_file import READ_AHEAD_BYTES, S3RangeFile
@@ -103,7 +103,7 @@ def upload(s3, bucket):
 
 def event_for(sample_event, key, name="upload_created"):
     event = sample_event(name)
-    event["detail"]["object"]["key"] = key
+    event["upload"]["detail"]["object"]["key"] = key
     return event
 
 
@@ -121,13 +121,14 @@ def refusal(validate, event) -> str:
 def test_upload_created_event_queues_the_job(validate, sample_event, job_store, bucket, songs, emitted_metrics, upload):
     create_job(job_store)
     event = sample_event("upload_created")
-    put = upload(event["detail"]["object"]["key"], songs["mp3"])
+    put = upload(event["upload"]["detail"]["object"]["key"], songs["mp3"])
 
     job = validate(event)
 
     assert job == {"jobId": JOB, "duplicate": False}  # the job item holds the rest
-    assert job_store.get(JOB)["status"] == JobStatus.QUEUED.value
-    assert job_store.get(JOB)["inputEtag"] == put["ETag"]  # the task reads this object only
+    queued = job_store.get(JOB)
+    assert (queued["status"], queued["executionArn"]) == (JobStatus.QUEUED.value, event["executionArn"])
+    assert queued["inputEtag"] == put["ETag"]  # the task reads this object only
     assert emitted_metrics() == {"UploadsAccepted": 1}
 
 
@@ -167,6 +168,17 @@ def test_the_same_event_twice_queues_once(validate, sample_event, job_store, son
     assert emitted_metrics() == {"UploadsAccepted": 1, "DuplicateUploadEvents": 1}
 
 
+def test_the_executions_own_retry_goes_on_with_the_job_it_queued(validate, sample_event, job_store, songs, upload):
+    """The step's answer lost after the job was queued (a retried Lambda.SdkClientException): the
+    retry must not take its own execution for a duplicate, which would leave the job QUEUED for good."""
+    create_job(job_store)
+    upload(f"uploads/{JOB}/source.mp3", songs["mp3"])
+    assert validate(sample_event("upload_created")) == {"jobId": JOB, "duplicate": False}
+    queued = job_store.get(JOB)
+    assert validate(sample_event("upload_created")) == {"jobId": JOB, "duplicate": False}
+    assert job_store.get(JOB) == queued
+
+
 @pytest.mark.parametrize("later_status", [JobStatus.QUEUED, JobStatus.PROCESSING, JobStatus.READY, JobStatus.FAILED])
 def test_a_late_duplicate_never_moves_the_job_back(validate, sample_event, job_store, songs, later_status, upload):
     create_job(job_store)
@@ -189,22 +201,26 @@ def limits_of_no_one() -> InMemoryClientLimits:
     return InMemoryClientLimits(jobs_per_hour=1, open_jobs=1)
 
 
-def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, bucket, songs, upload, s3):
-    """Two deliveries check the same upload at once; the conditional write lets one queue it."""
+@pytest.mark.parametrize("winner, duplicate", [(OTHER_EXECUTION, True), (EXECUTION, False)])
+def test_a_delivery_that_loses_the_race_is_a_duplicate(
+    job_store, settings, bucket, songs, upload, s3, winner, duplicate
+):
+    """Two deliveries check the same upload at once; the conditional write lets one queue it. The
+    winner may be an earlier attempt of this execution's, still running when its retry started."""
     create_job(job_store)
     key = f"uploads/{JOB}/source.mp3"
     upload(key, songs["mp3"])
 
-    def open_upload_while_the_other_delivery_queues_the_job(bucket_name, object_key):
-        job_store.transition(JOB, JobStatus.QUEUED)
+    def open_upload_while_the_winner_queues_the_job(bucket_name, object_key):
+        job_store.transition(JOB, JobStatus.QUEUED, execution_arn=winner)
         upload = S3RangeFile.open(s3, bucket_name, object_key)
         return upload, upload.raw.etag
 
     result = validate_upload(
-        job_store, settings, bucket, key, open_upload_while_the_other_delivery_queues_the_job, limits_of_no_one()
+        job_store, settings, bucket, key, open_upload_while_the_winner_queues_the_job, limits_of_no_one(), EXECUTION
     )
-    assert result == {"jobId": JOB, "duplicate": True}
-    assert job_store.get(JOB)["status"] == JobStatus.QUEUED.value
+    assert result == {"jobId": JOB, "duplicate": duplicate}
+    assert (job_store.get(JOB)["status"], job_store.get(JOB)["executionArn"]) == (JobStatus.QUEUED.value, winner)
 
 
 # ---------------------------------------------------------------- refused uploads
@@ -213,7 +229,7 @@ def test_a_delivery_that_loses_the_race_is_a_duplicate(job_store, settings, buck
 def test_a_text_file_named_mp3_is_refused(validate, sample_event, job_store, emitted_metrics, upload, structured_logs):
     event = sample_event("upload_not_audio")
     create_job(job_store, job_id=NOT_AUDIO_JOB, filename="lyrics.mp3")
-    upload(event["detail"]["object"]["key"], b"Verse 1\nThe music goes round and round\n" * 50)
+    upload(event["upload"]["detail"]["object"]["key"], b"Verse 1\nThe music goes round and round\n" * 50)
 
     assert refusal(validate, event) == "This file is not audio we can read: it looks like text."
     assert job_store.get(NOT_AUDIO_JOB)["status"] == JobStatus.AWAITING_UPLOAD.value

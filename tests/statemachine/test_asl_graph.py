@@ -203,7 +203,8 @@ def test_lambda_tasks_invoke_with_payload_and_retry_transient_errors_with_jitter
         assert retry["IntervalSeconds"] >= 1 and retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 2
         assert retry["JitterStrategy"] == "FULL"
     validate = STATES["ValidateUpload"]
-    assert validate["Parameters"]["Payload.$"] == "$"
+    # the upload event, and the execution that will own the job (a duplicate event starts another)
+    assert validate["Parameters"]["Payload"] == {"upload.$": "$", "executionArn.$": "$$.Execution.Id"}
     # only the job's id and the duplicate flag travel on: everything else about the job is in its item
     assert validate["ResultSelector"] == {"jobId.$": "$.Payload.jobId", "duplicate.$": "$.Payload.duplicate"}
     assert validate["ResultPath"] == "$.validation"
@@ -434,7 +435,7 @@ def test_happy_path_renders_with_the_job_id_and_notifies_ready():
         "ReleaseRenderSlot",
         "NotifyReady",
     ]
-    assert calls[0][1]["Payload"] == EVENT
+    assert calls[0][1]["Payload"] == {"upload": EVENT, "executionArn": CONTEXT["Execution"]["Id"]}
     assert output["validation"] == {"jobId": JOB_ID, "duplicate": False}
     assert calls[1][1]["ExpressionAttributeNames"]["#holder"] == JOB_ID
     assert calls[1][1]["ExpressionAttributeValues"][":execution"] == {"S": CONTEXT["Execution"]["Id"]}
@@ -476,6 +477,7 @@ def test_invalid_upload_marks_the_job_failed_with_the_error():
             "Payload": {
                 "action": "failed",
                 "key": UPLOAD_KEY,
+                "executionArn": CONTEXT["Execution"]["Id"],  # a job another execution queued is kept
                 "error": {"Error": "InvalidUpload", "Cause": invalid.cause},
             },
         },

@@ -158,6 +158,7 @@ def test_an_accepted_upload_is_rendered_and_the_job_is_ready(pipeline):
     assert execution["status"] == "SUCCEEDED"
     assert job["status"] == "READY" and job["progress"] == 100
     assert job["inputKey"] == input_key(job["jobId"], "wav")
+    assert job["executionArn"] == execution["executionArn"]  # the execution that queued it owns it
     result = job["result"]  # written by the task; notify only moved the job to READY
     assert {"outputKey", "format", "durationS", "sizeBytes"} <= set(result) <= set(JobResult.__annotations__)
     assert result["outputKey"] == output_key(job["jobId"], "song.wav", "mp3") and result["format"] == "mp3"

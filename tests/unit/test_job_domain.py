@@ -7,7 +7,15 @@ import io
 import wave
 
 import pytest
-from job_fakes import KNOWN_JOB, InMemoryClientLimits, InMemoryJobStore, RecordingLinks, job_in_status
+from job_fakes import (
+    EXECUTION,
+    KNOWN_JOB,
+    OTHER_EXECUTION,
+    InMemoryClientLimits,
+    InMemoryJobStore,
+    RecordingLinks,
+    job_in_status,
+)
 from job_outcome import GENERIC_MESSAGE, failure_reason, mark_failed, mark_ready
 from jobs_api import ApiError, CreateJobRequest, JobsApi
 from upload_check import InvalidUpload, validate_upload
@@ -188,7 +196,9 @@ def test_a_job_whose_song_arrived_counts_for_its_render_not_only_its_upload_wind
     created = jobs.create_job(request("song.wav", content_type="audio/wav"), "client-1")
     assert jobs.limits.open["client-1"][created["jobId"]] == 1_700_000_000 + 1800  # the upload window
     key = store.get(created["jobId"])["inputKey"]
-    validate_upload(store, SETTINGS, "media", key, lambda bucket, key: (io.BytesIO(wav_bytes(1.0)), '"e"'), jobs.limits)
+    validate_upload(
+        store, SETTINGS, "media", key, lambda bucket, key: (io.BytesIO(wav_bytes(1.0)), '"e"'), jobs.limits, EXECUTION
+    )
     assert jobs.limits.open["client-1"][created["jobId"]] == 1_700_000_000 + 2 * 3600  # until rendered
 
 
@@ -196,16 +206,28 @@ def test_a_real_upload_queues_its_job_once():
     store = InMemoryJobStore()
     job = job_in_status(store, extension="wav")
     upload = wav_bytes(1.0)
-    outcome = validate_upload(
-        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"'), LIMITS
-    )
-    assert outcome == {"jobId": KNOWN_JOB, "duplicate": False}
-    assert store.get(KNOWN_JOB)["status"] == "QUEUED"
-    assert store.get(KNOWN_JOB)["inputEtag"] == '"etag-1"'  # the task reads only the object checked
-    again = validate_upload(
-        store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(upload), '"etag-1"'), LIMITS
-    )
-    assert again == {"jobId": KNOWN_JOB, "duplicate": True}
+
+    def check(execution_arn):
+        return validate_upload(
+            store,
+            SETTINGS,
+            "media",
+            job["inputKey"],
+            lambda bucket, key: (io.BytesIO(upload), '"etag-1"'),
+            LIMITS,
+            execution_arn,
+        )
+
+    assert check(EXECUTION) == {"jobId": KNOWN_JOB, "duplicate": False}
+    queued = store.get(KNOWN_JOB)
+    assert (queued["status"], queued["executionArn"]) == ("QUEUED", EXECUTION)
+    assert queued["inputEtag"] == '"etag-1"'  # the task reads only the object checked
+    # a duplicate event's execution leaves the job alone; this execution's retry of the step goes on
+    assert check(OTHER_EXECUTION) == {"jobId": KNOWN_JOB, "duplicate": True}
+    assert check(EXECUTION) == {"jobId": KNOWN_JOB, "duplicate": False}
+    assert store.get(KNOWN_JOB) == queued
+    store.claim(KNOWN_JOB)
+    assert check(EXECUTION) == {"jobId": KNOWN_JOB, "duplicate": True}  # rendering: nothing more to start
 
 
 @pytest.mark.parametrize(
@@ -222,7 +244,13 @@ def test_a_bad_upload_is_refused_with_a_reason_and_the_job_stays(data, reason):
     job = job_in_status(store, extension="wav")
     with pytest.raises(InvalidUpload, match=reason):
         validate_upload(
-            store, SETTINGS, "media", job["inputKey"], lambda bucket, key: (io.BytesIO(data), '"etag-1"'), LIMITS
+            store,
+            SETTINGS,
+            "media",
+            job["inputKey"],
+            lambda bucket, key: (io.BytesIO(data), '"etag-1"'),
+            LIMITS,
+            EXECUTION,
         )
     assert store.get(KNOWN_JOB)["status"] == "AWAITING_UPLOAD"  # the state machine marks it FAILED
 
@@ -250,9 +278,20 @@ def test_failed_keeps_the_first_reason():
     store = InMemoryJobStore()
     job_in_status(store, JobStatus.PROCESSING)
     task_reason = JobError(ErrorCode.DECODE_FAILED, "The file is cut short.")
-    assert mark_failed(store, KNOWN_JOB, task_reason)[1]
-    later, failed_now = mark_failed(store, KNOWN_JOB, failure_reason("States.TaskFailed", '{"taskArn": "arn"}'))
+    assert mark_failed(store, KNOWN_JOB, task_reason, EXECUTION)[1]
+    later, failed_now = mark_failed(
+        store, KNOWN_JOB, failure_reason("States.TaskFailed", '{"taskArn": "arn"}'), EXECUTION
+    )
     assert later["error"] == task_reason.to_item() and not failed_now
+
+
+def test_a_duplicate_events_execution_never_fails_the_job_another_queued():
+    store = InMemoryJobStore()
+    job_in_status(store)
+    store.transition(KNOWN_JOB, JobStatus.QUEUED, execution_arn=EXECUTION)
+    store.claim(KNOWN_JOB)
+    kept, failed_now = mark_failed(store, KNOWN_JOB, failure_reason("Lambda.ServiceException", None), OTHER_EXECUTION)
+    assert (kept["status"], failed_now) == ("PROCESSING", False)
 
 
 def test_every_failure_reason_uses_the_one_code_vocabulary():

@@ -5,6 +5,8 @@ AWAITING_UPLOAD -> QUEUED -> PROCESSING -> READY
 
 Every transition is a conditional write on the current status, so a duplicate event or a late
 retry can never move a job backwards: it gets ``TransitionRejected`` and leaves the item alone.
+The conversion execution that queues a job owns it (``executionArn``): another execution of the
+same upload (a duplicate S3 event's) can no longer fail it.
 The item is the job's one record: the state machine passes only ``jobId``, and every component
 reads and writes the fields below under these names.
 """
@@ -75,6 +77,7 @@ class Job(TypedDict):
     options: dict[str, Any]  # options.parse_job_options shape
     inputKey: str  # uploads/{jobId}/source.{ext}
     inputEtag: NotRequired[str]  # the ETag of the upload validate checked: the task reads that object only
+    executionArn: NotRequired[str]  # the conversion execution that queued it: only it may fail the job
     createdAt: int
     updatedAt: int
     expiresAt: int  # TTL
@@ -158,11 +161,17 @@ class JobStore(Protocol):
         """The item; raises JobNotFound."""
 
     def transition(
-        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+        self,
+        job_id: str,
+        to: JobStatus,
+        error: JobError | None = None,
+        input_etag: str | None = None,
+        execution_arn: str | None = None,
     ) -> Job:
         """Move the job to ``to`` if ENTERED_FROM allows it from its current status (READY also sets
-        progress 100; FAILED sets ``error``; QUEUED sets ``inputEtag``). Raises TransitionRejected or
-        JobNotFound."""
+        progress 100; FAILED sets ``error``; QUEUED sets ``inputEtag``). ``execution_arn``, the
+        conversion execution asking: QUEUED records it on the job, and FAILED is then refused to any
+        other execution. Raises TransitionRejected or JobNotFound."""
 
     def claim(self, job_id: str) -> Job:
         """QUEUED -> PROCESSING for a render; a PROCESSING job whose render was interrupted
@@ -207,7 +216,12 @@ class DynamoJobStore:
         return _plain(item)
 
     def transition(
-        self, job_id: str, to: JobStatus, error: JobError | None = None, input_etag: str | None = None
+        self,
+        job_id: str,
+        to: JobStatus,
+        error: JobError | None = None,
+        input_etag: str | None = None,
+        execution_arn: str | None = None,
     ) -> Job:
         names = {"#s": "status", "#u": "updatedAt"}
         values: dict[str, Any] = {":to": to.value, ":now": self._now()}
@@ -222,21 +236,30 @@ class DynamoJobStore:
         if to is JobStatus.READY:
             values[":p"] = 100
             sets.append("progress = :p")
-        conditions = []
-        for i, status in enumerate(ENTERED_FROM[to]):
-            values[f":from{i}"] = status.value
-            conditions.append(f"#s = :from{i}")
+        statuses = " OR ".join(f"#s = :from{i}" for i in range(len(ENTERED_FROM[to])))
+        values.update({f":from{i}": status.value for i, status in enumerate(ENTERED_FROM[to])})
+        condition = f"attribute_exists(jobId) AND ({statuses})"
+        if execution_arn is not None and to is JobStatus.QUEUED:
+            values[":execution"] = execution_arn
+            sets.append("executionArn = :execution")
+        elif execution_arn is not None and to is JobStatus.FAILED:
+            values[":execution"] = execution_arn
+            condition += " AND (attribute_not_exists(executionArn) OR executionArn = :execution)"
         try:
             result = self.table.update_item(
                 Key={"jobId": job_id},
                 UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_exists(jobId) AND (" + " OR ".join(conditions) + ")",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             current = self.get(job_id)  # raises JobNotFound for an unknown id
+            if JobStatus(current["status"]) in ENTERED_FROM[to]:
+                raise TransitionRejected(
+                    f"job {job_id} was queued by another execution, {current.get('executionArn')}"
+                ) from None
             raise TransitionRejected(f"job {job_id} is {current['status']}, cannot become {to.value}") from None
         return _plain(result["Attributes"])
 
