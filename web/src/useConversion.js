@@ -28,13 +28,17 @@ export const IDLE = {
 
 /**
  * `pace` with the job's progress at `atMs` added while it renders (a new job starts a new one, and
- * so does a render taken back mid-song: the next one has a pace of its own).
+ * so does a render taken back mid-song: the next one has a pace of its own). A percent counts from
+ * when it was first seen, except the first: the pace starts when the progress first moves, since
+ * until then the render may not have started (the next render after one taken back holds the
+ * progress where that one left it until it passes it, which takes it most of that time).
  */
 function paced(pace, before, job, atMs) {
   if (job.status !== "PROCESSING" || atMs === undefined) return pace;
   if (job.interruptedAt !== undefined) return [];
   const kept = before?.jobId === job.jobId ? pace : [];
-  return kept.at(-1)?.percent === job.progress ? kept : [...kept, { atMs, percent: job.progress }];
+  if (kept.at(-1)?.percent !== job.progress) return [...kept, { atMs, percent: job.progress }];
+  return kept.length === 1 ? [{ atMs, percent: job.progress }] : kept;
 }
 
 /** Failures that lose touch with a job rather than end it: network down, the API failing for a while. */
