@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 try:
     from rich.console import Console
@@ -101,10 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _stops.clear()
     for stopping in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stopping, _stop)
+    unraisable_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_stops(unraisable_hook)
     try:
         status = args.command(args)
     except KeyboardInterrupt:
         _stops.append(signal.SIGINT)
+    finally:
+        sys.unraisablehook = unraisable_hook
     if not _stops:
         return status
     print("surroundyou: stopped", file=sys.stderr)
@@ -120,6 +125,17 @@ _stops: list[signal.Signals] = []
 def _stop(signum: int, frame: object) -> None:
     _stops.append(signal.Signals(signum))
     raise KeyboardInterrupt
+
+
+def _quiet_stops(unraisable_hook: Callable[[Any], object]) -> Callable[[Any], None]:
+    """``unraisable_hook`` except for a stop that lands in a finaliser (an import's lock given
+    back, a generator closed...): ``_stops`` has it, and main's one line says so, not a traceback."""
+
+    def hook(unraisable: Any) -> None:
+        if not (issubclass(unraisable.exc_type, KeyboardInterrupt) and _stops):
+            unraisable_hook(unraisable)
+
+    return hook
 
 
 def _version() -> str:

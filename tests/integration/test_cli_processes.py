@@ -97,6 +97,28 @@ def test_a_conversion_stopped_by_a_signal_says_so_and_leaves_no_partial_file(tmp
     assert sorted(path.name for path in tmp_path.iterdir()) == ["long.wav"]
 
 
+def test_a_stop_landing_in_a_finaliser_is_said_in_one_line_not_as_a_traceback(monkeypatch):
+    """The signal can land while Python runs a finaliser (the test above once caught it in an
+    import lock's): the KeyboardInterrupt it raises there is only reported, not raised. The stop
+    is recorded all the same, and its report is not printed; anything else still is."""
+    reported = []
+    monkeypatch.setattr(cli, "_stops", [])
+    monkeypatch.setattr(sys, "unraisablehook", cli._quiet_stops(reported.append))
+
+    class StoppedInFinaliser:
+        def __del__(self):
+            cli._stop(signal.SIGTERM, None)
+
+    class BrokenFinaliser:
+        def __del__(self):
+            raise ValueError("a real defect")
+
+    StoppedInFinaliser()  # collected at once: its finaliser's exception is unraisable
+    BrokenFinaliser()
+    assert cli._stops == [signal.SIGTERM]
+    assert [(report.exc_type, str(report.exc_value)) for report in reported] == [(ValueError, "a real defect")]
+
+
 def test_a_partial_file_left_by_a_killed_conversion_is_removed_by_the_next(tmp_path, signals, music):
     """SIGKILL (or the out-of-memory killer, a power cut) gives a conversion no chance to remove its
     hidden partial file. Once it has stood for a minute unlocked, the next conversion of the same
