@@ -16,8 +16,8 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         ramps at its edges.
 Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
         ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
-        ``limiting_forecast``; where the equaliser runs on a song the limiter will touch, forecast
-        again on the equalised spill first) -> true-peak limiter (its output band-limited to
+        ``limiting_forecast``; where the equaliser runs on a song the limiter will take at least
+        ``REFORECAST_LOSS_DB`` from, forecast again on the equalised spill first) -> true-peak limiter (its output band-limited to
         0.44 fs; the decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) ->
         encoder, into a temp file beside the destination. A dense song's lossy result is decoded
         and measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is
@@ -104,6 +104,10 @@ RAISE_MIN_DB = 0.1
 RAISE_SAFETY_DB = 0.15
 RAISE_MIN_SHORTFALL_LU = 0.3
 VERIFIED_FIRST_ENCODE_ENDS_AT = 0.8  # of the progress bar: a raised encode may follow
+# the gain is forecast again on the equalised song (a pass over the spill, ~0.5 s of CPU for 5
+# minutes) only where the limiter is forecast to take this much loudness: below it the new forecast
+# moved the gain by at most 0.03 dB (four songs, 0.04-0.69 dB taken), at 2.3 dB taken by 0.3 dB
+REFORECAST_LOSS_DB = 0.5
 
 Progress = Callable[[float], None]
 
@@ -487,7 +491,7 @@ def _encode_pass(
         """(output meter, the limiter's output peak in dBTP, timbre match) of one encode into ``into``."""
         gain_db = rendered.gain_db(ceiling_dbtp)
         timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
-        if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) < 0:
+        if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) <= -REFORECAST_LOSS_DB:
             # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
             gain_db = _equalised(spill, rendered, timbre.response, sample_rate).gain_db(ceiling_dbtp)
         bit_depth = output_bit_depth(fmt, sample_format)
