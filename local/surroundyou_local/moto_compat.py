@@ -42,16 +42,17 @@ once upstream behaves like AWS.
      pass where AWS lets one (the render slots' counter let three tasks run under a cap of two).
  15. A Step Functions execution that ends sends no "Step Functions Execution Status Change" event
      to EventBridge (AWS does, for every standard workflow), and EventBridge rules do not deliver
-     to Lambda targets. Not bridged: stopping an execution does not stop its runTask.sync task
-     (AWS calls ecs:StopTask); locally that process runs on, and the job it no longer owns refuses
-     its writes.
+     to Lambda targets.
+ 16. Stopping an execution leaves the task its runTask.sync state started running; AWS stops it
+     (ecs:StopTask).
 
 Hooks: where AWS would run code, moto echoes (Lambda without Docker is its "simple" backend).
 `install()` makes
   - lambda:Invoke call `LocalLambdaRuntime.invoke` (the real handler, in-process, as
     `sam local start-lambda` does without Docker) for the functions it knows;
   - ecs:RunTask hand every new task to `LocalTaskRunner` (the real entrypoint as a local process,
-    with its task role's credentials) and keep moto's task record in step with that process;
+    with its task role's credentials) and keep moto's task record in step with that process, and
+    ecs:StopTask stop that process (moto marks the task STOPPED and lets it run);
   - an EventBridge rule deliver to a state machine only if its target's role may
     states:StartExecution on it (moto never asks), and to a Lambda function the local runtime
     runs, asynchronously as EventBridge invokes.
@@ -84,7 +85,12 @@ from moto.events.models import Rule, events_backends
 from moto.moto_api import state_manager
 from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import S3AccessDeniedError, S3InvalidAccessKeyIdError
-from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails, TaskFailedEventDetails
+from moto.stepfunctions.parser.api import (
+    ExecutionStatus,
+    HistoryEventType,
+    MapRunFailedEventDetails,
+    TaskFailedEventDetails,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -114,7 +120,7 @@ from moto.stepfunctions.parser.utils import camel_to_snake_case
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from werkzeug.exceptions import HTTPException
 
-from .task_runner import SPOT_INTERRUPTION
+from .task_runner import SPOT_INTERRUPTION, USER_INITIATED
 
 MOTO_VERSION = "5.2.5"
 logger = logging.getLogger(__name__)
@@ -129,6 +135,7 @@ ORIGINAL = {
     "rule_send_to_targets": Rule.send_to_targets,
     "lambda_invoke": LambdaSimpleBackend.invoke,
     "ecs_run_task": EC2ContainerServiceBackend.run_task,
+    "ecs_stop_task": EC2ContainerServiceBackend.stop_task,
     "authenticate_and_authorize": ActionAuthenticatorMixin._authenticate_and_authorize_action,
     "sfn_boto_client_for": sfn_boto_client.boto_client_for,
     "item_reader_list_objects_v2": ItemReaderS3._handle_list_objects_v2,
@@ -195,6 +202,9 @@ def failed_container(task: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _ecs_build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    (started,) = env.stack[-1]["Tasks"]  # runTask's answer, which the original takes off the stack
+    execution_arn = env.states.context_object.context_object_data["Execution"]["Id"]
+    _execution_tasks[execution_arn] = (started["ClusterArn"], started["TaskArn"])  # gap 16
     resolve = ORIGINAL["ecs_build_sync_resolver"](
         self, env, resource_runtime_part, normalised_parameters, state_credentials
     )
@@ -358,12 +368,30 @@ def execution_status_event(execution: Any) -> dict[str, Any]:
 def _execution_terminated(self: BaseExecutionWorkerCommunication) -> None:
     ORIGINAL["execution_terminated"](self)
     execution = self.execution
+    _stop_task_of_stopped(execution)
     try:  # the execution ends whatever becomes of its event
         event = execution_status_event(execution)
     except Exception:  # noqa: BLE001
         logger.exception("the end of execution %s could not be described for EventBridge", execution.exec_arn)
         return
     _deliver(execution.account_id, execution.region_name, event)
+
+
+# ---------------------------------------------------------------- 16. a stopped execution's task
+_execution_tasks: dict[str, tuple[str, str]] = {}  # execution ARN -> (cluster, task) of its runTask.sync
+
+
+def _stop_task_of_stopped(execution: Any) -> None:
+    """An execution stopped while its runTask.sync state waited stops that task, as AWS does."""
+    started = _execution_tasks.pop(execution.exec_arn, None)
+    if started is None or execution.exec_status != ExecutionStatus.ABORTED:
+        return
+    from moto.ecs.models import ecs_backends
+
+    cluster_arn, task_arn = started
+    ecs = ecs_backends[execution.account_id][execution.region_name]
+    if ecs.describe_tasks(cluster_arn, [task_arn])[0].last_status != "STOPPED":
+        ecs.stop_task(cluster_arn, task_arn, "Execution stopped: Step Functions stopped its task")
 
 
 # ---------------------------------------------------------------- 5. container memory
@@ -572,6 +600,8 @@ class TaskRunner(Protocol):
     def submit(
         self, task_id: str, environ: dict[str, str], on_change: Callable[[str, int | None, str], None]
     ) -> None: ...
+
+    def stop_task(self, task_id: str) -> bool: ...
 
 
 class Iam(Protocol):
@@ -809,6 +839,8 @@ def _follow_process(task: Any) -> Callable[[str, int | None, str], None]:
             if reason == SPOT_INTERRUPTION:  # LocalTaskRunner.interrupt, as Fargate Spot takes a task back
                 task.stop_code, task.stopped_reason = SPOT_INTERRUPTION, "Your Spot Task was interrupted."
                 reason = ""
+            elif reason == USER_INITIATED:  # ecs:StopTask, whose reason is on the task already
+                task.stop_code, reason = USER_INITIATED, ""
             elif exit_code is None:  # the process never ran
                 task.stop_code, task.stopped_reason = "TaskFailedToStart", reason
             else:
@@ -837,6 +869,15 @@ def _ecs_run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -
                 environ.update(iam.credentials(definition.task_role_arn))
             runner.submit(task.id, environ, _follow_process(task))
     return tasks
+
+
+def _ecs_stop_task(self: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Any:
+    runner: TaskRunner | None = _hooks["ecs"]
+    (task,) = self.describe_tasks(cluster_str, [task_str])
+    if runner is None or not runner.stop_task(task.id):
+        return ORIGINAL["ecs_stop_task"](self, cluster_str, task_str, reason)
+    task.desired_status, task.stopped_reason = "STOPPED", reason  # STOPPED itself once its process is
+    return task
 
 
 # ---------------------------------------------------------------- moto's state, in this process
@@ -891,6 +932,7 @@ def install(
     Rule.send_to_targets = _rule_send_to_targets
     LambdaSimpleBackend.invoke = _lambda_invoke
     EC2ContainerServiceBackend.run_task = _ecs_run_task
+    EC2ContainerServiceBackend.stop_task = _ecs_stop_task
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize
     _set_boto_client_for(_sfn_boto_client_for)
     ItemReaderS3._handle_list_objects_v2 = staticmethod(_item_reader_list_objects_v2)
@@ -916,6 +958,7 @@ def uninstall() -> None:
     Rule.send_to_targets = ORIGINAL["rule_send_to_targets"]
     LambdaSimpleBackend.invoke = ORIGINAL["lambda_invoke"]
     EC2ContainerServiceBackend.run_task = ORIGINAL["ecs_run_task"]
+    EC2ContainerServiceBackend.stop_task = ORIGINAL["ecs_stop_task"]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = ORIGINAL["authenticate_and_authorize"]
     _set_boto_client_for(ORIGINAL["sfn_boto_client_for"])
     ItemReaderS3._handle_list_objects_v2 = staticmethod(ORIGINAL["item_reader_list_objects_v2"])
@@ -925,5 +968,6 @@ def uninstall() -> None:
     for name in DYNAMODB_WRITES:
         setattr(DynamoDBBackend, name, ORIGINAL[f"dynamodb_{name}"])
     _map_runs.clear()
+    _execution_tasks.clear()
     state_manager.unset_transition(model_name="ecs::task")
     _hooks["lambda"] = _hooks["ecs"] = _hooks["iam"] = None

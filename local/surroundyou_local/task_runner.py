@@ -27,8 +27,9 @@ TASK_ENTRYPOINT = (sys.executable, "-m", "surroundyou.task")
 _HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout between SIGTERM and SIGKILL
 SPOT_INTERRUPTION = "SpotInterruption"  # the stop code of a task Fargate Spot took back
+USER_INITIATED = "UserInitiated"  # the stop code of a task stopped by ecs:StopTask
 
-# (lastStatus, exit code, reason: why it never ran, or SPOT_INTERRUPTION for a task taken back)
+# (lastStatus, exit code, reason: why it never ran, or the stop code of a task stopped from outside)
 OnChange = Callable[[str, "int | None", str], None]
 
 
@@ -41,7 +42,8 @@ class LocalTaskRunner:
         self.log_dir = log_dir
         self._queue: queue.Queue[tuple[str, dict[str, str], OnChange] | None] = queue.Queue()
         self._running: dict[str, subprocess.Popen] = {}
-        self._interrupted: set[str] = set()
+        self._waiting: set[str] = set()  # submitted, not started yet
+        self._stop_codes: dict[str, str] = {}  # tasks stopped from outside, running or still waiting
         self._lock = threading.Lock()
         self._stopping = False
         self._workers = [
@@ -54,6 +56,8 @@ class LocalTaskRunner:
         if self._stopping:
             on_change("STOPPED", None, "the local stack is stopping")
             return
+        with self._lock:
+            self._waiting.add(task_id)
         self._queue.put((task_id, environ, on_change))
 
     def _work(self) -> None:
@@ -61,6 +65,13 @@ class LocalTaskRunner:
             task_id, environ, on_change = item
             if self._stopping:
                 on_change("STOPPED", None, "the local stack is stopping")
+                continue
+            with self._lock:
+                stop_code = self._stop_codes.pop(task_id, None)
+                if stop_code is not None:
+                    self._waiting.discard(task_id)
+            if stop_code is not None:  # stopped while it waited: it never runs
+                on_change("STOPPED", None, stop_code)
                 continue
             self._run(task_id, environ, on_change)
 
@@ -76,18 +87,21 @@ class LocalTaskRunner:
                     stdin=subprocess.DEVNULL,
                 )
             except OSError as exc:  # ECS: CannotStartContainerError
+                with self._lock:
+                    self._waiting.discard(task_id)
+                    self._stop_codes.pop(task_id, None)
                 on_change("STOPPED", None, f"CannotStartContainerError: {exc}")
                 return
             with self._lock:
                 self._running[task_id] = process
-                if self._stopping:  # stop() came between the queue and the start
-                    process.send_signal(signal.SIGTERM)
+                self._waiting.discard(task_id)
+                if self._stopping or task_id in self._stop_codes:  # stopped between the queue and the start
+                    _terminate(process)
             on_change("RUNNING", None, "")
             exit_code = process.wait()
             with self._lock:
                 del self._running[task_id]
-                reason = SPOT_INTERRUPTION if task_id in self._interrupted else ""
-                self._interrupted.discard(task_id)
+                reason = self._stop_codes.pop(task_id, "")
         # A process killed by a signal reports -N; a container reports 128+N.
         exit_code = 128 - exit_code if exit_code < 0 else exit_code
         logger.info("task %s exited %s (log: %s)", task_id, exit_code, log_path)
@@ -98,10 +112,23 @@ class LocalTaskRunner:
         StopCode SpotInterruption. Returns how many were running."""
         with self._lock:
             running = dict(self._running)
-            self._interrupted.update(running)
+            self._stop_codes.update(dict.fromkeys(running, SPOT_INTERRUPTION))
         for process in running.values():
             process.send_signal(signal.SIGTERM)
         return len(running)
+
+    def stop_task(self, task_id: str) -> bool:
+        """ecs:StopTask: the task's process gets SIGTERM, then SIGKILL after the stop timeout, and
+        stops with StopCode UserInitiated; a task still waiting for a worker never starts. False for
+        a task this runner is not running or holding."""
+        with self._lock:
+            process = self._running.get(task_id)
+            if process is None and task_id not in self._waiting:
+                return False
+            self._stop_codes[task_id] = USER_INITIATED
+        if process is not None:
+            _terminate(process)
+        return True
 
     def stop(self) -> None:
         """Refuse new tasks, drop queued ones, stop the running ones as ECS does (SIGTERM, then
@@ -121,3 +148,11 @@ class LocalTaskRunner:
                 process.kill()
         for worker in self._workers:
             worker.join(STOP_TIMEOUT_S)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    """Stop a task's process as ECS stops a container: SIGTERM, then SIGKILL after the stop timeout."""
+    process.send_signal(signal.SIGTERM)
+    killer = threading.Timer(STOP_TIMEOUT_S, lambda: process.poll() is None and process.kill())
+    killer.daemon = True
+    killer.start()

@@ -27,6 +27,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from surroundyou_local import moto_compat
 from surroundyou_local.lambda_runtime import LocalLambdaRuntime
@@ -507,6 +508,95 @@ def test_a_rule_invokes_its_function_with_the_whole_event(aws, tmp_path):
         execution["executionArn"],
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+
+
+# ---------------------------------------------------------------- 16. a stopped execution's task (+ StopTask hook)
+# moto 5.2.5's runTask.sync, once its execution is stopped, ends its waiting thread with a TypeError
+# (a dict compared with 0 in state_task_service_callback); the execution is ABORTED all the same
+ends_waiting_thread = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+
+
+@pytest.fixture
+def waiting_tasks(tmp_path):
+    """A task runner (one worker) whose 'container' waits a minute, as a render does."""
+    script = tmp_path / "task.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    runner = LocalTaskRunner({}, workers=1, log_dir=tmp_path, command=(sys.executable, str(script)))
+    yield runner
+    runner.stop()
+
+
+def task_status(aws, task_arn: str, wanted: str) -> dict:
+    """The task once its lastStatus is ``wanted`` (within 10 s)."""
+    for _ in range(100):
+        (task,) = aws.ecs.describe_tasks(cluster="render-cluster", tasks=[task_arn])["tasks"]
+        if task["lastStatus"] == wanted:
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_arn} is {task['lastStatus']}, not {wanted}")
+
+
+def stopped_while_rendering(aws) -> str:
+    """Starts run_task_sync_machine, stops its execution once its task runs; returns the task."""
+    network = register_render_task(aws)
+    role = aws.iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    machine = aws.stepfunctions.create_state_machine(
+        name="m", definition=json.dumps(run_task_sync_machine(network)), roleArn=role
+    )["stateMachineArn"]
+    execution = aws.stepfunctions.start_execution(stateMachineArn=machine, input=json.dumps({"jobId": "j1"}))
+    for _ in range(100):
+        if task_arns := aws.ecs.list_tasks(cluster="render-cluster")["taskArns"]:
+            break
+        time.sleep(0.1)
+    task_status(aws, task_arns[0], "RUNNING")
+    aws.stepfunctions.stop_execution(executionArn=execution["executionArn"], error="Stopped", cause="by hand")
+    for _ in range(100):
+        if aws.stepfunctions.describe_execution(executionArn=execution["executionArn"])["status"] == "ABORTED":
+            return task_arns[0]
+        time.sleep(0.1)
+    raise AssertionError("the execution was not stopped within 10 s")
+
+
+@ends_waiting_thread
+def test_moto_still_leaves_a_stopped_executions_task_running(aws, waiting_tasks, monkeypatch):
+    moto_compat.install(task_runner=waiting_tasks)
+    monkeypatch.setattr(BaseExecutionWorkerCommunication, "terminated", moto_compat.ORIGINAL["execution_terminated"])
+    task_arn = stopped_while_rendering(aws)
+    time.sleep(1.0)
+    assert task_status(aws, task_arn, "RUNNING")["desiredStatus"] == "RUNNING"
+
+
+@ends_waiting_thread
+def test_a_stopped_execution_stops_its_task(aws, waiting_tasks):
+    moto_compat.install(task_runner=waiting_tasks)
+    task = task_status(aws, stopped_while_rendering(aws), "STOPPED")
+    assert (task["stopCode"], task["containers"][0]["exitCode"]) == ("UserInitiated", 143)  # SIGTERM
+
+
+def test_moto_still_marks_a_task_stopped_without_stopping_it(aws):
+    task_arn = run_render(aws, register_render_task(aws))[0]["taskArn"]
+    assert aws.ecs.stop_task(cluster="render-cluster", task=task_arn)["task"]["lastStatus"] == "STOPPED"
+
+
+def test_stop_task_stops_the_process_and_a_waiting_task_never_starts(aws, waiting_tasks, tmp_path):
+    moto_compat.install(task_runner=waiting_tasks)
+    network = register_render_task(aws)
+    running, waiting = (run_render(aws, network)[0]["taskArn"] for _ in range(2))  # one worker
+    task_status(aws, running, "RUNNING")
+
+    answer = aws.ecs.stop_task(cluster="render-cluster", task=waiting, reason="not wanted")["task"]
+    assert (answer["desiredStatus"], answer["stoppedReason"]) == ("STOPPED", "not wanted")
+    aws.ecs.stop_task(cluster="render-cluster", task=running, reason="by hand")
+
+    stopped = task_status(aws, running, "STOPPED")
+    assert (stopped["stopCode"], stopped["stoppedReason"], stopped["containers"][0]["exitCode"]) == (
+        "UserInitiated",
+        "by hand",
+        143,
+    )
+    never_ran = task_status(aws, waiting, "STOPPED")
+    assert (never_ran["stopCode"], "exitCode" in never_ran["containers"][0]) == ("UserInitiated", False)
+    assert not (tmp_path / f"task-{waiting.rsplit('/', 1)[-1]}.log").exists()
 
 
 def test_the_patches_are_confined_to_one_module():

@@ -1,7 +1,7 @@
 """An execution stopped by hand (StopExecution: the Step Functions console, the CLI) runs none of
 its own states, so it neither fails its job nor gives its render slot back. The notify function,
 invoked by EventBridge when the execution ends, does both: the job ends FAILED with a reason, the
-slot is free for the next song.
+slot is free for the next song. Step Functions stops the render's task.
 
 The local stack runs in this process with MaxConcurrentRenders=1; the task entrypoint is wrapped to
 wait while a file exists, so the render holds its slot until the test stops its execution.
@@ -40,7 +40,7 @@ def one_slot(tmp_path_factory):
     wrapper.write_text(HELD_TASK.format(hold=str(hold)))
     options = StackOptions(
         port=0,
-        workers=2,  # the stopped execution's task runs on locally (moto_compat, gap 15)
+        workers=1,  # the next song renders only once the stopped execution's task has stopped
         log_dir=folder / "logs",
         task_command=(sys.executable, str(wrapper)),
         parameters={"MaxConcurrentRenders": "1"},
@@ -84,9 +84,21 @@ def test_a_stopped_execution_fails_its_job_and_frees_its_render_slot_for_the_nex
         "message": "The conversion was stopped before it finished; please try again.",
     }
     assert render_slots(pipeline) == {"key": "renders", "running": 0}
-    hold.unlink()  # the stopped render's task goes on, finds its job ended and leaves it so
+    ecs = pipeline.stack.aws.client("ecs")
+    (cluster,) = ecs.list_clusters()["clusterArns"]
+    (task_arn,) = ecs.list_tasks(cluster=cluster)["taskArns"]
+    task = wait_for(
+        lambda: (
+            (found := ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0])["lastStatus"] == "STOPPED"
+            and found
+        ),
+        30,
+        "stopped task",
+    )
+    assert (task["stopCode"], task["containers"][0]["exitCode"]) == ("UserInitiated", 143)  # as AWS stops it
+    hold.unlink()
 
-    execution, item = pipeline.run("next.wav", song)  # the one slot is free: the next song renders
+    execution, item = pipeline.run("next.wav", song)  # the slot and the worker are free: the next song renders
 
     assert (execution["status"], item["status"]) == ("SUCCEEDED", "READY")
     assert pipeline.job(job["jobId"])["status"] == "FAILED"
