@@ -80,7 +80,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.core.utils import iso_8601_datetime_without_milliseconds, unix_time
 from moto.dynamodb.models import DynamoDBBackend
-from moto.ecs.models import EC2ContainerServiceBackend
+from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.events.models import Rule, events_backends
 from moto.moto_api import state_manager
 from moto.s3 import notifications as s3_notifications
@@ -386,12 +386,10 @@ def _stop_task_of_stopped(execution: Any) -> None:
     started = _execution_tasks.pop(execution.exec_arn, None)
     if started is None or execution.exec_status != ExecutionStatus.ABORTED:
         return
-    from moto.ecs.models import ecs_backends
-
     cluster_arn, task_arn = started
     ecs = ecs_backends[execution.account_id][execution.region_name]
     if ecs.describe_tasks(cluster_arn, [task_arn])[0].last_status != "STOPPED":
-        ecs.stop_task(cluster_arn, task_arn, "Execution stopped: Step Functions stopped its task")
+        ecs.stop_task(cluster_arn, task_arn, "Stopped with its Step Functions execution")
 
 
 # ---------------------------------------------------------------- 5. container memory

@@ -68,12 +68,12 @@ class LocalTaskRunner:
                 continue
             with self._lock:
                 stop_code = self._stop_codes.pop(task_id, None)
-                if stop_code is not None:
+                if stop_code is not None:  # stopped while it waited: it never runs
                     self._waiting.discard(task_id)
-            if stop_code is not None:  # stopped while it waited: it never runs
+            if stop_code is None:
+                self._run(task_id, environ, on_change)
+            else:
                 on_change("STOPPED", None, stop_code)
-                continue
-            self._run(task_id, environ, on_change)
 
     def _run(self, task_id: str, environ: dict[str, str], on_change: OnChange) -> None:
         log_path = self.log_dir / f"task-{task_id}.log"
