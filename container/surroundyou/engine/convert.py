@@ -498,7 +498,8 @@ def _encode_pass(
         timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
         if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) <= -REFORECAST_LOSS_DB:
             # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
-            equalised[:] = equalised or [_equalised(spill, rendered, timbre.response, sample_rate)]
+            if not equalised:
+                equalised.append(_equalised(spill, rendered, timbre.response, sample_rate))
             gain_db = equalised[0].gain_db(ceiling_dbtp)
         bit_depth = output_bit_depth(fmt, sample_format)
         with AudioWriter(
