@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -219,6 +220,31 @@ def test_a_missing_variable_stops_the_task_before_it_touches_the_job(aws, variab
     [line] = log_lines(finished.stdout)
     assert line["level"] == "ERROR" and variable in line["message"]
     assert aws.store.get(job["JOB_ID"])["status"] == JobStatus.QUEUED.value
+
+
+def test_a_task_that_hangs_ends_itself_at_its_deadline_saying_where(tmp_path):
+    """ECS has no task timeout: a task stuck in a call that never returns would bill for good. Here
+    every AWS call hangs (an endpoint that takes the connection and never answers, where botocore
+    would wait 60 s a try, and try again); at RENDER_DEADLINE_S the task prints where each thread
+    was and exits 1."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        environ = {
+            **{name: value for name, value in os.environ.items() if not name.startswith("AWS_")},
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "TMPDIR": str(tmp_path),
+            "JOB_ID": os.urandom(16).hex(),
+            "BUCKET": BUCKET,
+            "JOBS_TABLE": JOBS_TABLE,
+            "RENDER_DEADLINE_S": "2",
+        }
+        finished = run_task(environ)
+
+    assert finished.returncode == 1
+    assert "Timeout (0:00:02)!" in finished.stderr
+    assert "in run_job" in finished.stderr  # the main thread's stack: where it hung
 
 
 def test_sigterm_marks_the_job_interrupted_and_cleans_up(aws, song_mp3, tmp_path):

@@ -9,6 +9,8 @@ import tomllib
 import pytest
 from template_under_test import ASL_PATH, REPO
 
+from surroundyou_jobs.settings import Settings
+
 
 def ref(name: str) -> dict:
     return {"Ref": name}
@@ -253,11 +255,17 @@ def test_task_definition_is_fargate_with_a_read_only_root_and_a_tmp_volume(cfn_r
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == ref("RenderTaskLogs")
     # the task reads its job (JOB_ID, from the state machine) from the table, in the bucket; on
     # Spot, where the state machine renders an interrupted job again, it leaves that job PROCESSING
-    assert {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] != "LOG_LEVEL"} == {
+    environment = {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] != "LOG_LEVEL"}
+    assert environment == {
         "JOBS_TABLE": ref("JobsTable"),
         "BUCKET": ref("MediaBucket"),
         "RENDERS_RETRIED_WHEN_INTERRUPTED": {"Fn::If": ["RunOnSpot", "true", "false"]},
+        "RENDER_DEADLINE_S": "3660",
     }
+    # a task that hangs ends itself only after the render state's timeout has failed its job
+    definition = json.loads(ASL_PATH.read_text())
+    assert float(environment["RENDER_DEADLINE_S"]) > definition["States"]["RenderAudio"]["TimeoutSeconds"]
+    assert Settings().render_deadline_s == float(environment["RENDER_DEADLINE_S"])  # the default is the template's
 
 
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(cfn_resources, sam_template):

@@ -1,12 +1,20 @@
 """The container's entrypoint: the environment in, an exit code out.
 
-Exit codes: 0 done, 1 job failed (marked FAILED), 2 bad environment (job untouched),
-3 job not for a render to claim, or unknown (job untouched), 143 stopped by SIGTERM/SIGINT (the
-job marked FAILED, or, where RENDERS_RETRIED_WHEN_INTERRUPTED, left PROCESSING for the next render).
+Exit codes: 0 done, 1 job failed (marked FAILED) or the task's deadline passed, 2 bad environment
+(job untouched), 3 job not for a render to claim, or unknown (job untouched), 143 stopped by
+SIGTERM/SIGINT (the job marked FAILED, or, where RENDERS_RETRIED_WHEN_INTERRUPTED, left PROCESSING
+for the next render).
+
+A task that hangs (a call that never returns) must not bill for good: ECS has no task timeout,
+and the state machine's RenderAudio timeout fails the job but may leave the task running. So
+``RENDER_DEADLINE_S`` after it starts, the process prints every thread's traceback (what it hung
+on, in its log) and exits 1, from faulthandler's watchdog: a thread of C code, which ends the
+process even while the main thread is stuck in a call that holds the GIL.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
@@ -49,6 +57,8 @@ def main() -> int:
     if problem:
         logger.error(f"cannot start: {problem}")
         return ExitCode.BAD_ENVIRONMENT
+    settings = Settings()
+    faulthandler.dump_traceback_later(settings.render_deadline_s, exit=True)
     try:
         with signals_interrupt():
             # Imported here so a bad environment is reported without loading the engine.
@@ -61,7 +71,6 @@ def main() -> int:
 
             keep_freed_memory()
             preload.start()  # the render stack loads while the job is claimed and downloaded
-            settings = Settings()
             try:
                 run_job(
                     os.environ["JOB_ID"],

@@ -28,3 +28,6 @@ class Settings:
     renders_retried_when_interrupted: bool = field(
         default_factory=lambda: os.environ.get("RENDERS_RETRIED_WHEN_INTERRUPTED", "false") == "true"
     )
+    # the render task's: it ends itself this long after it starts, whatever it is doing, past the
+    # state machine's RenderAudio timeout (3600 s), which has failed the job by then
+    render_deadline_s: float = field(default_factory=lambda: float(os.environ.get("RENDER_DEADLINE_S", 3660)))
