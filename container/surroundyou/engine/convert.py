@@ -17,13 +17,13 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
 Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
         ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
         ``limiting_forecast``; where the equaliser runs on a song the limiter will take at least
-        ``REFORECAST_LOSS_DB`` from, forecast again on the equalised spill first) -> true-peak limiter (its output band-limited to
-        0.44 fs; the decoded result stays at or under -1 dBTP, see ``limiter_ceiling_dbtp``) ->
-        encoder, into a temp file beside the destination. A dense song's lossy result is decoded
-        and measured (``decoded_peak``), and pass 2 runs again with a lower ceiling while it is
-        over -1 dBTP, or once with a higher one where the first held with room to spare and the
-        limiter leaves the song quieter than its input (a loud master). Tags and cover art are
-        copied, then the temp file is renamed over the destination.
+        ``REFORECAST_LOSS_DB`` from, forecast again on the equalised spill first) -> true-peak
+        limiter (its output band-limited to 0.44 fs; the decoded result stays at or under -1 dBTP,
+        see ``limiter_ceiling_dbtp``) -> encoder, into a temp file beside the destination. A dense
+        song's lossy result is decoded and measured (``decoded_peak``), and pass 2 runs again with
+        a lower ceiling while it is over -1 dBTP, or once with a higher one where the first held
+        with room to spare and the limiter leaves the song quieter than its input (a loud master).
+        Tags and cover art are copied, then the temp file is renamed over the destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
