@@ -498,9 +498,17 @@ def test_task_exit_code_1_goes_straight_to_mark_failed():
     assert output["renderFailure"]["task"]["StopCode"] == "EssentialContainerExited"
 
 
-def test_resource_initialization_error_is_retried_then_succeeds():
+@pytest.mark.parametrize(
+    ("failure", "counted"),
+    [
+        (START_FAILURE, {"startRetries": 1, "interruptions": 0}),
+        (SPOT_INTERRUPTION, {"startRetries": 0, "interruptions": 1}),
+    ],
+    ids=["a task that failed to start", "a render Spot took back"],
+)
+def test_a_retryable_render_failure_is_rendered_again_then_succeeds(failure, counted):
     final, output, calls = run(
-        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [START_FAILURE, {}], "NotifyReady": [{}]}
+        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [failure, {}], "NotifyReady": [{}]}
     )
     assert final == "Done"
     assert [task for task, _ in calls] == [
@@ -513,7 +521,7 @@ def test_resource_initialization_error_is_retried_then_succeeds():
         "ReleaseRenderSlot",
         "NotifyReady",
     ]
-    assert output["render"] == {"startRetries": 1, "interruptions": 0}
+    assert output["render"] == counted
 
 
 def test_resource_initialization_error_is_retried_at_most_twice():
@@ -524,24 +532,6 @@ def test_resource_initialization_error_is_retried_at_most_twice():
     assert [task for task, _ in calls].count("RenderAudio") == 3
     assert output["render"] == {"startRetries": 2, "interruptions": 0}
     assert calls[-1][1]["Payload"]["error"]["Cause"] == START_FAILURE.cause
-
-
-def test_a_render_spot_took_back_is_rendered_again_then_succeeds():
-    final, output, calls = run(
-        EVENT, {"ValidateUpload": [VALIDATED], "RenderAudio": [SPOT_INTERRUPTION, {}], "NotifyReady": [{}]}
-    )
-    assert final == "Done"
-    assert [task for task, _ in calls] == [
-        "ValidateUpload",
-        "AcquireRenderSlot",
-        "RenderAudio",
-        "ReleaseRenderSlotAfterFailure",
-        "AcquireRenderSlot",
-        "RenderAudio",
-        "ReleaseRenderSlot",
-        "NotifyReady",
-    ]
-    assert output["render"] == {"startRetries": 0, "interruptions": 1}
 
 
 def test_interruptions_and_start_failures_are_counted_apart_and_each_retried_at_most_twice():
