@@ -195,6 +195,7 @@ def test_motion_options_are_validated_stored_and_mapped_onto_engine_parameters()
         ({"periodS": 200}, 'periodS must be a number from 1 to 120 or a curve such as "0:8,60:4"'),
         ({"periodS": "0:8,10:0.5"}, 'periodS curve: point 2 ("10:0.5"): the value must be from 1 to 120'),
         ({"intensity": "0:1.5"}, "intensity curve: point 1"),
+        ({"intensity": 2}, 'intensity must be a number from 0 to 1 or a curve such as "0:0.5,30:1"'),
         ({"preview": "yes"}, "preview must be true or false"),
         ({"preview": 1}, "preview must be true or false"),
     ],

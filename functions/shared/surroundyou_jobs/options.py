@@ -184,8 +184,9 @@ _NUMERIC_OVERRIDES = {
     "fadeInS": ("fade_in_s", 0.0, 30.0),
     "fadeOutS": ("fade_out_s", 0.0, 30.0),
 }
-# numeric options that may instead be a breakpoint curve "T:V,T:V,..." (V in the same range)
-CURVE_OPTIONS = ("periodS", "intensity")
+# numeric options that may instead be a breakpoint curve "T:V,T:V,..." (V in the same range), each
+# with an example in its range for the messages
+CURVE_OPTIONS = {"periodS": "0:8,60:4", "intensity": "0:0.5,30:1"}
 # user-facing whole-number option -> (parameter, minimum, maximum)
 _INTEGER_OVERRIDES = {"beatsPerTurn": ("beats_per_turn", 2, 64)}
 # user-facing on/off options; none of them is a render parameter (preview picks the song's window)
@@ -309,7 +310,7 @@ def _parsed_number(name: str, value: Any, low: float, high: float) -> float | st
         except InvalidOptions as exc:
             raise InvalidOptions(f"{name} curve: {exc}") from None
     if not _is_number(value) or not low <= value <= high:
-        also = ' or a curve such as "0:8,60:4"' if name in CURVE_OPTIONS else ""
+        also = f' or a curve such as "{CURVE_OPTIONS[name]}"' if name in CURVE_OPTIONS else ""
         raise InvalidOptions(f"{name} must be a number from {low:g} to {high:g}{also}")
     return float(value)
 
