@@ -77,6 +77,7 @@ def test_a_float_wav_with_nan_and_inf_converts_into_a_finite_audible_result(aws,
     assert finished.returncode == ExitCode.OK, finished.stdout + finished.stderr
     item = aws.store.get(job_id)
     assert item["status"] == JobStatus.PROCESSING.value and "result" in item  # notify marks it READY
+    assert item["result"]["nonFiniteSamples"] == 2 * 500 + 100 + 10  # the page tells the user how many
     result = Path(tmp_path / f"result.{fmt}")
     aws.s3.download_file(BUCKET, item["result"]["outputKey"], str(result))
     out, _ = decode(result)

@@ -147,6 +147,8 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
     for name, (value, digits) in measured.items():
         if value is not None and math.isfinite(value):
             result[name] = round(value, digits)  # type: ignore[literal-required]
+    if report.non_finite_samples:
+        result["nonFiniteSamples"] = report.non_finite_samples
     return result
 
 

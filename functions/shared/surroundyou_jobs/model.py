@@ -63,6 +63,8 @@ class JobResult(TypedDict):
     previewStartS: NotRequired[float]
     sync: NotRequired[str]
     tempoBpm: NotRequired[float]
+    # channel samples of the upload that were NaN or infinite, converted as silence (present when any)
+    nonFiniteSamples: NotRequired[int]
 
 
 class Job(TypedDict):

@@ -22,6 +22,14 @@ export function syncNote(job) {
   return null;
 }
 
+/** That samples of the song were not numbers (NaN or infinite, from a float file) and became silence; null when none were. */
+export function repairNote(job) {
+  const count = job.result?.nonFiniteSamples;
+  if (!Number.isInteger(count) || count <= 0) return null;
+  if (count === 1) return "Your file had 1 sample that was not a number (NaN or infinite); it plays as silence.";
+  return `Your file had ${count.toLocaleString("en-US")} samples that were not numbers (NaN or infinite); they play as silence.`;
+}
+
 /** What to do with the result: compare it with the original (not loaded again after a reload); a preview's next step. */
 export function listeningHint(job, preview, resumed) {
   if (!preview) return resumed ? "Put on headphones." : "Put on headphones and compare the two.";
@@ -56,6 +64,7 @@ const ResultPanel = forwardRef(function ResultPanel(
         </p>
       )}
       {syncNote(job) && <p className="text-sm text-slate-300">{syncNote(job)}</p>}
+      {repairNote(job) && <p className="text-sm text-amber-200">{repairNote(job)}</p>}
       <ABPlayerView
         originalUrl={originalUrl}
         processedUrl={job.download.url}

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PAGE_TITLE, pageTitle, progressOf, secondsLeft, timeLeftText } from "./ProgressPanel.jsx";
-import { downloadName, listeningHint, syncNote } from "./ResultPanel.jsx";
+import { downloadName, listeningHint, repairNote, syncNote } from "./ResultPanel.jsx";
 
 describe("what the progress panel says", () => {
   it("counts the upload in bytes sent", () => {
@@ -89,6 +89,18 @@ describe("what beat sync did", () => {
 
   it("says nothing without beat sync", () => {
     expect(syncNote(job({}, { sync: "off" }))).toBeNull();
+  });
+});
+
+describe("samples that were not numbers", () => {
+  it("says how many became silence, and nothing when none did", () => {
+    expect(repairNote({ result: { nonFiniteSamples: 1610 } })).toBe(
+      "Your file had 1,610 samples that were not numbers (NaN or infinite); they play as silence.",
+    );
+    expect(repairNote({ result: { nonFiniteSamples: 1 } })).toBe(
+      "Your file had 1 sample that was not a number (NaN or infinite); it plays as silence.",
+    );
+    expect(repairNote({ result: { sizeBytes: 10 } })).toBeNull();
   });
 });
 
