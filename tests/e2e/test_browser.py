@@ -384,6 +384,25 @@ def test_a_text_file_named_mp3_tells_what_went_wrong_and_can_try_again(local_sta
     shoot(page, "10-phone-after-try-again")
 
 
+def test_samples_that_are_not_numbers_are_converted_as_silence_and_the_page_says_how_many(
+    local_stack, browser, tmp_path
+):
+    audio = music_like_stereo(4.0, SAMPLE_RATE)
+    audio[:, 10_000:10_300] = np.nan  # a float WAV can hold them; 600 channel samples
+    song = tmp_path / "Broken Float.wav"
+    with AudioFile(str(song), "w", SAMPLE_RATE, 2, bit_depth=32) as out:
+        out.write(audio)
+    page, _ = open_app(browser, local_stack, viewport={"width": 1280, "height": 900})
+
+    page.get_by_label("Choose a song").set_input_files(song)
+    page.get_by_role("button", name="Convert").click()
+
+    expect(page.get_by_role("heading", name="Your 8D song is ready")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(page.get_by_text("Your file had 600 samples that were not numbers (NaN or infinite)")).to_be_visible()
+    assert_text_contrast_aa(page)
+    shoot(page, "15-repaired-samples")
+
+
 def test_a_reload_picks_the_conversion_up_again_until_another_song_is_chosen(local_stack, browser, tmp_path):
     """Reloaded (or closed and opened again) while the song renders, the page follows the same job
     to its result, which a second reload still shows; choosing another song leaves it behind."""
