@@ -108,13 +108,13 @@ class LocalTaskRunner:
         on_change("STOPPED", exit_code, reason)
 
     def interrupt(self) -> int:
-        """Take back every running task as Fargate Spot does: SIGTERM, and the task stops with
-        StopCode SpotInterruption. Returns how many were running."""
+        """Take back every running task as Fargate Spot does: SIGTERM, then SIGKILL after the stop
+        timeout, and the task stops with StopCode SpotInterruption. Returns how many were running."""
         with self._lock:
             running = dict(self._running)
             self._stop_codes.update(dict.fromkeys(running, SPOT_INTERRUPTION))
         for process in running.values():
-            process.send_signal(signal.SIGTERM)
+            _terminate(process)
         return len(running)
 
     def stop_task(self, task_id: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from surroundyou_local import task_runner
 from surroundyou_local.api_gateway import Route, find_route, http_api_event, http_response, routes_of
 from surroundyou_local.job_log import transition_line
 from surroundyou_local.lambda_runtime import LocalLambdaRuntime
@@ -279,6 +280,32 @@ def test_stopping_the_runner_stops_a_running_task_as_ecs_does(tmp_path):
     assert time.monotonic() - began_s < 10
     assert ("STOPPED", 143) in changes  # 128 + SIGTERM, as a container reports it
     assert ("queued", "STOPPED", None, "the local stack is stopping") in changes
+
+
+def test_a_task_that_ignores_a_spot_interruptions_sigterm_is_killed_after_the_stop_timeout(tmp_path, monkeypatch):
+    monkeypatch.setattr(task_runner, "STOP_TIMEOUT_S", 0.5)
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    )
+    runner = LocalTaskRunner({}, workers=1, log_dir=tmp_path, command=(sys.executable, "-u", "-c", script))
+    changes, stopped = [], threading.Event()
+
+    def on_change(status, exit_code, reason):
+        changes.append((status, exit_code, reason))
+        if status == "STOPPED":
+            stopped.set()
+
+    try:
+        runner.submit("stubborn", {}, on_change)
+        log = tmp_path / "task-stubborn.log"
+        deadline_s = time.monotonic() + 30
+        while not (log.exists() and "up" in log.read_text()) and time.monotonic() < deadline_s:
+            time.sleep(0.05)  # its SIGTERM handler is set
+        assert runner.interrupt() == 1
+        assert stopped.wait(20)
+    finally:
+        runner.stop()
+    assert changes[-1] == ("STOPPED", 137, task_runner.SPOT_INTERRUPTION)  # 128 + SIGKILL
 
 
 # ---------------------------------------------------------------- the Lambda runtime
