@@ -64,7 +64,7 @@ const ResultPanel = forwardRef(function ResultPanel(
         </p>
       )}
       {syncNote(job) && <p className="text-sm text-slate-300">{syncNote(job)}</p>}
-      {repairNote(job) && <p className="text-sm text-amber-200">{repairNote(job)}</p>}
+      {repairNote(job) && <p className="text-sm text-slate-300">{repairNote(job)}</p>}
       <ABPlayerView
         originalUrl={originalUrl}
         processedUrl={job.download.url}
