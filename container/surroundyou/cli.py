@@ -264,7 +264,8 @@ def _parser() -> argparse.ArgumentParser:
         "--original",
         type=Path,
         metavar="SONG",
-        help="the song FILE was converted from: coloration, comb depth and the listener model measure against it",
+        help="the song FILE (or its 30 s preview) was converted from: coloration, comb depth and the listener model "
+        "measure against it",
     )
     analyze.set_defaults(command=_analyze_command)
     add_batch_command(commands)  # surroundyou batch start|status (surroundyou/batch.py)

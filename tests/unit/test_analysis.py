@@ -251,6 +251,30 @@ def test_a_file_is_measured_against_an_original_at_another_rate_at_the_lower(sig
     assert coloration < 0.05
 
 
+def test_a_preview_is_measured_against_the_window_of_its_song_it_was_cut_from(signals, tmp_path):
+    """``convert --preview`` renders the song's loudest 30 s; named as the original, the whole song is
+    read from where the preview starts (the report's previewStartS), frame for frame."""
+    from surroundyou.engine.convert import convert_file
+    from surroundyou.job_options import render_options_for
+
+    song = signals.music_like(36.0, SR, seed=31)
+    song[:, 26 * SR :] *= 2.0  # the loudest 30 s end with the song: they start 6 s in
+    with AudioFile(str(tmp_path / "song.wav"), "w", SR, 2, bit_depth=32) as out:
+        out.write(song)
+    report = convert_file(tmp_path / "song.wav", tmp_path / "song.preview.wav", render_options_for({}), preview=True)
+    assert report.preview_start_s == pytest.approx(6.0)
+
+    analysed, duration_s = analysis.read_analysed(tmp_path / "song.preview.wav", tmp_path / "song.wav")
+    assert duration_s == pytest.approx(30.0)
+    np.testing.assert_array_equal(analysed.original, song[:, 6 * SR : 36 * SR])
+    assert analysis.coloration_db(analysed.compared_stereo, SR, analysed.original) < 2.0
+    # a file neither the song's length nor a preview's is still refused
+    with AudioFile(str(tmp_path / "other.wav"), "w", SR, 2, bit_depth=32) as out:
+        out.write(song[:, : 20 * SR])
+    with pytest.raises(ValueError, match=re.escape("the original must be the song the file (or its 30 s preview)")):
+        analysis.read_analysed(tmp_path / "other.wav", tmp_path / "song.wav")
+
+
 def test_frames_read_in_chunks_are_the_frames_of_the_whole_song(signals):
     """Each window's spectrum is its own Hann-windowed frame's, on both sides of a chunk's edge and at
     the song's ends (zeros past them), however many chunks the song takes."""

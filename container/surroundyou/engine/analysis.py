@@ -30,8 +30,9 @@ import pyloudnorm
 import scipy.optimize
 import scipy.signal
 
-from .decode import read_start
+from .decode import read_span
 from .peaks import parabolic_peak_offset
+from .preview import PREVIEW_S, preview_start_s
 from .resampling import resampled
 from .timbre_match import COLORATION_BAND_HZ, band_energy, third_octave_levels_db, usable_top_hz
 
@@ -513,17 +514,21 @@ class AnalysedFile:
 
 def read_analysed(path: str | Path, original_path: str | Path | None = None) -> tuple[AnalysedFile, float]:
     """``(the audio, the file's duration in s)``; the original, when named, cut to the same span (a
-    converted file lines up with its song sample for sample). ``ValueError`` if their durations
-    differ by more than ``ORIGINAL_SLACK_S`` (a lossy file's padding)."""
-    audio, sample_rate, duration_s = read_start(path, ANALYZE_MAX_S)
+    converted file lines up with its song sample for sample; a ``PREVIEW_S`` file shorter than its
+    song, with the song's loudest window, where ``convert --preview`` cut it from). ``ValueError`` if
+    their durations differ by more than ``ORIGINAL_SLACK_S`` (a lossy file's padding) otherwise."""
+    audio, sample_rate, duration_s = read_span(path, ANALYZE_MAX_S)
     if original_path is None:
         return AnalysedFile(audio, None, sample_rate, sample_rate), duration_s
-    original, original_rate, original_s = read_start(original_path, ANALYZE_MAX_S)
+    original, original_rate, original_s = read_span(original_path, ANALYZE_MAX_S)
     if abs(original_s - duration_s) > ORIGINAL_SLACK_S:
-        raise ValueError(
-            f"{Path(original_path).name} is {original_s:.1f} s at {original_rate} Hz and {Path(path).name} "
-            f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file was converted from"
-        )
+        if abs(duration_s - PREVIEW_S) > ORIGINAL_SLACK_S or original_s < duration_s:
+            raise ValueError(
+                f"{Path(original_path).name} is {original_s:.1f} s at {original_rate} Hz and {Path(path).name} "
+                f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file (or its "
+                f"{PREVIEW_S:g} s preview) was converted from"
+            )
+        original, _, _ = read_span(original_path, ANALYZE_MAX_S, preview_start_s(original_path))
     compared_rate = min(sample_rate, original_rate)
     original = resampled(original, original_rate, compared_rate).astype(np.float32, copy=False)
     frames = min(round(audio.shape[-1] * compared_rate / sample_rate), original.shape[-1])

@@ -334,14 +334,17 @@ def _sample_format(file_dtype: str) -> str:
     return {"int8": "int16", "int16": "int16", "int24": "int24", "int32": "int32"}.get(file_dtype, "float32")
 
 
-def read_start(path: str | Path, max_s: float) -> tuple[np.ndarray, int, float]:
-    """``(audio, sample_rate, duration_s)``: the first ``max_s`` seconds of a file, decoded in blocks."""
+def read_span(path: str | Path, max_s: float, start_s: float = 0.0) -> tuple[np.ndarray, int, float]:
+    """``(audio, sample_rate, duration_s)``: at most ``max_s`` seconds of a file from ``start_s`` on
+    (frame ``round(start_s * sample_rate)``), decoded in blocks; ``duration_s`` is the whole file's."""
     with open_audio(path) as source:
         info = source.info
-        limit = int(max_s * info.sample_rate)
-        blocks, frames = [np.zeros((info.channels, 0), dtype=np.float32)], 0
+        skip, limit = round(start_s * info.sample_rate), int(max_s * info.sample_rate)
+        blocks, frames, position = [np.zeros((info.channels, 0), dtype=np.float32)], 0, 0
         for block in source.blocks():
-            blocks.append(block[:, : limit - frames])
+            kept = block[:, max(0, skip - position) :]
+            position += block.shape[1]
+            blocks.append(kept[:, : limit - frames])
             frames += blocks[-1].shape[1]
             if frames >= limit:
                 break

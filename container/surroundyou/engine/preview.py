@@ -9,8 +9,11 @@ number of 100 ms hops into the song; a song shorter than the window is previewed
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from .decode import BLOCK_FRAMES, open_audio
 from .loudness import k_weighting_sos
 from .streaming_sos import StreamingSos
 
@@ -54,6 +57,16 @@ def loudest_window_s(hop_energies: np.ndarray, window_s: float = PREVIEW_S) -> f
     per_window = window_hops - short_hops + 1
     sums = np.convolve(short_term_lufs, np.ones(per_window), mode="valid")
     return float(np.argmax(sums)) * HOP_S
+
+
+def preview_start_s(path: str | Path) -> float:
+    """Where ``convert --preview`` cuts the song at ``path`` from (seconds): its loudest window,
+    from a pass of its own over the song (``convert`` follows the loudness in its analysis pass)."""
+    with open_audio(path) as source:
+        track = LoudnessTrack(source.info.sample_rate, source.info.channels)
+        for block in source.blocks(BLOCK_FRAMES):
+            track.add(block)
+    return loudest_window_s(track.hop_energies())
 
 
 def edge_ramps(first: int, frames: int, window_start: int, window_frames: int, sample_rate: int) -> np.ndarray:
