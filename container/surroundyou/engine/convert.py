@@ -490,17 +490,18 @@ def _encode_pass(
     # the song through the first encode's equaliser, forecast once: the later encodes' equalisers,
     # at ceilings a few tenths of a dB away, differ too little to move the gain (at most 0.002 dB
     # on three loud masters), and each pass over the spill costs ~0.5 s of CPU per 5-minute song
-    equalised: list[_Rendered] = []
+    equalised: _Rendered | None = None
 
     def encode(into: Path, ceiling_dbtp: float, report: Progress) -> tuple[LoudnessMeter, float, TimbreCorrection]:
         """(output meter, the limiter's output peak in dBTP, timbre match) of one encode into ``into``."""
+        nonlocal equalised
         gain_db = rendered.gain_db(ceiling_dbtp)
         timbre = timbre_correction(rendered.colour, rendered.limiting.band_change_db(gain_db, ceiling_dbtp))
         if timbre.response is not None and rendered.limiting.loss_db(gain_db, ceiling_dbtp) <= -REFORECAST_LOSS_DB:
             # the equaliser moves the peaks the limiter pulls down: forecast its gain on what it will see
-            if not equalised:
-                equalised.append(_equalised(spill, rendered, timbre.response, sample_rate))
-            gain_db = equalised[0].gain_db(ceiling_dbtp)
+            if equalised is None:
+                equalised = _equalised(spill, rendered, timbre.response, sample_rate)
+            gain_db = equalised.gain_db(ceiling_dbtp)
         bit_depth = output_bit_depth(fmt, sample_format)
         with AudioWriter(
             into, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth
