@@ -371,6 +371,11 @@ def _motion_notes(outcome: Outcome) -> list[str]:
         notes.append(f"{name}: its channels were in opposite polarity; the right one was inverted so nothing cancels")
     if report.dc_offset_removed:
         notes.append(f"{name}: a DC offset of {report.dc_offset_removed:.3f} was removed")
+    if report.peaks_clipped_db:
+        notes.append(
+            f"{name}: mastered loud: the tips of its peaks were soft-clipped, up to "
+            f"{report.peaks_clipped_db:.1f} dB, to keep its loudness under the ceiling"
+        )
     if report.preview_start_s is not None:
         start = report.preview_start_s
         notes.append(f"{name}: preview of {report.duration_s:.0f} s from {int(start // 60)}:{start % 60:04.1f}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from audio_files import decode, write_audio
-from instruments import short_meter_true_peak_dbtp, true_peak_8x_dbtp
+from instruments import out_of_band_db, short_meter_true_peak_dbtp, true_peak_8x_dbtp
 
 from surroundyou.engine import convert as convert_module
 from surroundyou.engine.analysis import integrated_lufs
@@ -119,17 +119,25 @@ def test_loudness_still_matches_where_the_ceiling_allows(tmp_path, signals, fmt)
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("fmt", "drive_db", "within_lu"),
-    [("flac 16-bit", 6.0, 0.5), ("mp3 320k", 4.0, 0.5), ("mp3 320k", 6.0, 0.5), ("mp3 320k", 8.0, 0.75)],
+    [
+        ("flac 16-bit", 6.0, 0.5),
+        ("flac 16-bit", 16.0, 0.5),
+        ("mp3 320k", 4.0, 0.5),
+        ("mp3 320k", 8.0, 0.5),
+        ("mp3 320k", 12.0, 0.5),
+        ("mp3 320k", 16.0, 0.75),
+    ],
 )
 def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db, within_lu):
-    """A record mastered loud (-9.2 to -11.1 LUFS, true peak 1.4-2.4 dB over full scale): the
-    limiter pulls its peaks 1.4-3.4 dB further down than the master's own limiter did, and the
-    gain before it makes up the loudness that takes (before: 0.75 / 1.1 LU quieter). The MP3 of
-    a master from -10.1 LUFS up is dense enough to be verified decoded, so its limiter holds 0.6 dB
-    less margin (before: 1.15 LU quieter); its gain holds only between peaks, not after the last
-    (held after each: 0.55 / 1.2 LU quieter at -10.1 / -9.2 LUFS, now 0.1 / 0.8); and a verified
-    MP3 left well under the promise is encoded once more with the ceiling raised (at -9.2 LUFS:
-    0.81 -> 0.58 LU quieter)."""
+    """A record mastered loud (-11.1 to -6.8 LUFS, true peak 1.4-3.6 dB over full scale): to stay
+    under the ceiling its peaks must come down further than the master's own limiter took them,
+    and the gain before the limiter makes up the loudness that takes. A gain that rides under the
+    peaks can do that only so far: from where the limiter alone would leave the song 0.5 LU short,
+    the tips of the peaks are soft-clipped first (``clipper``). At -7.8 / -6.8 LUFS (drives 12 /
+    16): lossless 1.17 / 2.09 LU quieter before the clipper, now 0.05 / 0.08; MP3 1.91 / 2.79,
+    now 0.17 / 0.29 (at -9.2 LUFS 0.58, now 0.10 louder). A verified MP3 holds 0.6 dB less margin,
+    its limiter holds its gain only between peaks, and an unclipped MP3 left well under the
+    promise is encoded again with its ceiling raised (test below)."""
     bit_depth, ext, quality = FORMATS[fmt]
     master = signals.loud_master(8.0, drive_db, SR)
     assert true_peak_8x_dbtp(master) > 1.0
@@ -141,13 +149,35 @@ def test_a_loud_master_keeps_its_loudness(tmp_path, signals, fmt, drive_db, with
 
 
 @pytest.mark.slow
+def test_a_tone_as_loud_as_a_loud_master_is_limited_not_clipped(tmp_path, signals, monkeypatch):
+    """A 1 kHz sine at 0.9 of full scale is as short of its loudness under the ceiling as a loud
+    master (1.7 LU), but nothing around it would hide a clipper's partials: the limiter alone
+    takes it down and it stays a clean tone. Clipped like music, the energy outside 1 kHz +- 50 Hz
+    would be 19 dB under the tone, where it is 69 dB under it."""
+    tone = signals.sine(6.0, 1000.0, 0.9)
+    source = write_audio(tmp_path / "tone.wav", tone, SR, bit_depth=24)
+
+    def outside_the_tone_db(name: str) -> float:
+        convert_file(source, tmp_path / f"{name}.flac", CLASSIC)
+        out, _ = decode(tmp_path / f"{name}.flac")
+        assert true_peak_8x_dbtp(out) <= -1.0
+        return max(out_of_band_db(ear, SR, 1000.0, 50.0, skip_s=1.0) for ear in out)
+
+    assert outside_the_tone_db("limited") <= -60.0
+    monkeypatch.setattr(convert_module, "masks_clipping", lambda band_powers: True)
+    assert outside_the_tone_db("clipped") >= -30.0
+
+
+@pytest.mark.slow
 def test_a_loud_mp3_left_under_the_promise_is_encoded_again_louder(tmp_path, signals, monkeypatch):
     """The encoder's overshoot on music is often less than the margin allows for: the first MP3
     of this loud master decodes 0.5 dB under the promise, loudness the limiter took for nothing. The
     second encode, its ceiling raised by that, keeps the promise on the tests' own meter and
     gives the loudness back; one raised past the promise (the safety set 1 dB the wrong way) is
     thrown away and the first kept, byte for byte. No temporary file is left either way, and the
-    progress bar keeps rising through both encodes."""
+    progress bar keeps rising through both encodes. (The clipper is kept out: it would make this
+    master's loudness up, and a clipped result is not raised.)"""
+    monkeypatch.setattr(convert_module, "CLIP_FROM_SHORTFALL_LU", np.inf)
     master = signals.loud_master(8.0, 10.0, SR, seed=0)  # -8.5 LUFS
     source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=16)
 

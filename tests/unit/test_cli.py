@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
+import re
 import signal
 import stat
 import threading
@@ -381,3 +382,12 @@ def test_room_and_your_own_head_on_the_command_line(tmp_path, music, capsys):
     assert cli.main(["convert", str(source), "--hrtf", str(tmp_path / "mirrored.sofa")]) == 2
     assert "its ears or its azimuths are mirrored" in " ".join(capsys.readouterr().err.split())
     assert not list(tmp_path.glob("song.8d.*"))
+
+
+def test_the_command_line_says_when_a_loud_masters_peaks_were_clipped(tmp_path, signals, capsys):
+    loud = write_audio(tmp_path / "loud.wav", signals.loud_master(4.0, 16.0, SR), SR)
+    plain = write_audio(tmp_path / "plain.wav", signals.music_like(4.0, SR), SR)
+    assert cli.main(["convert", str(loud), str(plain), "--out-dir", str(tmp_path), "--format", "flac", "-j", "1"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # rich wraps lines
+    assert re.search(r"loud\.wav: mastered loud: the tips of its peaks were soft-clipped, up to [1-4]\.\d dB", printed)
+    assert "plain.wav: mastered loud" not in printed

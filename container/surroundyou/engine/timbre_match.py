@@ -193,6 +193,15 @@ class RenderColour:
         self.with_room += (rendered @ self._band_matrix).sum(axis=0)
         self.rendered += rendered.sum(axis=0)
 
+    def band_powers(self, block: np.ndarray) -> np.ndarray:
+        """The power (both channels) in the thirds of ``block``'s segments from its frames 0, hop,
+        2 hop ..., summed: the same read of another stage's input and output."""
+        starts = np.arange(0, block.shape[-1] - SEGMENT_FRAMES + 1, self.hop)
+        if not starts.size:
+            return np.zeros(self.bins.size)
+        spectra = self._spectra(block, starts[:, np.newaxis] + np.arange(SEGMENT_FRAMES))
+        return ((spectra.real**2 + spectra.imag**2).sum(axis=0) @ self._band_matrix).sum(axis=0)
+
     def _spectra(self, block: np.ndarray, picks: np.ndarray) -> np.ndarray:
         """``(channels, segments, bins)``: the spectra of ``block``'s segments (``picks``: their frames)."""
         return scipy.fft.rfft(np.asarray(block, dtype=np.float32)[:, picks] * self.window, axis=-1)

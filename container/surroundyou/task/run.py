@@ -126,6 +126,7 @@ def _convert_and_upload(job: Job, bucket: str, s3: Any, store: JobStore, workdir
             "right_inverted": report.right_inverted,  # the upload's channels were in opposite polarity
             "dc_offset_removed": report.dc_offset_removed,  # the largest of the upload's channels' offsets
             "timbre_corrected_db": report.timbre_corrected_db,  # the render's departure that pass 2 evened out
+            "peaks_clipped_db": report.peaks_clipped_db,  # a loud master's peak tips, clipped before the limiter
         },
     )
 
