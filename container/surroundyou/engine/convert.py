@@ -679,20 +679,19 @@ def _clipping(
     equaliser = None if response is None else StreamingFir(response)
     gain = np.float32(10 ** (gain_db / 20))
     plain, clipped = LoudnessMeter(sample_rate, SPILL_CHANNELS), LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    plain_bands = clipped_bands = 0.0
+    plain_bands, clipped_bands = np.zeros((2, rendered.colour.centres_hz.size))
     for block in _spilled(spill, rendered.block_frames):
         if equaliser is not None:
             block = equaliser.process(block)
         block = np.multiply(block, gain, out=block)
         plain.add(block)
-        plain_bands = plain_bands + rendered.colour.band_powers(block)
+        plain_bands += rendered.colour.band_powers(block)
         clipped.add(soft_clip(block, ceiling_dbtp, clip_db))
-        clipped_bands = clipped_bands + rendered.colour.band_powers(block)
+        clipped_bands += rendered.colour.band_powers(block)
     loss_db = clipped.integrated_lufs() - plain.integrated_lufs()
-    read = np.asarray(plain_bands) > 0
-    change_db = np.where(
-        read, 10 * np.log10(np.where(read, clipped_bands, 1.0) / np.where(read, plain_bands, 1.0)), 0.0
-    )
+    read = (plain_bands > 0) & (clipped_bands > 0)
+    change_db = np.zeros(plain_bands.size)
+    change_db[read] = 10 * np.log10(clipped_bands[read] / plain_bands[read])
     return (min(0.0, loss_db) if math.isfinite(loss_db) else 0.0), change_db
 
 
