@@ -251,7 +251,7 @@ def test_a_file_is_measured_against_an_original_at_another_rate_at_the_lower(sig
     assert coloration < 0.05
 
 
-def test_a_preview_is_measured_against_the_window_of_its_song_it_was_cut_from(signals, tmp_path):
+def test_a_preview_is_measured_against_the_window_of_its_song_it_was_cut_from(signals, tmp_path, monkeypatch):
     """``convert --preview`` renders the song's loudest 30 s; named as the original, the whole song is
     read from where the preview starts (the report's previewStartS), frame for frame."""
     from surroundyou.engine.convert import convert_file
@@ -264,8 +264,12 @@ def test_a_preview_is_measured_against_the_window_of_its_song_it_was_cut_from(si
     report = convert_file(tmp_path / "song.wav", tmp_path / "song.preview.wav", render_options_for({}), preview=True)
     assert report.preview_start_s == pytest.approx(6.0)
 
+    reads: list[float] = []  # the original is decoded once, from the preview's start
+    read_span = analysis.read_span
+    monkeypatch.setattr(analysis, "read_span", lambda path, *span: reads.append(span) or read_span(path, *span))
     analysed, duration_s = analysis.read_analysed(tmp_path / "song.preview.wav", tmp_path / "song.wav")
     assert duration_s == pytest.approx(30.0)
+    assert reads == [(analysis.ANALYZE_MAX_S,), (analysis.ANALYZE_MAX_S, pytest.approx(6.0))]
     np.testing.assert_array_equal(analysed.original, song[:, 6 * SR : 36 * SR])
     assert analysis.coloration_db(analysed.compared_stereo, SR, analysed.original) < 2.0
     # a file neither the song's length nor a preview's is still refused

@@ -30,7 +30,7 @@ import pyloudnorm
 import scipy.optimize
 import scipy.signal
 
-from .decode import read_span
+from .decode import open_audio, read_span
 from .peaks import parabolic_peak_offset
 from .preview import PREVIEW_S, preview_start_s
 from .resampling import resampled
@@ -520,7 +520,9 @@ def read_analysed(path: str | Path, original_path: str | Path | None = None) -> 
     audio, sample_rate, duration_s = read_span(path, ANALYZE_MAX_S)
     if original_path is None:
         return AnalysedFile(audio, None, sample_rate, sample_rate), duration_s
-    original, original_rate, original_s = read_span(original_path, ANALYZE_MAX_S)
+    with open_audio(original_path) as source:  # its length, to know where to read it from
+        original_rate, original_s = source.info.sample_rate, source.info.frames / source.info.sample_rate
+    start_s = 0.0
     if abs(original_s - duration_s) > ORIGINAL_SLACK_S:
         if abs(duration_s - PREVIEW_S) > ORIGINAL_SLACK_S or original_s < duration_s:
             raise ValueError(
@@ -528,7 +530,8 @@ def read_analysed(path: str | Path, original_path: str | Path | None = None) -> 
                 f"{duration_s:.1f} s at {sample_rate} Hz: the original must be the song the file (or its "
                 f"{PREVIEW_S:g} s preview) was converted from"
             )
-        original, _, _ = read_span(original_path, ANALYZE_MAX_S, preview_start_s(original_path))
+        start_s = preview_start_s(original_path)
+    original, _, _ = read_span(original_path, ANALYZE_MAX_S, start_s)
     compared_rate = min(sample_rate, original_rate)
     original = resampled(original, original_rate, compared_rate).astype(np.float32, copy=False)
     frames = min(round(audio.shape[-1] * compared_rate / sample_rate), original.shape[-1])
