@@ -614,12 +614,10 @@ def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarr
     """``rendered`` as the limiter will see it through the timbre match's equaliser (``response``):
     its loudness and limiting forecast measured again on the spilled song filtered (only read)."""
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
-    from .streaming_fir import StreamingFir
 
-    equaliser, limiting = StreamingFir(response), LimitingForecast(sample_rate, bands=False)  # for the gain alone
+    limiting = LimitingForecast(sample_rate, bands=False)  # for the gain alone
     meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    for block in _spilled(spill, rendered.block_frames):
-        equalised = equaliser.process(block)
+    for equalised in _spilled_through(spill, rendered.block_frames, response):
         limiting.add(equalised, meter.add(equalised))
     return replace(rendered, rendered_lufs=meter.integrated_lufs(), limiting=limiting)
 
@@ -674,15 +672,10 @@ def _clipping(
     equaliser (``response``) as pass 2 sees it: its loudness (dB, <= 0) and each ``CORRECTED_HZ``
     third's power (dB; the timbre match's read). Measured: a pass over the spill that only reads
     it (~0.5 s of CPU per 5-minute song)."""
-    from .streaming_fir import StreamingFir  # the render stack: see the module docstring
-
-    equaliser = None if response is None else StreamingFir(response)
     gain = np.float32(10 ** (gain_db / 20))
     plain, clipped = LoudnessMeter(sample_rate, SPILL_CHANNELS), LoudnessMeter(sample_rate, SPILL_CHANNELS)
     plain_bands, clipped_bands = np.zeros((2, rendered.colour.centres_hz.size))
-    for block in _spilled(spill, rendered.block_frames):
-        if equaliser is not None:
-            block = equaliser.process(block)
+    for block in _spilled_through(spill, rendered.block_frames, response):
         block = np.multiply(block, gain, out=block)
         plain.add(block)
         plain_bands += rendered.colour.band_powers(block)
@@ -706,6 +699,18 @@ def _spilled(spill: io.BufferedRandom, block_frames: list[int]) -> Iterator[np.n
         yield block
 
 
+def _spilled_through(
+    spill: io.BufferedRandom, block_frames: list[int], response: np.ndarray | None
+) -> Iterator[np.ndarray]:
+    """The spilled song's blocks (``_spilled``) through the timbre match's equaliser (``response``;
+    ``None``: as spilled)."""
+    from .streaming_fir import StreamingFir  # the render stack: see the module docstring
+
+    equaliser = None if response is None else StreamingFir(response)
+    for block in _spilled(spill, block_frames):
+        yield block if equaliser is None else equaliser.process(block)
+
+
 def _finish_pass(
     spill: io.BufferedRandom,
     rendered: _Rendered,
@@ -721,11 +726,9 @@ def _finish_pass(
     ``clip_db`` deep (``clipper``; 0: not at all), true-peak limit and encode the spilled song,
     ``progress`` told the fraction written; returns (output meter, peak)."""
     from .limiter import TruePeakLimiter  # the render stack: see the module docstring
-    from .streaming_fir import StreamingFir
 
     gain = np.float32(10 ** (gain_db / 20))
     limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
-    equaliser = None if timbre.response is None else StreamingFir(timbre.response)
     output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
     total_frames = max(1, rendered.frames)
     written = 0
@@ -738,9 +741,7 @@ def _finish_pass(
             written += out.shape[1]
             progress(min(1.0, written / total_frames))
 
-    for block in _spilled(spill, rendered.block_frames):
-        if equaliser is not None:
-            block = equaliser.process(block)
+    for block in _spilled_through(spill, rendered.block_frames, timbre.response):
         block = np.multiply(block, gain, out=block)
         if clip_db > 0:
             soft_clip(block, ceiling_dbtp, clip_db)
