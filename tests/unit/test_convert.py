@@ -11,11 +11,16 @@ from pedalboard.io import AudioFile
 
 from surroundyou.engine.analysis import integrated_lufs, true_peak_dbtp
 from surroundyou.engine.convert import (
+    ConversionReport,
     convert_file,
     limiter_ceiling_dbtp,
     output_format_for,
 )
+from surroundyou.engine.decode import BLOCK_FRAMES
+from surroundyou.engine.spill import Spill
+from surroundyou.engine.streaming_fir import StreamingFir
 from surroundyou.engine.tags import Picture, Tags, read_tags, write_tags
+from surroundyou.engine.timbre_match import FILTER_TAPS
 from surroundyou.job_options import render_options_for
 
 SR = 44100
@@ -70,6 +75,34 @@ def test_true_peak_stays_under_minus_one_dbtp_for_a_loud_clipped_master(tmp_path
     # the report's true peak is the file's (a dense song's MP3 is decoded and measured, so its
     # limiter may start nearer the promise, and be raised to the room that left)
     assert abs(report.true_peak_dbtp - true_peak_8x_dbtp(out)) <= 0.1
+
+
+def test_a_clipped_master_is_filtered_through_each_equaliser_once_to_the_same_bytes(tmp_path, signals, monkeypatch):
+    """A master loud enough to be clipped and equalised is read through the timbre match's
+    equaliser by the gain's forecast and the clipper's measures of its loss: the first of them
+    filters the song and keeps it (``Spill``), the others read that. Then through the one that
+    allows for the clipper's colour, once to read it, and through the encode's, designed from it."""
+    source = write_audio(tmp_path / "loud.wav", signals.loud_master(8.0, 16.0, SR), SR, bit_depth=24)
+    filtered_blocks = []
+    process = StreamingFir.process
+    monkeypatch.setattr(
+        StreamingFir, "process", lambda self, block: filtered_blocks.append(self) or process(self, block)
+    )
+
+    def converted(name: str) -> tuple[ConversionReport, int]:
+        filtered_blocks.clear()
+        report = convert_file(source, tmp_path / name, CLASSIC)
+        return report, sum(fir.taps == FILTER_TAPS for fir in filtered_blocks)
+
+    report, kept_blocks = converted("kept.flac")
+    assert report.peaks_clipped_db > 0 and report.timbre_corrected_db > 0
+    blocks_per_pass = -(-report.duration_s * SR // BLOCK_FRAMES)
+    blocks = Spill.blocks
+    monkeypatch.setattr(Spill, "blocks", lambda self, response=None, keep=False: blocks(self, response))
+    _, unkept_blocks = converted("unkept.flac")
+    assert (tmp_path / "kept.flac").read_bytes() == (tmp_path / "unkept.flac").read_bytes()
+    assert kept_blocks == 3 * blocks_per_pass
+    assert unkept_blocks == 5 * blocks_per_pass
 
 
 def test_a_silent_start_stays_digital_silence_in_a_sixteen_bit_result(tmp_path, music):

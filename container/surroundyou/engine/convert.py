@@ -8,7 +8,7 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         ``input_correction``, decided from the song's first 20 s) -> OrbitRenderer
         (dry spatial render, mixed with the original stereo by the effect envelope,
         ``curves``: fades in and out, an intensity curve) + the room (``room``, scaled by the
-        envelope) -> a raw float32 spill file (each block as it is, channel after channel);
+        envelope) -> a raw float32 spill file (``spill``: each block as it is, channel after channel);
         meanwhile two streaming BS.1770 meters measure the input and the rendered song, the
         limiting forecast keeps the rendered song's peak envelope, and the timbre match reads
         the song, its dry render and the room's part (``timbre_match.RenderColour``). A preview
@@ -29,7 +29,8 @@ Pass 2: spill -> (the timbre match, where the render or the limiter would colour
 Why a spill file: the loudness gain must be known before the first sample is limited and
 encoded, and it depends on the rendered song as a whole. Re-reading raw floats costs a
 fraction of decoding and rendering twice (~0.1 s of CPU for 5 minutes); memory stays one
-block (65 536 frames) deep.
+block (65 536 frames) deep. A read through the timbre match's equaliser that the next read
+repeats keeps the filtered song in a second file for it.
 Every step carries its state across blocks and the limiter's look-ahead is compensated, so
 the output has exactly the input's length and timing. Same input and options -> same bytes.
 The render stack (renderer, room, limiter and the decoded-result meter built on it: they load
@@ -40,11 +41,9 @@ decoding start at once, and the task loads it on a thread while it downloads the
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +68,7 @@ from .loudness import LoudnessMeter
 from .options import RenderOptions
 from .partial_file import create_locked, partial_file_for
 from .preview import PREVIEW_S, LoudnessTrack, edge_ramps, loudest_window_s
+from .spill import CHANNELS, Spill
 from .tags import copy_tags
 
 if TYPE_CHECKING:
@@ -83,7 +83,6 @@ SHORT_METER_MARGIN_DB = 0.3
 # ... and a decoded lossy result up to 0.07 dB over it (Vorbis; MP3 0.05 dB: the encoders'
 # low-pass removes most of that content), so a verified result keeps this much more under -1 dBTP
 DECODED_SHORT_METER_MARGIN_DB = 0.1
-SPILL_CHANNELS = 2
 # A lossy result is verified (``decoded_peak``) when the input's loudness is within this of the
 # limiter's ceiling: dense songs, where the encoder's overshoot is largest (full-scale noise:
 # 0.5 dB over the fixed margins) and where the ceiling costs loudness (loud masters). Sparser songs
@@ -258,7 +257,7 @@ def convert_file(
                 temp_path = None  # not ours: another's file of the same name, or a file where a folder goes
             reason = f"{error.filename} is a file, not a folder" if exists else error.strerror
             raise OutputPathError(f"cannot write {dst}: {reason or error}") from error
-        with tempfile.TemporaryFile() as spill:
+        with Spill() as spill:
             correction = probe(src)
             wants_scan = options.sync == "beats" or preview
             scan = _scan_pass(src, options, preview, correction, report_progress) if wants_scan else None
@@ -384,13 +383,9 @@ def _plan(
 class _Rendered:
     input_lufs: float
     rendered_lufs: float
-    block_frames: list[int]  # frames of each block in the spill file (planar float32)
+    frames: int
     limiting: LimitingForecast
     colour: RenderColour
-
-    @property
-    def frames(self) -> int:
-        return sum(self.block_frames)
 
     def gain_db(self, ceiling_dbtp: float, clipped_db: float = 0.0) -> float:
         """The static gain that gives the limited song the input's integrated loudness (and makes
@@ -428,7 +423,7 @@ def _render_pass(
     source: AudioSource,
     sample_rate: int,
     options: RenderOptions,
-    spill: io.BufferedRandom,
+    spill: Spill,
     progress: Progress,
     plan: _Plan,
 ) -> _Rendered:
@@ -451,11 +446,10 @@ def _render_pass(
     renderer = OrbitRenderer(sample_rate, info.channels, options, plan.timing, first, envelope)
     room = room_for(options, sample_rate, renderer.orbit, first)  # following the orbit from the window's start
     input_meter = LoudnessMeter(sample_rate, info.channels)
-    rendered_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
+    rendered_meter = LoudnessMeter(sample_rate, CHANNELS)
     limiting = LimitingForecast(sample_rate)
     expected_frames = max(1, wanted if wanted is not None else plan.total_frames)
     colour = RenderColour(sample_rate, expected_frames)
-    block_frames: list[int] = []
     frames = 0
     position = 0  # absolute frame of the next decoded block
     with source:
@@ -485,17 +479,16 @@ def _render_pass(
                 stereo = stereo * edge_ramps(start, block.shape[1], first, wanted, sample_rate)
             stereo = np.ascontiguousarray(stereo, dtype="<f4")
             limiting.add(stereo, rendered_meter.add(stereo))
-            spill.write(stereo.data)
-            block_frames.append(stereo.shape[1])
+            spill.write(stereo)
             frames += stereo.shape[1]
             progress(0.5 * min(1.0, frames / expected_frames))
     # a mono song is heard on both ears: as loud as two identical channels, +3 dB (BS.1770 sums
     # the channels' energies), which is how the stereo result is measured
-    both_ears_db = 10 * math.log10(SPILL_CHANNELS / info.channels)
+    both_ears_db = 10 * math.log10(CHANNELS / info.channels)
     return _Rendered(
         input_meter.integrated_lufs() + both_ears_db,
         rendered_meter.integrated_lufs(),
-        block_frames,
+        frames,
         limiting,
         colour,
     )
@@ -513,7 +506,7 @@ class _Encoded:
 
 
 def _encode_pass(
-    spill: io.BufferedRandom,
+    spill: Spill,
     rendered: _Rendered,
     path: Path,
     fmt: str,
@@ -553,9 +546,7 @@ def _encode_pass(
                 spill, rendered, equalised or rendered, timbre, ceiling_dbtp, clip_db, gain_db, sample_rate
             )
         bit_depth = output_bit_depth(fmt, sample_format)
-        with AudioWriter(
-            into, fmt, sample_rate, SPILL_CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth
-        ) as writer:
+        with AudioWriter(into, fmt, sample_rate, CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth) as writer:
             meter, peak = _finish_pass(
                 spill, rendered, timbre, sample_rate, gain_db, ceiling_dbtp, clip_db, writer, report
             )
@@ -610,20 +601,21 @@ def _encode_pass(
         raised_path.unlink(missing_ok=True)
 
 
-def _equalised(spill: io.BufferedRandom, rendered: _Rendered, response: np.ndarray, sample_rate: int) -> _Rendered:
+def _equalised(spill: Spill, rendered: _Rendered, response: np.ndarray, sample_rate: int) -> _Rendered:
     """``rendered`` as the limiter will see it through the timbre match's equaliser (``response``):
-    its loudness and limiting forecast measured again on the spilled song filtered (only read)."""
+    its loudness and limiting forecast measured again on the spilled song filtered (kept aside for
+    the encode and the clipper's measures through the same equaliser: ``Spill``)."""
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
 
     limiting = LimitingForecast(sample_rate, bands=False)  # for the gain alone
-    meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
-    for equalised in _spilled_through(spill, rendered.block_frames, response):
+    meter = LoudnessMeter(sample_rate, CHANNELS)
+    for equalised in spill.blocks(response, keep=True):
         limiting.add(equalised, meter.add(equalised))
     return replace(rendered, rendered_lufs=meter.integrated_lufs(), limiting=limiting)
 
 
 def _clipping_planned(
-    spill: io.BufferedRandom,
+    spill: Spill,
     rendered: _Rendered,
     forecast: _Rendered,
     timbre: TimbreCorrection,
@@ -640,8 +632,10 @@ def _clipping_planned(
     so its colour is read once more through it."""
     from .timbre_match import timbre_correction  # the render stack: see the module docstring
 
-    def clipping(gain_db: float, clip_db: float, response: np.ndarray | None) -> tuple[float, np.ndarray]:
-        return _clipping(spill, rendered, response, gain_db, ceiling_dbtp, clip_db, sample_rate)
+    def clipping(
+        gain_db: float, clip_db: float, response: np.ndarray | None, colour_only: bool = False
+    ) -> tuple[float, np.ndarray]:
+        return _clipping(spill, rendered, response, gain_db, ceiling_dbtp, clip_db, sample_rate, colour_only)
 
     clipped_db, clip_change_db = clipping(gain_db, clip_db, timbre.response)
     deeper_db = rendered.clip_db(ceiling_dbtp, clipped_db / clip_db)
@@ -654,65 +648,51 @@ def _clipping_planned(
     limiter_change_db = rendered.limiting.band_change_db(gain_db, limited_dbtp)
     timbre = timbre_correction(rendered.colour, limiter_change_db + clip_change_db)
     if timbre.response is not None:
-        _, clip_change_db = clipping(gain_db, clip_db, timbre.response)
+        _, clip_change_db = clipping(gain_db, clip_db, timbre.response, colour_only=True)
         timbre = timbre_correction(rendered.colour, limiter_change_db + clip_change_db)
     return clip_db, gain_db, timbre
 
 
 def _clipping(
-    spill: io.BufferedRandom,
+    spill: Spill,
     rendered: _Rendered,
     response: np.ndarray | None,
     gain_db: float,
     ceiling_dbtp: float,
     clip_db: float,
     sample_rate: int,
+    colour_only: bool = False,
 ) -> tuple[float, np.ndarray]:
     """What the clipper takes from the spilled song at ``gain_db``, through the timbre match's
     equaliser (``response``) as pass 2 sees it: its loudness (dB, <= 0) and each ``CORRECTED_HZ``
     third's power (dB; the timbre match's read). Measured: a pass over the spill that only reads
-    it (~0.5 s of CPU per 5-minute song)."""
+    it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two loudness meters). ``colour_only``:
+    the last read through that equaliser (the encode's is designed from it), for the colour
+    alone (its loudness returned as 0); the others' filtered song is kept for the next (``Spill``)."""
     gain = np.float32(10 ** (gain_db / 20))
-    plain, clipped = LoudnessMeter(sample_rate, SPILL_CHANNELS), LoudnessMeter(sample_rate, SPILL_CHANNELS)
+    plain = None if colour_only else LoudnessMeter(sample_rate, CHANNELS)
+    clipped = None if colour_only else LoudnessMeter(sample_rate, CHANNELS)
     plain_bands, clipped_bands = np.zeros((2, rendered.colour.centres_hz.size))
-    for block in _spilled_through(spill, rendered.block_frames, response):
+    for block in spill.blocks(response, keep=not colour_only):
         block = np.multiply(block, gain, out=block)
-        plain.add(block)
         plain_bands += rendered.colour.band_powers(block)
-        clipped.add(soft_clip(block, ceiling_dbtp, clip_db))
+        if plain is not None:
+            plain.add(block)
+        soft_clip(block, ceiling_dbtp, clip_db)
         clipped_bands += rendered.colour.band_powers(block)
-    loss_db = clipped.integrated_lufs() - plain.integrated_lufs()
+        if clipped is not None:
+            clipped.add(block)
+    loss_db = 0.0
+    if plain is not None and clipped is not None:
+        loss_db = clipped.integrated_lufs() - plain.integrated_lufs()
     read = (plain_bands > 0) & (clipped_bands > 0)
     change_db = np.zeros(plain_bands.size)
     change_db[read] = 10 * np.log10(clipped_bands[read] / plain_bands[read])
     return (min(0.0, loss_db) if math.isfinite(loss_db) else 0.0), change_db
 
 
-def _spilled(spill: io.BufferedRandom, block_frames: list[int]) -> Iterator[np.ndarray]:
-    """The spilled song's ``(channels, frames)`` blocks in order, each read into one reused buffer
-    (a block is valid until the next is read)."""
-    buffer = np.empty(SPILL_CHANNELS * max(block_frames, default=0), dtype="<f4")
-    spill.seek(0)
-    for frames in block_frames:
-        block = buffer[: SPILL_CHANNELS * frames].reshape(SPILL_CHANNELS, frames)
-        spill.readinto(block.data)
-        yield block
-
-
-def _spilled_through(
-    spill: io.BufferedRandom, block_frames: list[int], response: np.ndarray | None
-) -> Iterator[np.ndarray]:
-    """The spilled song's blocks (``_spilled``) through the timbre match's equaliser (``response``;
-    ``None``: as spilled)."""
-    from .streaming_fir import StreamingFir  # the render stack: see the module docstring
-
-    equaliser = None if response is None else StreamingFir(response)
-    for block in _spilled(spill, block_frames):
-        yield block if equaliser is None else equaliser.process(block)
-
-
 def _finish_pass(
-    spill: io.BufferedRandom,
+    spill: Spill,
     rendered: _Rendered,
     timbre: TimbreCorrection,
     sample_rate: int,
@@ -728,8 +708,8 @@ def _finish_pass(
     from .limiter import TruePeakLimiter  # the render stack: see the module docstring
 
     gain = np.float32(10 ** (gain_db / 20))
-    limiter = TruePeakLimiter(sample_rate, SPILL_CHANNELS, ceiling_dbtp=ceiling_dbtp)
-    output_meter = LoudnessMeter(sample_rate, SPILL_CHANNELS)
+    limiter = TruePeakLimiter(sample_rate, CHANNELS, ceiling_dbtp=ceiling_dbtp)
+    output_meter = LoudnessMeter(sample_rate, CHANNELS)
     total_frames = max(1, rendered.frames)
     written = 0
 
@@ -741,7 +721,7 @@ def _finish_pass(
             written += out.shape[1]
             progress(min(1.0, written / total_frames))
 
-    for block in _spilled_through(spill, rendered.block_frames, timbre.response):
+    for block in spill.blocks(timbre.response):
         block = np.multiply(block, gain, out=block)
         if clip_db > 0:
             soft_clip(block, ceiling_dbtp, clip_db)
