@@ -105,3 +105,13 @@ def test_a_pass_stopped_early_keeps_nothing(song, equaliser, filter_runs):
         for got, want in zip(read(spill, equaliser), filtered(song, equaliser), strict=True):
             np.testing.assert_array_equal(got, want)
         assert len(filter_runs) == 2 * len(BLOCKS)  # filtered again (and the reference)
+
+
+def test_an_excerpt_is_blocks_evenly_spaced_through_the_song(song):
+    with spilled(song) as spill:
+        np.testing.assert_array_equal(spill.excerpt(2), np.concatenate([song[0], song[-1]], axis=1))
+        np.testing.assert_array_equal(spill.excerpt(10), np.concatenate(song, axis=1))
+        read(spill)  # the excerpt leaves the song readable from its start
+        np.testing.assert_array_equal(read(spill)[1], song[1])
+    with Spill() as empty:
+        assert empty.excerpt(8).shape == (2, 0)

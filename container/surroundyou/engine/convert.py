@@ -114,6 +114,7 @@ CLIP_FROM_SHORTFALL_LU = 0.5
 CLIP_LEAVES_SHORTFALL_LU = 0.1
 CLIP_STEP_DB = 0.5
 MAX_CLIP_DB = 4.0
+EXCERPT_BLOCKS = 8  # of the spill's, ~12 s: what the encoder takes is measured on them (``encoder_loss``)
 VERIFIED_FIRST_ENCODE_ENDS_AT = 0.8  # of the progress bar: a raised encode may follow
 # the gain is forecast again on the equalised song (a pass over the spill, ~0.5 s of CPU for 5
 # minutes) only where the limiter is forecast to take this much loudness: below it the new forecast
@@ -285,7 +286,7 @@ def convert_file(
         sample_rate=sample_rate,
         channels=source.info.channels,
         input_lufs=rendered.input_lufs,
-        output_lufs=encoded.meter.integrated_lufs(),
+        output_lufs=encoded.output_lufs,
         true_peak_dbtp=encoded.peak_dbtp,
         output_bytes=dst.stat().st_size,
         non_finite_samples=source.non_finite_samples,
@@ -386,19 +387,21 @@ class _Rendered:
     frames: int
     limiting: LimitingForecast
     colour: RenderColour
+    encoded_change_db: float = 0.0  # what the encoder takes from its loudness (``encoder_loss``; <= 0)
 
     def gain_db(self, ceiling_dbtp: float, clipped_db: float = 0.0) -> float:
         """The static gain that gives the limited song the input's integrated loudness (and makes
         up ``clipped_db``, the loudness the clipper takes: <= 0)."""
         if math.isinf(self.input_lufs) or math.isinf(self.rendered_lufs):
             return 0.0  # silence (or under 0.4 s): nothing to match
-        return self.limiting.gain_db(self.input_lufs - self.rendered_lufs - clipped_db, ceiling_dbtp)
+        matched_db = self.input_lufs - self.rendered_lufs - self.encoded_change_db - clipped_db
+        return self.limiting.gain_db(matched_db, ceiling_dbtp)
 
     def shortfall_lu(self, ceiling_dbtp: float, clipped_db: float = 0.0) -> float:
         """How much quieter than the input the limited song is forecast to come out at that gain
         (a loud master: where a dB more of make-up would mostly deepen the limiting)."""
         gain_db = self.gain_db(ceiling_dbtp, clipped_db)
-        heard_db = gain_db + self.limiting.loss_db(gain_db, ceiling_dbtp) + clipped_db
+        heard_db = gain_db + self.limiting.loss_db(gain_db, ceiling_dbtp) + clipped_db + self.encoded_change_db
         return max(0.0, self.input_lufs - (self.rendered_lufs + heard_db))
 
     def clip_db(self, ceiling_dbtp: float, clipped_per_db: float = 0.0) -> float:
@@ -496,10 +499,11 @@ def _render_pass(
 
 @dataclass(frozen=True)
 class _Encoded:
-    """One encode of pass 2: its output meter, its true peak in dBTP (``None``: not known), its
-    timbre match and how deep its clipper went (0: it did not clip)."""
+    """One encode of pass 2: the result's loudness (its output meter's, less what the encoder
+    takes), its true peak in dBTP (``None``: not known), its timbre match and how deep its clipper
+    went (0: it did not clip)."""
 
-    meter: LoudnessMeter
+    output_lufs: float
     peak_dbtp: float | None
     timbre: TimbreCorrection
     clip_db: float
@@ -522,7 +526,12 @@ def _encode_pass(
     timbre match allows for what the limiter (and the clipper) will take from each band at its gain.
     Returns the kept encode, its true peak where it is known (``ConversionReport``)."""
     from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
+    from .encoder_loss import loudness_change_db, takes_loudness
     from .timbre_match import timbre_correction
+
+    if takes_loudness(fmt, mp3_quality):  # the gain makes up what the encoder will take
+        taken_db = loudness_change_db(spill.excerpt(EXCERPT_BLOCKS), fmt, sample_rate, mp3_quality)
+        rendered = replace(rendered, encoded_change_db=min(0.0, taken_db))
 
     # the song through the first encode's equaliser, forecast once: the later encodes' equalisers,
     # at ceilings a few tenths of a dB away, differ too little to move the gain (at most 0.002 dB
@@ -550,7 +559,12 @@ def _encode_pass(
             meter, peak = _finish_pass(
                 spill, rendered, timbre, sample_rate, gain_db, ceiling_dbtp, clip_db, writer, report
             )
-        return _Encoded(meter, 20 * math.log10(peak) if peak > 0 else -math.inf, timbre, clip_db)
+        return _Encoded(
+            meter.integrated_lufs() + rendered.encoded_change_db,
+            20 * math.log10(peak) if peak > 0 else -math.inf,
+            timbre,
+            clip_db,
+        )
 
     ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
     # a dense song's lossy result is decoded and measured: it may start nearer the promise

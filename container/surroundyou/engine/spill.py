@@ -47,6 +47,19 @@ class Spill:
         self._file.write(np.ascontiguousarray(block, dtype="<f4").data)
         self.block_frames.append(block.shape[1])
 
+    def excerpt(self, count: int) -> np.ndarray:
+        """Up to ``count`` of the song's blocks, evenly spaced through it, end to end: a
+        ``(CHANNELS, frames)`` copy."""
+        chosen = np.unique(np.linspace(0, len(self.block_frames) - 1, min(count, len(self.block_frames))).round())
+        offsets = np.cumsum([0, *self.block_frames]) * CHANNELS * 4  # bytes: float32
+        parts = []
+        for index in chosen.astype(int):
+            block = np.empty((CHANNELS, self.block_frames[index]), dtype="<f4")
+            self._file.seek(int(offsets[index]))
+            self._file.readinto(block.data)
+            parts.append(block)
+        return np.concatenate(parts, axis=1) if parts else np.zeros((CHANNELS, 0), dtype="<f4")
+
     def blocks(self, response: np.ndarray | None = None, keep: bool = False) -> Iterator[np.ndarray]:
         """The song's ``(CHANNELS, frames)`` blocks in order, through the equaliser ``response``
         (``None``: as written). A block is valid until the next is read, and the reader may change
