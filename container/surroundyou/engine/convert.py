@@ -15,9 +15,11 @@ Pass 1: decode -> (resample, only if the output format cannot carry the rate) ->
         renders only its window (the orbit where the whole song's would be there), with 50 ms
         ramps at its edges.
 Pass 2: spill -> (the timbre match, where the render or the limiter would colour the song:
-        ``timbre_match``) -> static gain (the one whose limited result has the input's loudness:
-        ``limiting_forecast``; where the equaliser runs on a song the limiter will take at least
-        ``REFORECAST_LOSS_DB`` from, forecast again on the equalised spill first) -> (a loud
+        ``timbre_match``) -> static gain (the one whose limited and encoded result has the
+        input's loudness: ``limiting_forecast``, and an encoder that gives songs back quieter
+        measured on excerpts of this one, ``encoder_loss``; where the equaliser runs on a song the
+        limiter will take at least ``REFORECAST_LOSS_DB`` from, forecast again on the equalised
+        spill first) -> (a loud
         master: the tips of its peaks soft-clipped, ``clipper``) -> true-peak limiter (its output
         band-limited to 0.44 fs; the decoded result stays at or under -1 dBTP, see
         ``limiter_ceiling_dbtp``) -> encoder, into a temp file beside the destination. A dense
@@ -391,7 +393,7 @@ class _Rendered:
 
     def gain_db(self, ceiling_dbtp: float, clipped_db: float = 0.0) -> float:
         """The static gain that gives the limited song the input's integrated loudness (and makes
-        up ``clipped_db``, the loudness the clipper takes: <= 0)."""
+        up ``clipped_db``, the loudness the clipper takes: <= 0, and ``encoded_change_db``)."""
         if math.isinf(self.input_lufs) or math.isinf(self.rendered_lufs):
             return 0.0  # silence (or under 0.4 s): nothing to match
         matched_db = self.input_lufs - self.rendered_lufs - self.encoded_change_db - clipped_db

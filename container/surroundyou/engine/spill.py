@@ -23,7 +23,8 @@ CHANNELS = 2
 
 
 class Spill:
-    """Written block by block (:meth:`write`), then read back whole as often as wanted (:meth:`blocks`)."""
+    """Written block by block (:meth:`write`), then read back whole as often as wanted (:meth:`blocks`)
+    or in excerpts (:meth:`excerpt`)."""
 
     def __init__(self) -> None:
         self._file: io.BufferedRandom = tempfile.TemporaryFile()
