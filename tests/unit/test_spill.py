@@ -57,7 +57,7 @@ def filtered(song, response) -> list[np.ndarray]:
 
 def test_the_song_reads_back_as_written_as_often_as_asked(song):
     with spilled(song) as spill:
-        assert spill.block_frames == list(BLOCKS) and spill.frames == sum(BLOCKS)
+        assert spill.block_frames == list(BLOCKS)
         for _ in range(2):
             blocks = read(spill)
             assert [block.shape for block in blocks] == [(2, frames) for frames in BLOCKS]

@@ -19,13 +19,13 @@ Pass 2: spill -> (the timbre match, where the render or the limiter would colour
         input's loudness: ``limiting_forecast``, and an encoder that gives songs back quieter
         measured on excerpts of this one, ``encoder_loss``; where the equaliser runs on a song the
         limiter will take at least ``REFORECAST_LOSS_DB`` from, forecast again on the equalised
-        spill first) -> (a loud
-        master: the tips of its peaks soft-clipped, ``clipper``) -> true-peak limiter (its output
-        band-limited to 0.44 fs; the decoded result stays at or under -1 dBTP, see
-        ``limiter_ceiling_dbtp``) -> encoder, into a temp file beside the destination. A dense
-        song's lossy result is decoded and measured (``decoded_peak``), and pass 2 runs again with
-        a lower ceiling while it is over -1 dBTP, or once with a higher one where the first held
-        with room to spare and the limiter leaves the song quieter than its input (a loud master).
+        spill first) -> (a loud master: the tips of its peaks soft-clipped, ``clipper``) ->
+        true-peak limiter (its output band-limited to 0.44 fs; the decoded result stays at or
+        under -1 dBTP, see ``limiter_ceiling_dbtp``) -> encoder, into a temp file beside the
+        destination. A dense song's lossy result is decoded and measured (``decoded_peak``), and
+        pass 2 runs again with a lower ceiling while it is over -1 dBTP, or once with a higher one
+        where the first held with room to spare and the limiter leaves the song quieter than its
+        input (a loud master).
         Tags and cover art are copied, then the temp file is renamed over the destination.
 
 Why a spill file: the loudness gain must be known before the first sample is limited and

@@ -39,10 +39,6 @@ class Spill:
         self._file.close()
         self._forget_equalised()
 
-    @property
-    def frames(self) -> int:
-        return sum(self.block_frames)
-
     def write(self, block: np.ndarray) -> None:
         """Appends a ``(CHANNELS, frames)`` float32 block."""
         self._file.write(np.ascontiguousarray(block, dtype="<f4").data)
