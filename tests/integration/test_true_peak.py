@@ -153,7 +153,9 @@ def test_a_tone_as_loud_as_a_loud_master_is_limited_not_clipped(tmp_path, signal
     """A 1 kHz sine at 0.9 of full scale is as short of its loudness under the ceiling as a loud
     master (1.7 LU), but nothing around it would hide a clipper's partials: the limiter alone
     takes it down and it stays a clean tone. Clipped like music, the energy outside 1 kHz +- 50 Hz
-    would be 19 dB under the tone, where it is 69 dB under it."""
+    would be 19 dB under the tone, where it is 69 dB under it. Were the tone taken for music, the
+    clipper's measured products (its harmonics, in thirds the tone leaves empty) would still send it
+    back to not clipping (``CLIP_PRODUCTS_BUDGET_DB``)."""
     tone = signals.sine(6.0, 1000.0, 0.9)
     source = write_audio(tmp_path / "tone.wav", tone, SR, bit_depth=24)
 
@@ -165,6 +167,8 @@ def test_a_tone_as_loud_as_a_loud_master_is_limited_not_clipped(tmp_path, signal
 
     assert outside_the_tone_db("limited") <= -60.0
     monkeypatch.setattr(convert_module, "masks_clipping", lambda band_powers: True)
+    assert outside_the_tone_db("products") <= -60.0
+    monkeypatch.setattr(convert_module, "CLIP_PRODUCTS_BUDGET_DB", np.inf)
     assert outside_the_tone_db("clipped") >= -30.0
 
 

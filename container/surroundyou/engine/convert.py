@@ -116,6 +116,14 @@ CLIP_FROM_SHORTFALL_LU = 0.5
 CLIP_LEAVES_SHORTFALL_LU = 0.1
 CLIP_STEP_DB = 0.5
 MAX_CLIP_DB = 4.0
+# what the clipper adds to a third (its harmonics and intermodulation) is heard where the song has
+# little there, and no equaliser in front takes it back: where it passes CLIP_PRODUCTS_BUDGET_DB
+# (of the timbre promise's 2 dB, the rest for the render's and the match's), the clipper goes
+# shallower while that lowers the worse of its two costs, each against its promise. A real song at
+# -6 LUFS, its treble 35 dB under its mids: 2 dB deep, +4.7 dB there (5.0 dB from the input's
+# timbre, 0.1 LU louder); 0.5 dB deep, +1.1 dB (1.56 dB, 0.75 LU quieter)
+LOUDNESS_PROMISE_LU = 1.0
+CLIP_PRODUCTS_BUDGET_DB = 1.5
 EXCERPT_BLOCKS = 8  # of the spill's, ~12 s: what the encoder takes is measured on them (``encoder_loss``)
 VERIFIED_FIRST_ENCODE_ENDS_AT = 0.8  # of the progress bar: a raised encode may follow
 # the gain is forecast again on the equalised song (a pass over the spill, ~0.5 s of CPU for 5
@@ -644,8 +652,9 @@ def _clipping_planned(
     ``rendered`` or its equalised read). The clipper's own loss (the tips' energy, which the
     limiter's forecast does not see) is measured and made up, and its colour allowed for; where
     the limiter cannot make the loss up, the clipper goes deeper (its loss taken to grow with its
-    depth) and is measured there; an equaliser that allows for its colour changes what it clips,
-    so its colour is read once more through it."""
+    depth) and is measured there; where what it adds to a third passes ``CLIP_PRODUCTS_BUDGET_DB``,
+    shallower (``_clipping_cost``; 0: not at all); an equaliser that allows for its colour changes
+    what it clips, so its colour is read once more through it."""
     from .timbre_match import timbre_correction  # the render stack: see the module docstring
 
     def clipping(
@@ -659,14 +668,48 @@ def _clipping_planned(
         guess_db = forecast.gain_db(ceiling_dbtp + deeper_db, clipped_db * deeper_db / clip_db)
         clip_db = deeper_db
         clipped_db, clip_change_db = clipping(guess_db, clip_db, timbre.response)
+    # shallower, each depth measured, while the products pass their budget (they need not fall at
+    # once: a shallower clip comes with a lower gain), and the least costly depth kept
+    depth_db, change_db, lost_per_db = clip_db, clip_change_db, clipped_db / clip_db
+    best = (_clipping_cost(rendered, ceiling_dbtp, clip_db, clipped_db, clip_change_db), clip_db, clipped_db)
+    while depth_db > 0 and _products_db(rendered, change_db) > CLIP_PRODUCTS_BUDGET_DB:
+        depth_db -= CLIP_STEP_DB
+        loss_db, change_db = 0.0, np.zeros_like(clip_change_db)
+        if depth_db > 0:
+            guess_db = forecast.gain_db(ceiling_dbtp + depth_db, lost_per_db * depth_db)
+            loss_db, change_db = clipping(guess_db, depth_db, timbre.response)
+        cost = _clipping_cost(rendered, ceiling_dbtp, depth_db, loss_db, change_db)
+        if cost < best[0]:
+            best, clip_change_db = (cost, depth_db, loss_db), change_db
+    _, clip_db, clipped_db = best
     limited_dbtp = ceiling_dbtp + clip_db
     gain_db = forecast.gain_db(limited_dbtp, clipped_db)
     limiter_change_db = rendered.limiting.band_change_db(gain_db, limited_dbtp)
-    timbre = timbre_correction(rendered.colour, limiter_change_db + clip_change_db)
-    if timbre.response is not None:
+    # only what the clipper takes: what it adds is not the song's, and no equaliser in front takes it
+    # back (cut there, a full-scale saw chord's intermodulation at 25-80 Hz, the cut's skirt took
+    # 4 dB from its 100 Hz third)
+    timbre = timbre_correction(rendered.colour, limiter_change_db + np.minimum(0.0, clip_change_db))
+    if timbre.response is not None and clip_db > 0:
         _, clip_change_db = clipping(gain_db, clip_db, timbre.response, colour_only=True)
-        timbre = timbre_correction(rendered.colour, limiter_change_db + clip_change_db)
+        timbre = timbre_correction(rendered.colour, limiter_change_db + np.minimum(0.0, clip_change_db))
     return clip_db, gain_db, timbre
+
+
+def _products_db(rendered: _Rendered, clip_change_db: np.ndarray) -> float:
+    """The most the clipper adds to a third of the issue's measure (its harmonics and
+    intermodulation, where they outweigh what it takes from the song there); 0 if none."""
+    return max(0.0, float(np.max(clip_change_db[rendered.colour.measured])))
+
+
+def _clipping_cost(
+    rendered: _Rendered, ceiling_dbtp: float, clip_db: float, clipped_db: float, clip_change_db: np.ndarray
+) -> float:
+    """How far a clip ``clip_db`` deep (taking ``clipped_db`` of loudness, ``clip_change_db`` from
+    each third) is forecast to take the result from its promises, the worse of the two: the
+    shortfall in loudness per ``LOUDNESS_PROMISE_LU``, the clipper's products per
+    ``CLIP_PRODUCTS_BUDGET_DB``."""
+    shortfall_lu = rendered.shortfall_lu(ceiling_dbtp + clip_db, clipped_db)
+    return max(shortfall_lu / LOUDNESS_PROMISE_LU, _products_db(rendered, clip_change_db) / CLIP_PRODUCTS_BUDGET_DB)
 
 
 def _clipping(
@@ -681,11 +724,9 @@ def _clipping(
 ) -> tuple[float, np.ndarray]:
     """What the clipper takes from the spilled song at ``gain_db``, through the timbre match's
     equaliser (``response``) as pass 2 sees it: its loudness (dB, <= 0) and each ``CORRECTED_HZ``
-    third's power (dB, <= 0; the timbre match's read). What it adds to a third (its harmonics and
-    intermodulation: +20 dB in the empty thirds under a loud saw chord's partials) is not the
-    song's, and an equaliser before it cannot take that back: cut there, the song lost 4.1 dB of
-    its 110 Hz fundamental to the cut's skirt. Measured: a pass over the spill that only reads
-    it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two loudness meters). ``colour_only``:
+    third's power (dB; the timbre match's read: over 0 where the clipper's harmonics and
+    intermodulation outweigh what it takes from the song there). Measured: a pass over the spill
+    that only reads it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two loudness meters). ``colour_only``:
     the last read through that equaliser (the encode's is designed from it), for the colour
     alone (its loudness returned as 0); the others' filtered song is kept for the next (``Spill``)."""
     gain = np.float32(10 ** (gain_db / 20))
@@ -706,7 +747,7 @@ def _clipping(
         loss_db = clipped.integrated_lufs() - plain.integrated_lufs()
     read = (plain_bands > 0) & (clipped_bands > 0)
     change_db = np.zeros(plain_bands.size)
-    change_db[read] = np.minimum(0.0, 10 * np.log10(clipped_bands[read] / plain_bands[read]))
+    change_db[read] = 10 * np.log10(clipped_bands[read] / plain_bands[read])
     return (min(0.0, loss_db) if math.isfinite(loss_db) else 0.0), change_db
 
 
