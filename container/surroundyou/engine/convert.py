@@ -671,7 +671,7 @@ def _clipping_planned(
     # shallower, each depth measured, while the products pass their budget (they need not fall at
     # once: a shallower clip comes with a lower gain), and the least costly depth kept
     depth_db, change_db, lost_per_db = clip_db, clip_change_db, clipped_db / clip_db
-    best = (_clipping_cost(rendered, ceiling_dbtp, clip_db, clipped_db, clip_change_db), clip_db, clipped_db)
+    best = (_clipping_cost(rendered, ceiling_dbtp, clip_db, clipped_db, clip_change_db), clip_db, clipped_db, change_db)
     while depth_db > 0 and _products_db(rendered, change_db) > CLIP_PRODUCTS_BUDGET_DB:
         depth_db -= CLIP_STEP_DB
         loss_db, change_db = 0.0, np.zeros_like(clip_change_db)
@@ -680,18 +680,21 @@ def _clipping_planned(
             loss_db, change_db = clipping(guess_db, depth_db, timbre.response)
         cost = _clipping_cost(rendered, ceiling_dbtp, depth_db, loss_db, change_db)
         if cost < best[0]:
-            best, clip_change_db = (cost, depth_db, loss_db), change_db
-    _, clip_db, clipped_db = best
+            best = (cost, depth_db, loss_db, change_db)
+    _, clip_db, clipped_db, clip_change_db = best
     limited_dbtp = ceiling_dbtp + clip_db
     gain_db = forecast.gain_db(limited_dbtp, clipped_db)
     limiter_change_db = rendered.limiting.band_change_db(gain_db, limited_dbtp)
-    # only what the clipper takes: what it adds is not the song's, and no equaliser in front takes it
-    # back (cut there, a full-scale saw chord's intermodulation at 25-80 Hz, the cut's skirt took
-    # 4 dB from its 100 Hz third)
-    timbre = timbre_correction(rendered.colour, limiter_change_db + np.minimum(0.0, clip_change_db))
+
+    def allowing_for(clip_change_db: np.ndarray) -> TimbreCorrection:
+        # only what the clipper takes: what it adds is not the song's, and no equaliser in front
+        # takes it back (cut there, a full-scale saw chord's intermodulation at 25-80 Hz, the cut's
+        # skirt took 4 dB from its 100 Hz third)
+        return timbre_correction(rendered.colour, limiter_change_db + np.minimum(0.0, clip_change_db))
+
+    timbre = allowing_for(clip_change_db)
     if timbre.response is not None and clip_db > 0:
-        _, clip_change_db = clipping(gain_db, clip_db, timbre.response, colour_only=True)
-        timbre = timbre_correction(rendered.colour, limiter_change_db + np.minimum(0.0, clip_change_db))
+        timbre = allowing_for(clipping(gain_db, clip_db, timbre.response, colour_only=True)[1])
     return clip_db, gain_db, timbre
 
 
