@@ -14,7 +14,7 @@ from audio_files import decode, write_audio
 from instruments import out_of_band_db, short_meter_true_peak_dbtp, true_peak_8x_dbtp
 
 from surroundyou.engine import convert as convert_module
-from surroundyou.engine.analysis import integrated_lufs
+from surroundyou.engine.analysis import integrated_lufs, long_term_third_octaves_db
 from surroundyou.engine.convert import convert_file
 from surroundyou.job_options import render_options_for
 
@@ -180,7 +180,7 @@ def test_a_loud_mp3_left_under_the_promise_is_encoded_again_louder(tmp_path, sig
     gives the loudness back; one raised past the promise (the safety set 1 dB the wrong way) is
     thrown away and the first kept, byte for byte. No temporary file is left either way, and the
     progress bar keeps rising through both encodes. (The clipper is kept out: it would make this
-    master's loudness up, and a clipped result is not raised.)"""
+    master's loudness up; a clipped result is raised in the test below.)"""
     monkeypatch.setattr(convert_module, "CLIP_FROM_SHORTFALL_LU", np.inf)
     master = signals.loud_master(8.0, 10.0, SR, seed=0)  # -8.5 LUFS
     source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=16)
@@ -205,7 +205,36 @@ def test_a_loud_mp3_left_under_the_promise_is_encoded_again_louder(tmp_path, sig
     raised_lu, raised_dbtp, raised = converted("raised", raise_min_db, safety_db)
     thrown_lu, _, thrown = converted("thrown away", raise_min_db, safety_db=-1.0)
     assert once_dbtp < -1.45, "the first encode leaves room under the promise"
-    assert once_dbtp + 0.1 <= raised_dbtp <= -1.0, (once_dbtp, raised_dbtp)  # -1.53 -> -1.37
+    assert once_dbtp + 0.1 <= raised_dbtp <= -1.0, (once_dbtp, raised_dbtp)  # -1.53 -> -1.25
     assert raised_lu >= once_lu + 0.15, (once_lu, raised_lu)  # -1.25 -> -1.05 LU
     assert thrown == once and thrown_lu == once_lu
     assert raised != once
+
+
+@pytest.mark.slow
+def test_a_clipped_loud_mp3_left_under_the_promise_is_raised_with_the_same_clipping(tmp_path, signals, monkeypatch):
+    """A master at -6.9 LUFS as MP3 192 kbps: its peaks' tips clipped 4 dB deep and still 1.3 LU
+    quieter than its input, its first encode decoded 0.46 dB under the promise. The second encode is
+    the first made louder (its gain, clipper and limiter raised alike): 0.3 LU of the loudness
+    given back, still under -1 dBTP on the tests' own meter, clipped as deep and with the same
+    timbre (long-term thirds within 0.1 dB). (Raised by planning it again at a higher ceiling, as
+    before, a clipped result could come out less clipped and quieter, so it was kept as it was.)"""
+    master = signals.loud_master(8.0, 16.0, SR, seed=0)  # -6.9 LUFS
+    source = write_audio(tmp_path / "master.wav", master, SR, bit_depth=16)
+
+    def converted(name: str, raise_min_db: float) -> tuple[float, float, float, np.ndarray]:
+        monkeypatch.setattr(convert_module, "RAISE_MIN_DB", raise_min_db)
+        report = convert_file(source, tmp_path / f"{name}.mp3", CLASSIC, mp3_quality="192")
+        out, _ = decode(tmp_path / f"{name}.mp3")
+        _, thirds_db = long_term_third_octaves_db(out, SR)
+        loudness_lu = integrated_lufs(out, SR) - integrated_lufs(master, SR)
+        return loudness_lu, true_peak_8x_dbtp(out), report.peaks_clipped_db, thirds_db - thirds_db.mean()
+
+    raise_min_db = convert_module.RAISE_MIN_DB
+    once_lu, once_dbtp, once_clip_db, once_thirds = converted("once", np.inf)
+    raised_lu, raised_dbtp, raised_clip_db, raised_thirds = converted("raised", raise_min_db)
+    assert once_lu <= -1.0 and once_dbtp < -1.4 and once_clip_db > 0, (once_lu, once_dbtp, once_clip_db)
+    assert raised_lu >= once_lu + 0.2, (once_lu, raised_lu)  # -1.30 -> -0.99 LU
+    assert raised_dbtp <= -1.0, raised_dbtp  # -1.64 -> -1.43 dBTP
+    assert raised_clip_db == once_clip_db
+    assert np.max(np.abs(raised_thirds - once_thirds)) <= 0.1

@@ -99,10 +99,10 @@ VERIFIED_MP3_MARGIN_CUT_DB = 0.6
 # encode is kept unmeasured; none needed it in the measurements (README).
 RETRY_MARGIN_DB = 0.3
 MAX_ENCODES = 4
-# a verified result that reads at least RAISE_MIN_DB + RAISE_SAFETY_DB under the promise, where
-# the limiter alone is forecast to leave the song RAISE_MIN_SHORTFALL_LU or more quieter than its
-# input (a loud master), is encoded once more with its ceiling raised by what it left less
-# RAISE_SAFETY_DB (at most to a lossless result's), and that encode is kept if it holds too
+# a verified result that reads at least RAISE_MIN_DB + RAISE_SAFETY_DB under the promise and
+# came out RAISE_MIN_SHORTFALL_LU or more quieter than its input (a loud master) is encoded once
+# more, louder by what it left less RAISE_SAFETY_DB (at most by its shortfall, and to a lossless
+# result's ceiling), and that encode is kept if it holds too
 RAISE_MIN_DB = 0.1
 RAISE_SAFETY_DB = 0.15
 RAISE_MIN_SHORTFALL_LU = 0.3
@@ -510,13 +510,14 @@ def _render_pass(
 @dataclass(frozen=True)
 class _Encoded:
     """One encode of pass 2: the result's loudness (its output meter's, less what the encoder
-    takes), its true peak in dBTP (``None``: not known), its timbre match and how deep its clipper
-    went (0: it did not clip)."""
+    takes), its true peak in dBTP (``None``: not known), its timbre match, how deep its clipper
+    went (0: it did not clip) and the gain before it."""
 
     output_lufs: float
     peak_dbtp: float | None
     timbre: TimbreCorrection
     clip_db: float
+    gain_db: float
 
 
 def _encode_pass(
@@ -531,8 +532,8 @@ def _encode_pass(
 ) -> _Encoded:
     """Pass 2 into ``path``, at the format's limiter ceiling; a dense song's lossy result is
     decoded and measured, and encoded again lower while it is over the promise (``MAX_ENCODES``
-    in all, the last one kept unmeasured), or once more higher where the first held with room to
-    spare on a song the limiter leaves quieter than its input (``RAISE_MIN_DB``). Each encode's
+    in all, the last one kept unmeasured), or once more louder where the first held with room to
+    spare and came out quieter than its input (``RAISE_MIN_DB``). Each encode's
     timbre match allows for what the limiter (and the clipper) will take from each band at its gain.
     Returns the kept encode, its true peak where it is known (``ConversionReport``)."""
     from .decoded_peak import ERROR_DB, decoded_true_peak_dbtp  # the render stack: see the module docstring
@@ -549,7 +550,7 @@ def _encode_pass(
     equalised: _Rendered | None = None
 
     def encode(into: Path, ceiling_dbtp: float, report: Progress) -> _Encoded:
-        """One encode into ``into`` (its peak: the limiter's output's)."""
+        """One encode into ``into``, planned for ``ceiling_dbtp``."""
         nonlocal equalised
         clip_db = rendered.clip_db(ceiling_dbtp)
         limited_dbtp = ceiling_dbtp + clip_db  # where the limiter acts on the song the clipper is given
@@ -564,6 +565,12 @@ def _encode_pass(
             clip_db, gain_db, timbre = _clipping_planned(
                 spill, rendered, equalised or rendered, timbre, ceiling_dbtp, clip_db, gain_db, sample_rate
             )
+        return finish(into, ceiling_dbtp, clip_db, gain_db, timbre, report)
+
+    def finish(
+        into: Path, ceiling_dbtp: float, clip_db: float, gain_db: float, timbre: TimbreCorrection, report: Progress
+    ) -> _Encoded:
+        """The planned encode into ``into`` (its peak: the limiter's output's)."""
         bit_depth = output_bit_depth(fmt, sample_format)
         with AudioWriter(into, fmt, sample_rate, CHANNELS, mp3_quality=mp3_quality, bit_depth=bit_depth) as writer:
             meter, peak = _finish_pass(
@@ -574,6 +581,7 @@ def _encode_pass(
             20 * math.log10(peak) if peak > 0 else -math.inf,
             timbre,
             clip_db,
+            gain_db,
         )
 
     ceiling_dbtp = limiter_ceiling_dbtp(fmt, mp3_quality)
@@ -602,20 +610,23 @@ def _encode_pass(
             break
         ceiling_dbtp -= excess_db + RETRY_MARGIN_DB * (attempt + 1)
     # raised only when it held first time (one that had to go lower has shown an erratic
-    # overshoot) and was not clipped (the clipper made its loudness up: raised, a song may no longer
-    # clip and come out quieter, 0.42 LU for a music-like mix at -9.1 LUFS), and never past a
-    # lossless result's ceiling
-    raised_dbtp = min(ceiling_dbtp - excess_db - RAISE_SAFETY_DB, limiter_ceiling_dbtp("wav"))
-    if (
-        attempt > 0
-        or raised_dbtp - ceiling_dbtp < RAISE_MIN_DB
-        or rendered.shortfall_lu(ceiling_dbtp) < RAISE_MIN_SHORTFALL_LU
-        or kept.clip_db > 0
-    ):
+    # overshoot), by what it left under the promise, never past the input's loudness nor a
+    # lossless result's ceiling: the same encode louder (its gain, clipper and limiter all raised
+    # alike, so it clips and limits the same and keeps its timbre)
+    shortfall_lu = rendered.input_lufs - kept.output_lufs
+    raise_db = min(-excess_db - RAISE_SAFETY_DB, shortfall_lu, limiter_ceiling_dbtp("wav") - ceiling_dbtp)
+    if attempt > 0 or raise_db < RAISE_MIN_DB or shortfall_lu < RAISE_MIN_SHORTFALL_LU:
         return kept
     raised_path = path.with_name(f"{path.stem}.raised{path.suffix}")
     try:
-        raised = encode(raised_path, raised_dbtp, bar(first_ends_at, 1.0))
+        raised = finish(
+            raised_path,
+            ceiling_dbtp + raise_db,
+            kept.clip_db,
+            kept.gain_db + raise_db,
+            kept.timbre,
+            bar(first_ends_at, 1.0),
+        )
         decoded_dbtp = decoded_true_peak_dbtp(raised_path)
         if decoded_dbtp > highest_reading_dbtp:
             return kept
