@@ -278,6 +278,26 @@ def test_a_master_loud_enough_to_be_clipped_keeps_its_timbre_and_loudness(signal
 
 
 @pytest.mark.parametrize("mode", ["spherical", "hrtf"])
+def test_a_master_that_4_db_of_clipping_leaves_quiet_is_clipped_deeper_where_that_adds_nothing(signals, tmp_path, mode):
+    """A master at -5.1 LUFS (the music-like mix driven 24 dB into a limiter and clipped): clipped
+    4 dB deep, as deep as any clip went, its FLAC came out 1.14 / 0.98 LU quieter than the input.
+    While the song clipped and measured is still short and the clipper adds nothing to any third
+    (it only takes, which the timbre match allows for), it goes deeper, up to
+    ``MAX_CLEAN_CLIP_DB``: 5.5 dB, 0.47 / 0.30 LU quieter, 1.64 / 1.49 dB from the input's timbre."""
+    master = signals.loud_master(8.0, 24.0, SR)
+    report = convert_file(
+        write_audio(tmp_path / "loud.wav", master, SR, bit_depth=24), tmp_path / "loud.8d.flac", options(mode)
+    )
+    out = decode(tmp_path / "loud.8d.flac")[0]
+    assert report.peaks_clipped_db > 4.0
+    difference_db = long_term_db(out) - long_term_db(master)
+    assert np.max(np.abs(difference_db)) <= 2.0, np.round(difference_db, 2)
+    meter = pyloudnorm.Meter(SR)
+    assert meter.integrated_loudness(master.T) - meter.integrated_loudness(out.T) <= 0.75
+    assert instruments.true_peak_8x_dbtp(out) <= -1.0
+
+
+@pytest.mark.parametrize("mode", ["spherical", "hrtf"])
 def test_a_full_scale_saw_chord_keeps_its_timbre_and_loudness(tmp_path, mode):
     """A synth chord at full scale (saw waves on A2, C#3 and E3, L = R, -7.6 LUFS) has partials in
     most thirds, so the clipper takes its peaks' tips (3.5 dB deep). Clipping adds intermodulation in

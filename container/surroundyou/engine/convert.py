@@ -48,7 +48,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -110,12 +110,15 @@ RAISE_MIN_SHORTFALL_LU = 0.3
 # its input and its render hides clipping (``clipper.masks_clipping``), the tips of its peaks are
 # soft-clipped before the limiter, as deep as takes the forecast shortfall, the clipper's own
 # measured loss included, to at most CLIP_LEAVES_SHORTFALL_LU, in CLIP_STEP_DB steps up to
-# MAX_CLIP_DB. From 0.5 LU: a music-like mix at -9.2 LUFS, 0.46 LU short as HRTF MP3, came out
+# MAX_CLIP_DB; past it, to MAX_CLEAN_CLIP_DB, only while the song clipped and measured is still
+# that short and the clipper adds nothing to any third (it only takes, which the timbre match
+# allows for). From 0.5 LU: a music-like mix at -9.2 LUFS, 0.46 LU short as HRTF MP3, came out
 # 0.66 LU louder clipped but its 100 Hz third 0.3 dB further down, 2.07 dB from the input's
 CLIP_FROM_SHORTFALL_LU = 0.5
 CLIP_LEAVES_SHORTFALL_LU = 0.1
 CLIP_STEP_DB = 0.5
 MAX_CLIP_DB = 4.0
+MAX_CLEAN_CLIP_DB = 6.0
 # what the clipper adds to a third (its harmonics and intermodulation) is heard where the song has
 # little there, and no equaliser in front takes it back: where it passes CLIP_PRODUCTS_BUDGET_DB
 # (half the timbre promise's 2 dB, the rest for the render's, the match's and the encoder's), the
@@ -664,22 +667,37 @@ def _clipping_planned(
     ``rendered`` or its equalised read). The clipper's own loss (the tips' energy, which the
     limiter's forecast does not see) is measured and made up, and its colour allowed for; where
     the limiter cannot make the loss up, the clipper goes deeper (its loss taken to grow with its
-    depth) and is measured there; where what it adds to a third passes ``CLIP_PRODUCTS_BUDGET_DB``,
+    depth) and is measured there, and past ``MAX_CLIP_DB`` a step at a time while the song
+    clipped and measured is still short, each step brings at least ``MIN_LU_PER_DB`` a dB and
+    the clipper adds nothing to any third; where what it adds to a third passes ``CLIP_PRODUCTS_BUDGET_DB``,
     shallower (``_clipping_cost``; 0: not at all); an equaliser that allows for its colour changes
     what it clips, so its colour is read once more through it."""
+    from .limiting_forecast import MIN_LU_PER_DB  # the render stack: see the module docstring
     from .timbre_match import timbre_correction  # the render stack: see the module docstring
 
-    def clipping(
-        gain_db: float, clip_db: float, response: np.ndarray | None, colour_only: bool = False
-    ) -> tuple[float, np.ndarray]:
+    def clipping(gain_db: float, clip_db: float, response: np.ndarray | None, colour_only: bool = False) -> _Clipped:
         return _clipping(spill, rendered, response, gain_db, ceiling_dbtp, clip_db, sample_rate, colour_only)
 
-    clipped_db, clip_change_db = clipping(gain_db, clip_db, timbre.response)
+    clipped_db, clip_change_db, shortfall_lu = clipping(gain_db, clip_db, timbre.response)
     deeper_db = rendered.clip_db(ceiling_dbtp, clipped_db / clip_db)
     if deeper_db > clip_db:
         guess_db = forecast.gain_db(ceiling_dbtp + deeper_db, clipped_db * deeper_db / clip_db)
         clip_db = deeper_db
-        clipped_db, clip_change_db = clipping(guess_db, clip_db, timbre.response)
+        clipped_db, clip_change_db, shortfall_lu = clipping(guess_db, clip_db, timbre.response)
+    while (
+        MAX_CLIP_DB <= clip_db < MAX_CLEAN_CLIP_DB
+        and shortfall_lu > CLIP_LEAVES_SHORTFALL_LU
+        and _products_db(rendered, clip_change_db) <= 0
+    ):
+        depth_db = clip_db + CLIP_STEP_DB
+        guess_db = forecast.gain_db(ceiling_dbtp + depth_db, clipped_db * depth_db / clip_db)
+        deeper = clipping(guess_db, depth_db, timbre.response)
+        if (
+            _products_db(rendered, deeper.change_db) > 0
+            or shortfall_lu - deeper.shortfall_lu < CLIP_STEP_DB * MIN_LU_PER_DB
+        ):
+            break
+        clip_db, (clipped_db, clip_change_db, shortfall_lu) = depth_db, deeper
     # shallower, each depth measured, while the products pass their budget (they need not fall at
     # once: a shallower clip comes with a lower gain), and the least costly depth kept
     depth_db, change_db, lost_per_db = clip_db, clip_change_db, clipped_db / clip_db
@@ -689,7 +707,7 @@ def _clipping_planned(
         loss_db, change_db = 0.0, np.zeros_like(clip_change_db)
         if depth_db > 0:
             guess_db = forecast.gain_db(ceiling_dbtp + depth_db, lost_per_db * depth_db)
-            loss_db, change_db = clipping(guess_db, depth_db, timbre.response)
+            loss_db, change_db, _ = clipping(guess_db, depth_db, timbre.response)
         cost = _clipping_cost(rendered, ceiling_dbtp, depth_db, loss_db, change_db)
         if cost < best[0]:
             best = (cost, depth_db, loss_db, change_db)
@@ -706,7 +724,7 @@ def _clipping_planned(
 
     timbre = allowing_for(clip_change_db)
     if timbre.response is not None and clip_db > 0:
-        timbre = allowing_for(clipping(gain_db, clip_db, timbre.response, colour_only=True)[1])
+        timbre = allowing_for(clipping(gain_db, clip_db, timbre.response, colour_only=True).change_db)
     return clip_db, gain_db, timbre
 
 
@@ -727,6 +745,14 @@ def _clipping_cost(
     return max(shortfall_lu / LOUDNESS_PROMISE_LU, _products_db(rendered, clip_change_db) / CLIP_PRODUCTS_BUDGET_DB)
 
 
+class _Clipped(NamedTuple):
+    """What the clipper does to the spilled song at one gain and depth (``_clipping``)."""
+
+    loss_db: float  # the loudness it takes (<= 0)
+    change_db: np.ndarray  # each ``CORRECTED_HZ`` third's change
+    shortfall_lu: float  # how much quieter than the input the limited song is forecast to come out
+
+
 def _clipping(
     spill: Spill,
     rendered: _Rendered,
@@ -736,34 +762,45 @@ def _clipping(
     clip_db: float,
     sample_rate: int,
     colour_only: bool = False,
-) -> tuple[float, np.ndarray]:
-    """What the clipper takes from the spilled song at ``gain_db``, through the timbre match's
-    equaliser (``response``) as pass 2 sees it: its loudness (dB, <= 0) and each ``CORRECTED_HZ``
-    third's power (dB; the timbre match's read: over 0 where the clipper's harmonics and
-    intermodulation outweigh what it takes from the song there). Measured: a pass over the spill
-    that only reads it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two loudness meters). ``colour_only``:
-    the last read through that equaliser (the encode's is designed from it), for the colour
-    alone (its loudness returned as 0); the others' filtered song is kept for the next (``Spill``)."""
+) -> _Clipped:
+    """What the clipper does to the spilled song at ``gain_db``, through the timbre match's
+    equaliser (``response``) as pass 2 sees it: its loudness, each third's power (the timbre
+    match's read: over 0 where the clipper's harmonics and intermodulation outweigh what it takes
+    from the song there) and the limiter's loss forecast on the clipped song itself (the rendered
+    song's forecast, the limiter taken to act as if the clip's depth higher, read 0.3-0.5 LU too
+    much on a real song hard-clipped to -5 LUFS; this one within 0.1 LU of the encodes). Measured:
+    a pass over the spill that only reads it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two
+    loudness meters, 0.07 s the limiter's forecast). ``colour_only``: the last read through that equaliser (the encode's is
+    designed from it), for the colour alone (its loudness and shortfall returned as 0); the
+    others' filtered song is kept for the next (``Spill``)."""
+    from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
+
     gain = np.float32(10 ** (gain_db / 20))
-    plain = None if colour_only else LoudnessMeter(sample_rate, CHANNELS)
-    clipped = None if colour_only else LoudnessMeter(sample_rate, CHANNELS)
+    plain, clipped = LoudnessMeter(sample_rate, CHANNELS), LoudnessMeter(sample_rate, CHANNELS)
+    limiting = LimitingForecast(sample_rate, bands=False)
     plain_bands, clipped_bands = np.zeros((2, rendered.colour.centres_hz.size))
     for block in spill.blocks(response, keep=not colour_only):
         block = np.multiply(block, gain, out=block)
         plain_bands += rendered.colour.band_powers(block)
-        if plain is not None:
+        if not colour_only:
             plain.add(block)
         soft_clip(block, ceiling_dbtp, clip_db)
         clipped_bands += rendered.colour.band_powers(block)
-        if clipped is not None:
-            clipped.add(block)
-    loss_db = 0.0
-    if plain is not None and clipped is not None:
+        if not colour_only:
+            limiting.add(block, clipped.add(block))
+    loss_db, shortfall_lu = 0.0, 0.0
+    if not colour_only:
         loss_db = clipped.integrated_lufs() - plain.integrated_lufs()
+        heard_lufs = clipped.integrated_lufs() + limiting.loss_db(0.0, ceiling_dbtp) + rendered.encoded_change_db
+        shortfall_lu = rendered.input_lufs - heard_lufs
     read = (plain_bands > 0) & (clipped_bands > 0)
     change_db = np.zeros(plain_bands.size)
     change_db[read] = 10 * np.log10(clipped_bands[read] / plain_bands[read])
-    return (min(0.0, loss_db) if math.isfinite(loss_db) else 0.0), change_db
+    return _Clipped(
+        min(0.0, loss_db) if math.isfinite(loss_db) else 0.0,
+        change_db,
+        max(0.0, shortfall_lu) if math.isfinite(shortfall_lu) else 0.0,
+    )
 
 
 def _finish_pass(
