@@ -669,9 +669,9 @@ def _clipping_planned(
     the limiter cannot make the loss up, the clipper goes deeper (its loss taken to grow with its
     depth) and is measured there, and past ``MAX_CLIP_DB`` a step at a time while the song
     clipped and measured is still short, each step brings at least ``MIN_LU_PER_DB`` a dB and
-    the clipper adds nothing to any third; where what it adds to a third passes ``CLIP_PRODUCTS_BUDGET_DB``,
-    shallower (``_clipping_cost``; 0: not at all); an equaliser that allows for its colour changes
-    what it clips, so its colour is read once more through it."""
+    the clipper adds nothing to any third; where what it adds to a third passes
+    ``CLIP_PRODUCTS_BUDGET_DB``, shallower (``_clipping_cost``; 0: not at all); an equaliser that
+    allows for its colour changes what it clips, so its colour is read once more through it."""
     from .limiting_forecast import MIN_LU_PER_DB  # the render stack: see the module docstring
     from .timbre_match import timbre_correction  # the render stack: see the module docstring
 
@@ -770,9 +770,9 @@ def _clipping(
     song's forecast, the limiter taken to act as if the clip's depth higher, read 0.3-0.5 LU too
     much on a real song hard-clipped to -5 LUFS; this one within 0.1 LU of the encodes). Measured:
     a pass over the spill that only reads it (~0.5 s of CPU per 5-minute song, 0.4 s of it the two
-    loudness meters, 0.07 s the limiter's forecast). ``colour_only``: the last read through that equaliser (the encode's is
-    designed from it), for the colour alone (its loudness and shortfall returned as 0); the
-    others' filtered song is kept for the next (``Spill``)."""
+    loudness meters, 0.07 s the limiter's forecast). ``colour_only``: the last read through that
+    equaliser (the encode's is designed from it), for the colour alone (its loudness and
+    shortfall returned as 0); the others' filtered song is kept for the next (``Spill``)."""
     from .limiting_forecast import LimitingForecast  # the render stack: see the module docstring
 
     gain = np.float32(10 ** (gain_db / 20))
